@@ -1,0 +1,316 @@
+package a2a
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Agent is what the relay knows about an A2A agent (from its agents row).
+type Agent struct {
+	ID         string
+	Endpoint   string // base URL; the card is looked up under it
+	AuthHeader string // "Name: value", or a bare Authorization value
+}
+
+// Turn is one earlier message of the conversation, oldest first.
+type Turn struct {
+	Role string `json:"role"` // "user" or "agent"
+	Name string `json:"name,omitempty"`
+	Text string `json:"text"`
+}
+
+// Task is one user message to deliver to the agent.
+type Task struct {
+	TaskID         string // the relay's task id; v0.1 uses it as the task name
+	ConversationID string // sent as contextId (v0.1: sessionId)
+	MessageID      string // sent as messageId; must be fresh per send
+	Text           string
+	History        []Turn
+
+	// RemoteTaskID continues an agent task that ended input_required.
+	RemoteTaskID string
+	// OnRemoteTask, if set, is called once as soon as the agent names its
+	// task, so the caller can Cancel while the stream is still running.
+	OnRemoteTask func(remoteTaskID string)
+}
+
+// Status is the terminal outcome of one Run, in the relay's vocabulary.
+type Status string
+
+const (
+	StatusComplete      Status = "complete"
+	StatusError         Status = "error"
+	StatusCancelled     Status = "cancelled"
+	StatusInputRequired Status = "input_required"
+)
+
+// Outcome is how a Run ended. It is always filled in, also when Run
+// returns an error (then Status is StatusError).
+type Outcome struct {
+	Status       Status
+	FinalText    string // the assembled reply; equals what emit built up
+	RemoteTaskID string
+	RemoteState  string // the agent's last state, e.g. "input-required"
+	Error        string // a message fit for the user when Status is error
+	Dialect      Dialect
+}
+
+// Emit receives reply text as it arrives. With accumulated false, text is a
+// delta to append; with accumulated true it replaces everything sent so far
+// (the agent rewrote an artifact, or a better text source appeared).
+// Returning an error stops the run.
+type Emit func(text string, accumulated bool) error
+
+// Options tune a Client. Zero values take the defaults.
+type Options struct {
+	// HTTPClient must not set Timeout: that would cut long streams.
+	HTTPClient *http.Client
+	// IdleTimeout bounds the silence between stream bytes (default 2 min).
+	// The SDKs send no heartbeats, and keep streams open on auth-required.
+	IdleTimeout time.Duration
+	// DiscoveryTimeout bounds a card fetch and a cancel call (default 15 s).
+	DiscoveryTimeout time.Duration
+	// MaxEventBytes limits one SSE event (default 8 MiB; SDK clients use 4).
+	MaxEventBytes int
+}
+
+// Client talks A2A to agents. It is safe for concurrent use.
+type Client struct {
+	http  *http.Client
+	opts  Options
+	cache dialectCache
+	seq   atomic.Uint64
+}
+
+// New returns a Client.
+func New(o Options) *Client {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{}
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+	if o.DiscoveryTimeout <= 0 {
+		o.DiscoveryTimeout = 15 * time.Second
+	}
+	if o.MaxEventBytes <= 0 {
+		o.MaxEventBytes = 8 << 20
+	}
+	return &Client{http: o.HTTPClient, opts: o}
+}
+
+func (c *Client) nextID() string { return "ari-" + strconv.FormatUint(c.seq.Add(1), 10) }
+
+// Run sends t to the agent and streams the reply into emit until the agent
+// reaches a terminal or waiting state, the stream ends, ctx ends, or the
+// agent stays idle too long. A non-nil error means the exchange itself
+// failed (ErrUnauthorized, ErrIdleTimeout, ErrNoEndpoint, a network error,
+// ctx's error…); an agent that reports failure is Status error with a nil
+// error. When the run ends early (idle timeout, ctx done, emit error) after
+// the agent named its task, Run asks the agent to cancel that task, since
+// closing the stream alone leaves it running.
+func (c *Client) Run(ctx context.Context, a Agent, t Task, emit Emit) (Outcome, error) {
+	if strings.TrimSpace(a.Endpoint) == "" {
+		return failed(Outcome{}, ErrNoEndpoint, "agent_offline: the agent has no socket and no A2A endpoint")
+	}
+	r, err := c.routeFor(ctx, a)
+	if err != nil {
+		return failed(Outcome{}, err, "could not reach the agent")
+	}
+	start := 0
+	for i, d := range ladder {
+		if d == r.start {
+			start = i
+		}
+	}
+	var last error
+	for _, d := range ladder[start:] {
+		out, started, err := c.stream(ctx, a, d, r, t, emit)
+		if !started && stepsDown(err, d) {
+			last = err
+			continue
+		}
+		if !started && !errors.Is(err, ErrUnauthorized) {
+			// The route may be stale (agent moved or upgraded): look again next time.
+			c.cache.forget(a)
+		}
+		return out, err
+	}
+	c.cache.forget(a)
+	return failed(Outcome{}, fmt.Errorf("%w: %w", ErrNoDialect, last), "the agent does not speak a supported A2A version")
+}
+
+func failed(o Outcome, err error, msg string) (Outcome, error) {
+	o.Status = StatusError
+	if o.Error == "" {
+		o.Error = msg
+	}
+	return o, err
+}
+
+// routeFor returns the cached route or discovers it.
+func (c *Client) routeFor(ctx context.Context, a Agent) (route, error) {
+	if r, ok := c.cache.get(a); ok {
+		return r, nil
+	}
+	return c.discover(ctx, a)
+}
+
+// stream runs one attempt in dialect d. started reports whether the agent
+// accepted the call (so the dialect is right, whatever happened next).
+func (c *Client) stream(ctx context.Context, a Agent, d Dialect, r route, t Task, emit Emit) (out Outcome, started bool, err error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(c.opts.IdleTimeout, func() { cancel(ErrIdleTimeout) })
+	defer idle.Stop()
+
+	var asm assembler
+	emitted := ""
+	named := false
+	push := func(done bool) error {
+		if asm.taskID != "" && !named {
+			named = true
+			if t.OnRemoteTask != nil {
+				t.OnRemoteTask(asm.taskID)
+			}
+		}
+		best := asm.text(done)
+		if best == emitted {
+			return nil
+		}
+		var err error
+		if strings.HasPrefix(best, emitted) {
+			err = emit(best[len(emitted):], false)
+		} else {
+			err = emit(best, true)
+		}
+		emitted = best
+		return err
+	}
+	end := func(err error) (Outcome, bool, error) {
+		if err == nil {
+			err = push(true)
+		}
+		if err == nil {
+			return asm.outcome(d), true, nil
+		}
+		if ctx.Err() != nil {
+			// The idle timer's cause, or the caller's own.
+			err = context.Cause(ctx)
+		}
+		if asm.taskID != "" && !ending(asm.state) {
+			c.cancelQuietly(ctx, a, d, r.urlFor(d), asm.taskID)
+		}
+		o := asm.outcome(d)
+		o.FinalText = emitted
+		o.Error = ""
+		if errors.Is(err, ErrIdleTimeout) {
+			o.Error = "the agent stopped responding"
+		}
+		o, err = failed(o, err, "the agent connection failed")
+		return o, true, err
+	}
+
+	v01 := d == V01
+	if v01 && t.TaskID == "" && t.RemoteTaskID == "" {
+		return Outcome{Status: StatusError, Error: "missing task id", Dialect: d}, false, errors.New("a2a: v0.1 needs Task.TaskID")
+	}
+	resp, env, err := c.post(ctx, a, d, r.urlFor(d), d.streamMethod(), d.streamParams(t, r.tenant))
+	if err != nil {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		msg := "could not reach the agent"
+		if errors.Is(err, ErrUnauthorized) {
+			msg = "the agent rejected its credentials"
+		}
+		o, err := failed(Outcome{Dialect: d}, err, msg)
+		return o, false, err
+	}
+	// The agent accepted this dialect: remember it now, so that a Cancel
+	// issued mid-stream already knows how to speak to the agent.
+	c.cache.put(a, r, d)
+	if env != nil {
+		// A plain JSON result: the agent answered without streaming.
+		u, err := decodeResult(d, env.Result)
+		if err != nil {
+			return end(err)
+		}
+		asm.apply(u)
+		return end(nil)
+	}
+	defer resp.Body.Close()
+	sse := newSSEReader(&idleReader{r: resp.Body, t: idle, d: c.opts.IdleTimeout}, c.opts.MaxEventBytes)
+	for {
+		ev, err := sse.next()
+		if err == io.EOF {
+			return end(nil)
+		}
+		if err != nil {
+			return end(err)
+		}
+		u, rpcErr, err := c.decodeEvent(d, ev)
+		if err != nil {
+			return end(err)
+		}
+		if rpcErr != nil {
+			// The agent aborted the stream; keep what it said so far.
+			o, _, _ := end(rpcErr)
+			o.Error = "the agent reported an error: " + rpcErr.Message
+			return o, true, nil
+		}
+		asm.apply(u)
+		if err := push(false); err != nil {
+			return end(err)
+		}
+		if ending(asm.state) {
+			return end(nil)
+		}
+	}
+}
+
+// decodeEvent unwraps one SSE event's JSON-RPC envelope. An "event: error"
+// frame and an envelope with error set both report the agent's error.
+func (c *Client) decodeEvent(d Dialect, ev sseEvent) (update, *RPCError, error) {
+	var env rpcEnvelope
+	if err := json.Unmarshal(ev.data, &env); err != nil {
+		if ev.name == "error" {
+			return update{}, &RPCError{Code: -32603, Message: string(ev.data), Dialect: d}, nil
+		}
+		return update{}, nil, fmt.Errorf("a2a: bad stream event: %w", err)
+	}
+	if env.Error != nil {
+		return update{}, &RPCError{Code: env.Error.Code, Message: env.Error.Message, Dialect: d}, nil
+	}
+	if ev.name == "error" {
+		return update{}, &RPCError{Code: -32603, Message: "stream error", Dialect: d}, nil
+	}
+	if len(env.Result) == 0 {
+		return update{}, nil, nil
+	}
+	u, err := decodeResult(d, env.Result)
+	return u, nil, err
+}
+
+// idleReader re-arms the idle timer whenever bytes arrive.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	if n > 0 {
+		i.t.Reset(i.d)
+	}
+	return n, err
+}

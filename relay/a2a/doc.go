@@ -1,0 +1,61 @@
+// Package a2a is the relay's client for agents that have no socket but an
+// A2A endpoint (JSON-RPC + SSE). The relay's pipeline uses it the way it
+// uses a socket agent: hand over a Task, receive text chunks through Emit,
+// and get exactly one Outcome (complete, error, cancelled, input_required).
+//
+//	c := a2a.New(a2a.Options{IdleTimeout: 2 * time.Minute})
+//	out, err := c.Run(ctx, agent, task, func(text string, accumulated bool) error {…})
+//	err = c.Cancel(ctx, agent, remoteTaskID) // from Task.OnRemoteTask or Outcome
+//
+// An agent with neither a live socket nor an endpoint ends at once with
+// Status error, Error "agent_offline: …" and ErrNoEndpoint, so the pipeline
+// can settle the reply instead of waiting.
+//
+// # Dialects
+//
+// Three wire dialects exist (see shared/reference/a2a/FACTS.md): v1.0
+// SendStreamingMessage (header A2A-Version: 1.0), v0.2/v0.3 message/stream,
+// and v0.1 tasks/sendSubscribe. The agent card is fetched from
+// {endpoint}/.well-known/agent-card.json, then agent.json, then both at the
+// endpoint's origin root. A v1.0 JSON-RPC interface in supportedInterfaces
+// picks v1.0; a 0.x interface or a card url picks v0.3. When the agent
+// answers -32601 (method not found) or -32009 (version not supported)
+// before streaming, the client steps down v1.0 → v0.3 → v0.1 and remembers,
+// in memory, per agent id and endpoint, the dialect that worked.
+//
+// # Auth header
+//
+// Agent.AuthHeader comes from the agent row and is sent on the card fetch
+// and on every call. "Name: value" (Name a valid header name, e.g.
+// "X-Api-Key: k1" or "Authorization: Basic dXNlcjpwdw==") sends that
+// header. Anything else is an Authorization value: a single word is a
+// bearer token ("tok" sends "Authorization: Bearer tok"), text with a space
+// is sent as is ("Bearer tok"). So write Basic credentials with the
+// explicit "Authorization:" prefix, since "user:pw" would read as a header
+// named user. A 401 or 403 returns ErrUnauthorized and is never retried.
+//
+// # Text
+//
+// Artifact updates are the reply (chunks keyed by artifactId, or index in
+// v0.1; append concatenates, otherwise it replaces). Without artifacts,
+// status-message deltas are the reply; a single one is held back until a
+// second arrives or the stream ends, because it is often a progress note.
+// Then the final status message, then a lone Message. Emit gets deltas
+// while the best text grows by appending and the whole text (accumulated)
+// when it changes otherwise, so the caller always ends with FinalText.
+//
+// # Ending and timeouts
+//
+// A run ends on completed, failed, rejected, canceled, input-required or
+// auth-required, or at end of stream; "final" flags are not trusted (v1.0
+// has none). A stream that ends in a working state counts as complete when
+// it produced text. There is no whole-request timeout: ctx bounds the run
+// and Options.IdleTimeout the silence between bytes. Closing a stream does
+// not stop an A2A agent, so a run cut short by idle timeout, ctx or an Emit
+// error sends the dialect's cancel call (CancelTask / tasks/cancel) itself.
+//
+// # History
+//
+// A2A has no field for earlier turns, so Task.History travels in the
+// message metadata under "ari.history" as [{role, name?, text}].
+package a2a
