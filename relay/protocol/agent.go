@@ -1,0 +1,138 @@
+package protocol
+
+import "encoding/json"
+
+// Frame types of the agent socket, agent → relay (plus TypePing).
+const (
+	TypeAuth          = "auth"
+	TypeSkills        = "skills"
+	TypeAgentChunk    = "agent_chunk"
+	TypeAgentComplete = "agent_complete"
+	TypeAgentError    = "agent_error"
+)
+
+// Frame types of the agent socket, relay → agent (plus TypeError, TypePong).
+const (
+	TypeAuthOK     = "auth_ok"
+	TypeAuthError  = "auth_error"
+	TypeTask       = "task"
+	TypeTaskCancel = "task_cancel"
+)
+
+// Chunk modes of agent_chunk.
+const (
+	ModeDelta       = "delta"
+	ModeAccumulated = "accumulated"
+)
+
+// History roles in a task.
+const (
+	RoleUser  = "user"
+	RoleAgent = "agent"
+)
+
+// Reasons in task_cancel.
+const (
+	CancelUser                = "user_cancelled"
+	CancelTimeout             = "timeout"
+	CancelConversationDeleted = "conversation_deleted"
+	CancelAgentRemoved        = "agent_removed"
+)
+
+// Auth must be the agent's first frame.
+type Auth struct {
+	Token string `json:"token"`
+}
+
+// Skills declares what the agent can do; each frame replaces the last.
+type Skills struct {
+	Skills []Skill `json:"skills"`
+}
+
+// Skill is one declared capability.
+type Skill struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// AgentChunk carries reply text for a task; Mode is ModeDelta, ModeAccumulated
+// or empty (detected, see Merge).
+type AgentChunk struct {
+	TaskID  string `json:"taskId"`
+	Content string `json:"content"`
+	Mode    string `json:"mode,omitempty"`
+}
+
+// AgentComplete ends a task. Content, when present, is the authoritative final text.
+type AgentComplete struct {
+	TaskID  string  `json:"taskId"`
+	Content *string `json:"content,omitempty"`
+}
+
+// AgentError ends a task in error; Error is shown to users.
+type AgentError struct {
+	TaskID string `json:"taskId"`
+	Error  string `json:"error"`
+}
+
+// AuthOK accepts the agent.
+type AuthOK struct {
+	Agent    AgentInfo `json:"agent"`
+	Protocol string    `json:"protocol"`
+}
+
+// AgentInfo identifies the authenticated agent.
+type AgentInfo struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Handle string `json:"handle,omitempty"`
+}
+
+// AuthError refuses the agent; the relay closes the socket after it.
+type AuthError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Task asks the agent to write the reply MessageID to Message.
+type Task struct {
+	TaskID         string          `json:"taskId"`
+	ConversationID string          `json:"conversationId"`
+	MessageID      string          `json:"messageId"`
+	Message        TaskMessage     `json:"message"`
+	History        []HistoryEntry  `json:"history"`
+	Tools          json.RawMessage `json:"tools,omitempty"`
+}
+
+// TaskMessage is the user message the agent answers.
+type TaskMessage struct {
+	ID          string       `json:"id"`
+	Seq         int64        `json:"seq"`
+	Content     string       `json:"content"`
+	Sender      Sender       `json:"sender"`
+	Attachments []Attachment `json:"attachments"`
+}
+
+// HistoryEntry is one earlier message, oldest first in Task.History.
+type HistoryEntry struct {
+	Role       string `json:"role"`
+	SenderName string `json:"senderName"`
+	Content    string `json:"content"`
+	Seq        int64  `json:"seq"`
+}
+
+// TaskCancel tells the agent to stop a task; further chunks for it are dropped.
+type TaskCancel struct {
+	TaskID string `json:"taskId"`
+	Reason string `json:"reason"`
+}
+
+func (*Auth) FrameType() string          { return TypeAuth }
+func (*Skills) FrameType() string        { return TypeSkills }
+func (*AgentChunk) FrameType() string    { return TypeAgentChunk }
+func (*AgentComplete) FrameType() string { return TypeAgentComplete }
+func (*AgentError) FrameType() string    { return TypeAgentError }
+func (*AuthOK) FrameType() string        { return TypeAuthOK }
+func (*AuthError) FrameType() string     { return TypeAuthError }
+func (*Task) FrameType() string          { return TypeTask }
+func (*TaskCancel) FrameType() string    { return TypeTaskCancel }

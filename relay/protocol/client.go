@@ -1,0 +1,167 @@
+package protocol
+
+import "encoding/json"
+
+// Frame is any frame of either socket. FrameType is the value of its "type" key.
+type Frame interface {
+	FrameType() string
+}
+
+// Frame types of the client socket, client → relay.
+const (
+	TypeSendMessage  = "send_message"
+	TypeSync         = "sync"
+	TypeCancelStream = "cancel_stream"
+	TypeMarkRead     = "mark_read"
+	TypeFocus        = "focus"
+	TypePing         = "ping"
+)
+
+// Frame types of the client socket, relay → client (events are in events.go).
+const (
+	TypeMessageAck  = "message_ack"
+	TypeStreamStart = "stream_start"
+	TypeStreamChunk = "stream_chunk"
+	TypeStreamEnd   = "stream_end"
+	TypeSyncResult  = "sync_result"
+	TypeError       = "error"
+	TypePong        = "pong"
+)
+
+// Reply statuses. The three terminal ones end a stream_end.
+const (
+	StatusPending   = "pending"   // created, waiting in the conversation's queue
+	StatusStreaming = "streaming" // the agent has the task
+	StatusComplete  = "complete"
+	StatusError     = "error"
+	StatusCancelled = "cancelled"
+)
+
+// SendMessage posts a user message; retries reuse ClientMessageID.
+type SendMessage struct {
+	ConversationID  string   `json:"conversationId"`
+	Content         string   `json:"content"`
+	ClientMessageID string   `json:"clientMessageId"`
+	Attachments     []string `json:"attachments,omitempty"`
+}
+
+// Sync asks for unread state, active replies and pending events. Cursors maps
+// a conversationId to the highest seq the client holds.
+type Sync struct {
+	Cursors map[string]int64 `json:"cursors,omitempty"`
+}
+
+// CancelStream cancels an active or queued reply.
+type CancelStream struct {
+	MessageID string `json:"messageId"`
+}
+
+// MarkRead records that the user has read up to Seq.
+type MarkRead struct {
+	ConversationID string `json:"conversationId"`
+	Seq            int64  `json:"seq"`
+}
+
+// Focus says which conversation is in the foreground (nil: none) and whether
+// the client is visible at all.
+type Focus struct {
+	ConversationID *string `json:"conversationId"`
+	Visible        bool    `json:"visible"`
+}
+
+// Ping asks for a Pong; valid on both sockets.
+type Ping struct{}
+
+// Pong answers Ping.
+type Pong struct{}
+
+// MessageAck confirms a stored user message. Queued is true when a reply for
+// it waits behind another; Position then counts the replies ahead of it plus
+// one (1 = next).
+type MessageAck struct {
+	ClientMessageID string  `json:"clientMessageId"`
+	Message         Message `json:"message"`
+	Queued          bool    `json:"queued"`
+	Position        int     `json:"position,omitempty"`
+}
+
+// StreamStart announces that a reply started streaming.
+type StreamStart struct {
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
+	AgentID        string `json:"agentId"`
+	Seq            int64  `json:"seq"`
+	ReplyTo        string `json:"replyTo,omitempty"`
+}
+
+// StreamChunk carries Delta, whose first byte sits at byte Offset of the reply.
+type StreamChunk struct {
+	MessageID      string `json:"messageId"`
+	ConversationID string `json:"conversationId"`
+	Delta          string `json:"delta"`
+	Offset         int64  `json:"offset"`
+}
+
+// StreamEnd is a reply's terminal state; Content is its final, saved text.
+type StreamEnd struct {
+	MessageID      string       `json:"messageId"`
+	ConversationID string       `json:"conversationId"`
+	Status         string       `json:"status"`
+	Content        string       `json:"content"`
+	Error          *StreamError `json:"error,omitempty"`
+}
+
+// StreamError says why a reply ended in status error.
+type StreamError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SyncResult answers Sync. Events are complete event frames, oldest first;
+// Dropped says older events were discarded and the client should refetch.
+type SyncResult struct {
+	Conversations []ConversationState `json:"conversations"`
+	ActiveStreams []ActiveStream      `json:"activeStreams"`
+	Events        []json.RawMessage   `json:"events"`
+	Dropped       bool                `json:"dropped"`
+}
+
+// ConversationState is one conversation's read state.
+type ConversationState struct {
+	ConversationID string `json:"conversationId"`
+	LastSeq        int64  `json:"lastSeq"`
+	LastReadSeq    int64  `json:"lastReadSeq"`
+	UnreadCount    int64  `json:"unreadCount"`
+}
+
+// ActiveStream is a reply in flight: Content is its text so far and Offset the
+// UTF-8 length of Content, where the next live chunk starts.
+type ActiveStream struct {
+	MessageID      string `json:"messageId"`
+	ConversationID string `json:"conversationId"`
+	AgentID        string `json:"agentId"`
+	Content        string `json:"content"`
+	Offset         int64  `json:"offset"`
+}
+
+// ErrorFrame reports a refused frame or a failed request; the socket stays open.
+type ErrorFrame struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+	Ref     string `json:"ref,omitempty"`
+}
+
+func (*SendMessage) FrameType() string  { return TypeSendMessage }
+func (*Sync) FrameType() string         { return TypeSync }
+func (*CancelStream) FrameType() string { return TypeCancelStream }
+func (*MarkRead) FrameType() string     { return TypeMarkRead }
+func (*Focus) FrameType() string        { return TypeFocus }
+func (*Ping) FrameType() string         { return TypePing }
+func (*Pong) FrameType() string         { return TypePong }
+func (*MessageAck) FrameType() string   { return TypeMessageAck }
+func (*StreamStart) FrameType() string  { return TypeStreamStart }
+func (*StreamChunk) FrameType() string  { return TypeStreamChunk }
+func (*StreamEnd) FrameType() string    { return TypeStreamEnd }
+func (*SyncResult) FrameType() string   { return TypeSyncResult }
+func (*ErrorFrame) FrameType() string   { return TypeError }

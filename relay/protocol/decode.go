@@ -1,0 +1,393 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Decoding policy: a frame must be one JSON object in valid UTF-8 with a known
+// "type". Required keys must be present, non-null and of the right JSON type;
+// every value is bounds-checked. Keys the decoder does not know are ignored, so
+// a newer peer can add optional fields without breaking an older relay. Keys
+// match exactly (encoding/json's case-insensitive matching is not used), so
+// "ConversationId" is an unknown key, not an alias.
+
+// DecodeClient parses a frame received on the client socket.
+func DecodeClient(data []byte) (Frame, error) {
+	return decodeWith(data, MaxClientFrameBytes, clientDecoders)
+}
+
+// DecodeAgent parses a frame received on the agent socket.
+func DecodeAgent(data []byte) (Frame, error) {
+	return decodeWith(data, MaxAgentFrameBytes, agentDecoders)
+}
+
+type decoder func(o *object) Frame
+
+var clientDecoders = map[string]decoder{
+	TypeSendMessage:  decodeSendMessage,
+	TypeSync:         decodeSync,
+	TypeCancelStream: decodeCancelStream,
+	TypeMarkRead:     decodeMarkRead,
+	TypeFocus:        decodeFocus,
+	TypePing:         func(*object) Frame { return &Ping{} },
+}
+
+var agentDecoders = map[string]decoder{
+	TypeAuth:          decodeAuth,
+	TypeSkills:        decodeSkills,
+	TypeAgentChunk:    decodeAgentChunk,
+	TypeAgentComplete: decodeAgentComplete,
+	TypeAgentError:    decodeAgentError,
+	TypePing:          func(*object) Frame { return &Ping{} },
+}
+
+func decodeWith(data []byte, limit int, decoders map[string]decoder) (Frame, error) {
+	if len(data) > limit {
+		return nil, &Error{Code: CodeFrameTooLarge, Message: fmt.Sprintf("frame exceeds %d bytes", limit)}
+	}
+	m, perr := envelope(data)
+	if perr != nil {
+		return nil, perr
+	}
+	o := &object{m: m}
+	typ := o.str("type", true, 64)
+	if o.err != nil {
+		return nil, o.err
+	}
+	dec, ok := decoders[typ]
+	if !ok {
+		return nil, &Error{Code: CodeUnknownType, Message: fmt.Sprintf("unknown frame type %q", typ), Field: "type"}
+	}
+	f := dec(o)
+	if o.err != nil {
+		o.err.Ref = o.ref
+		return nil, o.err
+	}
+	return f, nil
+}
+
+// envelope splits a frame into its top-level keys.
+func envelope(data []byte) (map[string]json.RawMessage, *Error) {
+	if !utf8.Valid(data) {
+		return nil, &Error{Code: CodeInvalidJSON, Message: "frame is not valid UTF-8"}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, &Error{Code: CodeInvalidFrame, Message: "frame must be a JSON object"}
+		}
+		return nil, &Error{Code: CodeInvalidJSON, Message: "frame is not valid JSON"}
+	}
+	if m == nil { // the literal null
+		return nil, &Error{Code: CodeInvalidFrame, Message: "frame must be a JSON object"}
+	}
+	return m, nil
+}
+
+// object reads typed, checked values out of a frame's keys. The first failure
+// is kept in err and later reads become no-ops, so a decoder reads straight
+// through and checks once.
+type object struct {
+	m   map[string]json.RawMessage
+	err *Error
+	ref string // the id this frame is about, once read and valid
+}
+
+func (o *object) fail(field, format string, args ...any) {
+	if o.err == nil {
+		o.err = &Error{Code: CodeInvalidFrame, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+	}
+}
+
+// raw returns the value of key, or nil when it is absent or null; a missing
+// required key is a failure.
+func (o *object) raw(key string, required bool) json.RawMessage {
+	if o.err != nil {
+		return nil
+	}
+	v, ok := o.m[key]
+	if !ok || bytes.Equal(v, []byte("null")) {
+		if required {
+			o.fail(key, "is required")
+		}
+		return nil
+	}
+	return v
+}
+
+func (o *object) str(key string, required bool, maxBytes int) string {
+	return o.strValue(key, o.raw(key, required), maxBytes)
+}
+
+func (o *object) strValue(field string, v json.RawMessage, maxBytes int) string {
+	if v == nil {
+		return ""
+	}
+	var s string
+	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		o.fail(field, "must be a string")
+		return ""
+	}
+	if len(s) > maxBytes {
+		o.fail(field, "exceeds %d bytes", maxBytes)
+		return ""
+	}
+	return s
+}
+
+// id reads an id: 1..MaxIDBytes of [A-Za-z0-9_-]. The charset keeps ids safe
+// inside Redis keys, whose {hash tags} a brace in an id would break.
+func (o *object) id(key string, required bool) string {
+	return o.idValue(key, o.raw(key, required))
+}
+
+func (o *object) idValue(field string, v json.RawMessage) string {
+	if v == nil {
+		return ""
+	}
+	s := o.strValue(field, v, MaxIDBytes)
+	if o.err == nil && !ValidID(s) {
+		o.fail(field, "must be 1-%d characters of A-Z a-z 0-9 _ -", MaxIDBytes)
+		return ""
+	}
+	return s
+}
+
+// refID reads an id and remembers it as the frame's ref.
+func (o *object) refID(key string) string {
+	s := o.id(key, true)
+	if o.err == nil {
+		o.ref = s
+	}
+	return s
+}
+
+func (o *object) integer(key string, required bool, min, max int64) int64 {
+	v := o.raw(key, required)
+	if v == nil {
+		return 0
+	}
+	var n int64
+	if json.Unmarshal(v, &n) != nil {
+		o.fail(key, "must be an integer")
+		return 0
+	}
+	if n < min || n > max {
+		o.fail(key, "must be between %d and %d", min, max)
+		return 0
+	}
+	return n
+}
+
+func (o *object) boolean(key string, required bool) bool {
+	v := o.raw(key, required)
+	if v == nil {
+		return false
+	}
+	var b bool
+	if json.Unmarshal(v, &b) != nil {
+		o.fail(key, "must be true or false")
+	}
+	return b
+}
+
+// ValidID reports whether s is a well-formed id or clientMessageId.
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > MaxIDBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeSendMessage(o *object) Frame {
+	f := &SendMessage{}
+	f.ClientMessageID = o.refID("clientMessageId")
+	f.ConversationID = o.id("conversationId", true)
+	f.Content = o.str("content", true, MaxContentBytes)
+	if v := o.raw("attachments", false); v != nil {
+		var items []json.RawMessage
+		if json.Unmarshal(v, &items) != nil {
+			o.fail("attachments", "must be an array of ids")
+			return nil
+		}
+		if len(items) > MaxAttachments {
+			o.fail("attachments", "has more than %d items", MaxAttachments)
+			return nil
+		}
+		seen := make(map[string]bool, len(items))
+		for i, item := range items {
+			field := fmt.Sprintf("attachments[%d]", i)
+			if item == nil || bytes.Equal(item, []byte("null")) {
+				o.fail(field, "is required")
+				return nil
+			}
+			id := o.idValue(field, item)
+			if o.err != nil {
+				return nil
+			}
+			if seen[id] {
+				o.fail(field, "repeats %q", id)
+				return nil
+			}
+			seen[id] = true
+			f.Attachments = append(f.Attachments, id)
+		}
+	}
+	if o.err == nil && strings.TrimSpace(f.Content) == "" && len(f.Attachments) == 0 {
+		o.fail("content", "is empty and there are no attachments")
+	}
+	return f
+}
+
+func decodeSync(o *object) Frame {
+	f := &Sync{}
+	v := o.raw("cursors", false)
+	if v == nil {
+		return f
+	}
+	var items map[string]json.RawMessage
+	if v[0] != '{' || json.Unmarshal(v, &items) != nil {
+		o.fail("cursors", "must be an object of conversationId to seq")
+		return nil
+	}
+	if len(items) > MaxCursors {
+		o.fail("cursors", "has more than %d entries", MaxCursors)
+		return nil
+	}
+	for k, raw := range items {
+		field := "cursors." + k
+		if !ValidID(k) {
+			o.fail("cursors", "key %q is not a valid conversationId", k)
+			return nil
+		}
+		var n int64
+		if json.Unmarshal(raw, &n) != nil || bytes.Equal(raw, []byte("null")) {
+			o.fail(field, "must be an integer")
+			return nil
+		}
+		if n < 0 || n > MaxSeq {
+			o.fail(field, "must be between 0 and %d", int64(MaxSeq))
+			return nil
+		}
+		if f.Cursors == nil {
+			f.Cursors = make(map[string]int64, len(items))
+		}
+		f.Cursors[k] = n
+	}
+	return f
+}
+
+func decodeCancelStream(o *object) Frame {
+	return &CancelStream{MessageID: o.refID("messageId")}
+}
+
+func decodeMarkRead(o *object) Frame {
+	f := &MarkRead{}
+	f.ConversationID = o.refID("conversationId")
+	f.Seq = o.integer("seq", true, 1, MaxSeq)
+	return f
+}
+
+func decodeFocus(o *object) Frame {
+	f := &Focus{}
+	if v := o.raw("conversationId", false); v != nil {
+		id := o.idValue("conversationId", v)
+		f.ConversationID = &id
+	}
+	f.Visible = o.boolean("visible", true)
+	return f
+}
+
+func decodeAuth(o *object) Frame {
+	f := &Auth{Token: o.str("token", true, MaxTokenBytes)}
+	if o.err == nil && f.Token == "" {
+		o.fail("token", "is empty")
+	}
+	return f
+}
+
+func decodeSkills(o *object) Frame {
+	f := &Skills{Skills: []Skill{}}
+	v := o.raw("skills", true)
+	if v == nil {
+		return f
+	}
+	var items []json.RawMessage
+	if v[0] != '[' || json.Unmarshal(v, &items) != nil {
+		o.fail("skills", "must be an array")
+		return nil
+	}
+	if len(items) > MaxSkills {
+		o.fail("skills", "has more than %d items", MaxSkills)
+		return nil
+	}
+	seen := make(map[string]bool, len(items))
+	for i, item := range items {
+		prefix := fmt.Sprintf("skills[%d]", i)
+		m, perr := envelope(item)
+		if perr != nil {
+			o.fail(prefix, "must be an object")
+			return nil
+		}
+		so := &object{m: m}
+		s := Skill{
+			Name:        so.str("name", true, MaxSkillNameBytes),
+			Description: so.str("description", false, MaxSkillDescriptionBytes),
+		}
+		if so.err == nil && strings.TrimSpace(s.Name) == "" {
+			so.fail("name", "is empty")
+		}
+		if so.err == nil && seen[s.Name] {
+			so.fail("name", "repeats %q", s.Name)
+		}
+		if so.err != nil {
+			so.err.Field = prefix + "." + so.err.Field
+			so.err.Message = prefix + "." + so.err.Message
+			o.err = so.err
+			return nil
+		}
+		seen[s.Name] = true
+		f.Skills = append(f.Skills, s)
+	}
+	return f
+}
+
+func decodeAgentChunk(o *object) Frame {
+	f := &AgentChunk{}
+	f.TaskID = o.refID("taskId")
+	f.Content = o.str("content", true, MaxReplyBytes)
+	f.Mode = o.str("mode", false, 32)
+	if o.err == nil && f.Mode != "" && f.Mode != ModeDelta && f.Mode != ModeAccumulated {
+		o.fail("mode", "must be %q or %q", ModeDelta, ModeAccumulated)
+	}
+	return f
+}
+
+func decodeAgentComplete(o *object) Frame {
+	f := &AgentComplete{}
+	f.TaskID = o.refID("taskId")
+	if v := o.raw("content", false); v != nil {
+		s := o.strValue("content", v, MaxReplyBytes)
+		f.Content = &s
+	}
+	return f
+}
+
+func decodeAgentError(o *object) Frame {
+	f := &AgentError{}
+	f.TaskID = o.refID("taskId")
+	f.Error = o.str("error", true, MaxAgentErrorBytes)
+	return f
+}

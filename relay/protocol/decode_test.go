@@ -1,0 +1,242 @@
+package protocol
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func ptr(s string) *string { return &s }
+
+type decodeCase struct {
+	name  string
+	in    string
+	want  Frame  // when the frame is valid
+	code  string // when it is not
+	field string
+	ref   string
+}
+
+func runDecodeCases(t *testing.T, decode func([]byte) (Frame, error), cases []decodeCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decode([]byte(tc.in))
+			if tc.want != nil {
+				if err != nil {
+					t.Fatalf("decode %s: %v", tc.in, err)
+				}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("decode %s:\n got %#v\nwant %#v", tc.in, got, tc.want)
+				}
+				return
+			}
+			var perr *Error
+			if !errors.As(err, &perr) {
+				t.Fatalf("decode %s: got (%#v, %v), want *Error %s", tc.in, got, err, tc.code)
+			}
+			if got != nil {
+				t.Errorf("decode %s: frame %#v returned with an error", tc.in, got)
+			}
+			if perr.Code != tc.code || perr.Field != tc.field || perr.Ref != tc.ref {
+				t.Fatalf("decode %s: got code=%q field=%q ref=%q (%s), want code=%q field=%q ref=%q",
+					tc.in, perr.Code, perr.Field, perr.Ref, perr.Message, tc.code, tc.field, tc.ref)
+			}
+			if perr.Message == "" {
+				t.Errorf("decode %s: empty message", tc.in)
+			}
+		})
+	}
+}
+
+func TestDecodeEnvelope(t *testing.T) {
+	big := `{"type":"ping","pad":"` + strings.Repeat("x", MaxClientFrameBytes) + `"}`
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "ping", in: `{"type":"ping"}`, want: &Ping{}},
+		{name: "extra keys ignored", in: `{"type":"ping","future":{"a":[1]}}`, want: &Ping{}},
+		{name: "whitespace", in: " \n{ \"type\" : \"ping\" }\n", want: &Ping{}},
+		{name: "not json", in: `{"type":`, code: CodeInvalidJSON},
+		{name: "empty", in: ``, code: CodeInvalidJSON},
+		{name: "trailing value", in: `{"type":"ping"}{}`, code: CodeInvalidJSON},
+		{name: "invalid utf8", in: "{\"type\":\"ping\",\"x\":\"\xff\"}", code: CodeInvalidJSON},
+		{name: "array", in: `[{"type":"ping"}]`, code: CodeInvalidFrame},
+		{name: "string", in: `"ping"`, code: CodeInvalidFrame},
+		{name: "null", in: `null`, code: CodeInvalidFrame},
+		{name: "no type", in: `{"conversationId":"c1"}`, code: CodeInvalidFrame, field: "type"},
+		{name: "null type", in: `{"type":null}`, code: CodeInvalidFrame, field: "type"},
+		{name: "number type", in: `{"type":7}`, code: CodeInvalidFrame, field: "type"},
+		{name: "unknown type", in: `{"type":"launch_rockets"}`, code: CodeUnknownType, field: "type"},
+		{name: "type case matters", in: `{"type":"PING"}`, code: CodeUnknownType, field: "type"},
+		{name: "type key case matters", in: `{"Type":"ping"}`, code: CodeInvalidFrame, field: "type"},
+		{name: "agent type on client socket", in: `{"type":"agent_chunk","taskId":"t","content":"x"}`, code: CodeUnknownType, field: "type"},
+		{name: "too large", in: big, code: CodeFrameTooLarge},
+	})
+}
+
+func TestDecodeSendMessage(t *testing.T) {
+	long := strings.Repeat("é", MaxContentBytes/2) // exactly MaxContentBytes bytes
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "valid", in: `{"type":"send_message","conversationId":"c_1","content":"hi 👋","clientMessageId":"m-1"}`,
+			want: &SendMessage{ConversationID: "c_1", Content: "hi 👋", ClientMessageID: "m-1"}},
+		{name: "attachments", in: `{"type":"send_message","conversationId":"c1","content":"see","clientMessageId":"m1","attachments":["a1","a2"]}`,
+			want: &SendMessage{ConversationID: "c1", Content: "see", ClientMessageID: "m1", Attachments: []string{"a1", "a2"}}},
+		{name: "attachments only", in: `{"type":"send_message","conversationId":"c1","content":"","clientMessageId":"m1","attachments":["a1"]}`,
+			want: &SendMessage{ConversationID: "c1", ClientMessageID: "m1", Attachments: []string{"a1"}}},
+		{name: "empty attachments is none", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":[]}`,
+			want: &SendMessage{ConversationID: "c1", Content: "x", ClientMessageID: "m1"}},
+		{name: "null attachments is none", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":null}`,
+			want: &SendMessage{ConversationID: "c1", Content: "x", ClientMessageID: "m1"}},
+		{name: "content at limit", in: `{"type":"send_message","conversationId":"c1","content":"` + long + `","clientMessageId":"m1"}`,
+			want: &SendMessage{ConversationID: "c1", Content: long, ClientMessageID: "m1"}},
+		{name: "escapes", in: `{"type":"send_message","conversationId":"c1","content":"a\"b\\c\n\u00e9\ud83d\ude00","clientMessageId":"m1"}`,
+			want: &SendMessage{ConversationID: "c1", Content: "a\"b\\c\né😀", ClientMessageID: "m1"}},
+		{name: "content over limit", in: `{"type":"send_message","conversationId":"c1","content":"` + long + `x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "missing clientMessageId", in: `{"type":"send_message","conversationId":"c1","content":"x"}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+		{name: "clientMessageId too long", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"` + strings.Repeat("a", 65) + `"}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+		{name: "clientMessageId bad char", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m 1"}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+		{name: "clientMessageId empty", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":""}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+		{name: "clientMessageId number", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":12}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+		{name: "missing conversationId", in: `{"type":"send_message","content":"x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "conversationId", ref: "m1"},
+		{name: "conversationId with brace", in: `{"type":"send_message","conversationId":"c}1","content":"x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "conversationId", ref: "m1"},
+		{name: "missing content", in: `{"type":"send_message","conversationId":"c1","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "null content", in: `{"type":"send_message","conversationId":"c1","content":null,"clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "blank content", in: `{"type":"send_message","conversationId":"c1","content":" \n\t","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "content object", in: `{"type":"send_message","conversationId":"c1","content":{"text":"x"},"clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "attachments not array", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":"a1"}`,
+			code: CodeInvalidFrame, field: "attachments", ref: "m1"},
+		{name: "too many attachments", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":["a","b","c","d","e","f","g","h","i","j","k"]}`,
+			code: CodeInvalidFrame, field: "attachments", ref: "m1"},
+		{name: "attachment bad id", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":["a1","../x"]}`,
+			code: CodeInvalidFrame, field: "attachments[1]", ref: "m1"},
+		{name: "attachment null", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":[null]}`,
+			code: CodeInvalidFrame, field: "attachments[0]", ref: "m1"},
+		{name: "attachment repeated", in: `{"type":"send_message","conversationId":"c1","content":"x","clientMessageId":"m1","attachments":["a1","a1"]}`,
+			code: CodeInvalidFrame, field: "attachments[1]", ref: "m1"},
+	})
+}
+
+func TestDecodeOtherClientFrames(t *testing.T) {
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "sync", in: `{"type":"sync"}`, want: &Sync{}},
+		{name: "sync empty cursors", in: `{"type":"sync","cursors":{}}`, want: &Sync{}},
+		{name: "sync cursors", in: `{"type":"sync","cursors":{"c1":4,"c2":0}}`, want: &Sync{Cursors: map[string]int64{"c1": 4, "c2": 0}}},
+		{name: "sync cursors array", in: `{"type":"sync","cursors":[1]}`, code: CodeInvalidFrame, field: "cursors"},
+		{name: "sync cursor negative", in: `{"type":"sync","cursors":{"c1":-1}}`, code: CodeInvalidFrame, field: "cursors.c1"},
+		{name: "sync cursor string", in: `{"type":"sync","cursors":{"c1":"4"}}`, code: CodeInvalidFrame, field: "cursors.c1"},
+		{name: "sync cursor fraction", in: `{"type":"sync","cursors":{"c1":1.5}}`, code: CodeInvalidFrame, field: "cursors.c1"},
+		{name: "sync cursor null", in: `{"type":"sync","cursors":{"c1":null}}`, code: CodeInvalidFrame, field: "cursors.c1"},
+		{name: "sync cursor bad key", in: `{"type":"sync","cursors":{"c{1}":1}}`, code: CodeInvalidFrame, field: "cursors"},
+
+		{name: "cancel", in: `{"type":"cancel_stream","messageId":"r9"}`, want: &CancelStream{MessageID: "r9"}},
+		{name: "cancel missing", in: `{"type":"cancel_stream"}`, code: CodeInvalidFrame, field: "messageId"},
+		{name: "cancel number", in: `{"type":"cancel_stream","messageId":9}`, code: CodeInvalidFrame, field: "messageId"},
+
+		{name: "mark_read", in: `{"type":"mark_read","conversationId":"c1","seq":12}`, want: &MarkRead{ConversationID: "c1", Seq: 12}},
+		{name: "mark_read max", in: `{"type":"mark_read","conversationId":"c1","seq":9007199254740991}`, want: &MarkRead{ConversationID: "c1", Seq: MaxSeq}},
+		{name: "mark_read zero", in: `{"type":"mark_read","conversationId":"c1","seq":0}`, code: CodeInvalidFrame, field: "seq", ref: "c1"},
+		{name: "mark_read over max", in: `{"type":"mark_read","conversationId":"c1","seq":9007199254740992}`, code: CodeInvalidFrame, field: "seq", ref: "c1"},
+		{name: "mark_read string seq", in: `{"type":"mark_read","conversationId":"c1","seq":"12"}`, code: CodeInvalidFrame, field: "seq", ref: "c1"},
+		{name: "mark_read exponent", in: `{"type":"mark_read","conversationId":"c1","seq":1e3}`, code: CodeInvalidFrame, field: "seq", ref: "c1"},
+		{name: "mark_read missing seq", in: `{"type":"mark_read","conversationId":"c1"}`, code: CodeInvalidFrame, field: "seq", ref: "c1"},
+		{name: "mark_read missing conversation", in: `{"type":"mark_read","seq":1}`, code: CodeInvalidFrame, field: "conversationId"},
+
+		{name: "focus", in: `{"type":"focus","conversationId":"c1","visible":true}`, want: &Focus{ConversationID: ptr("c1"), Visible: true}},
+		{name: "focus null", in: `{"type":"focus","conversationId":null,"visible":false}`, want: &Focus{}},
+		{name: "focus absent conversation", in: `{"type":"focus","visible":true}`, want: &Focus{Visible: true}},
+		{name: "focus missing visible", in: `{"type":"focus","conversationId":"c1"}`, code: CodeInvalidFrame, field: "visible"},
+		{name: "focus visible string", in: `{"type":"focus","conversationId":"c1","visible":"yes"}`, code: CodeInvalidFrame, field: "visible"},
+		{name: "focus empty conversation", in: `{"type":"focus","conversationId":"","visible":true}`, code: CodeInvalidFrame, field: "conversationId"},
+	})
+}
+
+func TestDecodeAgentFrames(t *testing.T) {
+	token := "ari_" + strings.Repeat("ab", 24)
+	full := strings.Repeat("ü", MaxReplyBytes/2)
+	runDecodeCases(t, DecodeAgent, []decodeCase{
+		{name: "auth", in: `{"type":"auth","token":"` + token + `"}`, want: &Auth{Token: token}},
+		{name: "auth missing", in: `{"type":"auth"}`, code: CodeInvalidFrame, field: "token"},
+		{name: "auth empty", in: `{"type":"auth","token":""}`, code: CodeInvalidFrame, field: "token"},
+		{name: "auth too long", in: `{"type":"auth","token":"` + strings.Repeat("a", MaxTokenBytes+1) + `"}`, code: CodeInvalidFrame, field: "token"},
+		{name: "ping", in: `{"type":"ping"}`, want: &Ping{}},
+		{name: "client type on agent socket", in: `{"type":"send_message","conversationId":"c","content":"x","clientMessageId":"m"}`, code: CodeUnknownType, field: "type"},
+
+		{name: "skills", in: `{"type":"skills","skills":[{"name":"weather","description":"Forecasts"},{"name":"echo"}]}`,
+			want: &Skills{Skills: []Skill{{Name: "weather", Description: "Forecasts"}, {Name: "echo"}}}},
+		{name: "skills empty", in: `{"type":"skills","skills":[]}`, want: &Skills{Skills: []Skill{}}},
+		{name: "skills missing", in: `{"type":"skills"}`, code: CodeInvalidFrame, field: "skills"},
+		{name: "skills object", in: `{"type":"skills","skills":{"name":"x"}}`, code: CodeInvalidFrame, field: "skills"},
+		{name: "skill not object", in: `{"type":"skills","skills":["x"]}`, code: CodeInvalidFrame, field: "skills[0]"},
+		{name: "skill without name", in: `{"type":"skills","skills":[{"name":"a"},{"description":"d"}]}`, code: CodeInvalidFrame, field: "skills[1].name"},
+		{name: "skill repeated", in: `{"type":"skills","skills":[{"name":"a"},{"name":"a"}]}`, code: CodeInvalidFrame, field: "skills[1].name"},
+		{name: "skill description too long", in: `{"type":"skills","skills":[{"name":"a","description":"` + strings.Repeat("d", MaxSkillDescriptionBytes+1) + `"}]}`,
+			code: CodeInvalidFrame, field: "skills[0].description"},
+
+		{name: "chunk", in: `{"type":"agent_chunk","taskId":"t1","content":"Hel"}`, want: &AgentChunk{TaskID: "t1", Content: "Hel"}},
+		{name: "chunk delta", in: `{"type":"agent_chunk","taskId":"t1","content":"lo","mode":"delta"}`, want: &AgentChunk{TaskID: "t1", Content: "lo", Mode: ModeDelta}},
+		{name: "chunk accumulated", in: `{"type":"agent_chunk","taskId":"t1","content":"Hello","mode":"accumulated"}`, want: &AgentChunk{TaskID: "t1", Content: "Hello", Mode: ModeAccumulated}},
+		{name: "chunk empty content", in: `{"type":"agent_chunk","taskId":"t1","content":""}`, want: &AgentChunk{TaskID: "t1"}},
+		{name: "chunk at reply limit", in: `{"type":"agent_chunk","taskId":"t1","content":"` + full + `","mode":"accumulated"}`, want: &AgentChunk{TaskID: "t1", Content: full, Mode: ModeAccumulated}},
+		{name: "chunk over reply limit", in: `{"type":"agent_chunk","taskId":"t1","content":"` + full + `!"}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "chunk bad mode", in: `{"type":"agent_chunk","taskId":"t1","content":"x","mode":"Delta"}`, code: CodeInvalidFrame, field: "mode", ref: "t1"},
+		{name: "chunk missing content", in: `{"type":"agent_chunk","taskId":"t1"}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "chunk missing task", in: `{"type":"agent_chunk","content":"x"}`, code: CodeInvalidFrame, field: "taskId"},
+		{name: "chunk task number", in: `{"type":"agent_chunk","taskId":1,"content":"x"}`, code: CodeInvalidFrame, field: "taskId"},
+
+		{name: "complete", in: `{"type":"agent_complete","taskId":"t1"}`, want: &AgentComplete{TaskID: "t1"}},
+		{name: "complete null content", in: `{"type":"agent_complete","taskId":"t1","content":null}`, want: &AgentComplete{TaskID: "t1"}},
+		{name: "complete content", in: `{"type":"agent_complete","taskId":"t1","content":"Hello"}`, want: &AgentComplete{TaskID: "t1", Content: ptr("Hello")}},
+		{name: "complete empty content", in: `{"type":"agent_complete","taskId":"t1","content":""}`, want: &AgentComplete{TaskID: "t1", Content: ptr("")}},
+		{name: "complete content number", in: `{"type":"agent_complete","taskId":"t1","content":5}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "complete missing task", in: `{"type":"agent_complete"}`, code: CodeInvalidFrame, field: "taskId"},
+
+		{name: "error", in: `{"type":"agent_error","taskId":"t1","error":"model overloaded"}`, want: &AgentError{TaskID: "t1", Error: "model overloaded"}},
+		{name: "error missing text", in: `{"type":"agent_error","taskId":"t1"}`, code: CodeInvalidFrame, field: "error", ref: "t1"},
+		{name: "error too long", in: `{"type":"agent_error","taskId":"t1","error":"` + strings.Repeat("e", MaxAgentErrorBytes+1) + `"}`, code: CodeInvalidFrame, field: "error", ref: "t1"},
+	})
+}
+
+func TestDecodeAgentFrameLimit(t *testing.T) {
+	// A frame over the client limit is fine on the agent socket.
+	content := strings.Repeat("a", MaxClientFrameBytes*2)
+	f, err := DecodeAgent([]byte(`{"type":"agent_chunk","taskId":"t","content":"` + content + `"}`))
+	if err != nil || f.(*AgentChunk).Content != content {
+		t.Fatalf("large agent chunk: %v", err)
+	}
+	_, err = DecodeAgent([]byte(`{"type":"ping","pad":"` + strings.Repeat("a", MaxAgentFrameBytes) + `"}`))
+	var perr *Error
+	if !errors.As(err, &perr) || perr.Code != CodeFrameTooLarge {
+		t.Fatalf("over agent limit: got %v, want %s", err, CodeFrameTooLarge)
+	}
+}
+
+func TestErrorFrame(t *testing.T) {
+	_, err := DecodeClient([]byte(`{"type":"send_message","conversationId":"c1","clientMessageId":"m1"}`))
+	var perr *Error
+	if !errors.As(err, &perr) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	b, err := Encode(perr.Frame())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"error","code":"invalid_frame","message":"content: is required","field":"content","ref":"m1"}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+	if !strings.Contains(perr.Error(), "content") {
+		t.Fatalf("Error() = %q", perr.Error())
+	}
+}
