@@ -23,7 +23,11 @@ func (c *Client) Cancel(ctx context.Context, a Agent, remoteTaskID string) error
 }
 
 func (c *Client) cancel(ctx context.Context, a Agent, d Dialect, url, remoteTaskID string) error {
-	_, _, err := c.post(ctx, a, d, url, d.cancelMethod(), map[string]string{"id": remoteTaskID})
+	resp, _, err := c.post(ctx, a, d, url, d.cancelMethod(), map[string]string{"id": remoteTaskID})
+	if resp != nil {
+		// A stream is not a cancel answer; the call was still delivered.
+		resp.Body.Close()
+	}
 	var re *RPCError
 	if errors.As(err, &re) {
 		switch re.Code {
