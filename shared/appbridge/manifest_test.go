@@ -114,7 +114,7 @@ func TestParseManifestFailures(t *testing.T) {
 		{"parameters type array", action(`,"parameters":{"type":"array"}`), "actions[0].parameters", `"type": "object"`},
 		{"parameters type list", action(`,"parameters":{"type":["object","null"]}`), "actions[0].parameters", `"type": "object"`},
 		{"other draft", action(`,"parameters":{"$schema":"http://json-schema.org/draft-07/schema#","type":"object"}`), "actions[0].parameters", "$schema must be"},
-		{"against metaschema", action(`,"parameters":{"type":"object","properties":{"a":{"type":"objekt"}}}`), "actions[0].parameters", "not a valid JSON Schema (draft 2020-12): at /properties/a/type: value must be one of"},
+		{"against metaschema", action(`,"parameters":{"type":"object","properties":{"a":{"type":"objekt"}}}`), "actions[0].parameters", "not a valid JSON Schema (draft 2020-12): at /properties/a/type: got string, want array; at /properties/a/type: value must be one of"},
 		{"bad regex", action(`,"parameters":{"type":"object","properties":{"a":{"type":"string","pattern":"(?=a)"}}}`), "actions[0].parameters", "is not valid regex"},
 		{"external file ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"file:///etc/passwd"}}}`), "actions[0].parameters", "external references are not allowed"},
 		{"external http ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"https://example.com/s.json"}}}`), "actions[0].parameters", "external references are not allowed"},

@@ -3,6 +3,7 @@ package appbridge
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -75,7 +76,8 @@ func compileParameters(actionName string, doc any) (*jsonschema.Schema, error) {
 // describeValidation flattens a validation failure into one line listing the
 // innermost failures ("at /to: missing property 'square'"), which is what an
 // agent needs to repair its call; the schema URLs in the library's own text
-// are noise to it.
+// are noise to it. The validator walks maps in random order, so the failures
+// are sorted to make the message the same on every run.
 func describeValidation(err error) string {
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
@@ -84,9 +86,6 @@ func describeValidation(err error) string {
 	var parts []string
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
-		if len(parts) >= 8 {
-			return
-		}
 		if len(e.Causes) == 0 {
 			where := "/"
 			for i, tok := range e.InstanceLocation {
@@ -103,5 +102,11 @@ func describeValidation(err error) string {
 		}
 	}
 	walk(ve)
+	slices.Sort(parts)
+	parts = slices.Compact(parts)
+	const shown = 5
+	if len(parts) > shown {
+		parts = append(parts[:shown], fmt.Sprintf("and %d more", len(parts)-shown))
+	}
 	return strings.Join(parts, "; ")
 }
