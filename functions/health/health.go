@@ -1,0 +1,18 @@
+// Package health serves GET /health for the REST side: Postgres and Redis, each
+// with its latency; 200 when both answer, 503 naming what is down.
+package health
+
+import (
+	"github.com/ari-chat/ari-server/shared/health"
+	"github.com/ari-chat/ari-server/shared/httpx"
+)
+
+// Deps are the checks by name ("postgres", "redis").
+type Deps = health.Deps
+
+// New returns the health handler.
+func New(d Deps) *httpx.Router {
+	r := httpx.NewRouter()
+	r.HandleFunc("GET /health", health.Handler(d))
+	return r
+}

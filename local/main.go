@@ -1,0 +1,111 @@
+// Command local is the all-functions shim: it mounts every function's handler
+// on one mux at PORT and forwards the relay's WebSocket paths to RELAY_URL, so a
+// client sees one origin. `local migrate` applies the database migrations.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/logging"
+	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		slog.Error("local stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx)
+	case "migrate":
+		return migrate(ctx)
+	default:
+		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	}
+}
+
+func migrate(ctx context.Context) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logging.New(os.Stderr, cfg.LogLevel))
+	applied, err := store.Migrate(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	slog.Info("migrated", "applied", applied)
+	return nil
+}
+
+func serve(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	h, err := shim(p)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(p.Config.Port)))
+	if err != nil {
+		return err
+	}
+	slog.Info("shim listening", "addr", ln.Addr().String(), "relay", p.Config.RelayURL)
+	return httpx.Serve(ctx, httpx.NewServer(h), ln, p.Config.ShutdownGrace)
+}
+
+// shim mounts every function's patterns on one mux, each served by that
+// function's own wrapped handler, exactly as its Lambda would serve it.
+func shim(p *platform.Platform) (http.Handler, error) {
+	mux := httpx.NewRouter()
+	seen := map[string]string{}
+	for _, f := range functions {
+		r := f.Build(p)
+		h := platform.Wrap(r)
+		for _, pattern := range r.Patterns() {
+			if other, dup := seen[pattern]; dup {
+				return nil, fmt.Errorf("route %q registered by both %s and %s", pattern, other, f.Name)
+			}
+			seen[pattern] = f.Name
+			mux.Handle(pattern, h)
+		}
+	}
+	relay, err := url.Parse(p.Config.RelayURL)
+	if err != nil {
+		return nil, err
+	}
+	// ReverseProxy passes WebSocket upgrades through (Go 1.12+).
+	proxy := httputil.NewSingleHostReverseProxy(relay)
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay is unavailable", Err: err})
+	}
+	mux.Handle("/ws", proxy)
+	mux.Handle("/ws/agent", proxy)
+	return mux, nil
+}

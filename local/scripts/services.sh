@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Brings up the services Ari needs on loopback, under a folder of its own:
+#   services.sh install                 install what is missing (Debian, as root)
+#   services.sh start DIR PGPORT RPORT  start Postgres and Redis (reuses running ones)
+#   services.sh stop DIR                stop what start started
+# Postgres refuses to run as root, so its cluster belongs to the postgres user.
+set -euo pipefail
+
+PGBIN=""
+find_pg() {
+  for d in /usr/lib/postgresql/*/bin /usr/local/bin /usr/bin; do
+    if [ -x "$d/initdb" ] && [ -x "$d/postgres" ]; then PGBIN="$d"; return 0; fi
+  done
+  return 1
+}
+
+need_root_debian() {
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "services: missing $1. Install it yourself (Debian/Ubuntu: apt-get install -y $2), or set $3 to a running server." >&2
+    exit 1
+  fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+install() {
+  if [ "${SKIP_REDIS:-}" != 1 ] && ! command -v redis-server >/dev/null; then
+    need_root_debian redis-server redis-server REDIS_URL
+    echo "services: installing redis-server"
+    apt_install redis-server
+  fi
+  if [ "${SKIP_POSTGRES:-}" != 1 ]; then
+    if ! find_pg; then
+      need_root_debian "PostgreSQL server binaries (initdb, postgres)" postgresql DATABASE_URL
+      echo "services: installing postgresql"
+      apt_install postgresql
+    fi
+    if ! command -v pg_isready >/dev/null || ! command -v psql >/dev/null; then
+      need_root_debian "psql and pg_isready" postgresql-client DATABASE_URL
+      apt_install postgresql-client
+    fi
+    if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+      useradd --system --user-group --home-dir /var/lib/postgresql postgres
+    fi
+  fi
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then
+    setpriv --reuid=postgres --regid=postgres --init-groups env HOME=/tmp "$@"
+  else
+    "$@"
+  fi
+}
+
+start_pg() {
+  local dir=$1 port=$2
+  find_pg || { echo "services: PostgreSQL binaries not found; run: $0 install" >&2; exit 1; }
+  mkdir -p "$dir"
+  if pg_isready -q -h 127.0.0.1 -p "$port"; then return 0; fi
+  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
+      || { cat "$dir/initdb.log" >&2; exit 1; }
+  fi
+  as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { tail -20 "$dir/postgres.log" >&2; exit 1; }
+}
+
+start_redis() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  if redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1; then return 0; fi
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --save '' --appendonly no \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  for _ in $(seq 1 50); do
+    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "services: redis did not start; see $dir/redis.log" >&2
+  exit 1
+}
+
+stop() {
+  local dir=$1
+  if [ -f "$dir/postgres/data/postmaster.pid" ] && find_pg; then
+    as_pg "$PGBIN/pg_ctl" -D "$dir/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+  if [ -f "$dir/redis/redis.pid" ]; then
+    kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
+    rm -f "$dir/redis/redis.pid"
+  fi
+}
+
+cmd=${1:-}
+case "$cmd" in
+  install) install ;;
+  start)
+    dir=$(realpath -m "$2")
+    [ "${SKIP_POSTGRES:-}" = 1 ] || start_pg "$dir/postgres" "$3"
+    [ "${SKIP_REDIS:-}" = 1 ] || start_redis "$dir/redis" "$4"
+    ;;
+  stop) stop "$(realpath -m "$2")" ;;
+  *) echo "usage: $0 install | start DIR PGPORT REDISPORT | stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,236 @@
+// Package config reads every setting any Ari binary uses from the environment,
+// once, into one typed struct. Defaults are for local use; an invalid value stops
+// the process at start with a message naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+	"github.com/joho/godotenv"
+)
+
+// DevSecret is the local-only default for BETTER_AUTH_SECRET; production refuses it.
+const DevSecret = "ari-local-development-secret-change-me-0123456789"
+
+// Config is the whole configuration. .env.example documents every variable.
+type Config struct {
+	Env      string `env:"ARI_ENV" envDefault:"local"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+
+	Port          int           `env:"PORT" envDefault:"3501"`
+	RelayPort     int           `env:"RELAY_PORT" envDefault:"3502"`
+	RelayURL      string        `env:"RELAY_URL" envDefault:"http://127.0.0.1:3502"`
+	ShutdownGrace time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+
+	DatabaseURL      string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:54329/ari?sslmode=disable"`
+	DBMaxConns       int32         `env:"DB_MAX_CONNS" envDefault:"20"`
+	DBMaxConnIdle    time.Duration `env:"DB_MAX_CONN_IDLE_TIME" envDefault:"30s"`
+	DBConnectTimeout time.Duration `env:"DB_CONNECT_TIMEOUT" envDefault:"10s"`
+
+	RedisURL    string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:63799/0"`
+	RedisPrefix string `env:"REDIS_PREFIX" envDefault:""`
+
+	AuthSecret         string        `env:"BETTER_AUTH_SECRET" envDefault:"ari-local-development-secret-change-me-0123456789"`
+	BaseURL            string        `env:"BETTER_AUTH_URL" envDefault:"http://localhost:3501"`
+	TrustedOrigins     []string      `env:"BETTER_AUTH_TRUSTED_ORIGINS" envSeparator:"," envDefault:""`
+	PasswordAlgorithm  string        `env:"AUTH_PASSWORD_ALGORITHM" envDefault:"scrypt"`
+	SessionExpiresIn   time.Duration `env:"AUTH_SESSION_EXPIRES_IN" envDefault:"720h"`
+	SessionUpdateAge   time.Duration `env:"AUTH_SESSION_UPDATE_AGE" envDefault:"24h"`
+	RateLimitAuth      int           `env:"RATE_LIMIT_AUTH_PER_MINUTE" envDefault:"10"`
+	RateLimitAPI       int           `env:"RATE_LIMIT_API_PER_MINUTE" envDefault:"600"`
+	GoogleClientID     string        `env:"GOOGLE_CLIENT_ID"`
+	GoogleClientSecret string        `env:"GOOGLE_CLIENT_SECRET"`
+	GoogleAuthURL      string        `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
+	GoogleTokenURL     string        `env:"GOOGLE_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
+	GoogleUserInfoURL  string        `env:"GOOGLE_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
+	GitHubClientID     string        `env:"GITHUB_CLIENT_ID"`
+	GitHubClientSecret string        `env:"GITHUB_CLIENT_SECRET"`
+	GitHubAuthURL      string        `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
+	GitHubTokenURL     string        `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
+	GitHubAPIURL       string        `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
+
+	R2AccountID      string        `env:"R2_ACCOUNT_ID"`
+	S3Endpoint       string        `env:"S3_ENDPOINT"`
+	S3Region         string        `env:"S3_REGION" envDefault:"auto"`
+	S3AccessKeyID    string        `env:"S3_ACCESS_KEY_ID"`
+	S3SecretKey      string        `env:"S3_SECRET_ACCESS_KEY"`
+	S3Bucket         string        `env:"S3_BUCKET"`
+	S3PublicURL      string        `env:"S3_PUBLIC_URL"`
+	S3ForcePathStyle bool          `env:"S3_FORCE_PATH_STYLE" envDefault:"false"`
+	FileURLTTL       time.Duration `env:"FILE_URL_TTL" envDefault:"1h"`
+	UploadDir        string        `env:"UPLOAD_DIR" envDefault:".local/uploads"`
+	MaxUploadBytes   int64         `env:"MAX_UPLOAD_BYTES" envDefault:"26214400"`
+	OrphanUploadTTL  time.Duration `env:"ORPHAN_UPLOAD_TTL" envDefault:"24h"`
+
+	VAPIDPublicKey  string `env:"VAPID_PUBLIC_KEY"`
+	VAPIDPrivateKey string `env:"VAPID_PRIVATE_KEY"`
+	VAPIDSubject    string `env:"VAPID_SUBJECT" envDefault:"admin@localhost"`
+
+	RelayInstanceID        string        `env:"RELAY_INSTANCE_ID"`
+	AgentFirstChunkTimeout time.Duration `env:"RELAY_AGENT_FIRST_CHUNK_TIMEOUT" envDefault:"5m"`
+	AgentIdleTimeout       time.Duration `env:"RELAY_AGENT_IDLE_TIMEOUT" envDefault:"60s"`
+}
+
+// Production reports whether ARI_ENV asks for production rules.
+func (c Config) Production() bool { return c.Env == "production" }
+
+// S3Configured reports whether object storage is configured; otherwise uploads
+// go to the local directory.
+func (c Config) S3Configured() bool {
+	return c.S3Bucket != "" && c.S3AccessKeyID != "" && c.S3SecretKey != "" && (c.S3Endpoint != "" || c.R2AccountID != "")
+}
+
+// Load reads the process environment. In local mode a .env file in the working
+// directory is read first; variables already set in the environment win.
+func Load() (Config, error) {
+	local := os.Getenv("ARI_ENV") == "" || os.Getenv("ARI_ENV") == "local"
+	if local {
+		if err := godotenv.Load(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf("config: reading .env: %w", err)
+		}
+	}
+	return FromMap(envMap())
+}
+
+// FromMap parses a given environment (tests use it; Load uses the real one).
+func FromMap(environ map[string]string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: environ}); err != nil {
+		return Config{}, namedError(err)
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func envMap() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func (c Config) validate() error {
+	var errs []string
+	bad := func(name, why string) { errs = append(errs, name+": "+why) }
+	switch c.Env {
+	case "local", "test", "production":
+	default:
+		bad("ARI_ENV", "must be local, test or production")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	for name, p := range map[string]int{"PORT": c.Port, "RELAY_PORT": c.RelayPort} {
+		if p < 1 || p > 65535 {
+			bad(name, "must be a TCP port (1-65535)")
+		}
+	}
+	checkURL := func(name, v string, schemes ...string) {
+		if v == "" {
+			return
+		}
+		u, err := url.Parse(v)
+		if err != nil || u.Host == "" {
+			bad(name, "must be an absolute URL")
+			return
+		}
+		for _, s := range schemes {
+			if u.Scheme == s {
+				return
+			}
+		}
+		bad(name, "scheme must be one of "+strings.Join(schemes, ", "))
+	}
+	checkURL("DATABASE_URL", c.DatabaseURL, "postgres", "postgresql")
+	checkURL("REDIS_URL", c.RedisURL, "redis", "rediss")
+	checkURL("BETTER_AUTH_URL", c.BaseURL, "http", "https")
+	checkURL("RELAY_URL", c.RelayURL, "http", "https")
+	checkURL("S3_ENDPOINT", c.S3Endpoint, "http", "https")
+	checkURL("S3_PUBLIC_URL", c.S3PublicURL, "http", "https")
+	for _, o := range c.TrustedOrigins {
+		checkURL("BETTER_AUTH_TRUSTED_ORIGINS", strings.TrimSpace(o), "http", "https")
+	}
+	if c.DBMaxConns < 1 {
+		bad("DB_MAX_CONNS", "must be at least 1")
+	}
+	if c.DBConnectTimeout <= 0 {
+		bad("DB_CONNECT_TIMEOUT", "must be positive")
+	}
+	if len(c.AuthSecret) < 32 {
+		bad("BETTER_AUTH_SECRET", "must be at least 32 characters")
+	}
+	if c.Production() && c.AuthSecret == DevSecret {
+		bad("BETTER_AUTH_SECRET", "must be set in production (the local default is public)")
+	}
+	switch c.PasswordAlgorithm {
+	case "scrypt", "argon2id":
+	default:
+		bad("AUTH_PASSWORD_ALGORITHM", "must be scrypt or argon2id")
+	}
+	if c.SessionExpiresIn < time.Hour {
+		bad("AUTH_SESSION_EXPIRES_IN", "must be at least 1h")
+	}
+	if c.SessionUpdateAge <= 0 || c.SessionUpdateAge > c.SessionExpiresIn {
+		bad("AUTH_SESSION_UPDATE_AGE", "must be positive and at most AUTH_SESSION_EXPIRES_IN")
+	}
+	if c.RateLimitAuth < 1 {
+		bad("RATE_LIMIT_AUTH_PER_MINUTE", "must be at least 1")
+	}
+	if c.RateLimitAPI < 1 {
+		bad("RATE_LIMIT_API_PER_MINUTE", "must be at least 1")
+	}
+	if c.MaxUploadBytes < 1 {
+		bad("MAX_UPLOAD_BYTES", "must be positive")
+	}
+	if (c.VAPIDPublicKey == "") != (c.VAPIDPrivateKey == "") {
+		bad("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together")
+	}
+	if c.AgentIdleTimeout <= 0 {
+		bad("RELAY_AGENT_IDLE_TIMEOUT", "must be positive")
+	}
+	if c.AgentFirstChunkTimeout <= 0 {
+		bad("RELAY_AGENT_FIRST_CHUNK_TIMEOUT", "must be positive")
+	}
+	if len(errs) > 0 {
+		return errors.New("config: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// namedError rewrites the library's errors, which name Go fields, so they name
+// the environment variable a person has to fix.
+func namedError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("config: %w", err)
+	}
+	t := reflect.TypeOf(Config{})
+	var parts []string
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			name := pe.Name
+			if f, ok := t.FieldByName(pe.Name); ok {
+				name = strings.Split(f.Tag.Get("env"), ",")[0]
+			}
+			parts = append(parts, fmt.Sprintf("%s: invalid value (%v)", name, pe.Err))
+			continue
+		}
+		parts = append(parts, e.Error())
+	}
+	return errors.New("config: " + strings.Join(parts, "; "))
+}

@@ -1,0 +1,120 @@
+// Package events defines the events that functions and relay instances send to
+// users' sockets through Redis, and the publisher that delivers them live or
+// queues them in pending:{userId} for users with no socket anywhere.
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Type names an event; clients receive it as the frame's "type".
+type Type string
+
+const (
+	MessageNew          Type = "message_new"
+	MessageDeleted      Type = "message_deleted"
+	ReactionAdded       Type = "reaction_added"
+	ReactionRemoved     Type = "reaction_removed"
+	ReadUpdated         Type = "read_updated"
+	MemberAdded         Type = "member_added"
+	MemberRemoved       Type = "member_removed"
+	ConversationCreated Type = "conversation_created"
+	ConversationUpdated Type = "conversation_updated"
+	ConversationDeleted Type = "conversation_deleted"
+
+	// Agent control events go to an agent's channel, not to users.
+	AgentTokenRevoked Type = "agent_token_revoked"
+	AgentDeleted      Type = "agent_deleted"
+)
+
+// Event is the envelope. Data is the type's payload (documented in PROTOCOL.md).
+type Event struct {
+	ID             string          `json:"id"`
+	Type           Type            `json:"type"`
+	ConversationID string          `json:"conversationId,omitempty"`
+	At             ari.Time        `json:"at"`
+	Data           json.RawMessage `json:"data,omitempty"`
+}
+
+// New builds an event with a fresh id and the current time.
+func New(t Type, conversationID string, data any) (Event, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return Event{}, fmt.Errorf("events: %w", err)
+	}
+	return Event{ID: uuid.NewString(), Type: t, ConversationID: conversationID, At: ari.T(time.Now()), Data: raw}, nil
+}
+
+// Publisher sends events through Redis.
+type Publisher struct {
+	rdb  redis.UniversalClient
+	keys kv.Keys
+}
+
+// NewPublisher returns a publisher using keys' names.
+func NewPublisher(rdb redis.UniversalClient, keys kv.Keys) *Publisher {
+	return &Publisher{rdb: rdb, keys: keys}
+}
+
+// ToUsers delivers ev to each user: live over their sharded channel when some
+// relay instance is subscribed (SPUBLISH counts receivers), else into their
+// offline queue.
+func (p *Publisher) ToUsers(ctx context.Context, userIDs []string, ev Event) error {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	for _, u := range userIDs {
+		n, err := p.rdb.SPublish(ctx, p.keys.UserChannel(u), raw).Result()
+		if err != nil {
+			return fmt.Errorf("events: publish: %w", err)
+		}
+		if n == 0 {
+			if err := QueuePending(ctx, p.rdb, p.keys, u, raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ToAgent sends a control event to the relay holding the agent's socket. With
+// no subscriber there is no socket to act on, so nothing is queued.
+func (p *Publisher) ToAgent(ctx context.Context, agentID string, ev Event) error {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	return p.rdb.SPublish(ctx, p.keys.AgentChannel(agentID), raw).Err()
+}
+
+// pendingScript pushes one event, keeps the newest PendingMax, marks the queue
+// as having dropped events when it trimmed, and refreshes both TTLs, atomically.
+var pendingScript = redis.NewScript(`
+local n = redis.call('LPUSH', KEYS[1], ARGV[1])
+if n > tonumber(ARGV[2]) then
+  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+  redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+return n
+`)
+
+// QueuePending appends a raw event to the user's offline queue.
+func QueuePending(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userID string, raw []byte) error {
+	err := pendingScript.Run(ctx, rdb, []string{keys.Pending(userID), keys.PendingDropped(userID)},
+		raw, kv.PendingMax, int(kv.PendingTTL/time.Second)).Err()
+	if err != nil {
+		return fmt.Errorf("events: queue pending: %w", err)
+	}
+	return nil
+}

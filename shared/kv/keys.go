@@ -1,0 +1,91 @@
+// Package kv is Ari's Redis: one client per process, and this file, which names
+// every key, channel and TTL the system uses. Names are part of the contract
+// between functions and relay instances; change them here or nowhere.
+//
+// Keys that one script or transaction touches together share a hash tag (the
+// part in literal braces), so they live on one slot when Redis becomes a cluster.
+package kv
+
+import "time"
+
+// TTLs and bounds.
+const (
+	// StreamTTL keeps the text of a streaming reply for reconnecting clients.
+	StreamTTL = 600 * time.Second
+	// PendingTTL and PendingMax bound a user's offline event queue.
+	PendingTTL = 24 * time.Hour
+	PendingMax = 1000
+	// PresenceTTL is refreshed by heartbeats every PresenceHeartbeat, so the
+	// entries of a crashed relay instance expire by themselves.
+	PresenceTTL       = 60 * time.Second
+	PresenceHeartbeat = 20 * time.Second
+	// ActiveTTL is how long a conversation's active-reply mark lives without a
+	// refresh; a crashed relay cannot wedge a conversation for longer.
+	ActiveTTL = 90 * time.Second
+	// PushDedupWindow: at most one push per user and conversation in this window.
+	PushDedupWindow = 30 * time.Second
+)
+
+// Keys builds names under an optional prefix (tests use a unique one each).
+type Keys struct{ Prefix string }
+
+// Stream holds the text accumulated so far for a streaming reply (a string that
+// grows with APPEND; its length in bytes is the offset reached).
+func (k Keys) Stream(messageID string) string { return k.Prefix + "stream:{" + messageID + "}" }
+
+// StreamMeta holds a streaming reply's metadata (conversation, agent, status).
+func (k Keys) StreamMeta(messageID string) string {
+	return k.Prefix + "stream:{" + messageID + "}:meta"
+}
+
+// Pending is a user's offline event queue (a list, newest first).
+func (k Keys) Pending(userID string) string { return k.Prefix + "pending:{" + userID + "}" }
+
+// PendingDropped marks that the queue overflowed and the client must refetch.
+func (k Keys) PendingDropped(userID string) string {
+	return k.Prefix + "pending:{" + userID + "}:dropped"
+}
+
+// UserPresence is a hash socketID -> "instanceID|conversationID|visible" of a
+// user's live sockets.
+func (k Keys) UserPresence(userID string) string { return k.Prefix + "presence:user:{" + userID + "}" }
+
+// AgentPresence names the relay instance that holds an agent's socket.
+func (k Keys) AgentPresence(agentID string) string {
+	return k.Prefix + "presence:agent:{" + agentID + "}"
+}
+
+// ConvActive marks the conversation's active reply (its message id).
+func (k Keys) ConvActive(conversationID string) string {
+	return k.Prefix + "conv:{" + conversationID + "}:active"
+}
+
+// ConvQueue lists, in order, the replies waiting for the active one to end.
+func (k Keys) ConvQueue(conversationID string) string {
+	return k.Prefix + "conv:{" + conversationID + "}:queue"
+}
+
+// UserChannel carries events for one user to whichever relay holds their sockets.
+func (k Keys) UserChannel(userID string) string { return k.Prefix + "ch:user:{" + userID + "}" }
+
+// AgentChannel carries control events (token regenerated, deleted) and tasks to
+// the relay holding an agent's socket.
+func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:{" + agentID + "}" }
+
+// StreamChannel carries the chunks of one reply to every relay with a member.
+func (k Keys) ConvChannel(conversationID string) string {
+	return k.Prefix + "ch:conv:{" + conversationID + "}"
+}
+
+// InstanceChannel addresses one relay instance.
+func (k Keys) InstanceChannel(instanceID string) string {
+	return k.Prefix + "ch:instance:{" + instanceID + "}"
+}
+
+// PushDedup is set for PushDedupWindow after a push for user+conversation.
+func (k Keys) PushDedup(userID, conversationID string) string {
+	return k.Prefix + "push:dedup:{" + userID + "}:" + conversationID
+}
+
+// RateLimit is the prefix for shared rate-limit counters.
+func (k Keys) RateLimit() string { return k.Prefix + "rl:" }

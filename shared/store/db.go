@@ -1,0 +1,88 @@
+// Package store is Postgres access through pgx: the pool, the embedded
+// migrations, the transaction helper and one file per aggregate. Every method
+// that reads or changes user data takes the caller and scopes its WHERE clause.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options tune the pool; zero values take the documented defaults.
+type Options struct {
+	MaxConns       int32         // default 20
+	MaxConnIdle    time.Duration // default 30s
+	ConnectTimeout time.Duration // default 10s
+}
+
+// DB is the application's handle on Postgres.
+type DB struct {
+	Pool *pgxpool.Pool
+}
+
+// Open builds a pool and checks that the server answers.
+func Open(ctx context.Context, url string, o Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("store: DATABASE_URL: %w", err)
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = 20
+	}
+	if o.MaxConnIdle == 0 {
+		o.MaxConnIdle = 30 * time.Second
+	}
+	if o.ConnectTimeout == 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	cfg.MaxConns = o.MaxConns
+	cfg.MaxConnIdleTime = o.MaxConnIdle
+	cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
+// Close releases every connection.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks that Postgres answers a query.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	return db.Pool.QueryRow(ctx, "select 1").Scan(&one)
+}
+
+// Tx runs fn in one transaction, committing when it returns nil.
+func (db *DB) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, db.Pool, fn)
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation,
+// optionally of the named constraint or index.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		return false
+	}
+	return constraint == "" || pe.ConstraintName == constraint
+}
+
+// IsCheckViolation reports whether err violates a CHECK constraint.
+func IsCheckViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514"
+}
+
+// IsForeignKeyViolation reports whether err violates a foreign key.
+func IsForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
+}
