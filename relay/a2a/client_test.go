@@ -238,6 +238,32 @@ func testPeer(t *testing.T, p *peer, mode string, want Dialect) {
 		}
 	})
 
+	t.Run("caller gives up", func(t *testing.T) {
+		// The relay abandoning a reply (ctx done) must not leave the agent running.
+		rctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		task := newTask("slow")
+		ids := make(chan string, 1)
+		task.OnRemoteTask = func(id string) { ids <- id }
+		col := newCollector()
+		go func() {
+			select {
+			case <-col.first:
+			case <-rctx.Done():
+			}
+			cancel()
+		}()
+		out, err := c.Run(rctx, open, task, col.emit)
+		if !errors.Is(err, context.Canceled) || out.Status != StatusError || out.FinalText != "partial " {
+			t.Fatalf("%+v %v", out, err)
+		}
+		id := <-ids
+		if !slices.Contains(p.stats(t).Cancels, id) {
+			t.Fatalf("agent saw no cancel for %s", id)
+		}
+		assertRemoteState(t, p.base+"/open/rpc", want, id, "canceled")
+	})
+
 	t.Run("auth", func(t *testing.T) {
 		before := p.stats(t)
 		bad := Agent{ID: "agent-secure-" + mode, Endpoint: p.base + "/secure", AuthHeader: "X-Api-Key: wrong"}
