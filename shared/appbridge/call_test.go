@@ -224,3 +224,16 @@ func TestResolveCallConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestErrorCodeOfForeignErrors(t *testing.T) {
+	if ErrorCode(nil) != "" || ErrorCode(fmt.Errorf("plain")) != "" {
+		t.Fatal("only this package's errors carry codes")
+	}
+	wrapped := fmt.Errorf("relay: %w", newError(CodeNotJSON, "c", "x"))
+	if ErrorCode(wrapped) != CodeNotJSON {
+		t.Fatalf("wrapped code = %q", ErrorCode(wrapped))
+	}
+	if got := newError(CodeUnknownAction, "", "no").Error(); got != "unknown_action: no" {
+		t.Fatalf("Error() = %q", got)
+	}
+}

@@ -44,6 +44,9 @@ func TestParseManifestSample(t *testing.T) {
 	if e, ok := m.Event("game_over"); !ok || e.Description != "" {
 		t.Fatalf("game_over = %+v, %v", e, ok)
 	}
+	if _, ok := m.Event("nope"); ok {
+		t.Fatal("undeclared event found")
+	}
 	if e, _ := m.Event("board_changed"); e.Description != "The position changed." {
 		t.Fatalf("board_changed = %+v", e)
 	}
@@ -119,6 +122,7 @@ func TestParseManifestFailures(t *testing.T) {
 		{"external file ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"file:///etc/passwd"}}}`), "actions[0].parameters", "external references are not allowed"},
 		{"external http ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"https://example.com/s.json"}}}`), "actions[0].parameters", "external references are not allowed"},
 		{"relative ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"other.json"}}}`), "actions[0].parameters", "external references are not allowed"},
+		{"ref relative to $id", action(`,"parameters":{"$id":"https://evil.example/s","type":"object","properties":{"a":{"$ref":"t.json"}}}`), "actions[0].parameters", `failing loading "https://evil.example/t.json": external references are not allowed`},
 		{"dangling ref", action(`,"parameters":{"type":"object","properties":{"a":{"$ref":"#/$defs/nope"}}}`), "actions[0].parameters", "nope"},
 		{"schema too large", action(`,"parameters":` + bigSchema), "actions[0].parameters", "the limit is 16384"},
 		{"events not array", `{"events":"x"}`, "events", "must be an array"},
