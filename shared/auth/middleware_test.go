@@ -1,0 +1,60 @@
+package auth_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+func TestRequire(t *testing.T) {
+	db := testenv.DB(t)
+	const secret = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+	a := &auth.Authenticator{DB: db, Secret: secret, Cookies: auth.NewCookies("http://localhost:3501")}
+	u := testenv.NewUser(t, db, "alice")
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := auth.CallerFrom(r.Context())
+		_, _ = w.Write([]byte(c.ID))
+	}))
+	do := func(mod func(*http.Request)) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/x", nil)
+		mod(req)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	for name, mod := range map[string]func(*http.Request){
+		"bare bearer":   func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+u.Token) },
+		"signed bearer": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.SignValue(u.Token, secret)) },
+		"cookie":        func(r *http.Request) { r.AddCookie(a.Cookies.Session(u.Token, secret, 0)) },
+	} {
+		if rec := do(mod); rec.Code != 200 || rec.Body.String() != u.ID {
+			t.Errorf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	for name, mod := range map[string]func(*http.Request){
+		"none":            func(r *http.Request) {},
+		"unknown token":   func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.GenerateID(32)) },
+		"tampered signed": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.SignValue(u.Token, "other-secret-0123456789abcdefghijklmnop")) },
+		"unsigned cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: a.Cookies.SessionToken(), Value: u.Token}) },
+	} {
+		if rec := do(mod); rec.Code != 401 {
+			t.Errorf("%s: want 401, got %d", name, rec.Code)
+		}
+	}
+	// An expired session is refused and deleted.
+	if _, err := db.Pool.Exec(context.Background(), `update "session" set "expiresAt" = now() - interval '1 second' where token = $1`, u.Token); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+u.Token) }); rec.Code != 401 {
+		t.Fatalf("expired: %d", rec.Code)
+	}
+	var n int
+	_ = db.Pool.QueryRow(context.Background(), `select count(*) from "session" where token = $1`, u.Token).Scan(&n)
+	if n != 0 {
+		t.Fatal("expired session row was not deleted")
+	}
+}
