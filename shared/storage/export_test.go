@@ -1,0 +1,5 @@
+package storage
+
+// RunStoreSuite lets the external test package (which can import
+// storagetest without an import cycle) run the shared behaviour suite.
+var RunStoreSuite = runStoreSuite
