@@ -36,9 +36,11 @@ func TestRequire(t *testing.T) {
 		}
 	}
 	for name, mod := range map[string]func(*http.Request){
-		"none":            func(r *http.Request) {},
-		"unknown token":   func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.GenerateID(32)) },
-		"tampered signed": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.SignValue(u.Token, "other-secret-0123456789abcdefghijklmnop")) },
+		"none":          func(r *http.Request) {},
+		"unknown token": func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+auth.GenerateID(32)) },
+		"tampered signed": func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+auth.SignValue(u.Token, "other-secret-0123456789abcdefghijklmnop"))
+		},
 		"unsigned cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: a.Cookies.SessionToken(), Value: u.Token}) },
 	} {
 		if rec := do(mod); rec.Code != 401 {
