@@ -1,7 +1,5 @@
 package ari
 
-import "time"
-
 // Message roles and reply statuses, as stored in messages.role / messages.status.
 const (
 	RoleUser   = "user"
@@ -18,21 +16,21 @@ const (
 // Message is a row of messages. A deleted message is a tombstone: it keeps its
 // seq (so seqs stay continuous) with content and attachments removed.
 type Message struct {
-	ID              string     `json:"id"`
-	ConversationID  string     `json:"conversationId"`
-	Seq             int64      `json:"seq"`
-	Role            string     `json:"role"`
-	SenderUserID    *string    `json:"senderUserId"`
-	SenderAgentID   *string    `json:"senderAgentId"`
-	Content         string     `json:"content"`
-	Status          string     `json:"status"`
-	Error           *string    `json:"error,omitempty"`
-	ClientMessageID *string    `json:"clientMessageId,omitempty"`
-	ReplyToID       *string    `json:"replyToId,omitempty"`
-	CreatedAt       time.Time  `json:"createdAt"`
-	UpdatedAt       time.Time  `json:"updatedAt"`
-	FirstChunkAt    *time.Time `json:"firstChunkAt,omitempty"`
-	CompletedAt     *time.Time `json:"completedAt,omitempty"`
-	DeletedAt       *time.Time `json:"deletedAt,omitempty"`
-	Deleted         bool       `json:"deleted"`
+	ID              string  `json:"id"`
+	ConversationID  string  `json:"conversationId"`
+	Seq             int64   `json:"seq"`
+	Role            string  `json:"role"`
+	SenderUserID    *string `json:"senderUserId"`
+	SenderAgentID   *string `json:"senderAgentId"`
+	Content         string  `json:"content"`
+	Status          string  `json:"status"`
+	Error           *string `json:"error,omitempty"`
+	ClientMessageID *string `json:"clientMessageId,omitempty"`
+	ReplyToID       *string `json:"replyToId,omitempty"`
+	CreatedAt       Time    `json:"createdAt"`
+	UpdatedAt       Time    `json:"updatedAt"`
+	FirstChunkAt    *Time   `json:"firstChunkAt,omitempty"`
+	CompletedAt     *Time   `json:"completedAt,omitempty"`
+	DeletedAt       *Time   `json:"deletedAt,omitempty"`
+	Deleted         bool    `json:"deleted"`
 }

@@ -1,6 +1,8 @@
 package ari
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -36,4 +38,25 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	}
 	t.Time = v.UTC()
 	return nil
+}
+
+// Scan lets database drivers (pgx via database/sql's Scanner) read into Time.
+func (t *Time) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		t.Time = time.Time{}
+	case time.Time:
+		t.Time = v.UTC()
+	default:
+		return fmt.Errorf("ari.Time: cannot scan %T", src)
+	}
+	return nil
+}
+
+// Value writes Time as a timestamp.
+func (t Time) Value() (driver.Value, error) {
+	if t.IsZero() {
+		return nil, nil
+	}
+	return t.Time, nil
 }

@@ -1,28 +1,26 @@
 package ari
 
-import "time"
-
 // User is a row of Better Auth's "user" table.
 type User struct {
-	ID            string    `json:"id"`
-	Name          string    `json:"name"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"emailVerified"`
-	Image         *string   `json:"image"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	ID            string  `json:"id"`
+	Name          string  `json:"name"`
+	Email         string  `json:"email"`
+	EmailVerified bool    `json:"emailVerified"`
+	Image         *string `json:"image"`
+	CreatedAt     Time    `json:"createdAt"`
+	UpdatedAt     Time    `json:"updatedAt"`
 }
 
 // Session is a row of Better Auth's "session" table.
 type Session struct {
-	ID        string    `json:"id"`
-	Token     string    `json:"token"`
-	UserID    string    `json:"userId"`
-	ExpiresAt time.Time `json:"expiresAt"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
-	IPAddress *string   `json:"ipAddress"`
-	UserAgent *string   `json:"userAgent"`
+	ID        string  `json:"id"`
+	Token     string  `json:"token"`
+	UserID    string  `json:"userId"`
+	ExpiresAt Time    `json:"expiresAt"`
+	CreatedAt Time    `json:"createdAt"`
+	UpdatedAt Time    `json:"updatedAt"`
+	IPAddress *string `json:"ipAddress"`
+	UserAgent *string `json:"userAgent"`
 }
 
 // Account is a row of Better Auth's "account" table (credential or OAuth link).
@@ -34,12 +32,12 @@ type Account struct {
 	AccessToken           *string
 	RefreshToken          *string
 	IDToken               *string
-	AccessTokenExpiresAt  *time.Time
-	RefreshTokenExpiresAt *time.Time
+	AccessTokenExpiresAt  *Time
+	RefreshTokenExpiresAt *Time
 	Scope                 *string
 	Password              *string
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	CreatedAt             Time
+	UpdatedAt             Time
 }
 
 // Verification is a row of Better Auth's "verification" table (OAuth state etc.).
@@ -47,7 +45,7 @@ type Verification struct {
 	ID         string
 	Identifier string
 	Value      string
-	ExpiresAt  time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ExpiresAt  Time
+	CreatedAt  Time
+	UpdatedAt  Time
 }
