@@ -20,6 +20,12 @@ var inlineTypes = map[string]bool{
 	"video/mp4": true, "video/webm": true,
 }
 
+// servedInline reports whether a stored type may be displayed in place.
+func servedInline(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && inlineTypes[mt]
+}
+
 // LocalHandler serves a Local store's signed links, for mounting at the
 // root of the server BaseURL points at:
 //
@@ -81,7 +87,7 @@ func safeHeaders(contentType, name string, linkLeft time.Duration) http.Header {
 	h.Set("Content-Type", contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	disposition := "attachment"
-	if inlineTypes[mt] {
+	if servedInline(mt) {
 		disposition = "inline"
 	}
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))

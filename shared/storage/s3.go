@@ -132,13 +132,19 @@ func (s *S3) Put(ctx context.Context, key string, body io.Reader, size int64, co
 			return err
 		}
 	}
-	_, err := s.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:        aws.String(s.bucket),
 		Key:           aws.String(key),
 		Body:          er,
 		ContentLength: aws.Int64(size),
 		ContentType:   aws.String(contentType),
-	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
+	}
+	if !servedInline(contentType) {
+		// The bucket serves links itself; make it send anything a browser
+		// could run as a download, as LocalHandler does.
+		in.ContentDisposition = aws.String("attachment")
+	}
+	_, err := s.client.PutObject(ctx, in, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if er.mismatch {
 		return ErrSizeMismatch
 	}

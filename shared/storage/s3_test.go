@@ -160,3 +160,33 @@ func do(t *testing.T, method, u string, headers http.Header, body string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// The bucket serves its own links, so executable types must come back as
+// downloads from there too.
+func TestS3ServesRiskyTypesAsDownloads(t *testing.T) {
+	s := newS3(t, storagetest.VersityGW(t))
+	ctx := context.Background()
+	for key, tc := range map[string]struct{ stored, disposition string }{
+		"r/page.html": {"text/html", "attachment"},
+		"r/pic.png":   {"image/png", ""},
+	} {
+		if err := s.Put(ctx, key, strings.NewReader("<b>x</b>"), 8, tc.stored); err != nil {
+			t.Fatal(err)
+		}
+		u, _, err := s.URL(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != tc.stored {
+			t.Fatalf("%s: %d %q", key, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if got := resp.Header.Get("Content-Disposition"); got != tc.disposition {
+			t.Errorf("%s: Content-Disposition %q, want %q", key, got, tc.disposition)
+		}
+	}
+}
