@@ -35,6 +35,8 @@ const (
 const (
 	CancelUser                = "user_cancelled"
 	CancelTimeout             = "timeout"
+	CancelInvalidChunk        = "invalid_chunk"
+	CancelReplyTooLarge       = "reply_too_large"
 	CancelConversationDeleted = "conversation_deleted"
 	CancelAgentRemoved        = "agent_removed"
 )

@@ -19,6 +19,8 @@ const (
 	CodeUnauthorized = "unauthorized"
 	// CodeAuthRequired answers an agent whose first frame is not auth.
 	CodeAuthRequired = "auth_required"
+	// CodeAuthTimeout answers an agent that sent no auth frame in time.
+	CodeAuthTimeout = "auth_timeout"
 )
 
 // Codes in stream_end.error: why a reply ended in status error.
