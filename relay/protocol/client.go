@@ -1,6 +1,10 @@
 package protocol
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+)
 
 // Frame is any frame of either socket. FrameType is the value of its "type" key.
 type Frame interface {
@@ -28,13 +32,13 @@ const (
 	TypePong        = "pong"
 )
 
-// Reply statuses. The three terminal ones end a stream_end.
+// Reply statuses (shared/ari's); stream_end carries one of the last three.
 const (
-	StatusPending   = "pending"   // created, waiting in the conversation's queue
-	StatusStreaming = "streaming" // the agent has the task
-	StatusComplete  = "complete"
-	StatusError     = "error"
-	StatusCancelled = "cancelled"
+	StatusPending   = ari.StatusPending
+	StatusStreaming = ari.StatusStreaming
+	StatusComplete  = ari.StatusComplete
+	StatusError     = ari.StatusError
+	StatusCancelled = ari.StatusCancelled
 )
 
 // SendMessage posts a user message; retries reuse ClientMessageID.
@@ -79,10 +83,10 @@ type Pong struct{}
 // it waits behind another; Position then counts the replies ahead of it plus
 // one (1 = next).
 type MessageAck struct {
-	ClientMessageID string  `json:"clientMessageId"`
-	Message         Message `json:"message"`
-	Queued          bool    `json:"queued"`
-	Position        int     `json:"position,omitempty"`
+	ClientMessageID string      `json:"clientMessageId"`
+	Message         ari.Message `json:"message"`
+	Queued          bool        `json:"queued"`
+	Position        int         `json:"position,omitempty"`
 }
 
 // StreamStart announces that a reply started streaming.
@@ -91,7 +95,7 @@ type StreamStart struct {
 	MessageID      string `json:"messageId"`
 	AgentID        string `json:"agentId"`
 	Seq            int64  `json:"seq"`
-	ReplyTo        string `json:"replyTo,omitempty"`
+	ReplyToID      string `json:"replyToId,omitempty"`
 }
 
 // StreamChunk carries Delta, whose first byte sits at byte Offset of the reply.

@@ -9,8 +9,8 @@ import (
 // Encode renders f as one frame: its fields with "type" first. HTML is not
 // escaped, so text costs no more bytes than it must.
 func Encode(f Frame) ([]byte, error) {
-	if f == nil {
-		return nil, fmt.Errorf("protocol: encode nil frame")
+	if f == nil || f.FrameType() == "" {
+		return nil, fmt.Errorf("protocol: encode a frame without a type")
 	}
 	if sr, ok := f.(*SyncResult); ok {
 		f = sr.withEmptyLists()
@@ -76,31 +76,31 @@ func DecodeFromRelay(data []byte) (Frame, error) {
 		return nil, &Error{Code: CodeUnknownType, Message: fmt.Sprintf("unknown frame type %q", typ), Field: "type"}
 	}
 	f := newFrame()
+	if e, ok := f.(*Event); ok {
+		e.Type = typ
+	}
 	if err := json.Unmarshal(data, f); err != nil {
 		return nil, &Error{Code: CodeInvalidFrame, Message: fmt.Sprintf("%s: %v", typ, err)}
 	}
 	return f, nil
 }
 
+func init() {
+	for _, typ := range EventTypes {
+		relayFrames[typ] = func() Frame { return &Event{} }
+	}
+}
+
 var relayFrames = map[string]func() Frame{
-	TypeMessageAck:          func() Frame { return &MessageAck{} },
-	TypeStreamStart:         func() Frame { return &StreamStart{} },
-	TypeStreamChunk:         func() Frame { return &StreamChunk{} },
-	TypeStreamEnd:           func() Frame { return &StreamEnd{} },
-	TypeSyncResult:          func() Frame { return &SyncResult{} },
-	TypeError:               func() Frame { return &ErrorFrame{} },
-	TypePong:                func() Frame { return &Pong{} },
-	TypeMessageNew:          func() Frame { return &MessageNew{} },
-	TypeMessageDeleted:      func() Frame { return &MessageDeleted{} },
-	TypeReactionAdded:       func() Frame { return &ReactionAdded{} },
-	TypeReactionRemoved:     func() Frame { return &ReactionRemoved{} },
-	TypeReadUpdated:         func() Frame { return &ReadUpdated{} },
-	TypeMemberAdded:         func() Frame { return &MemberAdded{} },
-	TypeMemberRemoved:       func() Frame { return &MemberRemoved{} },
-	TypeConversationUpdated: func() Frame { return &ConversationUpdated{} },
-	TypeConversationDeleted: func() Frame { return &ConversationDeleted{} },
-	TypeAuthOK:              func() Frame { return &AuthOK{} },
-	TypeAuthError:           func() Frame { return &AuthError{} },
-	TypeTask:                func() Frame { return &Task{} },
-	TypeTaskCancel:          func() Frame { return &TaskCancel{} },
+	TypeMessageAck:  func() Frame { return &MessageAck{} },
+	TypeStreamStart: func() Frame { return &StreamStart{} },
+	TypeStreamChunk: func() Frame { return &StreamChunk{} },
+	TypeStreamEnd:   func() Frame { return &StreamEnd{} },
+	TypeSyncResult:  func() Frame { return &SyncResult{} },
+	TypeError:       func() Frame { return &ErrorFrame{} },
+	TypePong:        func() Frame { return &Pong{} },
+	TypeAuthOK:      func() Frame { return &AuthOK{} },
+	TypeAuthError:   func() Frame { return &AuthError{} },
+	TypeTask:        func() Frame { return &Task{} },
+	TypeTaskCancel:  func() Frame { return &TaskCancel{} },
 }

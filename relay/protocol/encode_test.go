@@ -2,48 +2,64 @@ package protocol
 
 import (
 	"encoding/json"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
 
-var at = Time{time.Date(2026, 3, 1, 9, 30, 0, 120_000_000, time.FixedZone("CET", 3600))}
+var at = ari.T(time.Date(2026, 3, 1, 9, 30, 0, 120_000_000, time.FixedZone("CET", 3600)))
 
-func sampleMessage() Message {
-	return Message{
-		ID: "m1", ConversationID: "c1", Seq: 7,
-		Sender:  Sender{ID: "u1", Kind: KindUser, Name: "Ada"},
-		Content: "Hi <b>&</b> 👋", Status: StatusComplete, ClientMessageID: "cm1",
-		Attachments: []Attachment{{ID: "a1", URL: "https://files.example/a1", ContentType: "image/png", Size: 1234, Name: "cat.png"}},
-		CreatedAt:   at,
+func sampleMessage() ari.Message {
+	user, cm := "u1", "cm1"
+	return ari.Message{
+		ID: "m1", ConversationID: "c1", Seq: 7, Role: ari.RoleUser, SenderUserID: &user,
+		Content: "Hi <b>&</b> 👋", Status: StatusComplete, ClientMessageID: &cm,
+		CreatedAt: at, UpdatedAt: at,
 	}
 }
 
+func event(t *testing.T, typ string, data any) *Event {
+	t.Helper()
+	e := &Event{Type: typ, ID: "ev-" + typ, ConversationID: "c1", At: at}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Data = b
+	}
+	return e
+}
+
 // relayFramesSample has one of every frame the relay sends.
-func relayFramesSample() []Frame {
-	r := Reaction{ConversationID: "c1", MessageID: "m1", UserID: "u1", Emoji: "👍"}
-	ra, rr := ReactionAdded(r), ReactionRemoved(r)
+func relayFramesSample(t *testing.T) []Frame {
+	r := ReactionData{MessageID: "m1", UserID: "u1", Emoji: "👍"}
+	conv := ConversationData{Conversation: Conversation{ID: "c1", Kind: KindGroup, Title: "Team", UpdatedAt: at}}
 	return []Frame{
 		&MessageAck{ClientMessageID: "cm1", Message: sampleMessage(), Queued: true, Position: 2},
-		&StreamStart{ConversationID: "c1", MessageID: "r1", AgentID: "ag1", Seq: 8, ReplyTo: "m1"},
+		&StreamStart{ConversationID: "c1", MessageID: "r1", AgentID: "ag1", Seq: 8, ReplyToID: "m1"},
 		&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "é", Offset: 5},
 		&StreamEnd{MessageID: "r1", ConversationID: "c1", Status: StatusError, Content: "Hel", Error: &StreamError{Code: StreamErrAgentTimeout, Message: "agent silent"}},
 		&SyncResult{
 			Conversations: []ConversationState{{ConversationID: "c1", LastSeq: 8, LastReadSeq: 6, UnreadCount: 2}},
 			ActiveStreams: []ActiveStream{{MessageID: "r1", ConversationID: "c1", AgentID: "ag1", Content: "Hé", Offset: 3}},
-			Events:        []json.RawMessage{json.RawMessage(`{"type":"conversation_deleted","conversationId":"c9"}`)},
+			Events:        []json.RawMessage{json.RawMessage(`{"type":"conversation_deleted","id":"e1","conversationId":"c9","at":"2026-03-01T08:30:00.120Z"}`)},
 			Dropped:       true,
 		},
 		&ErrorFrame{Code: CodeNotFound, Message: "conversation not found", Ref: "cm1"},
 		&Pong{},
-		&MessageNew{ConversationID: "c1", Message: sampleMessage()},
-		&MessageDeleted{ConversationID: "c1", MessageID: "m1", Seq: 7},
-		&ra, &rr,
-		&ReadUpdated{ConversationID: "c1", UserID: "u1", Seq: 8},
-		&MemberAdded{ConversationID: "c1", Member: Member{ID: "ag2", Kind: KindAgent, Name: "Helper"}},
-		&MemberRemoved{ConversationID: "c1", MemberID: "u2", Kind: KindUser},
-		&ConversationUpdated{Conversation: Conversation{ID: "c1", Kind: KindGroup, Title: "Team", UpdatedAt: at}},
-		&ConversationDeleted{ConversationID: "c1"},
+		event(t, TypeMessageNew, MessageNewData{Message: sampleMessage()}),
+		event(t, TypeMessageDeleted, MessageDeletedData{MessageID: "m1", Seq: 7}),
+		event(t, TypeReactionAdded, r), event(t, TypeReactionRemoved, r),
+		event(t, TypeReadUpdated, ReadUpdatedData{UserID: "u1", Seq: 8}),
+		event(t, TypeMemberAdded, MemberAddedData{Member: Member{ID: "ag2", Kind: KindAgent, Name: "Helper"}}),
+		event(t, TypeMemberRemoved, MemberRemovedData{MemberID: "u2", Kind: KindUser}),
+		event(t, TypeConversationCreated, conv), event(t, TypeConversationUpdated, conv),
+		event(t, TypeConversationDeleted, nil),
 		&AuthOK{Agent: AgentInfo{ID: "ag1", Name: "Echo Bot", Handle: "echo-bot"}, Protocol: Version},
 		&AuthError{Code: CodeUnauthorized, Message: "invalid token"},
 		&Task{TaskID: "t1", ConversationID: "c1", MessageID: "r1",
@@ -56,7 +72,7 @@ func relayFramesSample() []Frame {
 
 func TestEncodeRoundTripFromRelay(t *testing.T) {
 	seen := map[string]bool{}
-	for _, f := range relayFramesSample() {
+	for _, f := range relayFramesSample(t) {
 		b, err := Encode(f)
 		if err != nil {
 			t.Fatalf("encode %T: %v", f, err)
@@ -95,8 +111,8 @@ func TestEncodeExactBytes(t *testing.T) {
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
 		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"events":[],"dropped":false}`},
-		{&ConversationUpdated{Conversation: Conversation{ID: "c1", Kind: KindGroup, UpdatedAt: at}},
-			`{"type":"conversation_updated","conversation":{"id":"c1","kind":"group","updatedAt":"2026-03-01T08:30:00.120Z"}}`},
+		{&Event{Type: TypeConversationDeleted, ID: "e1", ConversationID: "c1", At: at},
+			`{"type":"conversation_deleted","id":"e1","conversationId":"c1","at":"2026-03-01T08:30:00.120Z"}`},
 		{&AgentComplete{TaskID: "t1", Content: ptr("")}, `{"type":"agent_complete","taskId":"t1","content":""}`},
 	}
 	for _, tc := range cases {
@@ -110,6 +126,9 @@ func TestEncodeExactBytes(t *testing.T) {
 	}
 	if _, err := Encode(nil); err == nil {
 		t.Error("Encode(nil) succeeded")
+	}
+	if _, err := Encode(&Event{ID: "e1"}); err == nil {
+		t.Error("Encode of an event without a type succeeded")
 	}
 }
 
@@ -165,3 +184,50 @@ func TestDecodeFromRelayLenient(t *testing.T) {
 		t.Error("wrong JSON type accepted")
 	}
 }
+
+// Events published by functions (shared/events) are event frames as they are:
+// the relay forwards their bytes, and DecodeFromRelay reads them.
+func TestSharedEventsAreFrames(t *testing.T) {
+	ev, err := events.New(events.ReadUpdated, "c1", ReadUpdatedData{UserID: "u1", Seq: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := DecodeFromRelay(raw)
+	if err != nil {
+		t.Fatalf("decode %s: %v", raw, err)
+	}
+	e := f.(*Event)
+	if e.Type != TypeReadUpdated || e.ID != ev.ID || e.ConversationID != "c1" || ari.FormatTime(e.At.Time) != ari.FormatTime(ev.At.Time) {
+		t.Fatalf("got %+v from %s", e, raw)
+	}
+	var data ReadUpdatedData
+	if err := json.Unmarshal(e.Data, &data); err != nil || data != (ReadUpdatedData{UserID: "u1", Seq: 4}) {
+		t.Fatalf("data %s: %v", e.Data, err)
+	}
+	again, err := Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameJSON(t, raw, again) {
+		t.Fatalf("re-encoded event differs:\n%s\n%s", raw, again)
+	}
+	for _, typ := range EventTypes {
+		if !strings.Contains(eventTypesOfShared, `"`+typ+`"`) {
+			t.Errorf("event type %q is not one of shared/events' types", typ)
+		}
+	}
+}
+
+var eventTypesOfShared = func() string {
+	var b strings.Builder
+	for _, t := range []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
+		events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
+		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted} {
+		b.WriteString(`"` + string(t) + `"`)
+	}
+	return b.String()
+}()
