@@ -1,0 +1,69 @@
+package ari
+
+// Conversation kinds, as stored in conversations.kind.
+const (
+	KindDirect = "direct" // one user and one agent
+	KindGroup  = "group"  // several users and agents
+)
+
+// Bounds of a conversation's fields; the table's CHECK constraints agree.
+const (
+	MaxConversationTitle = 200 // characters
+	PreviewLength        = 140 // characters of the last message shown in lists
+)
+
+// Conversation is a conversation as one member sees it: the row plus that
+// member's own state (role, muted, read position) and a summary for lists.
+type Conversation struct {
+	ID            string  `json:"id"`
+	Kind          string  `json:"kind"`
+	Title         string  `json:"title"`
+	CreatedBy     *string `json:"createdBy"`
+	LastSeq       int64   `json:"lastSeq"`
+	LastMessageAt *Time   `json:"lastMessageAt"`
+	CreatedAt     Time    `json:"createdAt"`
+	UpdatedAt     Time    `json:"updatedAt"`
+
+	Role        string `json:"role"`
+	Muted       bool   `json:"muted"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+	// UnreadCount counts messages after LastReadSeq that others sent and that
+	// are not deleted.
+	UnreadCount int64 `json:"unreadCount"`
+
+	Agents      []ConversationAgent `json:"agents"`
+	LastMessage *MessagePreview     `json:"lastMessage"`
+	// Streaming is true while an agent reply is being written (the relay's
+	// active mark exists).
+	Streaming bool `json:"streaming"`
+}
+
+// Activity is when the conversation last changed, the order of lists.
+func (c Conversation) Activity() Time {
+	if c.LastMessageAt != nil {
+		return *c.LastMessageAt
+	}
+	return c.CreatedAt
+}
+
+// ConversationAgent is what a conversation list shows of each agent in it.
+type ConversationAgent struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Handle    string  `json:"handle"`
+	AvatarURL *string `json:"avatarUrl"`
+}
+
+// MessagePreview is the start of a conversation's newest message. A deleted
+// message shows as a tombstone: Deleted true and no content.
+type MessagePreview struct {
+	ID            string  `json:"id"`
+	Seq           int64   `json:"seq"`
+	Role          string  `json:"role"`
+	SenderUserID  *string `json:"senderUserId"`
+	SenderAgentID *string `json:"senderAgentId"`
+	Content       string  `json:"content"`
+	Status        string  `json:"status"`
+	Deleted       bool    `json:"deleted"`
+	CreatedAt     Time    `json:"createdAt"`
+}
