@@ -51,16 +51,14 @@ const (
 )
 
 // Timing defaults. The relay may override the agent timeouts through
-// RELAY_AGENT_IDLE_TIMEOUT and RELAY_AGENT_FIRST_CHUNK_TIMEOUT.
+// RELAY_AGENT_IDLE_TIMEOUT and RELAY_AGENT_FIRST_CHUNK_TIMEOUT. Redis TTLs
+// (stream buffers, pending events) live with the keys in shared/kv.
 const (
 	IdleTimeout                   = 45 * time.Second
 	PingInterval                  = 20 * time.Second
 	AuthTimeout                   = 10 * time.Second
 	DefaultAgentIdleTimeout       = 60 * time.Second
 	DefaultAgentFirstChunkTimeout = 5 * time.Minute
-	StreamBufferTTL               = 600 * time.Second
-	PendingTTL                    = 24 * time.Hour
-	MaxPendingEvents              = 1000
 	// MaxQueuedReplies is how many replies may wait behind the active one in a
 	// conversation before send_message is refused with conversation_busy.
 	MaxQueuedReplies = 20
