@@ -1,0 +1,71 @@
+# Ari server. `make local` runs the whole system; `make test` runs every test.
+SHELL := /bin/bash
+GO    ?= go
+# Test services live on ports and in a folder of their own, so tests never
+# touch a developer's `make local` data.
+TEST_DIR      ?= .local/test
+TEST_PG_PORT  ?= 55433
+TEST_RDS_PORT ?= 63810
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(TEST_PG_PORT)/postgres?sslmode=disable
+export TEST_REDIS_URL    ?= redis://127.0.0.1:$(TEST_RDS_PORT)/0
+
+FUNCTIONS := $(notdir $(wildcard functions/*))
+LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+LAMBDA_BUILD := $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w'
+
+.PHONY: local test test-services stop-test-services build build-lambdas build-relay build-local migrate lint fuzz bench-messages clean
+
+local:
+	@bash local/scripts/dev.sh
+
+test: test-services lint
+	@# Drop the databases earlier runs left behind.
+	@psql "$(TEST_DATABASE_URL)" -Atqc "select datname from pg_database where datname like 'ari_test_%'" \
+	  | while read -r db; do psql "$(TEST_DATABASE_URL)" -qc "drop database if exists $$db" >/dev/null; done
+	$(GO) test -race -count=1 -timeout 30m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+test-services:
+	@bash local/scripts/services.sh install
+	@bash local/scripts/services.sh start $(TEST_DIR) $(TEST_PG_PORT) $(TEST_RDS_PORT)
+
+stop-test-services:
+	@bash local/scripts/services.sh stop $(TEST_DIR)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Bounded fuzzing of the relay's frame decoders; the seed corpus also runs in `go test`.
+FUZZTIME ?= 15s
+fuzz:
+	@for f in $$($(GO) test -list '^Fuzz' ./relay/protocol | grep '^Fuzz'); do \
+	  echo "fuzz $$f for $(FUZZTIME)"; \
+	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./relay/protocol || exit 1; \
+	done
+
+build: build-lambdas build-relay build-local
+
+# One static bootstrap per function for provided.al2023 on arm64.
+build-lambdas:
+	@for f in $(FUNCTIONS); do \
+	  echo "build/lambda/$$f/bootstrap"; \
+	  $(LAMBDA_FLAGS) $(LAMBDA_BUILD) -o build/lambda/$$f/bootstrap ./functions/$$f/lambda || exit 1; \
+	done
+
+build-relay:
+	CGO_ENABLED=0 $(GO) build -trimpath -o build/relay ./relay
+
+build-local:
+	CGO_ENABLED=0 $(GO) build -trimpath -o build/ari-local ./local
+
+migrate:
+	$(GO) run ./local migrate
+
+# `sam build` calls build-<LogicalId> with ARTIFACTS_DIR set (BuildMethod: makefile).
+# The logical id is the folder name, capitalised, plus "Function".
+build-%Function:
+	$(LAMBDA_FLAGS) $(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(shell echo '$*' | tr '[:upper:]' '[:lower:]')/lambda
+
+clean:
+	rm -rf build .aws-sam
