@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 )
@@ -67,4 +70,18 @@ func DecodeCursor(s string, v any) error {
 		return bad
 	}
 	return nil
+}
+
+// Limit reads the ?limit= query parameter: def when absent, otherwise an
+// integer from 1 to max, else an invalid-request error.
+func Limit(r *http.Request, def, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, ari.Invalid(map[string]string{"limit": fmt.Sprintf("must be an integer from 1 to %d", max)})
+	}
+	return n, nil
 }

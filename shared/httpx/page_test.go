@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -46,5 +47,21 @@ func TestPageWire(t *testing.T) {
 	}
 	if string(b) != `{"items":[],"nextCursor":null,"prevCursor":null}` {
 		t.Fatalf("got %s", b)
+	}
+}
+
+func TestLimit(t *testing.T) {
+	for q, want := range map[string]int{"": 50, "?limit=1": 1, "?limit=100": 100, "?limit=0": -1, "?limit=101": -1, "?limit=x": -1, "?limit=-3": -1} {
+		r := httptest.NewRequest("GET", "/x"+q, nil)
+		n, err := Limit(r, 50, 100)
+		if want < 0 {
+			if ari.ErrorCode(err) != ari.CodeInvalid {
+				t.Errorf("%q: err %v, want invalid_request", q, err)
+			}
+			continue
+		}
+		if err != nil || n != want {
+			t.Errorf("%q: %d, %v; want %d", q, n, err, want)
+		}
 	}
 }
