@@ -41,7 +41,7 @@ FUZZTIME ?= 15s
 fuzz:
 	@for f in $$($(GO) test -list '^Fuzz' ./relay/protocol | grep '^Fuzz'); do \
 	  echo "fuzz $$f for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) ./relay/protocol || exit 1; \
+	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=3s ./relay/protocol || exit 1; \
 	done
 
 build: build-lambdas build-relay build-local

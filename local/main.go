@@ -1,6 +1,7 @@
 // Command local is the all-functions shim: it mounts every function's handler
 // on one mux at PORT and forwards the relay's WebSocket paths to RELAY_URL, so a
-// client sees one origin. `local migrate` applies the database migrations.
+// client sees one origin. `local migrate` applies the database migrations;
+// `local vapid` prints a new VAPID key pair; `local demo` seeds the demo account.
 package main
 
 import (
@@ -43,8 +44,12 @@ func run(ctx context.Context, args []string) error {
 		return serve(ctx)
 	case "migrate":
 		return migrate(ctx)
+	case "vapid":
+		return vapid(os.Stdout)
+	case "demo":
+		return demo(ctx, os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, vapid or demo)", cmd)
 	}
 }
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make local`: installs what is missing, starts Postgres and Redis under
+# .local/dev (unless DATABASE_URL / REDIS_URL point elsewhere), migrates, and
+# runs the relay and the all-functions shim. Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+DEV=$ROOT/.local/dev
+mkdir -p "$DEV" "$ROOT/.local/bin"
+
+# .env wins over the defaults below, the environment wins over .env.
+if [ -f .env ]; then
+  while IFS= read -r line; do
+    [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+    key=${line%%=*}; key=${key// /}
+    [ -n "${!key:-}" ] || export "$key=${line#*=}"
+  done < .env
+fi
+
+PG_PORT=54329
+REDIS_PORT=63799
+started_services=""
+if [ -z "${DATABASE_URL:-}" ]; then
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/ari?sslmode=disable"
+  own_pg=1
+else
+  own_pg=0
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  own_redis=1
+else
+  own_redis=0
+fi
+
+SKIP_POSTGRES=$((1 - own_pg)) SKIP_REDIS=$((1 - own_redis)) \
+  bash local/scripts/services.sh install
+if [ "$own_pg" = 1 ] || [ "$own_redis" = 1 ]; then
+  SKIP_POSTGRES=$((1 - own_pg)) SKIP_REDIS=$((1 - own_redis)) \
+    bash local/scripts/services.sh start "$DEV" "$PG_PORT" "$REDIS_PORT"
+  started_services=1
+fi
+if [ "$own_pg" = 1 ]; then
+  psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -Atqc "select 1 from pg_database where datname='ari'" | grep -q 1 \
+    || psql "postgres://postgres@127.0.0.1:$PG_PORT/postgres" -qc "create database ari"
+fi
+
+echo "building…"
+go build -o .local/bin/ari-local ./local
+go build -o .local/bin/relay ./relay
+[ -d local/echoagent ] && go build -o .local/bin/echoagent ./local/echoagent
+
+# Web Push works out of the box: keys are generated once into .local/.
+if [ -z "${VAPID_PUBLIC_KEY:-}" ]; then
+  [ -f .local/vapid.env ] || .local/bin/ari-local vapid > .local/vapid.env
+  set -a; . .local/vapid.env; set +a
+fi
+
+.local/bin/ari-local migrate
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "stopping…"
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$started_services" ]; then bash local/scripts/services.sh stop "$DEV"; fi
+}
+trap cleanup INT TERM EXIT
+
+PORT=${PORT:-3501}
+RELAY_PORT=${RELAY_PORT:-3502}
+export PORT RELAY_PORT RELAY_URL=${RELAY_URL:-http://127.0.0.1:$RELAY_PORT}
+.local/bin/relay >>"$DEV/relay.log" 2>&1 & pids+=($!)
+.local/bin/ari-local serve >>"$DEV/shim.log" 2>&1 & pids+=($!)
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+if [ -x .local/bin/echoagent ] && [ -f local/echoagent/main.go ]; then
+  .local/bin/ari-local demo > "$DEV/demo.env" && set -a && . "$DEV/demo.env" && set +a
+  ARI_RELAY_URL="ws://127.0.0.1:$RELAY_PORT/ws/agent" .local/bin/echoagent >>"$DEV/echoagent.log" 2>&1 & pids+=($!)
+fi
+
+cat <<MSG
+
+Ari is running.
+  API (all functions): http://localhost:$PORT        health: http://localhost:$PORT/health
+  Client WebSocket:    ws://localhost:$PORT/ws       agents: ws://localhost:$PORT/ws/agent
+  Relay (direct):      http://localhost:$RELAY_PORT/health
+  Logs:                $DEV/*.log
+$( [ -f "$DEV/demo.env" ] && sed -n 's/^# //p' "$DEV/demo.env" )
+Press Ctrl-C to stop.
+MSG
+wait -n "${pids[@]}" || true
+echo "a process exited; see $DEV/*.log"
