@@ -1,0 +1,288 @@
+// Package messages serves a conversation's history by seq, full-text search
+// over the caller's conversations, and deleting one's own messages. Sending is
+// the relay's job (it allocates seqs and starts replies); this function only
+// reads and tombstones.
+package messages
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/storage"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+// Bounds of the search endpoint.
+const (
+	MaxQueryLen        = 1000 // characters of q
+	DefaultSearchLimit = 20
+	MaxSearchLimit     = 50
+)
+
+// Deps are what the handlers use.
+type Deps struct {
+	DB     *store.DB
+	Events *events.Publisher
+	Auth   *auth.Authenticator
+	// Files, when set, gives attachments fresh links on every read and has
+	// the objects of a deleted message's attachments removed.
+	Files storage.Store
+}
+
+// New returns the messages handler; every route needs a signed-in caller.
+func New(d Deps) *httpx.Router {
+	h := &handler{Deps: d}
+	r := httpx.NewRouter()
+	r.Handle("GET /api/conversations/{id}/messages", d.Auth.Require(httpx.Handle(h.page)))
+	r.Handle("GET /api/messages/search", d.Auth.Require(httpx.Handle(h.search)))
+	r.Handle("DELETE /api/messages/{id}", d.Auth.Require(httpx.Handle(h.delete)))
+	return r
+}
+
+type handler struct{ Deps }
+
+func caller(r *http.Request) (auth.Caller, error) {
+	c, ok := auth.CallerFrom(r.Context())
+	if !ok {
+		return c, auth.ErrNoSession
+	}
+	return c, nil
+}
+
+// pageCursor is what the opaque cursors of a history page carry.
+type pageCursor struct {
+	Dir string `json:"d"` // "before" or "after"
+	Seq int64  `json:"s"`
+}
+
+func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
+	c, err := caller(r)
+	if err != nil {
+		return err
+	}
+	q, err := parsePageQuery(r)
+	if err != nil {
+		return err
+	}
+	p, err := h.DB.MessagesPage(r.Context(), c.ID, r.PathValue("id"), q)
+	if errors.Is(err, store.ErrNotFound) {
+		return ari.NotFound("conversation")
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.freshLinks(r.Context(), p.Items); err != nil {
+		return err
+	}
+	out := httpx.NewPage(p.Items)
+	older, newer := q.Seq, q.Seq
+	if n := len(p.Items); n > 0 {
+		older, newer = p.Items[0].Seq, p.Items[n-1].Seq
+	} else if q.Mode == store.PageAfter {
+		older = q.Seq + 1
+	}
+	if p.HasOlder {
+		out.PrevCursor = httpx.CursorPtr(pageCursor{Dir: "before", Seq: older})
+	}
+	if p.HasNewer {
+		if len(p.Items) == 0 && q.Mode == store.PageBefore {
+			newer = q.Seq - 1
+		}
+		out.NextCursor = httpx.CursorPtr(pageCursor{Dir: "after", Seq: newer})
+	}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+// parsePageQuery reads exactly one of before, after, around or cursor (or
+// none: the newest page) and limit.
+func parsePageQuery(r *http.Request) (store.PageQuery, error) {
+	v := r.URL.Query()
+	q := store.PageQuery{Mode: store.PageNewest, Limit: store.DefaultPageLimit}
+	fields := map[string]string{}
+	if s := v.Get("limit"); v.Has("limit") {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > store.MaxPageLimit {
+			fields["limit"] = "must be an integer from 1 to " + strconv.Itoa(store.MaxPageLimit)
+		}
+		q.Limit = n
+	}
+	var named []string
+	for _, name := range []string{"before", "after", "around", "cursor"} {
+		if v.Has(name) {
+			named = append(named, name)
+		}
+	}
+	if len(named) > 1 {
+		fields[named[1]] = "use only one of before, after, around and cursor"
+	} else if len(named) == 1 {
+		name := named[0]
+		raw := v.Get(name)
+		if name == "cursor" {
+			var pc pageCursor
+			if err := httpx.DecodeCursor(raw, &pc); err != nil || (pc.Dir != "before" && pc.Dir != "after") || pc.Seq < 0 {
+				fields["cursor"] = "is not a valid cursor"
+			}
+			name, raw = pc.Dir, strconv.FormatInt(pc.Seq, 10)
+		}
+		seq, err := strconv.ParseInt(raw, 10, 64)
+		least := int64(1)
+		if name == "after" {
+			least = 0 // after=0 reads from the very first message
+		}
+		if fields["cursor"] == "" && (err != nil || seq < least || seq > 1<<53) {
+			fields[named[0]] = "must be a message seq (an integer of at least " + strconv.FormatInt(least, 10) + ")"
+		}
+		q.Seq = seq
+		q.Mode = map[string]store.PageMode{"before": store.PageBefore, "after": store.PageAfter, "around": store.PageAround}[name]
+	}
+	if len(fields) > 0 {
+		return q, ari.Invalid(fields)
+	}
+	return q, nil
+}
+
+// searchCursor continues a search after its last hit.
+type searchCursor = store.SearchCursor
+
+// SearchHit is one result of a search.
+type SearchHit struct {
+	Message store.ListedMessage `json:"message"`
+	// Snippet is HTML: the text around the matches, escaped, with each match
+	// wrapped in <mark>…</mark>.
+	Snippet string  `json:"snippet"`
+	Rank    float32 `json:"rank"`
+}
+
+func (h *handler) search(w http.ResponseWriter, r *http.Request) error {
+	c, err := caller(r)
+	if err != nil {
+		return err
+	}
+	v := r.URL.Query()
+	q := store.SearchQuery{Text: strings.TrimSpace(v.Get("q")), ConversationID: v.Get("conversationId"), Limit: DefaultSearchLimit}
+	fields := map[string]string{}
+	switch {
+	case !utf8.ValidString(q.Text) || strings.ContainsRune(q.Text, 0):
+		fields["q"] = "must be valid UTF-8 text"
+	case q.Text == "":
+		fields["q"] = "is required"
+	case utf8.RuneCountInString(q.Text) > MaxQueryLen:
+		fields["q"] = "must be at most " + strconv.Itoa(MaxQueryLen) + " characters"
+	}
+	if v.Has("conversationId") && (q.ConversationID == "" || len(q.ConversationID) > 100) {
+		fields["conversationId"] = "must be a conversation id"
+	}
+	if v.Has("limit") {
+		n, err := strconv.Atoi(v.Get("limit"))
+		if err != nil || n < 1 || n > MaxSearchLimit {
+			fields["limit"] = "must be an integer from 1 to " + strconv.Itoa(MaxSearchLimit)
+		}
+		q.Limit = n
+	}
+	if v.Has("cursor") {
+		var sc searchCursor
+		if err := httpx.DecodeCursor(v.Get("cursor"), &sc); err != nil || sc.ID == "" {
+			fields["cursor"] = "is not a valid cursor"
+		}
+		q.After = &sc
+	}
+	if len(fields) > 0 {
+		return ari.Invalid(fields)
+	}
+	hits, more, err := h.DB.SearchMessages(r.Context(), c.ID, q)
+	if errors.Is(err, store.ErrNotFound) {
+		return ari.NotFound("conversation")
+	}
+	if err != nil {
+		return err
+	}
+	items := make([]SearchHit, len(hits))
+	msgs := make([]store.ListedMessage, len(hits))
+	for i, hit := range hits {
+		msgs[i] = hit.Message
+	}
+	if err := h.freshLinks(r.Context(), msgs); err != nil {
+		return err
+	}
+	for i, hit := range hits {
+		items[i] = SearchHit{Message: msgs[i], Snippet: hit.Snippet, Rank: hit.Rank}
+	}
+	out := httpx.NewPage(items)
+	if more {
+		last := hits[len(hits)-1]
+		out.NextCursor = httpx.CursorPtr(searchCursor{Rank: last.Rank, Seq: last.Message.Seq, ID: last.Message.ID})
+	}
+	return httpx.JSON(w, http.StatusOK, out)
+}
+
+// MessageDeletedData is the payload of the message_deleted event.
+type MessageDeletedData struct {
+	MessageID string `json:"messageId"`
+	Seq       int64  `json:"seq"`
+}
+
+func (h *handler) delete(w http.ResponseWriter, r *http.Request) error {
+	c, err := caller(r)
+	if err != nil {
+		return err
+	}
+	d, err := h.DB.DeleteMessage(r.Context(), c.ID, r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ari.NotFound("message")
+	case errors.Is(err, store.ErrNotYours):
+		return ari.Errorf(ari.CodeForbidden, "only the sender can delete a message")
+	case err != nil:
+		return err
+	}
+	if h.Files != nil && len(d.StorageKeys) > 0 {
+		// The rows are gone, so a failed object delete leaves only a stray
+		// file that nothing links to; the orphan sweep is not needed for it
+		// and the client's delete has succeeded.
+		if err := storage.DeleteObjects(r.Context(), h.Files, d.StorageKeys); err != nil {
+			slog.WarnContext(r.Context(), "deleting attachment objects", "message", d.ID, "err", err)
+		}
+	}
+	// Published again on a repeated delete, so a retry after a failed publish
+	// still tells every device; a tombstone applied twice changes nothing.
+	if err := h.tellMembers(r.Context(), d.ConversationID, events.MessageDeleted, MessageDeletedData{MessageID: d.ID, Seq: d.Seq}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *handler) tellMembers(ctx context.Context, conversationID string, t events.Type, data any) error {
+	users, err := h.DB.MemberUserIDs(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	ev, err := events.New(t, conversationID, data)
+	if err != nil {
+		return err
+	}
+	return h.Events.ToUsers(ctx, users, ev)
+}
+
+func (h *handler) freshLinks(ctx context.Context, items []store.ListedMessage) error {
+	if h.Files == nil {
+		return nil
+	}
+	for i := range items {
+		if len(items[i].Attachments) > 0 {
+			if err := storage.FreshURLs(ctx, h.Files, items[i].Attachments); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/jackc/pgx/v5"
+)
+
+// MaxPageLimit bounds a page of messages; DefaultPageLimit is used when the
+// client names none.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 100
+)
+
+// ListedMessage is a message as history shows it: the row plus its attachments.
+// A tombstone has Deleted set, empty content and no attachments.
+type ListedMessage struct {
+	ari.Message
+	Attachments []ari.Attachment `json:"attachments"`
+}
+
+// PageMode says which window of a conversation a page is.
+type PageMode int
+
+const (
+	PageNewest PageMode = iota // the last Limit messages
+	PageBefore                 // the Limit messages just below Seq
+	PageAfter                  // the Limit messages just above Seq (Seq 0: from the start)
+	PageAround                 // a window centred on Seq, which it includes
+)
+
+// PageQuery picks a window of a conversation by seq.
+type PageQuery struct {
+	Mode  PageMode
+	Seq   int64
+	Limit int
+}
+
+// MessagePage is a window in ascending seq order. HasOlder / HasNewer say
+// whether messages exist beyond either end.
+type MessagePage struct {
+	Items              []ListedMessage
+	HasOlder, HasNewer bool
+}
+
+// messageColumns are selected in this order by scanMessage. Content is blanked
+// for tombstones even if a row somehow kept text.
+const messageColumns = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m.sender_agent_id,
+	case when m.deleted_at is null then m.content else '' end, m.status, m.error, m.client_message_id,
+	m.reply_to_id, m.created_at, m.updated_at, m.first_chunk_at, m.completed_at, m.deleted_at`
+
+func scanMessage(row pgx.Row, extra ...any) (ListedMessage, error) {
+	var m ListedMessage
+	dst := []any{&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
+		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
+		&m.FirstChunkAt, &m.CompletedAt, &m.DeletedAt}
+	if err := row.Scan(append(dst, extra...)...); err != nil {
+		return m, err
+	}
+	m.Deleted = m.DeletedAt != nil
+	m.Attachments = []ari.Attachment{}
+	return m, nil
+}
+
+// MessagesPage returns a window of the conversation for a member; a
+// conversation the user is not in is ErrNotFound. Every query walks the
+// (conversation_id, seq) unique index from a seq, never an OFFSET.
+func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q PageQuery) (MessagePage, error) {
+	if q.Limit <= 0 || q.Limit > MaxPageLimit {
+		return MessagePage{}, fmt.Errorf("store: page limit %d out of range", q.Limit)
+	}
+	if _, err := db.MemberRole(ctx, conversationID, userID); err != nil {
+		return MessagePage{}, err
+	}
+	var p MessagePage
+	switch q.Mode {
+	case PageAround:
+		half := q.Limit / 2
+		older, err := db.seqRange(ctx, conversationID, "<", q.Seq, q.Limit+1)
+		if err != nil {
+			return p, err
+		}
+		newer, err := db.seqRange(ctx, conversationID, ">=", q.Seq, q.Limit+1)
+		if err != nil {
+			return p, err
+		}
+		// Centre the window on Around, giving the room one side cannot use
+		// to the other, so a page near either end is still full.
+		takeOld := min(len(older), half)
+		takeNew := min(len(newer), q.Limit-takeOld)
+		takeOld = min(len(older), q.Limit-takeNew)
+		p.HasOlder = len(older) > takeOld
+		p.HasNewer = len(newer) > takeNew
+		older = older[:takeOld]
+		reverse(older)
+		p.Items = append(older, newer[:takeNew]...)
+	case PageAfter:
+		items, err := db.seqRange(ctx, conversationID, ">", q.Seq, q.Limit+1)
+		if err != nil {
+			return p, err
+		}
+		// Seqs start at 1 without gaps, so seq <= Seq exists when Seq >= 1.
+		p.HasOlder = q.Seq >= 1
+		if len(items) > q.Limit {
+			items, p.HasNewer = items[:q.Limit], true
+		}
+		p.Items = items
+	case PageBefore, PageNewest:
+		op, from := "<", q.Seq
+		if q.Mode == PageNewest {
+			op, from = "<=", int64(1)<<62
+		}
+		items, err := db.seqRange(ctx, conversationID, op, from, q.Limit+1)
+		if err != nil {
+			return p, err
+		}
+		if len(items) > q.Limit {
+			items, p.HasOlder = items[:q.Limit], true
+		}
+		// Before names a seq the client already has: something is newer.
+		p.HasNewer = q.Mode == PageBefore
+		reverse(items)
+		p.Items = items
+	default:
+		return p, fmt.Errorf("store: unknown page mode %d", q.Mode)
+	}
+	if p.Items == nil {
+		p.Items = []ListedMessage{}
+	}
+	return p, db.attachTo(ctx, p.Items)
+}
+
+// seqRange reads up to limit messages on one side of seq: "<" and "<=" walk
+// down (newest first), ">" and ">=" walk up.
+func (db *DB) seqRange(ctx context.Context, conversationID, op string, seq int64, limit int) ([]ListedMessage, error) {
+	order := "asc"
+	switch op {
+	case "<", "<=":
+		order = "desc"
+	case ">", ">=":
+	default:
+		return nil, fmt.Errorf("store: bad seq operator %q", op)
+	}
+	rows, err := db.Pool.Query(ctx, `select `+messageColumns+` from messages m
+		where m.conversation_id = $1 and m.seq `+op+` $2
+		order by m.seq `+order+` limit $3`, conversationID, seq, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ListedMessage, error) { return scanMessage(r) })
+}
+
+// attachTo fills in the attachments of the live messages among items.
+func (db *DB) attachTo(ctx context.Context, items []ListedMessage) error {
+	ids := make([]string, 0, len(items))
+	for _, m := range items {
+		if !m.Deleted {
+			ids = append(ids, m.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	byMsg, err := db.AttachmentsForMessages(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		if a := byMsg[items[i].ID]; len(a) > 0 && !items[i].Deleted {
+			items[i].Attachments = a
+		}
+	}
+	return nil
+}
+
+func reverse[T any](s []T) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
+}
+
+// ErrNotYours means the message is visible to the caller (a member) but was
+// written by someone else, so the caller may not change it.
+var ErrNotYours = errors.New("store: not the caller's message")
+
+// DeletedMessage is what a delete changed, for events and object cleanup.
+type DeletedMessage struct {
+	ID, ConversationID string
+	Seq                int64
+	// StorageKeys of the attachments whose rows were removed.
+	StorageKeys []string
+	// AlreadyDeleted: the message was a tombstone before; nothing changed.
+	AlreadyDeleted bool
+}
+
+// DeleteMessage turns the caller's own message into a tombstone: the row and
+// its seq stay (history keeps no gaps), its content, attachments and
+// reactions go. A message in a conversation the caller is not in is
+// ErrNotFound; another member's message is ErrNotYours.
+func (db *DB) DeleteMessage(ctx context.Context, userID, messageID string) (DeletedMessage, error) {
+	var d DeletedMessage
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		var sender *string
+		var deletedAt *ari.Time
+		// Locking the row serialises two deletes of one message, so exactly
+		// one of them reports the change.
+		err := tx.QueryRow(ctx, `select m.id, m.conversation_id, m.seq, m.sender_user_id, m.deleted_at
+			from messages m
+			join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $2
+			where m.id = $1 for update of m`, messageID, userID).
+			Scan(&d.ID, &d.ConversationID, &d.Seq, &sender, &deletedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if sender == nil || *sender != userID {
+			return ErrNotYours
+		}
+		if deletedAt != nil {
+			d.AlreadyDeleted = true
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `update messages set content = '', deleted_at = now(), updated_at = now()
+			where id = $1`, messageID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from message_reactions where message_id = $1`, messageID); err != nil {
+			return err
+		}
+		d.StorageKeys, err = DeleteMessageAttachmentsTx(ctx, tx, messageID)
+		return err
+	})
+	return d, err
+}
+
+// Search snippets mark matches with these bytes inside Postgres; SearchMessages
+// turns them into <mark> tags after escaping the text, so a message's own
+// markup can never pose as a highlight.
+const (
+	markStart   = "\x02"
+	markStop    = "\x03"
+	headlineOpt = "StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15"
+)
+
+// SearchQuery is a full-text search over the caller's conversations.
+type SearchQuery struct {
+	// Text is websearch syntax ("quoted phrases", or, -not); its last word
+	// also matches as a prefix.
+	Text string
+	// ConversationID narrows the search to one conversation (the caller's).
+	ConversationID string
+	// After continues from the last hit of the previous page.
+	After *SearchCursor
+	Limit int
+}
+
+// SearchCursor is the position of a hit in rank order.
+type SearchCursor struct {
+	Rank float32 `json:"r"`
+	Seq  int64   `json:"s"`
+	ID   string  `json:"i"`
+}
+
+// SearchHit is a message that matched, with an HTML snippet (text escaped,
+// matches wrapped in <mark>…</mark>).
+type SearchHit struct {
+	Message ListedMessage
+	Snippet string
+	Rank    float32
+}
+
+// tsquery is the text search query as SQL over $2 (the whole text), $3 (the
+// last word, letters and digits only, or ”) and $4 (the text before it). No
+// input is ever spliced into SQL or tsquery syntax: websearch_to_tsquery
+// accepts any string, and the prefix term is a quoted literal of a sanitised
+// word. A hit matches the whole text as typed, or the rest plus a word
+// starting with the last word.
+const tsquery = `(select case when $3 = '' then websearch_to_tsquery('simple', $2)
+	else websearch_to_tsquery('simple', $2) ||
+		(websearch_to_tsquery('simple', $4) && to_tsquery('simple', quote_literal($3) || ':*')) end)`
+
+// SearchMessages finds live messages matching q in conversations the caller
+// is a member of, best rank first, then newest. It reads the (conversation_id,
+// search) GIN index for just the caller's conversations. more reports whether
+// another page follows. An unknown or foreign ConversationID is ErrNotFound.
+func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) (hits []SearchHit, more bool, err error) {
+	if q.Limit <= 0 || q.Limit > MaxPageLimit {
+		return nil, false, fmt.Errorf("store: search limit %d out of range", q.Limit)
+	}
+	if q.ConversationID != "" {
+		if _, err := db.MemberRole(ctx, q.ConversationID, userID); err != nil {
+			return nil, false, err
+		}
+	}
+	rest, last := splitPrefix(q.Text)
+	var cRank *float32
+	var cSeq *int64
+	var cID *string
+	if q.After != nil {
+		cRank, cSeq, cID = &q.After.Rank, &q.After.Seq, &q.After.ID
+	}
+	var conv *string
+	if q.ConversationID != "" {
+		conv = &q.ConversationID
+	}
+	rows, err := db.Pool.Query(ctx, `select `+messageColumns+`, h.rank,
+			ts_headline('simple', translate(m.content, E'\x02\x03', ''), `+tsquery+`, $9)
+		from (
+			select m.id, ts_rank(m.search, `+tsquery+`) as rank
+			from messages m
+			where m.conversation_id = any(array(select cm.conversation_id from conversation_members cm
+					where cm.user_id = $1 and ($5::text is null or cm.conversation_id = $5)))
+				and m.deleted_at is null
+				and m.search @@ `+tsquery+`
+				and ($6::real is null or (ts_rank(m.search, `+tsquery+`), m.seq, m.id) < ($6::real, $7::bigint, $8::text))
+			order by rank desc, m.seq desc, m.id desc
+			limit $10
+		) h join messages m on m.id = h.id
+		order by h.rank desc, m.seq desc, m.id desc`,
+		userID, q.Text, last, rest, conv, cRank, cSeq, cID, headlineOpt, q.Limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SearchHit, error) {
+		var h SearchHit
+		var headline string
+		m, err := scanMessage(r, &h.Rank, &headline)
+		h.Message, h.Snippet = m, highlight(headline)
+		return h, err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(hits) > q.Limit {
+		hits, more = hits[:q.Limit], true
+	}
+	return hits, more, db.attachToHits(ctx, hits)
+}
+
+func (db *DB) attachToHits(ctx context.Context, hits []SearchHit) error {
+	items := make([]ListedMessage, len(hits))
+	for i := range hits {
+		items[i] = hits[i].Message
+	}
+	if err := db.attachTo(ctx, items); err != nil {
+		return err
+	}
+	for i := range hits {
+		hits[i].Message = items[i]
+	}
+	return nil
+}
+
+// splitPrefix separates the word being typed at the end of a query (letters,
+// marks and digits only) from the rest. There is no prefix when the last
+// word is negated (-word), inside an open quote, or absurdly long.
+func splitPrefix(q string) (rest, last string) {
+	q = strings.TrimRightFunc(q, unicode.IsSpace)
+	i := len(q)
+	for i > 0 {
+		r, size := utf8.DecodeLastRuneInString(q[:i])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			break
+		}
+		i -= size
+	}
+	rest, last = q[:i], q[i:]
+	switch {
+	case last == "", len(last) > 64:
+		return q, ""
+	case i > 0 && q[i-1] == '-' && (i == 1 || unicode.IsSpace(rune(q[i-2]))):
+		return q, ""
+	case strings.Count(rest, `"`)%2 == 1:
+		return q, ""
+	}
+	return rest, last
+}
+
+// highlight escapes a headline for HTML and turns the match markers into
+// <mark> tags.
+func highlight(h string) string {
+	var b strings.Builder
+	open := false
+	for len(h) > 0 {
+		i := strings.IndexAny(h, markStart+markStop)
+		if i < 0 {
+			b.WriteString(html.EscapeString(h))
+			break
+		}
+		b.WriteString(html.EscapeString(h[:i]))
+		switch {
+		case h[i] == markStart[0] && !open:
+			b.WriteString("<mark>")
+			open = true
+		case h[i] == markStop[0] && open:
+			b.WriteString("</mark>")
+			open = false
+		}
+		h = h[i+1:]
+	}
+	if open {
+		b.WriteString("</mark>")
+	}
+	return b.String()
+}
