@@ -10,6 +10,9 @@ import (
 // Deps are the checks by name ("postgres", "redis").
 type Deps = health.Deps
 
+// Check pings one dependency.
+type Check = health.Check
+
 // New returns the health handler.
 func New(d Deps) *httpx.Router {
 	r := httpx.NewRouter()

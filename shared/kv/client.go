@@ -3,12 +3,24 @@ package kv
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
 
+// slogLogger routes go-redis's own messages into the JSON log.
+type slogLogger struct{}
+
+func (slogLogger) Printf(ctx context.Context, format string, v ...any) {
+	slog.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
+var setLogger sync.Once
+
 // Open returns a client for REDIS_URL. Build it once per process.
 func Open(url string) (*redis.Client, error) {
+	setLogger.Do(func() { redis.SetLogger(slogLogger{}) })
 	opt, err := redis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("kv: REDIS_URL: %w", err)
