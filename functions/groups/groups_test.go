@@ -1,0 +1,218 @@
+package groups
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+func memberIDs(t *testing.T, f *fixture, token, group string) map[string]string {
+	t.Helper()
+	st, raw := f.call(t, token, "GET", "/api/groups/"+group+"/members", nil)
+	if st != 200 {
+		t.Fatalf("members: %d %s", st, raw)
+	}
+	p := decode[httpx.Page[ari.Member]](t, raw)
+	out := map[string]string{}
+	for _, m := range p.Items {
+		out[m.ID] = m.Kind + ":" + m.Role
+	}
+	return out
+}
+
+func TestGroupLifecycle(t *testing.T) {
+	f := setup(t)
+	ada := testenv.NewUser(t, f.db, "ada")
+	bob := testenv.NewUser(t, f.db, "bob")
+	cat := testenv.NewUser(t, f.db, "cat")
+	eve := testenv.NewUser(t, f.db, "eve")
+	mine := agent(t, f.db, ada.ID, "Helper", "private")
+	public := agent(t, f.db, eve.ID, "Public", "public")
+	evesPrivate := agent(t, f.db, eve.ID, "Secret", "private")
+
+	bobHears := f.listen(t, bob.ID)
+	st, raw := f.call(t, ada.Token, "POST", "/api/groups", map[string]any{
+		"title": "  Trip  ", "userIds": []string{bob.ID}, "agentIds": []string{mine, public}})
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, raw)
+	}
+	g := decode[ari.Conversation](t, raw)
+	if g.Kind != "group" || g.Title != "Trip" || g.Role != "owner" || len(g.Agents) != 2 {
+		t.Fatalf("group %+v", g)
+	}
+	if ev := bobHears(); ev.Type != events.ConversationCreated || ev.ConversationID != g.ID {
+		t.Fatalf("bob heard %+v", ev)
+	}
+	want := map[string]string{ada.ID: "user:owner", bob.ID: "user:member", mine: "agent:member", public: "agent:member"}
+	if got := memberIDs(t, f, bob.Token, g.ID); !sameMap(got, want) {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+
+	// Adding: only owners and admins; agents must be visible to the adder.
+	members := "/api/groups/" + g.ID + "/members"
+	if st, _ := f.call(t, bob.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 403 {
+		t.Fatalf("member adding: %d", st)
+	}
+	if st, _ := f.call(t, eve.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 404 {
+		t.Fatalf("outsider adding: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"agentId": evesPrivate}); st != 404 {
+		t.Fatalf("adding someone's private agent: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"userId": "nobody"}); st != 404 {
+		t.Fatalf("adding unknown user: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"userId": bob.ID}); st != 409 {
+		t.Fatalf("adding a member again: %d", st)
+	}
+	for _, bad := range []any{map[string]string{}, map[string]string{"userId": cat.ID, "agentId": mine}, map[string]any{"userId": 5}, map[string]string{"who": "x"}} {
+		if st, raw := f.call(t, ada.Token, "POST", members, bad); st != 400 {
+			t.Fatalf("bad body %v: %d %s", bad, st, raw)
+		}
+	}
+	catHears := f.listen(t, cat.ID)
+	st, raw = f.call(t, ada.Token, "POST", members, map[string]string{"userId": cat.ID})
+	if m := decode[ari.Member](t, raw); st != 201 || m.ID != cat.ID || m.Kind != "user" || m.Role != "member" || m.Name != "cat" {
+		t.Fatalf("add cat: %d %s", st, raw)
+	}
+	for _, hear := range []func() events.Event{bobHears, catHears} {
+		ev := hear()
+		if ev.Type != events.MemberAdded || ev.ConversationID != g.ID || !strings.Contains(string(ev.Data), `"member":{"id":"`+cat.ID+`","kind":"user","name":"cat"}`) {
+			t.Fatalf("member_added %+v %s", ev, ev.Data)
+		}
+	}
+
+	// Roles: only owners change them. Make bob an admin.
+	if st, _ := f.call(t, bob.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 403 {
+		t.Fatalf("member promoting self: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "king"}); st != 400 {
+		t.Fatalf("bad role: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+mine, map[string]string{"role": "admin"}); st != 403 {
+		t.Fatalf("agent role: %d", st)
+	}
+	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "admin"}); st != 200 {
+		t.Fatalf("promote bob: %d %s", st, raw)
+	}
+	// An admin adds and removes members but cannot remove the owner.
+	if st, _ := f.call(t, bob.Token, "DELETE", members+"/"+ada.ID, nil); st != 403 {
+		t.Fatalf("admin removing owner: %d", st)
+	}
+	if st, _ := f.call(t, cat.Token, "DELETE", members+"/"+mine, nil); st != 403 {
+		t.Fatalf("member removing an agent: %d", st)
+	}
+	if st, _ := f.call(t, eve.Token, "DELETE", members+"/"+cat.ID, nil); st != 404 {
+		t.Fatalf("outsider removing: %d", st)
+	}
+	if st, _ := f.call(t, bob.Token, "DELETE", members+"/nobody", nil); st != 404 {
+		t.Fatalf("removing unknown: %d", st)
+	}
+	if st, raw := f.call(t, bob.Token, "DELETE", members+"/"+mine, nil); st != 204 {
+		t.Fatalf("admin removing agent: %d %s", st, raw)
+	}
+	for _, hear := range []func() events.Event{bobHears, catHears} {
+		if ev := hear(); ev.Type != events.MemberRemoved || string(ev.Data) != `{"memberId":"`+mine+`","kind":"agent"}` {
+			t.Fatalf("member_removed %+v %s", ev, ev.Data)
+		}
+	}
+	// Leaving: anyone may, and the removed user hears it too.
+	if st, _ := f.call(t, cat.Token, "DELETE", members+"/"+cat.ID, nil); st != 204 {
+		t.Fatalf("cat leaving: %d", st)
+	}
+	if ev := catHears(); ev.Type != events.MemberRemoved || !strings.Contains(string(ev.Data), cat.ID) {
+		t.Fatalf("cat heard %+v", ev)
+	}
+	bobHears()
+	if st, _ := f.call(t, cat.Token, "GET", members, nil); st != 404 {
+		t.Fatalf("former member reads members: %d", st)
+	}
+	// The last owner cannot leave, nor step down, before handing over.
+	if st, _ := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 409 {
+		t.Fatalf("last owner leaving: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+ada.ID, map[string]string{"role": "member"}); st != 409 {
+		t.Fatalf("last owner stepping down: %d", st)
+	}
+	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 200 {
+		t.Fatal("hand over")
+	}
+	if st, raw := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 204 {
+		t.Fatalf("owner leaving after handing over: %d %s", st, raw)
+	}
+	want = map[string]string{bob.ID: "user:owner", public: "agent:member"}
+	if got := memberIDs(t, f, bob.Token, g.ID); !sameMap(got, want) {
+		t.Fatalf("members %v, want %v", got, want)
+	}
+}
+
+func sameMap(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCreateValidation(t *testing.T) {
+	f := setup(t)
+	ada := testenv.NewUser(t, f.db, "ada")
+	eve := testenv.NewUser(t, f.db, "eve")
+	private := agent(t, f.db, eve.ID, "Hidden", "private")
+	for _, c := range []struct {
+		body  any
+		st    int
+		field string
+	}{
+		{map[string]any{"title": ""}, 400, "title"},
+		{map[string]any{"title": strings.Repeat("x", 201)}, 400, "title"},
+		{map[string]any{"title": "t", "userIds": []string{"a", "a"}}, 400, "userIds"},
+		{map[string]any{"title": "t", "agentIds": make([]string, 21)}, 400, "agentIds"},
+		{map[string]any{"title": "t", "userIds": []string{""}}, 400, "userIds"},
+		{map[string]any{"title": "t", "extra": 1}, 400, "extra"},
+		{map[string]any{"title": "t", "agentIds": []string{private}}, 404, ""},
+		{map[string]any{"title": "t", "userIds": []string{"ghost"}}, 404, ""},
+	} {
+		st, raw := f.call(t, ada.Token, "POST", "/api/groups", c.body)
+		if st != c.st {
+			t.Errorf("%v: %d %s", c.body, st, raw)
+			continue
+		}
+		if c.field != "" {
+			if e := decode[errorBody](t, raw); e.Error.Fields[c.field] == "" {
+				t.Errorf("%v: %s does not name %s", c.body, raw, c.field)
+			}
+		}
+	}
+	// A refused create leaves nothing behind.
+	var n int
+	if err := f.db.Pool.QueryRow(context.Background(), `select count(*) from conversations where created_by = $1`, ada.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d conversations left by refused creates (%v)", n, err)
+	}
+	// A direct conversation is not a group.
+	direct := conversation(t, f.db, "direct", ada.ID)
+	if st, _ := f.call(t, ada.Token, "GET", "/api/groups/"+direct+"/members", nil); st != 404 {
+		t.Fatalf("direct conversation as a group: %d", st)
+	}
+}
+
+func TestRoutesNeedSignIn(t *testing.T) {
+	f := setup(t)
+	for _, p := range New(Deps{DB: f.db}).Patterns() {
+		method, path := httpx.SplitPattern(p)
+		path = strings.NewReplacer("{id}", "x", "{memberId}", "y").Replace(path)
+		if st, _ := f.call(t, "", method, path, map[string]string{}); st != http.StatusUnauthorized {
+			t.Errorf("%s: %d without a session", p, st)
+		}
+	}
+}
