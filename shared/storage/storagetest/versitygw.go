@@ -14,8 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ari-chat/ari-server/shared/storage"
+	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
 // VersityGWVersion is the pinned server version (peers.md).
@@ -38,10 +37,7 @@ const Region = "auto"
 // removed when the test ends.
 func VersityGW(t testing.TB) storage.S3Config {
 	t.Helper()
-	bin, err := versityBinary()
-	if err != nil {
-		t.Fatalf("storagetest: build versitygw: %v", err)
-	}
+	bin := testenv.GoTool(t, "github.com/versity/versitygw/cmd/versitygw", VersityGWVersion)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o750); err != nil {
@@ -103,68 +99,6 @@ func VersityGW(t testing.TB) storage.S3Config {
 		t.Fatalf("storagetest: create bucket: %v\n%s", err, logs.String())
 	}
 	return cfg
-}
-
-var buildOnce struct {
-	sync.Mutex
-	path string
-}
-
-// versityBinary returns the cached binary, building it with go install the
-// first time on this machine. A file lock keeps parallel test processes
-// from building it twice; the binary is renamed into place when complete.
-func versityBinary() (string, error) {
-	buildOnce.Lock()
-	defer buildOnce.Unlock()
-	if buildOnce.path != "" {
-		return buildOnce.path, nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(cache, "ari-test-tools", "versitygw-"+VersityGWVersion)
-	bin := filepath.Join(dir, "versitygw")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return "", err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return "", err
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-
-	if _, err := os.Stat(bin); err != nil {
-		if err := goInstall(dir, bin); err != nil {
-			return "", err
-		}
-	}
-	buildOnce.path = bin
-	return bin, nil
-}
-
-func goInstall(dir, bin string) error {
-	gobin, err := os.MkdirTemp(dir, "build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(gobin)
-	goCmd, err := exec.LookPath("go")
-	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	cmd := exec.Command(goCmd, "install", "github.com/versity/versitygw/cmd/versitygw@"+VersityGWVersion)
-	// Outside any module, so the project's go.mod plays no part.
-	cmd.Dir = gobin
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin, "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go install: %v\n%s", err, out)
-	}
-	return os.Rename(filepath.Join(gobin, "versitygw"), bin)
 }
 
 func freeAddr() (string, error) {
