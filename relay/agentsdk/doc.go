@@ -1,0 +1,37 @@
+// Package agentsdk connects a Go program to an Ari relay as an agent: it dials
+// the agent socket (/ws/agent), authenticates with the agent's secret token,
+// declares skills, receives tasks and streams replies back chunk by chunk, as
+// relay/PROTOCOL.md (ari.v1) describes.
+//
+// A Handler is called once per task, each in its own goroutine, with a Stream
+// to write the reply:
+//
+//   - Stream.Write sends new text (agent_chunk, mode delta);
+//   - Stream.Set sends the whole text so far (mode accumulated);
+//   - Stream.Complete / Stream.CompleteWith end the reply;
+//   - Stream.Fail ends it in error with a message users will read.
+//
+// A handler that returns nil without ending the reply completes it; one that
+// returns an error fails it with a generic message (the error itself is only
+// logged, since users read what an agent sends).
+//
+// When a member cancels the reply, the relay sends task_cancel and the task's
+// context is cancelled; context.Cause(ctx) is then a *CancelError carrying the
+// relay's reason.
+//
+// The connection is kept up: on network loss the SDK reconnects with
+// exponential backoff and jitter and re-authenticates. Tasks belong to the
+// agent, not to a socket, so handlers keep running across a reconnect; their
+// frames wait in a bounded queue and the first chunk of each task after a
+// reconnect is sent in accumulated mode, which re-aligns the relay's text even
+// if the last frames before the loss never arrived. Terminal frames written
+// shortly before a loss are sent again (the relay drops repeats silently).
+// A refused or revoked token, or a newer connection of the same agent, stops
+// the agent with a typed error instead of retrying (*AuthError, ErrRevoked,
+// ErrReplaced).
+//
+// Cancelling the context passed to Run or Connect stops the agent: running
+// tasks' contexts are cancelled (cause ErrStopped), the SDK waits for their
+// handlers to return and sends their last frames, then closes the socket with
+// 1000. Handlers must therefore return once their context is done.
+package agentsdk
