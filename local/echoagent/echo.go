@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode"
+
+	"github.com/ari-chat/ari-server/relay/agentsdk"
+)
+
+const (
+	modeDelta       = "delta"
+	modeAccumulated = "accumulated"
+)
+
+type echo struct {
+	mode  string
+	delay time.Duration
+}
+
+// answer streams reply(task) one word at a time.
+func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+	text := ""
+	for i, piece := range words(reply(task)) {
+		if i > 0 && e.delay > 0 {
+			select {
+			case <-time.After(e.delay):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		text += piece
+		var err error
+		if e.mode == modeAccumulated {
+			err = s.Set(text)
+		} else {
+			err = s.Write(piece)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return s.Complete()
+}
+
+func reply(task *agentsdk.Task) string {
+	if task.Message.Content == "" {
+		n := len(task.Message.Attachments)
+		if n == 1 {
+			return "You sent 1 attachment."
+		}
+		return fmt.Sprintf("You sent %d attachments.", n)
+	}
+	return "You said: " + task.Message.Content
+}
+
+// words cuts s into pieces that each end after a run of spaces, so the
+// pieces joined give s back exactly (newlines and double spaces included).
+func words(s string) []string {
+	var out []string
+	start, inSpace := 0, false
+	for i, r := range s {
+		space := unicode.IsSpace(r)
+		if inSpace && !space {
+			out = append(out, s[start:i])
+			start = i
+		}
+		inSpace = space
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
