@@ -1,8 +1,12 @@
 package main
 
 import (
+	"github.com/ari-chat/ari-server/functions/agents"
+	"github.com/ari-chat/ari-server/functions/conversations"
 	"github.com/ari-chat/ari-server/functions/health"
 	"github.com/ari-chat/ari-server/functions/sandbox"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
@@ -19,4 +23,16 @@ type function struct {
 var functions = []function{
 	{"health", func(p *platform.Platform) *httpx.Router { return health.New(p.HealthChecks()) }},
 	{"sandbox", func(p *platform.Platform) *httpx.Router { return sandbox.New(sandbox.Deps{}) }},
+	{"agents", func(p *platform.Platform) *httpx.Router {
+		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
+	}},
+	{"conversations", func(p *platform.Platform) *httpx.Router {
+		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
+	}},
+}
+
+// authenticator is the session check the REST functions share, built the
+// same way as in their Lambda mains.
+func authenticator(p *platform.Platform) *auth.Authenticator {
+	return &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)}
 }

@@ -1,0 +1,33 @@
+// Command lambda serves the conversations function on AWS Lambda.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/ari-chat/ari-server/functions/conversations"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/platform"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		slog.Error("conversations function stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return platform.ServeLambda(platform.Wrap(conversations.New(conversations.Deps{
+		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
+		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Events: events.NewPublisher(p.Redis, p.Keys),
+	})))
+}
