@@ -7,8 +7,6 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/groups"
-	"github.com/ari-chat/ari-server/shared/auth"
-	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -25,10 +23,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	h := groups.New(groups.Deps{
-		DB:     p.DB,
-		Events: events.NewPublisher(p.Redis, p.Keys),
-		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
-	})
-	return platform.ServeLambda(platform.Wrap(h))
+	return platform.ServeLambda(platform.Wrap(groups.New(groups.DepsFrom(p))))
 }

@@ -7,10 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/messages"
-	"github.com/ari-chat/ari-server/shared/auth"
-	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
-	"github.com/ari-chat/ari-server/shared/storage"
 )
 
 func main() {
@@ -26,15 +23,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	files, err := storage.FromConfig(p.Config)
+	d, err := messages.DepsFrom(p)
 	if err != nil {
 		return err
 	}
-	h := messages.New(messages.Deps{
-		DB:     p.DB,
-		Events: events.NewPublisher(p.Redis, p.Keys),
-		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
-		Files:  files,
-	})
-	return platform.ServeLambda(platform.Wrap(h))
+	return platform.ServeLambda(platform.Wrap(messages.New(d)))
 }

@@ -1,0 +1,27 @@
+// Command lambda serves the reactions function on AWS Lambda.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/ari-chat/ari-server/functions/reactions"
+	"github.com/ari-chat/ari-server/shared/platform"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		slog.Error("reactions function stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return platform.ServeLambda(platform.Wrap(reactions.New(reactions.DepsFrom(p))))
+}

@@ -1,0 +1,16 @@
+package reactions
+
+import (
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/platform"
+)
+
+// DepsFrom builds Deps from the process's platform.
+func DepsFrom(p *platform.Platform) Deps {
+	return Deps{
+		DB:     p.DB,
+		Events: events.NewPublisher(p.Redis, p.Keys),
+		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+	}
+}
