@@ -10,11 +10,14 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/logging"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -72,10 +75,64 @@ func (p *Platform) HealthChecks() health.Deps {
 	}}
 }
 
-// Wrap applies the middleware every function runs under, identically in
-// Lambda and in the local shim.
+// Wrap applies the base middleware: request id, access log and panic
+// recovery. It is for processes that have no Platform (the sandbox, the
+// relay's own mux); functions with a Platform use p.Wrap, which adds CORS,
+// the origin check and the shared rate limit.
 func Wrap(h http.Handler) http.Handler {
 	return httpx.Chain(h, httpx.RequestID, httpx.AccessLog)
+}
+
+// Wrap applies the middleware every function runs under, identically in
+// Lambda and in the local shim: the base set (see the package function
+// Wrap); CORS for the trusted origins (BETTER_AUTH_URL's origin plus
+// BETTER_AUTH_TRUSTED_ORIGINS, credentials allowed, preflight cached); the
+// origin check on cookie-carrying writes (functions/auth applies Better
+// Auth's own under /api/auth); and, when p has Redis, the general rate limit
+// (RATE_LIMIT_API_PER_MINUTE per signed session token, else per client IP)
+// whose counters every instance and Lambda shares.
+func (p *Platform) Wrap(h http.Handler) http.Handler {
+	cfg := p.Config
+	origins := auth.NewOrigins(cfg.BaseURL, cfg.TrustedOrigins)
+	mw := []func(http.Handler) http.Handler{httpx.RequestID, httpx.AccessLog, origins.CORS(), originCheck(origins)}
+	if p.Redis != nil {
+		cookies := auth.NewCookies(cfg.BaseURL)
+		key := func(r *http.Request) string {
+			if tok, ok := auth.SignedSessionToken(r, cookies, cfg.AuthSecret); ok {
+				return "session:" + ratelimit.Hash(tok)
+			}
+			return "ip:" + ratelimit.ClientIP(r, cfg.TrustProxyHeaders)
+		}
+		rule := ratelimit.PerMinute("api", cfg.RateLimitAPI)
+		mw = append(mw, ratelimit.New(p.Redis, p.Keys).Middleware(rule, key, rejectRateLimited))
+	}
+	return httpx.Chain(h, mw...)
+}
+
+// originCheck refuses cookie-carrying writes from untrusted origins outside
+// /api/auth, whose function checks (and answers) in Better Auth's own way.
+func originCheck(o auth.Origins) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !auth.IsAuthPath(r) {
+				if pr := o.CheckRequest(r); pr != nil {
+					httpx.WriteError(w, r, &ari.Error{Code: ari.CodeForbidden, Message: pr.Message})
+					return
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+func rejectRateLimited(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
+	if auth.IsAuthPath(r) {
+		auth.WriteBetterAuthError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
+			"Too many requests. Please try again later.", d.RetryAfterSeconds())
+		return
+	}
+	httpx.WriteError(w, r, &ari.Error{Code: ari.CodeRateLimited, Message: "too many requests, try again later",
+		RetryAfter: d.RetryAfterSeconds()})
 }
 
 // ServeLambda serves h as a Lambda behind an HTTP API (payload format 2.0).

@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,15 @@ type Option func(*config)
 
 type config struct {
 	trustedOrigins []string
+	expiresIn      time.Duration
+	updateAge      time.Duration
+}
+
+// WithSession sets Better Auth's session.expiresIn and session.updateAge
+// (whole seconds; zero keeps Better Auth's default of 7 days and 1 day), so
+// a test can run the peer with the same session policy as the Go server.
+func WithSession(expiresIn, updateAge time.Duration) Option {
+	return func(c *config) { c.expiresIn, c.updateAge = expiresIn, updateAge }
 }
 
 // WithTrustedOrigins adds origins to Better Auth's trustedOrigins (the
@@ -97,6 +107,8 @@ func Start(t testing.TB, databaseURL, secret, baseURL string, opts ...Option) *P
 		"BETTER_AUTH_SECRET=" + secret,
 		"BETTER_AUTH_URL=" + baseURL,
 		"PEER_TRUSTED_ORIGINS=" + strings.Join(cfg.trustedOrigins, ","),
+		"PEER_SESSION_EXPIRES_IN=" + seconds(cfg.expiresIn),
+		"PEER_SESSION_UPDATE_AGE=" + seconds(cfg.updateAge),
 		"PEER_HOST=127.0.0.1",
 		"PEER_PORT=0",
 	}
@@ -141,6 +153,14 @@ func Start(t testing.TB, databaseURL, secret, baseURL string, opts ...Option) *P
 		t.Fatalf("betterauth: not ready after %v:\n%s", readyTimeout, out.String())
 	}
 	return p
+}
+
+// seconds renders d for the peer's environment; zero is "" (the default).
+func seconds(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return strconv.FormatInt(int64(d/time.Second), 10)
 }
 
 // Output returns everything the peer printed so far.

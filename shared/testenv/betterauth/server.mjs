@@ -7,6 +7,8 @@
 //   BETTER_AUTH_SECRET           signing secret
 //   BETTER_AUTH_URL              baseURL
 //   PEER_TRUSTED_ORIGINS         extra trusted origins, comma-separated
+//   PEER_SESSION_EXPIRES_IN      session.expiresIn in seconds (optional)
+//   PEER_SESSION_UPDATE_AGE      session.updateAge in seconds (optional)
 //   PEER_HOST, PEER_PORT         listen address (port 0 picks a free port)
 // When listening it prints one line, "READY http://HOST:PORT", on stdout.
 import http from "node:http";
@@ -29,12 +31,18 @@ const trustedOrigins = (process.env.PEER_TRUSTED_ORIGINS || "")
 	.map((s) => s.trim())
 	.filter(Boolean);
 
+// Only what the test asked for is set; otherwise Better Auth's defaults hold.
+const session = {};
+if (process.env.PEER_SESSION_EXPIRES_IN) session.expiresIn = Number(process.env.PEER_SESSION_EXPIRES_IN);
+if (process.env.PEER_SESSION_UPDATE_AGE) session.updateAge = Number(process.env.PEER_SESSION_UPDATE_AGE);
+
 const auth = betterAuth({
 	database: pool,
 	secret: required("BETTER_AUTH_SECRET"),
 	baseURL: required("BETTER_AUTH_URL"),
 	emailAndPassword: { enabled: true },
 	trustedOrigins,
+	...(Object.keys(session).length ? { session } : {}),
 });
 
 const server = http.createServer(toNodeHandler(auth));

@@ -1,0 +1,70 @@
+package auth
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/rs/cors"
+)
+
+// PreflightMaxAge is how long browsers may cache a CORS preflight answer.
+// Chrome caps it at 2 hours; 10 minutes keeps a changed origin list from
+// lingering long.
+const PreflightMaxAge = 600
+
+// CORS returns rs/cors middleware that lets the trusted origins call the API
+// with credentials (cookies), the set Better Auth trusts for its origin
+// check, so one list governs both.
+func (o Origins) CORS() func(http.Handler) http.Handler {
+	c := cors.New(cors.Options{
+		AllowOriginFunc:  o.Trusted,
+		AllowedMethods:   []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders:   []string{"Content-Type", "Authorization", "X-Request-Id"},
+		ExposedHeaders:   []string{"X-Request-Id", "Retry-After", "X-Retry-After", "Location", "Set-Auth-Token"},
+		AllowCredentials: true,
+		MaxAge:           PreflightMaxAge,
+	})
+	return c.Handler
+}
+
+// AuthPathPrefix is where Better Auth's endpoints live; answers there use
+// Better Auth's error shape.
+const AuthPathPrefix = "/api/auth/"
+
+// IsAuthPath reports whether r is for a Better Auth endpoint.
+func IsAuthPath(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, AuthPathPrefix) }
+
+// WriteBetterAuthError writes Better Auth's error shape {"message","code"}.
+// retryAfter > 0 adds Retry-After and Better Auth's X-Retry-After.
+func WriteBetterAuthError(w http.ResponseWriter, status int, code, message string, retryAfter int) {
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		w.Header().Set("X-Retry-After", strconv.Itoa(retryAfter))
+	}
+	b, _ := json.Marshal(struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	}{message, code}) // two strings always marshal
+	body := string(b) + "\n"
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// SignedSessionToken returns the session token of r when it is carried in a
+// form nobody can forge without the secret: the signed cookie or a signed
+// bearer value. Rate limits key on it, so random bare tokens cannot buy a
+// client fresh buckets.
+func SignedSessionToken(r *http.Request, c Cookies, secret string) (string, bool) {
+	if tok, ok := c.SessionTokenFrom(r, secret); ok {
+		return tok, true
+	}
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") && strings.Contains(h, ".") {
+		return VerifySignedValue(strings.TrimSpace(h[7:]), secret)
+	}
+	return "", false
+}
