@@ -45,6 +45,8 @@ type Config struct {
 	SessionUpdateAge   time.Duration `env:"AUTH_SESSION_UPDATE_AGE" envDefault:"24h"`
 	RateLimitAuth      int           `env:"RATE_LIMIT_AUTH_PER_MINUTE" envDefault:"10"`
 	RateLimitAPI       int           `env:"RATE_LIMIT_API_PER_MINUTE" envDefault:"600"`
+	TrustProxyHeaders  bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
+	TrustedProviders   []string      `env:"AUTH_TRUSTED_PROVIDERS" envSeparator:"," envDefault:""`
 	GoogleClientID     string        `env:"GOOGLE_CLIENT_ID"`
 	GoogleClientSecret string        `env:"GOOGLE_CLIENT_SECRET"`
 	GoogleAuthURL      string        `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
