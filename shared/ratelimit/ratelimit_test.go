@@ -57,7 +57,9 @@ func TestMiddleware(t *testing.T) {
 	rdb, keys := testenv.Redis(t)
 	l := ratelimit.New(rdb, keys)
 	h := l.Middleware(ratelimit.PerMinute("mw", 2), func(r *http.Request) string { return ratelimit.ClientIP(r, false) },
-		func(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) { w.WriteHeader(http.StatusTooManyRequests) })(
+		func(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
+			w.WriteHeader(http.StatusTooManyRequests)
+		})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	var codes []int
 	for range 3 {
