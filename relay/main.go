@@ -11,8 +11,7 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/ari-chat/ari-server/shared/health"
-	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/relay/server"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -31,12 +30,19 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	mux := httpx.NewRouter()
-	mux.HandleFunc("GET /health", health.Handler(p.HealthChecks()))
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(p.Config.RelayPort)))
+	id := p.Config.RelayInstanceID
+	if id == "" {
+		// Unique per process: a restarted instance must not inherit the
+		// presence entries of the one it replaces.
+		host, _ := os.Hostname()
+		id = host + "-" + strconv.Itoa(os.Getpid())
+	}
+	s := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
+		InstanceID: id, Health: p.HealthChecks()})
+	ln, err := net.Listen("tcp", net.JoinHostPort(p.Config.RelayHost, strconv.Itoa(p.Config.RelayPort)))
 	if err != nil {
 		return err
 	}
-	slog.Info("relay listening", "addr", ln.Addr().String())
-	return httpx.Serve(ctx, httpx.NewServer(platform.Wrap(mux)), ln, p.Config.ShutdownGrace)
+	slog.Info("relay listening", "addr", ln.Addr().String(), "instance", id)
+	return s.Run(ctx, ln, platform.Wrap(s.Handler()))
 }

@@ -78,6 +78,15 @@ type Config struct {
 	RelayInstanceID        string        `env:"RELAY_INSTANCE_ID"`
 	AgentFirstChunkTimeout time.Duration `env:"RELAY_AGENT_FIRST_CHUNK_TIMEOUT" envDefault:"5m"`
 	AgentIdleTimeout       time.Duration `env:"RELAY_AGENT_IDLE_TIMEOUT" envDefault:"60s"`
+	// The relay's timing knobs: production keeps the defaults (shared/kv's and
+	// relay/protocol's); tests shorten them to exercise expiry and timeouts.
+	RelayActiveTTL        time.Duration `env:"RELAY_ACTIVE_TTL" envDefault:"90s"`
+	RelaySweepInterval    time.Duration `env:"RELAY_SWEEP_INTERVAL" envDefault:"2s"`
+	RelayAgentAuthTimeout time.Duration `env:"RELAY_AGENT_AUTH_TIMEOUT" envDefault:"10s"`
+	RelayIdleTimeout      time.Duration `env:"RELAY_IDLE_TIMEOUT" envDefault:"45s"`
+	RelayPingInterval     time.Duration `env:"RELAY_PING_INTERVAL" envDefault:"20s"`
+	RelaySendQueue        int           `env:"RELAY_SEND_QUEUE" envDefault:"512"`
+	RelayHost             string        `env:"RELAY_HOST" envDefault:""`
 }
 
 // Production reports whether ARI_ENV asks for production rules.
@@ -206,6 +215,19 @@ func (c Config) validate() error {
 	}
 	if c.AgentFirstChunkTimeout <= 0 {
 		bad("RELAY_AGENT_FIRST_CHUNK_TIMEOUT", "must be positive")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"RELAY_ACTIVE_TTL", c.RelayActiveTTL}, {"RELAY_SWEEP_INTERVAL", c.RelaySweepInterval},
+		{"RELAY_AGENT_AUTH_TIMEOUT", c.RelayAgentAuthTimeout}, {"RELAY_IDLE_TIMEOUT", c.RelayIdleTimeout},
+		{"RELAY_PING_INTERVAL", c.RelayPingInterval}} {
+		if d.v < 10*time.Millisecond {
+			bad(d.name, "must be at least 10ms")
+		}
+	}
+	if c.RelaySendQueue < 1 {
+		bad("RELAY_SEND_QUEUE", "must be at least 1")
 	}
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "; "))

@@ -1,0 +1,313 @@
+// Package agent runs agent sockets (/ws/agent): the auth handshake, one live
+// socket per agent across all relay instances (the newer wins), skills, task
+// delivery from the agent's Redis channel, and the agent's task frames, which
+// go to relay/stream after an ownership check.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/conn"
+	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// typeReplaced is relay-internal traffic on an agent's channel: a newer
+// socket of the agent authenticated on some instance; every other socket of
+// that agent closes with 4004. Agents never see it.
+const typeReplaced = "relay_replaced"
+
+// Deps are what agent sessions need.
+type Deps struct {
+	DB          *store.DB
+	Redis       *redis.Client
+	Keys        kv.Keys
+	Hub         *hub.Hub
+	Engine      *stream.Engine
+	Log         *slog.Logger
+	InstanceID  string
+	AuthTimeout time.Duration
+	PresenceTTL time.Duration
+}
+
+// Sessions are this instance's agent sockets.
+type Sessions struct {
+	d Deps
+
+	mu   sync.Mutex
+	all  map[uint64]*session
+	live map[string]*session // agent id → its current socket here
+}
+
+// New returns an empty set of sessions.
+func New(d Deps) *Sessions {
+	return &Sessions{d: d, all: map[uint64]*session{}, live: map[string]*session{}}
+}
+
+type session struct {
+	s     *Sessions
+	c     *conn.Conn
+	name  string
+	agent store.RelayAgent
+	// state: 0 waiting for auth, 1 authenticated (or authenticating), 2 refused.
+	state   atomic.Int32
+	revoked atomic.Bool
+	tasks   map[string]*stream.Task // only the reader goroutine touches it
+}
+
+// Serve runs one agent socket until it closes.
+func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
+	ss := &session{s: s, c: c, name: hub.SocketName(s.d.InstanceID, c.ID()), tasks: map[string]*stream.Task{}}
+	s.mu.Lock()
+	s.all[c.ID()] = ss
+	s.mu.Unlock()
+	timer := time.AfterFunc(s.d.AuthTimeout, func() {
+		if ss.state.CompareAndSwap(0, 2) {
+			c.SendFrame(&protocol.AuthError{Code: protocol.CodeAuthTimeout, Message: "no auth frame within the deadline"})
+			c.Close(protocol.CloseAuthTimeout)
+		}
+	})
+	c.Run(func(data []byte) { ss.handle(ctx, data) })
+	timer.Stop()
+	s.mu.Lock()
+	delete(s.all, c.ID())
+	if s.live[ss.agent.ID] == ss {
+		delete(s.live, ss.agent.ID)
+	}
+	s.mu.Unlock()
+	if ss.agent.ID == "" {
+		return
+	}
+	bg := context.WithoutCancel(ctx)
+	s.d.Hub.Unsubscribe(bg, s.d.Keys.AgentChannel(ss.agent.ID), c.ID())
+	// Drop the presence only if it is still ours (a newer socket elsewhere
+	// may have written its instance since).
+	if v, _ := s.d.Redis.Get(bg, s.d.Keys.AgentPresence(ss.agent.ID)).Result(); v == s.d.InstanceID && s.liveHere(ss.agent.ID) == nil {
+		s.d.Redis.Del(bg, s.d.Keys.AgentPresence(ss.agent.ID))
+	}
+	if ss.revoked.Load() {
+		s.d.Engine.AgentRevoked(bg, ss.agent.ID)
+	}
+}
+
+func (s *Sessions) liveHere(agentID string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live[agentID]
+}
+
+// CloseAll closes every agent socket with code (1001 on shutdown).
+func (s *Sessions) CloseAll(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ss := range s.all {
+		ss.c.Close(code)
+	}
+}
+
+// Heartbeat refreshes the presence of this instance's agents.
+func (s *Sessions) Heartbeat(ctx context.Context) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.live))
+	for id := range s.live {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		s.d.Redis.Set(ctx, s.d.Keys.AgentPresence(id), s.d.InstanceID, s.d.PresenceTTL)
+		if err := s.d.DB.TouchAgentLastSeen(ctx, id, time.Now()); err != nil {
+			s.d.Log.Warn("relay agent last seen", "agent", id, "err", err)
+		}
+	}
+}
+
+func (ss *session) sendError(code, msg, ref string) {
+	ss.c.SendFrame(&protocol.ErrorFrame{Code: code, Message: msg, Ref: ref})
+}
+
+func (ss *session) handle(ctx context.Context, data []byte) {
+	if ss.state.Load() != 1 {
+		ss.authenticate(ctx, data)
+		return
+	}
+	f, err := protocol.DecodeAgent(data)
+	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) {
+			ss.c.SendFrame(pe.Frame())
+		}
+		return
+	}
+	switch f := f.(type) {
+	case *protocol.Ping:
+		ss.c.SendFrame(&protocol.Pong{})
+	case *protocol.Auth:
+		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Message: "already authenticated", Field: "type"})
+	case *protocol.Skills:
+		skills := make([]ari.Skill, 0, len(f.Skills))
+		for _, sk := range f.Skills {
+			skills = append(skills, ari.Skill{Name: sk.Name, Description: sk.Description})
+		}
+		if err := ss.s.d.DB.SetAgentSkills(ctx, ss.agent.ID, skills); err != nil {
+			ss.s.d.Log.Error("relay save skills", "agent", ss.agent.ID, "err", err)
+			ss.sendError(protocol.CodeInternal, "skills were not saved", "")
+		}
+	case *protocol.AgentChunk:
+		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.after(t, ss.s.d.Engine.Chunk(ctx, t, f.Content, f.Mode))
+		}
+	case *protocol.AgentComplete:
+		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.s.d.Engine.Complete(ctx, t, f.Content)
+			delete(ss.tasks, t.ID)
+		}
+	case *protocol.AgentError:
+		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.s.d.Engine.Fail(ctx, t, f.Error)
+			delete(ss.tasks, t.ID)
+		}
+	}
+}
+
+// task finds a task of this agent, answering not_your_task for others and
+// nil (drop silently) for tasks of this agent that have ended.
+func (ss *session) task(ctx context.Context, taskID string) *stream.Task {
+	if t := ss.tasks[taskID]; t != nil {
+		return t
+	}
+	t, err := ss.s.d.Engine.LoadTask(ctx, ss.agent.ID, taskID)
+	switch {
+	case errors.Is(err, stream.ErrNotYourTask):
+		ss.sendError(protocol.CodeNotYourTask, "task "+taskID+" was not given to this agent", taskID)
+		return nil
+	case errors.Is(err, stream.ErrEnded):
+		return nil
+	case err != nil:
+		ss.s.d.Log.Error("relay load task", "task", taskID, "err", err)
+		ss.sendError(protocol.CodeInternal, "the relay failed; the chunk was not applied", taskID)
+		return nil
+	}
+	ss.tasks[taskID] = t
+	return t
+}
+
+func (ss *session) after(t *stream.Task, err error) {
+	switch {
+	case errors.Is(err, stream.ErrEnded):
+		delete(ss.tasks, t.ID)
+	case err != nil:
+		ss.s.d.Log.Error("relay chunk", "task", t.ID, "err", err)
+		ss.sendError(protocol.CodeInternal, "the relay failed; the chunk was not applied", t.ID)
+	}
+}
+
+func (ss *session) authenticate(ctx context.Context, data []byte) {
+	if !ss.state.CompareAndSwap(0, 1) {
+		return // timed out meanwhile
+	}
+	refuse := func(code, msg string) {
+		ss.state.Store(2)
+		ss.c.SendFrame(&protocol.AuthError{Code: code, Message: msg})
+		ss.c.Close(protocol.CloseUnauthorized)
+	}
+	f, err := protocol.DecodeAgent(data)
+	a, ok := f.(*protocol.Auth)
+	if err != nil || !ok {
+		refuse(protocol.CodeAuthRequired, "the first frame must be auth")
+		return
+	}
+	agent, err := ss.s.d.DB.AgentByToken(ctx, a.Token)
+	if errors.Is(err, store.ErrNotFound) {
+		refuse(protocol.CodeUnauthorized, "invalid agent token")
+		return
+	}
+	if err != nil {
+		ss.s.d.Log.Error("relay agent auth", "err", err)
+		ss.state.Store(2)
+		ss.c.Close(protocol.CloseInternal)
+		return
+	}
+	ss.agent = store.RelayAgent{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}
+	d := ss.s.d
+	ss.c.SendFrame(&protocol.AuthOK{Agent: protocol.AgentInfo{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}, Protocol: protocol.Version})
+	if err := d.Hub.Subscribe(ctx, d.Keys.AgentChannel(agent.ID), ss.c.ID(), ss.onChannel); err != nil {
+		d.Log.Error("relay agent subscribe", "agent", agent.ID, "err", err)
+		ss.c.Close(protocol.CloseInternal)
+		return
+	}
+	ss.s.mu.Lock()
+	old := ss.s.live[agent.ID]
+	ss.s.live[agent.ID] = ss
+	ss.s.mu.Unlock()
+	if old != nil {
+		old.c.Close(protocol.CloseReplaced)
+	}
+	if b, err := json.Marshal(map[string]string{"type": typeReplaced, "socket": ss.name}); err == nil {
+		if _, err := d.Hub.Publish(ctx, d.Keys.AgentChannel(agent.ID), b); err != nil {
+			d.Log.Warn("relay agent replace notice", "agent", agent.ID, "err", err)
+		}
+	}
+	d.Redis.Set(ctx, d.Keys.AgentPresence(agent.ID), d.InstanceID, d.PresenceTTL)
+	if err := d.DB.TouchAgentLastSeen(ctx, agent.ID, time.Now()); err != nil {
+		d.Log.Warn("relay agent last seen", "agent", agent.ID, "err", err)
+	}
+	d.Engine.Adopt(ctx, agent.ID)
+}
+
+// onChannel handles what arrives on the agent's channel. It runs on the
+// hub's goroutine, so it only queues frames and flips flags.
+func (ss *session) onChannel(payload []byte) {
+	var head struct {
+		Type           string `json:"type"`
+		Socket         string `json:"socket"`
+		TaskID         string `json:"taskId"`
+		ConversationID string `json:"conversationId"`
+	}
+	if json.Unmarshal(payload, &head) != nil {
+		return
+	}
+	switch head.Type {
+	case protocol.TypeTask:
+		ss.s.d.Engine.Drive(head.ConversationID, head.TaskID)
+		ss.c.Send(payload)
+	case protocol.TypeTaskCancel:
+		ss.c.Send(payload)
+	case typeReplaced:
+		if head.Socket != ss.name {
+			ss.c.Close(protocol.CloseReplaced)
+		}
+	case string(events.AgentTokenRevoked), string(events.AgentDeleted):
+		ss.revoked.Store(true)
+		ss.c.Close(protocol.CloseRevoked)
+	}
+}
+
+// Dispatcher delivers tasks to agent sockets: published on the agent's
+// channel, they reach whichever instance holds its socket. Nobody subscribed
+// means no socket anywhere.
+type Dispatcher struct {
+	Hub  *hub.Hub
+	Keys kv.Keys
+}
+
+// Dispatch implements stream.Dispatcher.
+func (d Dispatcher) Dispatch(ctx context.Context, agent store.RelayAgent, task *protocol.Task) (bool, error) {
+	b, err := protocol.Encode(task)
+	if err != nil {
+		return false, err
+	}
+	n, err := d.Hub.Publish(ctx, d.Keys.AgentChannel(agent.ID), b)
+	return n > 0, err
+}

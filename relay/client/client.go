@@ -1,0 +1,354 @@
+// Package client runs client sockets (/ws): each is subscribed to its user's
+// Redis channel for as long as it is open, keeps its presence (instance,
+// focused conversation, visibility) in Redis, and turns the client's frames
+// into stored messages, replies started or queued, read marks and syncs.
+package client
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/ari-chat/ari-server/relay/conn"
+	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/presence"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Deps are what client sessions need.
+type Deps struct {
+	DB         *store.DB
+	Redis      *redis.Client
+	Keys       kv.Keys
+	Hub        *hub.Hub
+	Engine     *stream.Engine
+	Log        *slog.Logger
+	InstanceID string
+}
+
+// Sessions are this instance's client sockets.
+type Sessions struct {
+	d   Deps
+	mu  sync.Mutex
+	all map[uint64]*session
+}
+
+// New returns an empty set of sessions.
+func New(d Deps) *Sessions { return &Sessions{d: d, all: map[uint64]*session{}} }
+
+type session struct {
+	s      *Sessions
+	c      *conn.Conn
+	user   auth.Caller
+	name   string
+	mu     sync.Mutex
+	focus  string
+	active bool
+}
+
+// Serve runs one client socket of caller until it closes. The socket is
+// subscribed to the user's channel before any frame is read, so a sync it
+// sends later sees every chunk either in the buffers or live.
+func (s *Sessions) Serve(ctx context.Context, c *conn.Conn, caller auth.Caller) {
+	ss := &session{s: s, c: c, user: caller, name: hub.SocketName(s.d.InstanceID, c.ID())}
+	channel := s.d.Keys.UserChannel(caller.ID)
+	if err := s.d.Hub.Subscribe(ctx, channel, c.ID(), ss.onChannel); err != nil {
+		s.d.Log.Error("relay client subscribe", "user", caller.ID, "err", err)
+		c.Close(protocol.CloseInternal)
+		c.Run(func([]byte) {})
+		return
+	}
+	s.mu.Lock()
+	s.all[c.ID()] = ss
+	s.mu.Unlock()
+	ss.savePresence(ctx)
+	c.Run(func(data []byte) { ss.handle(ctx, data) })
+	s.mu.Lock()
+	delete(s.all, c.ID())
+	s.mu.Unlock()
+	bg := context.WithoutCancel(ctx)
+	s.d.Hub.Unsubscribe(bg, channel, c.ID())
+	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, caller.ID, ss.name); err != nil {
+		s.d.Log.Warn("relay presence", "user", caller.ID, "err", err)
+	}
+}
+
+// CloseAll closes every client socket with code.
+func (s *Sessions) CloseAll(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ss := range s.all {
+		ss.c.Close(code)
+	}
+}
+
+// Heartbeat refreshes the presence of every local socket.
+func (s *Sessions) Heartbeat(ctx context.Context) {
+	s.mu.Lock()
+	list := make([]*session, 0, len(s.all))
+	for _, ss := range s.all {
+		list = append(list, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range list {
+		ss.savePresence(ctx)
+	}
+}
+
+// savePresence writes this socket's entry of presence:user:{id}.
+func (ss *session) savePresence(ctx context.Context) {
+	ss.mu.Lock()
+	e := presence.Entry{Instance: ss.s.d.InstanceID, ConversationID: ss.focus, Visible: ss.active}
+	ss.mu.Unlock()
+	if err := presence.Set(ctx, ss.s.d.Redis, ss.s.d.Keys, ss.user.ID, ss.name, e); err != nil {
+		ss.s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
+	}
+}
+
+// onChannel runs on the hub's goroutine: queue the frame unless it is meant
+// for the user's other sockets only.
+func (ss *session) onChannel(payload []byte) {
+	frame, skip := hub.SplitUserPayload(payload)
+	if frame == nil || skip == ss.name {
+		return
+	}
+	ss.c.Send(frame)
+}
+
+func (ss *session) fail(code, msg, ref string) {
+	ss.c.SendFrame(&protocol.ErrorFrame{Code: code, Message: msg, Ref: ref})
+}
+
+func (ss *session) internal(err error, ref string) {
+	ss.s.d.Log.Error("relay client frame", "user", ss.user.ID, "err", err)
+	ss.fail(protocol.CodeInternal, "the relay failed; retrying is safe", ref)
+}
+
+func (ss *session) handle(ctx context.Context, data []byte) {
+	f, err := protocol.DecodeClient(data)
+	if err != nil {
+		var pe *protocol.Error
+		if errors.As(err, &pe) {
+			ss.c.SendFrame(pe.Frame())
+		}
+		return
+	}
+	switch f := f.(type) {
+	case *protocol.Ping:
+		ss.c.SendFrame(&protocol.Pong{})
+	case *protocol.SendMessage:
+		ss.send(ctx, f)
+	case *protocol.Sync:
+		ss.sync(ctx, f)
+	case *protocol.CancelStream:
+		reply, err := ss.s.d.DB.MemberReply(ctx, ss.user.ID, f.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			ss.fail(protocol.CodeNotFound, "message not found", f.MessageID)
+			return
+		}
+		if err != nil {
+			ss.internal(err, f.MessageID)
+			return
+		}
+		ss.s.d.Engine.Cancel(ctx, reply)
+	case *protocol.MarkRead:
+		ss.markRead(ctx, f)
+	case *protocol.Focus:
+		ss.mu.Lock()
+		ss.focus, ss.active = "", f.Visible
+		if f.ConversationID != nil {
+			ss.focus = *f.ConversationID
+		}
+		ss.mu.Unlock()
+		ss.savePresence(ctx)
+	}
+}
+
+// route picks the agents a message is addressed to (PROTOCOL.md section 13).
+func route(kind string, agents []store.RelayAgent, content string) []string {
+	if kind == protocol.KindDirect {
+		ids := make([]string, 0, len(agents))
+		for _, a := range agents {
+			ids = append(ids, a.ID)
+		}
+		return ids
+	}
+	var ids []string
+	for _, h := range protocol.Mentions(content) {
+		for _, a := range agents {
+			if strings.EqualFold(a.Handle, h) {
+				ids = append(ids, a.ID)
+				break
+			}
+		}
+	}
+	if len(ids) == 0 && len(agents) == 1 {
+		ids = []string{agents[0].ID}
+	}
+	return ids
+}
+
+func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
+	d := ss.s.d
+	ref := f.ClientMessageID
+	if prior, err := d.DB.UserSendByClientID(ctx, ss.user.ID, f.ClientMessageID); err == nil {
+		ss.ackExisting(ctx, f, prior)
+		return
+	} else if !errors.Is(err, store.ErrNotFound) {
+		ss.internal(err, ref)
+		return
+	}
+	kind, agents, err := d.DB.ConversationAgents(ctx, f.ConversationID)
+	if errors.Is(err, store.ErrNotFound) {
+		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
+		return
+	}
+	if err != nil {
+		ss.internal(err, ref)
+		return
+	}
+	to := route(kind, agents, f.Content)
+	if len(to) > 0 {
+		if busy, err := d.Engine.Busy(ctx, f.ConversationID); err != nil {
+			ss.internal(err, ref)
+			return
+		} else if busy {
+			ss.fail(protocol.CodeConversationBusy, "too many replies are waiting in this conversation; try again later", ref)
+			return
+		}
+	}
+	sent, err := d.DB.InsertUserMessage(ctx, store.NewUserMessage{UserID: ss.user.ID, ConversationID: f.ConversationID,
+		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments, ReplyAgentIDs: to})
+	var ae *ari.Error
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
+		return
+	case errors.As(err, &ae) && ae.Code == ari.CodeNotFound:
+		ss.fail(protocol.CodeNotFound, "attachment not found", ref)
+		return
+	case err != nil:
+		ss.internal(err, ref)
+		return
+	}
+	if !sent.Created { // a concurrent duplicate stored it first
+		ss.ackExisting(ctx, f, sent)
+		return
+	}
+	ids := make([]string, 0, len(sent.Replies))
+	for _, r := range sent.Replies {
+		ids = append(ids, r.ID)
+	}
+	start, queued, pos, err := d.Engine.Enqueue(ctx, f.ConversationID, ids)
+	if err != nil {
+		// Stored but not queued: the sweeper re-queues pending replies.
+		d.Log.Error("relay enqueue", "conversation", f.ConversationID, "err", err)
+	}
+	ss.c.SendFrame(&protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: sent.Message, Queued: queued, Position: pos})
+	ss.announce(ctx, sent.Message)
+	d.Engine.Start(context.WithoutCancel(ctx), f.ConversationID, start)
+}
+
+func (ss *session) ackExisting(ctx context.Context, f *protocol.SendMessage, prior store.UserSend) {
+	ack := &protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: prior.Message}
+	if len(prior.Replies) > 0 && prior.Replies[0].Status == ari.StatusPending {
+		if pos := ss.s.d.Engine.Position(ctx, prior.Message.ConversationID, prior.Replies[0].ID); pos > 0 {
+			ack.Queued, ack.Position = true, pos
+		}
+	}
+	ss.c.SendFrame(ack)
+}
+
+// announce sends message_new to the other members and the sender's other
+// sockets; members with no socket anywhere get it in pending.
+func (ss *session) announce(ctx context.Context, m ari.Message) {
+	d := ss.s.d
+	users, err := d.DB.MemberUserIDs(ctx, m.ConversationID)
+	if err != nil {
+		d.Log.Error("relay announce", "err", err)
+		return
+	}
+	ev, err := events.New(events.MessageNew, m.ConversationID, protocol.MessageNewData{Message: m})
+	if err != nil {
+		return
+	}
+	ss.publishEvent(ctx, users, ev)
+}
+
+func (ss *session) publishEvent(ctx context.Context, users []string, ev events.Event) {
+	d := ss.s.d
+	raw, err := encodeEvent(ev)
+	if err != nil {
+		return
+	}
+	offline, err := d.Hub.ToUsers(ctx, d.Keys, users, raw, ss.name)
+	if err != nil {
+		d.Log.Error("relay publish event", "type", ev.Type, "err", err)
+		return
+	}
+	for _, u := range offline {
+		if err := events.QueuePending(ctx, d.Redis, d.Keys, u, raw); err != nil {
+			d.Log.Error("relay queue pending", "user", u, "err", err)
+		}
+	}
+}
+
+func (ss *session) markRead(ctx context.Context, f *protocol.MarkRead) {
+	stored, err := ss.s.d.DB.MarkRead(ctx, ss.user.ID, f.ConversationID, f.Seq)
+	if errors.Is(err, store.ErrNotFound) {
+		ss.fail(protocol.CodeNotFound, "conversation not found", f.ConversationID)
+		return
+	}
+	if err != nil {
+		ss.internal(err, f.ConversationID)
+		return
+	}
+	ev, err := events.New(events.ReadUpdated, f.ConversationID, protocol.ReadUpdatedData{UserID: ss.user.ID, Seq: stored})
+	if err != nil {
+		return
+	}
+	raw, err := encodeEvent(ev)
+	if err != nil {
+		return
+	}
+	// Only the user's other sockets, live: the read mark itself is in
+	// Postgres, which sync reports, so nothing goes to pending.
+	if _, err := ss.s.d.Hub.ToUsers(ctx, ss.s.d.Keys, []string{ss.user.ID}, raw, ss.name); err != nil {
+		ss.s.d.Log.Warn("relay read_updated", "err", err)
+	}
+}
+
+func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
+	d := ss.s.d
+	states, err := d.DB.ConversationStates(ctx, ss.user.ID)
+	if err != nil {
+		ss.internal(err, "")
+		return
+	}
+	res := &protocol.SyncResult{Conversations: []protocol.ConversationState{}}
+	for _, st := range states {
+		if cur, ok := f.Cursors[st.ConversationID]; ok && st.LastSeq <= cur {
+			continue
+		}
+		res.Conversations = append(res.Conversations, protocol.ConversationState{ConversationID: st.ConversationID,
+			LastSeq: st.LastSeq, LastReadSeq: st.LastReadSeq, UnreadCount: st.UnreadCount})
+	}
+	if res.ActiveStreams, err = d.Engine.ActiveStreams(ctx, ss.user.ID); err != nil {
+		ss.internal(err, "")
+		return
+	}
+	if res.Events, res.Dropped, err = d.Engine.TakePending(ctx, ss.user.ID); err != nil {
+		ss.internal(err, "")
+		return
+	}
+	ss.c.SendFrame(res)
+}

@@ -1,0 +1,78 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/redis/go-redis/v9"
+)
+
+// What travels on a user's channel (kv.Keys.UserChannel) is a complete frame
+// for every socket of that user: functions publish shared/events envelopes,
+// relays publish stream frames and events. A payload that must skip one
+// socket (read_updated goes to the user's *other* sockets) is prefixed with
+// "!<instance>/<socket id>\n"; a frame, being a JSON object, never starts
+// with "!".
+
+// UserPayload builds the payload for a user channel; skip names a socket
+// ("instance/id") that must not get it, or is empty.
+func UserPayload(frame []byte, skip string) []byte {
+	if skip == "" {
+		return frame
+	}
+	out := make([]byte, 0, len(frame)+len(skip)+2)
+	out = append(out, '!')
+	out = append(out, skip...)
+	out = append(out, '\n')
+	return append(out, frame...)
+}
+
+// SplitUserPayload returns the frame and the socket to skip ("" for none).
+func SplitUserPayload(p []byte) (frame []byte, skip string) {
+	if len(p) == 0 || p[0] != '!' {
+		return p, ""
+	}
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		return nil, ""
+	}
+	return p[i+1:], string(p[1:i])
+}
+
+// SocketName is how a socket is named across instances in skip prefixes.
+func SocketName(instanceID string, id uint64) string {
+	return instanceID + "/" + strconv.FormatUint(id, 10)
+}
+
+// ToUsers publishes frame to each user's channel and returns the users no
+// instance holds a socket for (SPUBLISH counted no receiver). Several users
+// go in one pipeline, one round trip.
+func (h *Hub) ToUsers(ctx context.Context, keys kv.Keys, userIDs []string, frame []byte, skip string) (offline []string, err error) {
+	payload := UserPayload(frame, skip)
+	if len(userIDs) == 1 {
+		n, err := h.Publish(ctx, keys.UserChannel(userIDs[0]), payload)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			offline = userIDs
+		}
+		return offline, nil
+	}
+	pipe := h.rdb.Pipeline()
+	for _, u := range userIDs {
+		pipe.SPublish(ctx, keys.UserChannel(u), payload)
+	}
+	cmds, err := pipe.Exec(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range cmds {
+		if ic, ok := c.(*redis.IntCmd); ok && ic.Val() == 0 {
+			offline = append(offline, userIDs[i])
+		}
+	}
+	return offline, nil
+}

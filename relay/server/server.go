@@ -1,0 +1,262 @@
+// Package server is the relay's HTTP side and lifecycle: /ws (clients,
+// authenticated on the upgrade), /ws/agent (agents, authenticated by their
+// first frame), /health, and the background loops (Redis receive, sweeper,
+// heartbeats). Run serves until its context ends, then shuts down in order.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/agent"
+	"github.com/ari-chat/ari-server/relay/client"
+	"github.com/ari-chat/ari-server/relay/conn"
+	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/health"
+	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+)
+
+// Deps are the process-wide clients the relay runs on.
+type Deps struct {
+	Config     config.Config
+	DB         *store.DB
+	Redis      *redis.Client
+	Keys       kv.Keys
+	Log        *slog.Logger
+	InstanceID string
+	Health     health.Deps
+}
+
+// Server is one relay instance.
+type Server struct {
+	d       Deps
+	hub     *hub.Hub
+	engine  *stream.Engine
+	clients *client.Sessions
+	agents  *agent.Sessions
+	auth    *auth.Authenticator
+	origins map[string]bool
+	up      websocket.Upgrader
+
+	// sockets counts running socket handlers; ctx is what they run under.
+	sockets  sync.WaitGroup
+	mu       sync.Mutex
+	stopping bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// New builds an instance; nothing runs until Run.
+func New(d Deps) *Server {
+	c := d.Config
+	s := &Server{d: d, hub: hub.New(d.Redis, d.Log)}
+	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
+		Dispatcher: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, Log: d.Log,
+		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout})
+	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
+		Log: d.Log, InstanceID: d.InstanceID})
+	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
+		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
+	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL)}
+	s.origins = map[string]bool{}
+	for _, o := range append([]string{c.BaseURL}, c.TrustedOrigins...) {
+		if u, err := url.Parse(strings.TrimSpace(o)); err == nil && u.Host != "" {
+			s.origins[strings.ToLower(u.Scheme+"://"+u.Host)] = true
+		}
+	}
+	s.up = websocket.Upgrader{
+		Subprotocols: []string{protocol.Version},
+		// Origin is checked before the upgrade, in originAllowed.
+		CheckOrigin:     func(*http.Request) bool { return true },
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+// Handler routes the relay's endpoints.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+protocol.ClientPath, s.serveClient)
+	mux.HandleFunc("GET "+protocol.AgentPath, s.serveAgent)
+	r := httpx.NewRouter()
+	r.HandleFunc("GET /health", health.Handler(s.d.Health))
+	mux.Handle("/health", r)
+	return mux
+}
+
+// originAllowed: a browser's cross-site request carries an Origin, which must
+// be ours; a request without one is not from a browser page, so no ambient
+// cookie rides on it uninvited, and it is allowed (it still needs a session).
+func (s *Server) originAllowed(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	return s.origins[strings.ToLower(strings.TrimRight(o, "/"))]
+}
+
+func (s *Server) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.sockets.Add(1)
+	return true
+}
+
+func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeForbidden, Message: "origin not allowed"})
+		return
+	}
+	caller, err := s.auth.Authenticate(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if !s.begin() {
+		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay shutting down"})
+		return
+	}
+	defer s.sockets.Done()
+	ws, err := s.up.Upgrade(hijacker(w), r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := conn.New(ws, s.connOptions(protocol.MaxClientFrameBytes))
+	s.clients.Serve(s.ctx, c, caller)
+}
+
+func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
+	if !s.begin() {
+		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay shutting down"})
+		return
+	}
+	defer s.sockets.Done()
+	ws, err := s.up.Upgrade(hijacker(w), r, nil)
+	if err != nil {
+		return
+	}
+	c := conn.New(ws, s.connOptions(protocol.MaxAgentFrameBytes))
+	s.agents.Serve(s.ctx, c)
+}
+
+func (s *Server) connOptions(limit int64) conn.Options {
+	return conn.Options{ReadLimit: limit, IdleTimeout: s.d.Config.RelayIdleTimeout,
+		PingInterval: s.d.Config.RelayPingInterval, QueueSize: s.d.Config.RelaySendQueue}
+}
+
+// hijacker digs through middleware wrappers (which expose Unwrap) to the
+// writer that can hand over the connection.
+func hijacker(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		if _, ok := w.(http.Hijacker); ok {
+			return w
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
+}
+
+// Run serves on ln until ctx ends, then: stops accepting, closes every socket
+// with 1001, leaves the replies it drove to the instances their agents
+// reconnect to (or to the sweeper, once their active marks expire), and
+// returns when everything it started has stopped or grace has passed.
+func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler) error {
+	var loops sync.WaitGroup
+	loops.Add(2)
+	go func() {
+		defer loops.Done()
+		if err := s.hub.Run(s.ctx); err != nil {
+			s.d.Log.Error("relay hub stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer loops.Done()
+		s.background(s.ctx)
+	}()
+	srv := httpx.NewServer(handler)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	s.d.Log.Info("relay shutting down", "instance", s.d.InstanceID)
+	grace := s.d.Config.ShutdownGrace
+	deadline, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	s.mu.Lock()
+	s.stopping = true
+	s.mu.Unlock()
+	shutdownErr := make(chan error, 1)
+	go func() { shutdownErr <- srv.Shutdown(deadline) }()
+	s.engine.StopDriving()
+	s.clients.CloseAll(protocol.CloseGoingAway)
+	s.agents.CloseAll(protocol.CloseGoingAway)
+	done := make(chan struct{})
+	go func() { s.sockets.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-deadline.Done():
+		s.d.Log.Warn("relay sockets still open at the shutdown deadline")
+	}
+	s.cancel()
+	loops.Wait()
+	if serr := <-shutdownErr; serr != nil && err == nil {
+		err = serr
+	}
+	if serr := <-errc; err == nil && serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// background runs the sweeper and the heartbeats until ctx ends.
+func (s *Server) background(ctx context.Context) {
+	c := s.d.Config
+	sweep := time.NewTicker(c.RelaySweepInterval)
+	defer sweep.Stop()
+	beat := time.NewTicker(min(c.RelayActiveTTL, kv.PresenceTTL) / 3)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			if err := s.engine.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.d.Log.Error("relay sweep", "err", err)
+			}
+		case <-beat.C:
+			s.engine.Heartbeat(ctx)
+			s.clients.Heartbeat(ctx)
+			s.agents.Heartbeat(ctx)
+		}
+	}
+}

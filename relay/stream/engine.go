@@ -1,0 +1,387 @@
+// Package stream is the reply lifecycle shared by all relay instances: one
+// active reply per conversation (conv:{id}:active, with a TTL its driver
+// refreshes) and a FIFO of waiting ones (conv:{id}:queue); the text of a
+// streaming reply accumulated in stream:{messageId} with the byte offset it
+// has reached; fan-out of stream frames to every member's user channel; and
+// exactly one terminal state per reply, saved to Postgres by whichever
+// instance wins the guarded UPDATE.
+//
+// Who does what: the instance that handles a send claims the active mark (or
+// queues), starts the reply (stream_start, then the task to the agent's
+// channel). The instance holding the agent's socket "drives" the reply: it
+// receives the chunks, appends and fans them out, and refreshes the active
+// mark. Every instance runs a sweeper over the open replies in Postgres that
+// ends replies whose agent went silent (agent_timeout) or whose driver died
+// (active mark expired: interrupted), and restarts stalled queues.
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Dispatcher hands a task to an agent by some transport (the agent's socket
+// on whichever instance holds it, or later A2A). False means the agent cannot
+// be reached now; the reply then ends in error agent_offline.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, agent store.RelayAgent, task *protocol.Task) (bool, error)
+}
+
+// Deps are the engine's collaborators and timing.
+type Deps struct {
+	DB                *store.DB
+	Redis             *redis.Client
+	Keys              kv.Keys
+	Hub               *hub.Hub
+	Dispatcher        Dispatcher
+	Log               *slog.Logger
+	ActiveTTL         time.Duration
+	FirstChunkTimeout time.Duration
+	IdleTimeout       time.Duration
+}
+
+// Engine runs replies for one instance.
+type Engine struct {
+	d Deps
+
+	mu      sync.Mutex
+	driving map[string]string // reply id → conversation id, marks this instance refreshes
+}
+
+// New returns an engine.
+func New(d Deps) *Engine {
+	return &Engine{d: d, driving: map[string]string{}}
+}
+
+// Errors of task frames from agents.
+var (
+	// ErrNotYourTask: the task was never given to this agent.
+	ErrNotYourTask = errors.New("stream: not your task")
+	// ErrEnded: the task was this agent's but has ended; frames are dropped.
+	ErrEnded = errors.New("stream: task ended")
+)
+
+// Busy reports whether the conversation's queue is full.
+func (e *Engine) Busy(ctx context.Context, conversationID string) (bool, error) {
+	n, err := e.d.Redis.LLen(ctx, e.d.Keys.ConvQueue(conversationID)).Result()
+	return n >= protocol.MaxQueuedReplies, err
+}
+
+// Enqueue puts new replies of a conversation in its queue and claims the
+// active mark for the head when nothing is active. It returns the reply that
+// the caller must now Start ("" for none), and whether the first reply given
+// waits and its position (1 = next). Starting is left to the caller so it can
+// acknowledge the send before stream_start goes out.
+func (e *Engine) Enqueue(ctx context.Context, conversationID string, replyIDs []string) (start string, queued bool, position int, err error) {
+	if len(replyIDs) == 0 {
+		return "", false, 0, nil
+	}
+	args := []any{e.d.ActiveTTL.Milliseconds()}
+	for _, id := range replyIDs {
+		args = append(args, id)
+	}
+	res, err := enqueueScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ConvActive(conversationID), e.d.Keys.ConvQueue(conversationID)}, args...).Slice()
+	if err != nil {
+		return "", false, 0, fmt.Errorf("stream: enqueue: %w", err)
+	}
+	start, _ = res[0].(string)
+	pos, _ := res[1].(int64)
+	if pos < 0 {
+		return start, false, 0, nil
+	}
+	return start, true, int(pos) + 1, nil
+}
+
+// Start runs a reply whose active mark Enqueue claimed for the caller.
+func (e *Engine) Start(ctx context.Context, conversationID, replyID string) {
+	if replyID != "" {
+		e.start(ctx, conversationID, replyID)
+	}
+}
+
+// Position reports where a reply waits: 0 when it is not in the queue.
+func (e *Engine) Position(ctx context.Context, conversationID, replyID string) int {
+	pos, err := e.d.Redis.LPos(ctx, e.d.Keys.ConvQueue(conversationID), replyID, redis.LPosArgs{}).Result()
+	if err != nil {
+		return 0
+	}
+	return int(pos) + 1
+}
+
+// advance starts the next queued reply if none is active.
+func (e *Engine) advance(ctx context.Context, conversationID string) {
+	id, err := advanceScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ConvActive(conversationID), e.d.Keys.ConvQueue(conversationID)},
+		e.d.ActiveTTL.Milliseconds()).Text()
+	if errors.Is(err, redis.Nil) {
+		return
+	}
+	if err != nil {
+		e.d.Log.Error("relay advance queue", "conversation", conversationID, "err", err)
+		return
+	}
+	e.start(ctx, conversationID, id)
+}
+
+func (e *Engine) release(ctx context.Context, conversationID, replyID string) {
+	if err := releaseScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ConvActive(conversationID)}, replyID).Err(); err != nil {
+		e.d.Log.Error("relay release active mark", "conversation", conversationID, "err", err)
+	}
+}
+
+// start runs a reply whose active mark this instance has just taken: it
+// becomes streaming, members get stream_start, the agent gets the task.
+func (e *Engine) start(ctx context.Context, conversationID, replyID string) {
+	ok, err := e.d.DB.StartReply(ctx, replyID)
+	if err != nil {
+		e.d.Log.Error("relay start reply", "reply", replyID, "err", err)
+		return // the mark expires and the sweeper retries
+	}
+	if !ok { // ended while it waited (cancelled): the next one's turn
+		e.release(ctx, conversationID, replyID)
+		e.advance(ctx, conversationID)
+		return
+	}
+	if err := e.begin(ctx, conversationID, replyID); err != nil {
+		e.d.Log.Error("relay begin reply", "reply", replyID, "err", err)
+		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrInternal, Message: "the relay could not start the reply"})
+	}
+}
+
+func (e *Engine) begin(ctx context.Context, conversationID, replyID string) error {
+	reply, err := e.d.DB.Message(ctx, replyID)
+	if err != nil {
+		return err
+	}
+	if reply.SenderAgentID == nil || reply.ReplyToID == nil {
+		return fmt.Errorf("reply %s has no agent or no message", replyID)
+	}
+	users, err := e.d.DB.MemberUserIDs(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	ttl := kv.StreamTTL
+	meta := e.d.Keys.StreamMeta(replyID)
+	pipe := e.d.Redis.TxPipeline()
+	pipe.Set(ctx, e.d.Keys.Stream(replyID), "", ttl)
+	pipe.HSet(ctx, meta, "conv", conversationID, "agent", *reply.SenderAgentID, "users", strings.Join(users, ","),
+		"dispatched", now, "last", now, "first", "0", "ended", "0")
+	pipe.Expire(ctx, meta, ttl)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return err
+	}
+	start, err := protocol.Encode(&protocol.StreamStart{ConversationID: conversationID, MessageID: replyID,
+		AgentID: *reply.SenderAgentID, Seq: reply.Seq, ReplyToID: *reply.ReplyToID})
+	if err != nil {
+		return err
+	}
+	if _, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, start, ""); err != nil {
+		return err
+	}
+	agent, err := e.d.DB.RelayAgentByID(ctx, *reply.SenderAgentID)
+	if errors.Is(err, store.ErrNotFound) {
+		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent no longer exists"})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	task, err := e.buildTask(ctx, reply)
+	if err != nil {
+		return err
+	}
+	delivered, err := e.d.Dispatcher.Dispatch(ctx, agent, task)
+	if err != nil {
+		return err
+	}
+	if !delivered {
+		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent is not connected"})
+	}
+	return nil
+}
+
+func (e *Engine) buildTask(ctx context.Context, reply ari.Message) (*protocol.Task, error) {
+	in, err := e.d.DB.TaskInput(ctx, *reply.ReplyToID, protocol.HistoryEntries)
+	if err != nil {
+		return nil, err
+	}
+	t := &protocol.Task{TaskID: reply.ID, ConversationID: reply.ConversationID, MessageID: reply.ID,
+		Message: protocol.TaskMessage{ID: in.MessageID, Seq: in.Seq, Content: in.Content,
+			Sender: protocol.Sender{ID: in.SenderID, Name: in.SenderName}, Attachments: []protocol.Attachment{}},
+		History: boundHistory(in.History)}
+	for _, a := range in.Attachments {
+		t.Message.Attachments = append(t.Message.Attachments, protocol.Attachment{ID: a.ID, URL: a.URL,
+			ContentType: a.ContentType, Size: a.Size, Name: a.Name})
+	}
+	return t, nil
+}
+
+// boundHistory keeps the newest entries whose contents fit HistoryBytes,
+// dropping the oldest first; an entry that alone exceeds the budget is cut at
+// a character boundary.
+func boundHistory(items []store.HistoryItem) []protocol.HistoryEntry {
+	out := []protocol.HistoryEntry{}
+	budget := protocol.HistoryBytes
+	for i := len(items) - 1; i >= 0 && budget > 0; i-- {
+		c := items[i].Content
+		if len(c) > budget {
+			if len(out) > 0 {
+				break
+			}
+			c = cutUTF8(c, budget)
+		}
+		budget -= len(c)
+		role := protocol.RoleUser
+		if items[i].Role == ari.RoleAgent {
+			role = protocol.RoleAgent
+		}
+		out = append(out, protocol.HistoryEntry{Role: role, SenderName: items[i].SenderName, Content: c, Seq: items[i].Seq})
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+func cutUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+// Drive makes this instance refresh the reply's active mark: it holds the
+// agent socket that works on it.
+func (e *Engine) Drive(conversationID, replyID string) {
+	e.mu.Lock()
+	e.driving[replyID] = conversationID
+	e.mu.Unlock()
+}
+
+// Heartbeat refreshes the active marks of the replies this instance drives
+// and forgets those that ended.
+func (e *Engine) Heartbeat(ctx context.Context) {
+	e.mu.Lock()
+	ids := make(map[string]string, len(e.driving))
+	for r, c := range e.driving {
+		ids[r] = c
+	}
+	e.mu.Unlock()
+	for r, c := range ids {
+		n, err := refreshScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ConvActive(c)}, r, e.d.ActiveTTL.Milliseconds()).Int()
+		if err != nil {
+			e.d.Log.Warn("relay refresh active mark", "reply", r, "err", err)
+			continue
+		}
+		if n == 0 {
+			e.mu.Lock()
+			delete(e.driving, r)
+			e.mu.Unlock()
+		}
+	}
+}
+
+// StopDriving forgets every reply (on shutdown: their marks expire unless the
+// agent reconnects to another instance, which then drives them).
+func (e *Engine) StopDriving() {
+	e.mu.Lock()
+	e.driving = map[string]string{}
+	e.mu.Unlock()
+}
+
+// End describes a terminal state.
+type End struct {
+	Status  string  // ari.StatusComplete, StatusError or StatusCancelled
+	Content *string // final text; nil keeps the buffered text
+	Code    string  // stream_end.error.code for StatusError
+	Message string  // stream_end.error.message
+	// CancelReason, when set, sends the agent task_cancel with it.
+	CancelReason string
+}
+
+// Settle ends a reply: closes its buffer, saves the terminal state (only the
+// first caller anywhere wins), sends stream_end to members (message_new to
+// pending for members with no socket), tells the agent when asked, and moves
+// the conversation's queue on. It reports whether this call settled it.
+func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
+	text, err := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
+		int(kv.StreamTTL/time.Second)).Text()
+	if err != nil {
+		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
+		return false
+	}
+	if end.Content != nil {
+		text = *end.Content
+	}
+	m, settled, err := e.d.DB.SettleReply(ctx, replyID, end.Status, text, end.Message)
+	if err != nil {
+		e.d.Log.Error("relay settle reply", "reply", replyID, "err", err)
+		return false
+	}
+	e.mu.Lock()
+	delete(e.driving, replyID)
+	e.mu.Unlock()
+	if !settled {
+		return false
+	}
+	se := &protocol.StreamEnd{MessageID: replyID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
+	if end.Status == ari.StatusError {
+		se.Error = &protocol.StreamError{Code: end.Code, Message: end.Message}
+	}
+	if err := e.announceEnd(ctx, m, se); err != nil {
+		e.d.Log.Error("relay announce end", "reply", replyID, "err", err)
+	}
+	if end.CancelReason != "" && m.SenderAgentID != nil {
+		if b, err := protocol.Encode(&protocol.TaskCancel{TaskID: replyID, Reason: end.CancelReason}); err == nil {
+			if _, err := e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(*m.SenderAgentID), b); err != nil {
+				e.d.Log.Warn("relay task_cancel", "reply", replyID, "err", err)
+			}
+		}
+	}
+	e.release(ctx, m.ConversationID, replyID)
+	e.advance(ctx, m.ConversationID)
+	return true
+}
+
+func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.StreamEnd) error {
+	users, err := e.d.DB.MemberUserIDs(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	b, err := protocol.Encode(se)
+	if err != nil {
+		return err
+	}
+	offline, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, b, "")
+	if err != nil || len(offline) == 0 {
+		return err
+	}
+	ev, err := events.New(events.MessageNew, m.ConversationID, protocol.MessageNewData{Message: m})
+	if err != nil {
+		return err
+	}
+	raw, err := encodeEvent(ev)
+	if err != nil {
+		return err
+	}
+	for _, u := range offline {
+		if err := events.QueuePending(ctx, e.d.Redis, e.d.Keys, u, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}

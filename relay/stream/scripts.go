@@ -1,0 +1,88 @@
+package stream
+
+import "github.com/redis/go-redis/v9"
+
+// Redis scripts of the reply lifecycle. Keys one script touches share a hash
+// tag: conv:{id}:active with conv:{id}:queue, stream:{id} with its :meta.
+
+// enqueueScript appends replies to the conversation's queue and, when no
+// reply is active, makes the queue's head active. It returns the id that
+// became active ("" for none) and the 0-based queue position of the first
+// reply given (-1 when it is not waiting, i.e. it became active).
+//
+// KEYS: active, queue. ARGV: active TTL (ms), reply ids...
+var enqueueScript = redis.NewScript(`
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+local started = ''
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local id = redis.call('LPOP', KEYS[2])
+  if id then
+    redis.call('SET', KEYS[1], id, 'PX', ARGV[1])
+    started = id
+  end
+end
+local pos = redis.call('LPOS', KEYS[2], ARGV[2])
+if not pos then pos = -1 end
+return {started, pos}
+`)
+
+// advanceScript makes the queue's head active when nothing is.
+// KEYS: active, queue. ARGV: active TTL (ms).
+var advanceScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local id = redis.call('LPOP', KEYS[2])
+if not id then return false end
+redis.call('SET', KEYS[1], id, 'PX', ARGV[1])
+return id
+`)
+
+// releaseScript clears the active mark if it is still this reply's.
+// KEYS: active. ARGV: reply id.
+var releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`)
+
+// refreshScript extends the active mark if it is still this reply's; 0 tells
+// the driver the reply has ended (or was taken over) and needs no more care.
+// KEYS: active. ARGV: reply id, TTL (ms).
+var refreshScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`)
+
+// chunkScript appends a delta to the buffer unless the reply has ended, and
+// notes the activity for the silence timeouts. It returns the buffer's new
+// length in bytes (the delta's offset is that minus its length), or -1.
+// KEYS: stream, meta. ARGV: delta, now (ms), TTL (s).
+var chunkScript = redis.NewScript(`
+if redis.call('HGET', KEYS[2], 'ended') ~= '0' then return -1 end
+local n = redis.call('APPEND', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], 'last', ARGV[2], 'first', '1')
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return n
+`)
+
+// endScript closes the buffer to further chunks and returns its text; after
+// it, chunkScript refuses, so the text returned is final.
+// KEYS: stream, meta. ARGV: TTL (s).
+var endScript = redis.NewScript(`
+redis.call('HSET', KEYS[2], 'ended', '1')
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+local t = redis.call('GET', KEYS[1])
+if not t then t = '' end
+return t
+`)
+
+// takePendingScript removes and returns a user's pending events (newest
+// first, as LPUSH left them) and whether some were dropped.
+// KEYS: pending, dropped.
+var takePendingScript = redis.NewScript(`
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+redis.call('DEL', KEYS[1])
+local dropped = redis.call('GET', KEYS[2])
+redis.call('DEL', KEYS[2])
+if dropped then dropped = 1 else dropped = 0 end
+return {items, dropped}
+`)

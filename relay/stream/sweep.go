@@ -1,0 +1,119 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Sweep looks at every open reply once. It is safe on every instance at
+// once: each ending goes through Settle's guarded UPDATE, and restarting a
+// queue goes through the atomic claim of the active mark.
+//
+//   - A streaming reply whose conversation's active mark is gone (or names
+//     another reply) lost its driver: it ends in error "interrupted" with the
+//     buffered text.
+//   - A streaming reply whose agent was silent past the first-chunk or idle
+//     timeout ends in error "agent_timeout" (the agent gets task_cancel).
+//   - A conversation with pending replies and no active one has a stalled
+//     queue (an instance died between two steps): missing ids are put back
+//     in seq order and the head is started.
+func (e *Engine) Sweep(ctx context.Context) error {
+	open, err := e.d.DB.OpenReplies(ctx)
+	if err != nil {
+		return err
+	}
+	byConv := map[string][]store.OpenReply{}
+	var order []string
+	for _, r := range open {
+		if _, ok := byConv[r.ConversationID]; !ok {
+			order = append(order, r.ConversationID)
+		}
+		byConv[r.ConversationID] = append(byConv[r.ConversationID], r)
+	}
+	var errs []error
+	for _, conv := range order {
+		if err := e.sweepConversation(ctx, conv, byConv[conv]); err != nil {
+			errs = append(errs, fmt.Errorf("conversation %s: %w", conv, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []store.OpenReply) error {
+	active, err := e.d.Redis.Get(ctx, e.d.Keys.ConvActive(conv)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return err
+	}
+	streaming := false
+	for _, r := range replies {
+		if r.Status != ari.StatusStreaming {
+			continue
+		}
+		streaming = true
+		if active != r.ID {
+			e.Settle(ctx, r.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
+				Message: "the relay instance streaming this reply stopped"})
+			continue
+		}
+		if err := e.checkSilence(ctx, r.ID); err != nil {
+			return err
+		}
+	}
+	if streaming || active != "" {
+		return nil
+	}
+	queued, err := e.d.Redis.LRange(ctx, e.d.Keys.ConvQueue(conv), 0, -1).Result()
+	if err != nil {
+		return err
+	}
+	var missing []any
+	for _, r := range replies {
+		if r.Status == ari.StatusPending && !slices.Contains(queued, r.ID) {
+			missing = append(missing, r.ID)
+		}
+	}
+	if len(missing) > 0 {
+		// Ahead of what is queued: these are older (lower seq) than anything
+		// a live instance queued since.
+		slices.Reverse(missing)
+		if err := e.d.Redis.LPush(ctx, e.d.Keys.ConvQueue(conv), missing...).Err(); err != nil {
+			return err
+		}
+	}
+	e.advance(ctx, conv)
+	return nil
+}
+
+func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
+	meta, err := e.d.Redis.HMGet(ctx, e.d.Keys.StreamMeta(replyID), "dispatched", "last", "first").Result()
+	if err != nil {
+		return err
+	}
+	ms := func(v any) time.Time {
+		s, _ := v.(string)
+		n, _ := strconv.ParseInt(s, 10, 64)
+		return time.UnixMilli(n)
+	}
+	now := time.Now()
+	if first, _ := meta[2].(string); first == "1" {
+		if now.Sub(ms(meta[1])) > e.d.IdleTimeout {
+			e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+				Message: fmt.Sprintf("the agent sent nothing for %s", e.d.IdleTimeout), CancelReason: protocol.CancelTimeout})
+		}
+		return nil
+	}
+	if meta[0] != nil && now.Sub(ms(meta[0])) > e.d.FirstChunkTimeout {
+		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout})
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/redis/go-redis/v9"
+)
+
+// ActiveStreams returns the user's replies in flight with their text so far.
+// The caller's socket is subscribed before this runs, so every later chunk
+// reaches it live: each chunk is in the text returned, live, or both.
+func (e *Engine) ActiveStreams(ctx context.Context, userID string) ([]protocol.ActiveStream, error) {
+	replies, err := e.d.DB.UserStreamingReplies(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []protocol.ActiveStream{}
+	for _, r := range replies {
+		text, err := e.d.Redis.Get(ctx, e.d.Keys.Stream(r.ID)).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+		out = append(out, protocol.ActiveStream{MessageID: r.ID, ConversationID: r.ConversationID,
+			AgentID: r.AgentID, Content: text, Offset: int64(len(text))})
+	}
+	return out, nil
+}
+
+// TakePending removes and returns the user's pending events, oldest first,
+// and whether older ones were dropped.
+func (e *Engine) TakePending(ctx context.Context, userID string) ([]json.RawMessage, bool, error) {
+	res, err := takePendingScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Pending(userID), e.d.Keys.PendingDropped(userID)}).Slice()
+	if err != nil {
+		return nil, false, err
+	}
+	items, _ := res[0].([]any)
+	out := make([]json.RawMessage, 0, len(items))
+	for i := len(items) - 1; i >= 0; i-- {
+		if s, ok := items[i].(string); ok {
+			out = append(out, json.RawMessage(s))
+		}
+	}
+	dropped, _ := res[1].(int64)
+	return out, dropped == 1, nil
+}

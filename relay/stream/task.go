@@ -1,0 +1,179 @@
+package stream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+func encodeEvent(v any) ([]byte, error) { return json.Marshal(v) }
+
+// Task is a reply as the instance holding its agent's socket sees it: the
+// text so far (to merge accumulated chunks) and whom to fan chunks out to.
+// Only the agent session's reader goroutine uses a Task.
+type Task struct {
+	ID             string
+	ConversationID string
+	AgentID        string
+	Users          []string
+	Text           string
+	first          bool
+}
+
+// LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
+// never this agent's, ErrEnded when it was and is over.
+func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, error) {
+	meta, err := e.d.Redis.HGetAll(ctx, e.d.Keys.StreamMeta(taskID)).Result()
+	if err != nil {
+		return nil, err
+	}
+	if meta["agent"] == "" { // no buffer: ended long ago, or never a task
+		m, err := e.d.DB.Message(ctx, taskID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && (m.SenderAgentID == nil || *m.SenderAgentID != agentID)) {
+			return nil, ErrNotYourTask
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Status == ari.StatusPending { // not started: not given to the agent yet
+			return nil, ErrNotYourTask
+		}
+		return nil, ErrEnded
+	}
+	if meta["agent"] != agentID {
+		return nil, ErrNotYourTask
+	}
+	if meta["ended"] != "0" {
+		return nil, ErrEnded
+	}
+	text, err := e.d.Redis.Get(ctx, e.d.Keys.Stream(taskID)).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var users []string
+	if meta["users"] != "" {
+		users = strings.Split(meta["users"], ",")
+	}
+	e.Drive(meta["conv"], taskID)
+	return &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users, Text: text, first: meta["first"] == "1"}, nil
+}
+
+// Chunk applies an agent_chunk. ErrEnded means the task is over (drop the
+// chunk silently). A chunk that breaks the rules ends the reply in error.
+func (e *Engine) Chunk(ctx context.Context, t *Task, content, mode string) error {
+	delta, _, merr := protocol.Merge(t.Text, content, mode)
+	switch {
+	case errors.Is(merr, protocol.ErrNotExtending):
+		e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInvalidChunk,
+			Message: "accumulated chunk does not extend text", CancelReason: protocol.CancelInvalidChunk})
+		return ErrEnded
+	case errors.Is(merr, protocol.ErrReplyTooLarge):
+		e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrReplyTooLarge,
+			Message: "the reply exceeds 256 KiB", CancelReason: protocol.CancelReplyTooLarge})
+		return ErrEnded
+	case merr != nil:
+		return merr
+	}
+	return e.appendDelta(ctx, t, delta)
+}
+
+func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
+	n, err := chunkScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)},
+		delta, strconv.FormatInt(time.Now().UnixMilli(), 10), int(kv.StreamTTL/time.Second)).Int64()
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		return ErrEnded
+	}
+	t.Text += delta
+	if !t.first {
+		t.first = true
+		if err := e.d.DB.MarkFirstChunk(ctx, t.ID); err != nil {
+			e.d.Log.Warn("relay first chunk", "reply", t.ID, "err", err)
+		}
+	}
+	if delta == "" {
+		return nil
+	}
+	frame, err := protocol.Encode(&protocol.StreamChunk{MessageID: t.ID, ConversationID: t.ConversationID,
+		Delta: delta, Offset: n - int64(len(delta))})
+	if err != nil {
+		return err
+	}
+	_, err = e.d.Hub.ToUsers(ctx, e.d.Keys, t.Users, frame, "")
+	return err
+}
+
+// Complete applies agent_complete. Content that extends the text reaches
+// clients as a last chunk; content that does not replaces the text.
+func (e *Engine) Complete(ctx context.Context, t *Task, content *string) {
+	end := End{Status: ari.StatusComplete}
+	if content != nil {
+		if strings.HasPrefix(*content, t.Text) && len(*content) <= protocol.MaxReplyBytes {
+			if err := e.appendDelta(ctx, t, (*content)[len(t.Text):]); errors.Is(err, ErrEnded) {
+				return
+			} else if err != nil {
+				e.d.Log.Warn("relay final chunk", "reply", t.ID, "err", err)
+			}
+		}
+		end.Content = content
+	}
+	e.Settle(ctx, t.ID, end)
+}
+
+// Fail applies agent_error: the text so far is kept.
+func (e *Engine) Fail(ctx context.Context, t *Task, message string) {
+	e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: message})
+}
+
+// Cancel ends a reply a member cancelled: the streaming one keeps its text
+// and the agent gets task_cancel; a queued one leaves the queue, empty.
+// A reply that already ended is ignored.
+func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
+	switch reply.Status {
+	case ari.StatusPending:
+		e.d.Redis.LRem(ctx, e.d.Keys.ConvQueue(reply.ConversationID), 0, reply.ID)
+		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled})
+	case ari.StatusStreaming:
+		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelUser})
+	}
+}
+
+// AgentRevoked ends the agent's streaming replies: its token was regenerated
+// or it was deleted, so nothing more will come.
+func (e *Engine) AgentRevoked(ctx context.Context, agentID string) {
+	replies, err := e.d.DB.AgentStreamingReplies(ctx, agentID)
+	if err != nil {
+		e.d.Log.Error("relay revoked agent replies", "agent", agentID, "err", err)
+		return
+	}
+	for _, r := range replies {
+		e.Settle(ctx, r.ID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent was disconnected by its owner"})
+	}
+}
+
+// Adopt makes this instance drive the agent's streaming replies: its socket
+// has (re)connected here, perhaps after another instance went away.
+func (e *Engine) Adopt(ctx context.Context, agentID string) {
+	replies, err := e.d.DB.AgentStreamingReplies(ctx, agentID)
+	if err != nil {
+		e.d.Log.Warn("relay adopt replies", "agent", agentID, "err", err)
+		return
+	}
+	for _, r := range replies {
+		e.Drive(r.ConversationID, r.ID)
+	}
+	if len(replies) > 0 {
+		e.Heartbeat(ctx)
+	}
+}

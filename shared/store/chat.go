@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/jackc/pgx/v5"
+)
+
+// The chat write path used by the relay: user messages with gap-free seqs,
+// agent replies and their one terminal state, read marks and sync state.
+
+// chatColumns is the select list scanMessage reads.
+const chatColumns = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m.sender_agent_id,
+	m.content, m.status, m.error, m.client_message_id, m.reply_to_id, m.created_at, m.updated_at,
+	m.first_chunk_at, m.completed_at, m.deleted_at`
+
+func scanChatMessage(row pgx.Row) (ari.Message, error) {
+	var m ari.Message
+	var firstChunk, completed, deleted *time.Time
+	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
+		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
+		&firstChunk, &completed, &deleted)
+	if err != nil {
+		return m, err
+	}
+	m.FirstChunkAt = optTime(firstChunk)
+	m.CompletedAt = optTime(completed)
+	m.DeletedAt = optTime(deleted)
+	m.Deleted = deleted != nil
+	return m, nil
+}
+
+func optTime(t *time.Time) *ari.Time {
+	if t == nil {
+		return nil
+	}
+	v := ari.T(*t)
+	return &v
+}
+
+// NewUserMessage is a send from a user, with the agents that must reply to it
+// (decided by the caller from the conversation's agents and @mentions).
+type NewUserMessage struct {
+	UserID          string
+	ConversationID  string
+	Content         string
+	ClientMessageID string
+	Attachments     []string
+	ReplyAgentIDs   []string
+}
+
+// UserSend is the stored message and the pending replies created with it.
+// Created is false when the clientMessageId had been stored before: the
+// earlier message and replies are returned and nothing new was written.
+type UserSend struct {
+	Message ari.Message
+	Replies []ari.Message
+	Created bool
+}
+
+// InsertUserMessage stores a user message and its pending replies in one
+// transaction. Each takes the conversation's next seq under the conversation
+// row's lock, so seqs are gap-free under concurrent senders; a retry with the
+// same (sender, clientMessageId) hits the unique index, rolls back (returning
+// its seqs) and answers the stored message. A non-member gets ErrNotFound, as
+// does an attachment that is not the caller's, not ready or already attached
+// (ErrAttachmentUnusable).
+func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSend, error) {
+	if existing, err := db.UserSendByClientID(ctx, in.UserID, in.ClientMessageID); err == nil {
+		return existing, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return UserSend{}, err
+	}
+	var out UserSend
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		var member bool
+		if err := tx.QueryRow(ctx, `select exists(select 1 from conversation_members
+			where conversation_id = $1 and user_id = $2)`, in.ConversationID, in.UserID).Scan(&member); err != nil {
+			return err
+		}
+		if !member {
+			return ErrNotFound
+		}
+		msg, err := insertMessage(ctx, tx, in.ConversationID, `insert into messages
+			(conversation_id, seq, role, sender_user_id, content, status, client_message_id)
+			values ($1, $2, 'user', $3, $4, 'complete', $5)`, in.UserID, in.Content, in.ClientMessageID)
+		if err != nil {
+			return err
+		}
+		if _, err := ClaimAttachments(ctx, tx, in.UserID, msg.ID, in.Attachments); err != nil {
+			return err
+		}
+		out.Message = msg
+		for _, agentID := range in.ReplyAgentIDs {
+			r, err := insertMessage(ctx, tx, in.ConversationID, `insert into messages
+				(conversation_id, seq, role, sender_agent_id, status, reply_to_id)
+				values ($1, $2, 'agent', $3, 'pending', $4)`, agentID, msg.ID)
+			if err != nil {
+				return err
+			}
+			out.Replies = append(out.Replies, r)
+		}
+		out.Created = true
+		return nil
+	})
+	if IsUniqueViolation(err, "messages_client_id_uq") {
+		return db.UserSendByClientID(ctx, in.UserID, in.ClientMessageID)
+	}
+	if err != nil {
+		return UserSend{}, err
+	}
+	return out, nil
+}
+
+// insertMessage allocates the next seq and runs insert (whose $1 is the
+// conversation and $2 the seq), returning the stored row.
+func insertMessage(ctx context.Context, tx pgx.Tx, conversationID, insert string, args ...any) (ari.Message, error) {
+	var seq int64
+	if err := tx.QueryRow(ctx, `update conversations set last_seq = last_seq + 1, last_message_at = now(),
+		updated_at = now() where id = $1 returning last_seq`, conversationID).Scan(&seq); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ari.Message{}, ErrNotFound
+		}
+		return ari.Message{}, err
+	}
+	all := append([]any{conversationID, seq}, args...)
+	return scanChatMessage(tx.QueryRow(ctx, `with m as (`+insert+` returning *) select `+chatColumns+` from m`, all...))
+}
+
+// UserSendByClientID returns what an earlier send with this clientMessageId
+// stored (ErrNotFound when there was none).
+func (db *DB) UserSendByClientID(ctx context.Context, userID, clientMessageID string) (UserSend, error) {
+	msg, err := scanChatMessage(db.Pool.QueryRow(ctx, `select `+chatColumns+` from messages m
+		where m.sender_user_id = $1 and m.client_message_id = $2`, userID, clientMessageID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return UserSend{}, ErrNotFound
+	}
+	if err != nil {
+		return UserSend{}, err
+	}
+	rows, err := db.Pool.Query(ctx, `select `+chatColumns+` from messages m
+		where m.reply_to_id = $1 and m.role = 'agent' order by m.seq`, msg.ID)
+	if err != nil {
+		return UserSend{}, err
+	}
+	replies, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ari.Message, error) { return scanChatMessage(r) })
+	if err != nil {
+		return UserSend{}, err
+	}
+	return UserSend{Message: msg, Replies: replies}, nil
+}
+
+// Message returns one message by id, unscoped: for the relay's own use on ids
+// it created (replies), never on ids a client sent.
+func (db *DB) Message(ctx context.Context, id string) (ari.Message, error) {
+	m, err := scanChatMessage(db.Pool.QueryRow(ctx, `select `+chatColumns+` from messages m where m.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, ErrNotFound
+	}
+	return m, err
+}
+
+// MemberReply returns the agent reply id if the user is a member of its
+// conversation; ErrNotFound otherwise (unknown and foreign ids alike).
+func (db *DB) MemberReply(ctx context.Context, userID, messageID string) (ari.Message, error) {
+	m, err := scanChatMessage(db.Pool.QueryRow(ctx, `select `+chatColumns+` from messages m
+		join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $1
+		where m.id = $2 and m.role = 'agent'`, userID, messageID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, ErrNotFound
+	}
+	return m, err
+}
+
+// StartReply moves a pending reply to streaming. False: it was not pending
+// (already started, or ended, e.g. cancelled while queued).
+func (db *DB) StartReply(ctx context.Context, replyID string) (bool, error) {
+	tag, err := db.Pool.Exec(ctx, `update messages set status = 'streaming', updated_at = now()
+		where id = $1 and status = 'pending'`, replyID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// MarkFirstChunk records when the agent's first chunk arrived (once).
+func (db *DB) MarkFirstChunk(ctx context.Context, replyID string) error {
+	_, err := db.Pool.Exec(ctx, `update messages set first_chunk_at = now(), updated_at = now()
+		where id = $1 and first_chunk_at is null`, replyID)
+	return err
+}
+
+// SettleReply gives a reply its terminal status and final text. Only the first
+// call for a reply changes anything (the WHERE admits only open replies), so
+// racing relay instances settle a reply exactly once; settled tells the caller
+// whether it was that one.
+func (db *DB) SettleReply(ctx context.Context, replyID, status, content, errText string) (ari.Message, bool, error) {
+	switch status {
+	case ari.StatusComplete, ari.StatusError, ari.StatusCancelled:
+	default:
+		return ari.Message{}, false, fmt.Errorf("store: settle with status %q", status)
+	}
+	var errVal *string
+	if errText != "" {
+		errVal = &errText
+	}
+	m, err := scanChatMessage(db.Pool.QueryRow(ctx, `with m as (
+		update messages set status = $2, content = $3, error = $4, completed_at = now(), updated_at = now()
+		where id = $1 and status in ('pending', 'streaming') returning *)
+		select `+chatColumns+` from m`, replyID, status, content, errVal))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ari.Message{}, false, nil
+	}
+	if err != nil {
+		return ari.Message{}, false, err
+	}
+	return m, true, nil
+}
+
+// OpenReply is a reply not yet in a terminal state.
+type OpenReply struct {
+	ID             string
+	ConversationID string
+	AgentID        string
+	Status         string
+	Seq            int64
+}
+
+// OpenReplies lists every pending or streaming reply, oldest first per
+// conversation (the relay's sweeper un-wedges conversations from it).
+func (db *DB) OpenReplies(ctx context.Context) ([]OpenReply, error) {
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+		from messages where status in ('pending', 'streaming') order by conversation_id, seq`)
+}
+
+// ConversationOpenReplies lists a conversation's open replies, oldest first.
+func (db *DB) ConversationOpenReplies(ctx context.Context, conversationID string) ([]OpenReply, error) {
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+		from messages where status in ('pending', 'streaming') and conversation_id = $1 order by seq`, conversationID)
+}
+
+// UserStreamingReplies lists the streaming replies in the user's conversations.
+func (db *DB) UserStreamingReplies(ctx context.Context, userID string) ([]OpenReply, error) {
+	return db.openReplies(ctx, `select m.id, m.conversation_id, coalesce(m.sender_agent_id, ''), m.status, m.seq
+		from messages m join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $1
+		where m.status = 'streaming' order by m.conversation_id, m.seq`, userID)
+}
+
+func (db *DB) openReplies(ctx context.Context, q string, args ...any) ([]OpenReply, error) {
+	rows, err := db.Pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OpenReply, error) {
+		var o OpenReply
+		err := r.Scan(&o.ID, &o.ConversationID, &o.AgentID, &o.Status, &o.Seq)
+		return o, err
+	})
+}
+
+// MarkRead moves the user's read mark forward to seq (lowered to the
+// conversation's last seq; never backwards) and returns the stored mark.
+func (db *DB) MarkRead(ctx context.Context, userID, conversationID string, seq int64) (int64, error) {
+	var stored int64
+	err := db.Pool.QueryRow(ctx, `insert into conversation_reads (conversation_id, user_id, last_read_seq)
+		select c.id, cm.user_id, least($3, c.last_seq) from conversations c
+		join conversation_members cm on cm.conversation_id = c.id and cm.user_id = $2
+		where c.id = $1
+		on conflict (conversation_id, user_id) do update
+		set last_read_seq = greatest(conversation_reads.last_read_seq, excluded.last_read_seq), updated_at = now()
+		returning last_read_seq`, conversationID, userID, seq).Scan(&stored)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	return stored, err
+}
+
+// ConversationState is where one conversation stands for one user.
+type ConversationState struct {
+	ConversationID string
+	LastSeq        int64
+	LastReadSeq    int64
+	UnreadCount    int64
+}
+
+// ConversationStates lists the user's conversations with their last seq, the
+// user's read mark and the number of messages after it not sent by the user.
+func (db *DB) ConversationStates(ctx context.Context, userID string) ([]ConversationState, error) {
+	rows, err := db.Pool.Query(ctx, `select c.id, c.last_seq, coalesce(r.last_read_seq, 0),
+		(select count(*) from messages m where m.conversation_id = c.id
+		   and m.seq > coalesce(r.last_read_seq, 0) and m.deleted_at is null
+		   and m.sender_user_id is distinct from $1)
+		from conversation_members cm
+		join conversations c on c.id = cm.conversation_id
+		left join conversation_reads r on r.conversation_id = c.id and r.user_id = $1
+		where cm.user_id = $1 order by c.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConversationState, error) {
+		var s ConversationState
+		err := r.Scan(&s.ConversationID, &s.LastSeq, &s.LastReadSeq, &s.UnreadCount)
+		return s, err
+	})
+}
+
+// AgentStreamingReplies lists the agent's replies that are streaming.
+func (db *DB) AgentStreamingReplies(ctx context.Context, agentID string) ([]OpenReply, error) {
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+		from messages where status = 'streaming' and sender_agent_id = $1 order by conversation_id, seq`, agentID)
+}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// What the relay reads about agents and conversations to route and dispatch
+// replies. (The agents REST aggregate lives in its own file; these queries are
+// the relay's narrow view; agent sign-in and skills are in agents.go.)
+
+// RelayAgent is an agent as the relay needs it.
+type RelayAgent struct {
+	ID          string
+	Name        string
+	Handle      string
+	A2AEndpoint string
+	A2AAuth     string
+}
+
+// RelayAgentByID returns an agent for dispatch.
+func (db *DB) RelayAgentByID(ctx context.Context, agentID string) (RelayAgent, error) {
+	var a RelayAgent
+	err := db.Pool.QueryRow(ctx, `select id, name, handle, coalesce(a2a_endpoint, ''), coalesce(a2a_auth_header, '')
+		from agents where id = $1`, agentID).Scan(&a.ID, &a.Name, &a.Handle, &a.A2AEndpoint, &a.A2AAuth)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, ErrNotFound
+	}
+	return a, err
+}
+
+// ConversationAgents returns the conversation's kind and its agent members
+// (in the order they joined), for routing a user message.
+func (db *DB) ConversationAgents(ctx context.Context, conversationID string) (string, []RelayAgent, error) {
+	var kind string
+	err := db.Pool.QueryRow(ctx, `select kind from conversations where id = $1`, conversationID).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, ErrNotFound
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	rows, err := db.Pool.Query(ctx, `select a.id, a.name, a.handle, coalesce(a.a2a_endpoint, ''), coalesce(a.a2a_auth_header, '')
+		from conversation_members cm join agents a on a.id = cm.agent_id
+		where cm.conversation_id = $1 order by cm.joined_at, a.id`, conversationID)
+	if err != nil {
+		return "", nil, err
+	}
+	agents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RelayAgent, error) {
+		var a RelayAgent
+		err := r.Scan(&a.ID, &a.Name, &a.Handle, &a.A2AEndpoint, &a.A2AAuth)
+		return a, err
+	})
+	return kind, agents, err
+}
+
+// HistoryItem is one earlier message given to an agent with a task.
+type HistoryItem struct {
+	Role       string
+	SenderName string
+	Content    string
+	Seq        int64
+}
+
+// TaskInput is what an agent needs to write a reply: the user message it
+// answers, who sent it, and earlier messages with text (newest last).
+type TaskInput struct {
+	MessageID   string
+	Seq         int64
+	Content     string
+	SenderID    string
+	SenderName  string
+	Attachments []TaskAttachment
+	History     []HistoryItem
+}
+
+// TaskAttachment is an attachment of the message a task answers.
+type TaskAttachment struct {
+	ID, URL, ContentType, Name string
+	Size                       int64
+}
+
+// TaskInput loads the message userMessageID answers and up to limit earlier
+// messages that have text (open replies left out), oldest first.
+func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (TaskInput, error) {
+	var in TaskInput
+	var conv string
+	err := db.Pool.QueryRow(ctx, `select m.id, m.seq, m.content, coalesce(m.sender_user_id, ''), coalesce(u.name, ''), m.conversation_id
+		from messages m left join "user" u on u.id = m.sender_user_id where m.id = $1`, userMessageID).
+		Scan(&in.MessageID, &in.Seq, &in.Content, &in.SenderID, &in.SenderName, &conv)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return in, ErrNotFound
+	}
+	if err != nil {
+		return in, err
+	}
+	rows, err := db.Pool.Query(ctx, `select id, coalesce(url, ''), content_type, original_name, size
+		from attachments where message_id = $1 order by created_at, id`, userMessageID)
+	if err != nil {
+		return in, err
+	}
+	in.Attachments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskAttachment, error) {
+		var a TaskAttachment
+		err := r.Scan(&a.ID, &a.URL, &a.ContentType, &a.Name, &a.Size)
+		return a, err
+	})
+	if err != nil {
+		return in, err
+	}
+	rows, err = db.Pool.Query(ctx, `select * from (
+		select m.role, coalesce(u.name, a.name, ''), m.content, m.seq from messages m
+		left join "user" u on u.id = m.sender_user_id left join agents a on a.id = m.sender_agent_id
+		where m.conversation_id = $1 and m.seq < $2 and m.deleted_at is null and m.content <> ''
+		  and m.status not in ('pending', 'streaming')
+		order by m.seq desc limit $3) h order by seq`, conv, in.Seq, limit)
+	if err != nil {
+		return in, err
+	}
+	in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryItem, error) {
+		var h HistoryItem
+		err := r.Scan(&h.Role, &h.SenderName, &h.Content, &h.Seq)
+		return h, err
+	})
+	return in, err
+}
