@@ -58,11 +58,12 @@ func TestLambdaMatchesShim(t *testing.T) {
 		{"sandbox", "POST", "/api/sandbox/run/x", compareExact},
 	}
 	built := map[string]string{}
+	binDir := t.TempDir() // outlives the subtests that share a bootstrap
 	for _, tc := range cases {
 		t.Run(tc.function+" "+tc.method+" "+tc.path, func(t *testing.T) {
 			bootstrap, ok := built[tc.function]
 			if !ok {
-				bootstrap = buildBootstrap(t, tc.function)
+				bootstrap = buildBootstrap(t, binDir, tc.function)
 				built[tc.function] = bootstrap
 			}
 			got := invoke(t, rie, bootstrap, env, apiGatewayV2Event(tc.method, tc.path))
@@ -110,9 +111,9 @@ func compareHealth(t *testing.T, lambda, shim []byte) {
 	}
 }
 
-func buildBootstrap(t *testing.T, function string) string {
+func buildBootstrap(t *testing.T, dir, function string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "bootstrap")
+	out := filepath.Join(dir, function, "bootstrap")
 	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", out, "./functions/"+function+"/lambda")
 	cmd.Dir = ".."
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
