@@ -1,0 +1,146 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/agentsdk"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+// The example agent of `make local`, run as its own process, answers through
+// the real relay in both of its modes.
+func TestEchoAgentAnswersThroughRelay(t *testing.T) {
+	c := newCluster(t)
+	relay := c.startRelay(t)
+	user := testenv.NewUser(t, c.DB, "Ada")
+	bin := binary(t, "local/echoagent")
+	for _, mode := range []string{"delta", "accumulated"} {
+		agentID, token := c.seedAgent(t, user.ID, "Echo "+mode, "echo-"+mode)
+		conv := c.seedConversation(t, user.ID, agentID)
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), "ARI_AGENT_TOKEN="+token, "ARI_RELAY_URL="+relay.AgentURL(),
+			"ECHO_MODE="+mode, "ECHO_DELAY=1ms")
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		connected := make(chan struct{})
+		done := make(chan struct{})
+		go func() { // reads the agent's log until it exits; waited for below
+			defer close(done)
+			sc := bufio.NewScanner(stderr)
+			seen := false
+			for sc.Scan() {
+				if !seen && strings.Contains(sc.Text(), "agentsdk: connected") {
+					seen = true
+					close(connected)
+				}
+			}
+		}()
+		select {
+		case <-connected:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			_ = cmd.Wait()
+			t.Fatalf("%s: echoagent did not connect", mode)
+		}
+		cl := dialClient(t, relay.ClientURL(), user.Token)
+		msg := "Wie spät ist es in 東京?  Sag 🙂\nbitte"
+		r := cl.ask(conv, msg, 20*time.Second)
+		want := "You said: " + msg
+		if r.End.Status != protocol.StatusComplete || r.Assembled != want || r.End.Content != want {
+			t.Fatalf("%s: ended %s with %q, assembled %q", mode, r.End.Status, r.End.Content, r.Assembled)
+		}
+		if r.Chunks != 11 { // one per word: "You ", "said: ", "Wie ", …, "🙂\n", "bitte"
+			t.Fatalf("%s: %d chunks, want 11", mode, r.Chunks)
+		}
+		if status, content := c.savedReply(t, r.MessageID); status != "complete" || content != want {
+			t.Fatalf("%s: saved %s %q", mode, status, content)
+		}
+		_ = cmd.Process.Signal(os.Interrupt)
+		<-done
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%s: echoagent exit: %v", mode, err)
+		}
+	}
+}
+
+// The agent's socket is cut mid-reply; the SDK reconnects and finishes the
+// task it was given on the old socket, and the client gets exactly the text.
+func TestSDKFinishesTaskAcrossReconnect(t *testing.T) {
+	c := newCluster(t)
+	relay := c.startRelay(t)
+	user := testenv.NewUser(t, c.DB, "Ada")
+	agentID, token := c.seedAgent(t, user.ID, "Steady", "steady")
+	conv := c.seedConversation(t, user.ID, agentID)
+	proxy := newCutProxy(t, "127.0.0.1:"+strconv.Itoa(relay.Port))
+
+	const chunks = 200
+	var want strings.Builder
+	for i := range chunks {
+		fmt.Fprintf(&want, "Stück %d — ✓ ", i)
+	}
+	halfway := make(chan struct{})
+	resume := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	agent, err := agentsdk.Connect(ctx, agentsdk.Config{
+		URL: wsURL(proxy.Addr(), protocol.AgentPath), Token: token,
+		Backoff: agentsdk.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond},
+		Handler: func(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+			for i := range chunks {
+				if i == chunks/2 {
+					close(halfway)
+					<-resume
+				}
+				if err := s.Write(fmt.Sprintf("Stück %d — ✓ ", i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := agent.Wait(); err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	})
+	if agent.Info().ID != agentID {
+		t.Fatalf("auth_ok agent = %+v", agent.Info())
+	}
+	cl := dialClient(t, relay.ClientURL(), user.Token)
+	go func() { // the conductor: cut the agent's socket halfway, then let it go on
+		<-halfway
+		time.Sleep(50 * time.Millisecond) // let the first half reach the relay
+		proxy.cut()
+		time.Sleep(200 * time.Millisecond) // several backoff periods: reconnects happen meanwhile
+		close(resume)
+	}()
+	r := cl.ask(conv, "count to 200", 30*time.Second)
+	if r.End.Status != protocol.StatusComplete {
+		t.Fatalf("ended %s (%+v)", r.End.Status, r.End.Error)
+	}
+	if r.Assembled != want.String() || r.End.Content != want.String() {
+		t.Fatalf("client assembled %d bytes, end content %d bytes, agent sent %d", len(r.Assembled), len(r.End.Content), want.Len())
+	}
+	if status, content := c.savedReply(t, r.MessageID); status != "complete" || content != want.String() {
+		t.Fatalf("saved %s with %d bytes", status, len(content))
+	}
+}

@@ -1,0 +1,150 @@
+// Command loadtest measures running relay instances from outside: it seeds
+// its own users, sessions, agents and conversations (DATABASE_URL), connects
+// clients (gorilla/websocket) and agents (relay/agentsdk) on loopback, and
+// prints
+//
+//   - agent-chunk → client latency p50/p99 on one instance (client and agent
+//     on the first relay) and across two (client on the first, agent on the
+//     second);
+//   - the chunks/s one instance delivers when agents send as fast as they
+//     can (every chunk is also buffered in Redis by the relay), with sent,
+//     delivered and lost counts and a byte-for-byte check of every reply;
+//   - RSS per idle authenticated client socket, from the relay process's
+//     /proc/<pid>/status VmRSS before and after opening N sockets.
+//
+// Every loop is bounded by -duration or a count; seeded rows are deleted at
+// the end. Example, with two relays on 3502 and 3503:
+//
+//	go run ./relay/loadtest -relays ws://127.0.0.1:3502,ws://127.0.0.1:3503 -relay-pid $(pgrep -n relay)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	databaseURL    string
+	relays         []string
+	scenarios      map[string]bool
+	conversations  int
+	agents         int
+	duration       time.Duration
+	chunkBytes     int
+	chunksPerReply int
+	latencyRate    int
+	idleSockets    int
+	relayPID       int
+	keep           bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
+	var o options
+	var relays, scenarios string
+	fs.StringVar(&o.databaseURL, "db", os.Getenv("DATABASE_URL"), "Postgres URL of the relays' database (default $DATABASE_URL)")
+	fs.StringVar(&relays, "relays", "ws://127.0.0.1:3502", "comma-separated relay base URLs; the second is used for the cross-instance run")
+	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle", "scenarios to run: latency, cross, throughput, idle")
+	fs.IntVar(&o.conversations, "clients", 20, "client sockets, one user and one conversation each")
+	fs.IntVar(&o.agents, "agents", 4, "agent connections; conversations are spread over them")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed scenario")
+	fs.IntVar(&o.chunkBytes, "chunk-bytes", 64, "bytes per agent chunk (at least 24)")
+	fs.IntVar(&o.chunksPerReply, "chunks-per-reply", 200, "chunks in each reply")
+	fs.IntVar(&o.latencyRate, "latency-rate", 2000, "chunks/s offered in total during the latency runs")
+	fs.IntVar(&o.idleSockets, "idle-sockets", 5000, "idle authenticated client sockets for the memory run")
+	fs.IntVar(&o.relayPID, "relay-pid", 0, "pid of the first relay's process, for the memory run")
+	fs.BoolVar(&o.keep, "keep", false, "keep the seeded rows")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, r := range strings.Split(relays, ",") {
+		if r = strings.TrimRight(strings.TrimSpace(r), "/"); r != "" {
+			o.relays = append(o.relays, r)
+		}
+	}
+	o.scenarios = map[string]bool{}
+	for _, s := range strings.Split(scenarios, ",") {
+		o.scenarios[strings.TrimSpace(s)] = true
+	}
+	switch {
+	case o.databaseURL == "":
+		return o, errors.New("-db or DATABASE_URL is required (the tool seeds its own users and agents)")
+	case len(o.relays) == 0:
+		return o, errors.New("-relays is empty")
+	case o.conversations < 1 || o.agents < 1 || o.chunksPerReply < 1:
+		return o, errors.New("-clients, -agents and -chunks-per-reply must be positive")
+	case o.chunkBytes < stampBytes+1 || o.chunkBytes*o.chunksPerReply > 256<<10:
+		return o, fmt.Errorf("-chunk-bytes must be at least %d and a reply (chunk-bytes × chunks-per-reply) at most 256 KiB", stampBytes+1)
+	case o.scenarios["idle"] && o.relayPID == 0:
+		return o, errors.New("the idle run needs -relay-pid (the first relay's process id)")
+	}
+	if o.agents > o.conversations {
+		o.agents = o.conversations
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, o options) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sd, err := openSeeder(ctx, o.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer sd.close()
+	defer func() {
+		if !o.keep {
+			if err := sd.cleanup(context.Background()); err != nil {
+				fmt.Fprintln(os.Stderr, "loadtest: cleanup:", err)
+			}
+		}
+	}()
+	fmt.Printf("relays %v; %d clients, %d agents, %d-byte chunks, %d chunks per reply\n",
+		o.relays, o.conversations, o.agents, o.chunkBytes, o.chunksPerReply)
+	// Idle sockets first, while the relay's heap holds nothing from the
+	// traffic runs that the sockets could reuse unseen.
+	if o.scenarios["idle"] {
+		if err := idleRun(ctx, o, sd); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["latency"] {
+		if err := latencyRun(ctx, o, sd, log, "one instance", o.relays[0], o.relays[0]); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["cross"] {
+		if len(o.relays) < 2 {
+			fmt.Println("cross-instance latency: skipped, give two -relays")
+		} else if err := latencyRun(ctx, o, sd, log, "across instances (client on 1st, agent on 2nd)", o.relays[0], o.relays[1]); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["throughput"] {
+		if err := throughputRun(ctx, o, sd, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}

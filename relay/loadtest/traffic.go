@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/agentsdk"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/gorilla/websocket"
+)
+
+// Every chunk an agent sends starts with a stamp: the nanoseconds since base
+// (monotonic, this process) at the moment the agent wrote it, as 19 digits and
+// a space, padded with letters to the chunk size. Chunks are all the same
+// size, so a client finds each chunk's start by its byte offset even when
+// the relay delivers several in one delta.
+const stampBytes = 20
+
+var base = time.Now()
+
+func stamp(buf []byte) {
+	d := time.Since(base).Nanoseconds()
+	s := strconv.AppendInt(nil, d, 10)
+	for i := range 19 {
+		buf[i] = '0'
+	}
+	copy(buf[19-len(s):19], s)
+	buf[19] = ' '
+}
+
+func readStamp(b []byte) (time.Duration, bool) {
+	if len(b) < stampBytes {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b[:19]), 10, 64)
+	return time.Duration(n), err == nil
+}
+
+// traffic is one timed run: a client per pair on clientBase, the pairs'
+// agents on agentBase.
+type traffic struct {
+	clientBase, agentBase string
+	pairs                 []pair
+	duration              time.Duration
+	chunkBytes, perReply  int
+	interval              time.Duration // between one task's chunks; 0 = flat out
+	log                   *slog.Logger
+
+	sent      atomic.Int64
+	delivered atomic.Int64
+	sums      sync.Map // reply messageId → sha256 of the text the agent sent
+
+	mu        sync.Mutex
+	latencies []time.Duration
+	replies   int
+	complete  int
+	equal     int
+	problems  []string
+	first     time.Time
+	last      time.Time
+}
+
+func (tr *traffic) problem(format string, args ...any) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.problems) < 10 {
+		tr.problems = append(tr.problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// handler streams perReply stamped chunks, paced by interval.
+func (tr *traffic) handler(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+	h := sha256.New()
+	chunk := make([]byte, tr.chunkBytes)
+	for i := stampBytes; i < len(chunk); i++ {
+		chunk[i] = 'a' + byte(i%26)
+	}
+	start := time.Now()
+	for i := range tr.perReply {
+		if tr.interval > 0 {
+			if wait := time.Until(start.Add(time.Duration(i) * tr.interval)); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		stamp(chunk)
+		h.Write(chunk)
+		if err := s.Write(string(chunk)); err != nil {
+			return err
+		}
+		tr.sent.Add(1)
+	}
+	tr.sums.Store(task.MessageID, h.Sum(nil))
+	return s.Complete()
+}
+
+// run connects the agents and clients and keeps every conversation busy
+// with one reply after another until the duration is over, then waits for
+// the replies in flight.
+func (tr *traffic) run(ctx context.Context) error {
+	actx, stopAgents := context.WithCancel(ctx)
+	var agents []*agentsdk.Agent
+	defer func() {
+		stopAgents()
+		for _, a := range agents {
+			_ = a.Wait()
+		}
+	}()
+	seen := map[string]bool{}
+	for _, p := range tr.pairs {
+		if seen[p.Agent.ID] {
+			continue
+		}
+		seen[p.Agent.ID] = true
+		a, err := agentsdk.Connect(actx, agentsdk.Config{
+			URL: tr.agentBase + protocol.AgentPath, Token: p.Agent.Token, Handler: tr.handler, Logger: tr.log,
+		})
+		if err != nil {
+			return fmt.Errorf("agent %s: %w", p.Agent.ID, err)
+		}
+		agents = append(agents, a)
+	}
+	clients := make([]*websocket.Conn, len(tr.pairs))
+	defer func() {
+		for _, ws := range clients {
+			if ws != nil {
+				ws.Close()
+			}
+		}
+	}()
+	for i, p := range tr.pairs {
+		ws, err := dialClient(ctx, tr.clientBase, p.User.Session)
+		if err != nil {
+			return err
+		}
+		clients[i] = ws
+	}
+	deadline := time.Now().Add(tr.duration)
+	var wg sync.WaitGroup
+	for i, p := range tr.pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr.converse(ctx, clients[i], p.Conv, deadline)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func dialClient(ctx context.Context, baseURL, session string) (*websocket.Conn, error) {
+	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second, ReadBufferSize: 16 << 10}
+	ws, resp, err := d.DialContext(ctx, baseURL+protocol.ClientPath, http.Header{"Authorization": {"Bearer " + session}})
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("client dial: %w (HTTP %d)", err, resp.StatusCode)
+		}
+		return nil, fmt.Errorf("client dial: %w", err)
+	}
+	return ws, nil
+}
+
+// converse sends a message, follows its reply to stream_end, and repeats
+// until deadline.
+func (tr *traffic) converse(ctx context.Context, ws *websocket.Conn, conv string, deadline time.Time) {
+	for n := 0; time.Now().Before(deadline) && ctx.Err() == nil; n++ {
+		cmid := fmt.Sprintf("lt-%s-%d", randomHex(4), n)
+		if err := writeFrame(ws, &protocol.SendMessage{ConversationID: conv, Content: "go " + cmid, ClientMessageID: cmid}); err != nil {
+			tr.problem("send: %v", err)
+			return
+		}
+		tr.mu.Lock()
+		if tr.first.IsZero() {
+			tr.first = time.Now()
+		}
+		tr.mu.Unlock()
+		if err := tr.follow(ws); err != nil {
+			tr.problem("%s: %v", conv, err)
+			return
+		}
+	}
+}
+
+func writeFrame(ws *websocket.Conn, f protocol.Frame) error {
+	b, err := protocol.Encode(f)
+	if err != nil {
+		return err
+	}
+	_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	return ws.WriteMessage(websocket.TextMessage, b)
+}
+
+// follow reads one reply. One conversation per socket and one reply at a
+// time, so every stream frame on the socket is about the current reply.
+func (tr *traffic) follow(ws *websocket.Conn) error {
+	var have []byte
+	var current string
+	var lat []time.Duration
+	delivered := int64(0)
+	for {
+		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		now := time.Since(base)
+		f, err := protocol.DecodeFromRelay(data)
+		if err != nil {
+			continue
+		}
+		switch f := f.(type) {
+		case *protocol.StreamStart:
+			current = f.MessageID
+		case *protocol.StreamChunk:
+			if f.MessageID != current {
+				continue
+			}
+			off := int(f.Offset)
+			if off > len(have) {
+				return fmt.Errorf("gap at offset %d (have %d)", off, len(have))
+			}
+			from := len(have) - off // bytes of this delta already held
+			if from >= len(f.Delta) {
+				continue
+			}
+			first := (len(have) + tr.chunkBytes - 1) / tr.chunkBytes * tr.chunkBytes
+			for p := first; p < off+len(f.Delta); p += tr.chunkBytes {
+				if t, ok := readStamp([]byte(f.Delta[p-off:])); ok {
+					lat = append(lat, now-t)
+					delivered++
+				}
+			}
+			have = append(have, f.Delta[from:]...)
+		case *protocol.StreamEnd:
+			if f.MessageID != current && current != "" {
+				continue
+			}
+			tr.finish(f, have, lat, delivered)
+			return nil
+		case *protocol.ErrorFrame:
+			return fmt.Errorf("relay error %s: %s", f.Code, f.Message)
+		}
+	}
+}
+
+func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat []time.Duration, delivered int64) {
+	tr.delivered.Add(delivered)
+	sum := sha256.Sum256(have)
+	want, _ := tr.sums.Load(end.MessageID)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.last = time.Now()
+	tr.replies++
+	tr.latencies = append(tr.latencies, lat...)
+	if end.Status == protocol.StatusComplete {
+		tr.complete++
+	} else if len(tr.problems) < 10 {
+		msg := ""
+		if end.Error != nil {
+			msg = end.Error.Code + ": " + end.Error.Message
+		}
+		tr.problems = append(tr.problems, fmt.Sprintf("reply %s ended %s %s", end.MessageID, end.Status, msg))
+	}
+	if w, ok := want.([]byte); ok && string(w) == string(sum[:]) && end.Content == string(have) {
+		tr.equal++
+	}
+}
+
+func latencyRun(ctx context.Context, o options, sd *seeder, log *slog.Logger, label, clientBase, agentBase string) error {
+	pairs, err := sd.pairs(ctx, o.conversations, o.agents)
+	if err != nil {
+		return err
+	}
+	interval := time.Duration(float64(time.Second) * float64(o.conversations) / float64(o.latencyRate))
+	tr := &traffic{clientBase: clientBase, agentBase: agentBase, pairs: pairs, duration: o.duration,
+		chunkBytes: o.chunkBytes, perReply: o.chunksPerReply, interval: interval, log: log}
+	if err := tr.run(ctx); err != nil {
+		return err
+	}
+	p50, p99, p999 := percentile(tr.latencies, 0.50), percentile(tr.latencies, 0.99), percentile(tr.latencies, 0.999)
+	fmt.Printf("latency %s, %d chunks/s offered: %d chunks, p50 %s, p99 %s, p99.9 %s; replies %d (complete %d, text equal %d), lost %d\n",
+		label, o.latencyRate, len(tr.latencies), us(p50), us(p99), us(p999), tr.replies, tr.complete, tr.equal, tr.sent.Load()-tr.delivered.Load())
+	tr.report()
+	return nil
+}
+
+func throughputRun(ctx context.Context, o options, sd *seeder, log *slog.Logger) error {
+	pairs, err := sd.pairs(ctx, o.conversations, o.agents)
+	if err != nil {
+		return err
+	}
+	tr := &traffic{clientBase: o.relays[0], agentBase: o.relays[0], pairs: pairs, duration: o.duration,
+		chunkBytes: o.chunkBytes, perReply: o.chunksPerReply, log: log}
+	if err := tr.run(ctx); err != nil {
+		return err
+	}
+	elapsed := tr.last.Sub(tr.first)
+	sent, delivered := tr.sent.Load(), tr.delivered.Load()
+	rate := float64(delivered) / elapsed.Seconds()
+	fmt.Printf("throughput one instance, agents flat out: %d chunks in %.1fs = %.0f chunks/s (%.1f MB/s of text); sent %d, delivered %d, lost %d; replies %d (complete %d, text equal %d); under load p50 %s, p99 %s\n",
+		delivered, elapsed.Seconds(), rate, rate*float64(o.chunkBytes)/1e6, sent, delivered, sent-delivered,
+		tr.replies, tr.complete, tr.equal, us(percentile(tr.latencies, 0.5)), us(percentile(tr.latencies, 0.99)))
+	tr.report()
+	return nil
+}
+
+func (tr *traffic) report() {
+	for _, p := range tr.problems {
+		fmt.Println("  problem:", p)
+	}
+}
+
+var errNoSamples = errors.New("no samples")
+
+func us(d time.Duration) string {
+	if d < 0 {
+		return errNoSamples.Error()
+	}
+	return fmt.Sprintf("%d µs", d.Microseconds())
+}
