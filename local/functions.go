@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/ari-chat/ari-server/functions/agents"
+	authfn "github.com/ari-chat/ari-server/functions/auth"
 	"github.com/ari-chat/ari-server/functions/conversations"
 	"github.com/ari-chat/ari-server/functions/health"
 	"github.com/ari-chat/ari-server/functions/sandbox"
@@ -9,6 +10,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 )
 
 // function is one functions/<name> package as the shim mounts it. Name matches
@@ -23,6 +25,9 @@ type function struct {
 var functions = []function{
 	{"health", func(p *platform.Platform) *httpx.Router { return health.New(p.HealthChecks()) }},
 	{"sandbox", func(p *platform.Platform) *httpx.Router { return sandbox.New(sandbox.Deps{}) }},
+	{"auth", func(p *platform.Platform) *httpx.Router {
+		return authfn.New(authfn.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys)})
+	}},
 	{"agents", func(p *platform.Platform) *httpx.Router {
 		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},

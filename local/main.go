@@ -92,7 +92,7 @@ func shim(p *platform.Platform) (http.Handler, error) {
 	seen := map[string]string{}
 	for _, f := range functions {
 		r := f.Build(p)
-		h := platform.Wrap(r)
+		h := p.Wrap(r)
 		for _, pattern := range r.Patterns() {
 			if other, dup := seen[pattern]; dup {
 				return nil, fmt.Errorf("route %q registered by both %s and %s", pattern, other, f.Name)

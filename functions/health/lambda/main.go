@@ -23,5 +23,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(platform.Wrap(health.New(p.HealthChecks())))
+	return platform.ServeLambda(p.Wrap(health.New(p.HealthChecks())))
 }

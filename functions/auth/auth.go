@@ -1,0 +1,157 @@
+// Package auth is the auth function: Better Auth's email and social sign-in
+// endpoints under /api/auth, answering with Better Auth 1.7's request and
+// response shapes, status codes, cookies and database rows, so a stock Better
+// Auth server can share the database and secret with this one, either way.
+package auth
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	sa "github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+// Deps is what the auth function needs.
+type Deps struct {
+	Config config.Config
+	DB     *store.DB
+	// Limiter enforces the strict sign-in and sign-up limits; nil turns
+	// them off (the general API limit lives in platform.Wrap).
+	Limiter *ratelimit.Limiter
+	// HTTPClient talks to the OAuth providers; nil means a client with a
+	// 15-second timeout.
+	HTTPClient *http.Client
+}
+
+type handler struct {
+	cfg      config.Config
+	db       *store.DB
+	secret   string
+	cookies  sa.Cookies
+	origins  sa.Origins
+	policy   sa.SessionPolicy
+	alg      sa.Algorithm
+	limiter  *ratelimit.Limiter
+	signIn   ratelimit.Rule
+	signUp   ratelimit.Rule
+	perEmail ratelimit.Rule
+	client   *http.Client
+	authn    *sa.Authenticator
+	oauth    map[string]*provider
+}
+
+// New registers the /api/auth routes. They are public: each endpoint that
+// needs a session finds it itself and answers 401 in Better Auth's shape.
+func New(d Deps) *httpx.Router {
+	alg, err := sa.ParseAlgorithm(d.Config.PasswordAlgorithm)
+	if err != nil {
+		alg = sa.Scrypt // config.Load already refused unknown names
+	}
+	client := d.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	cookies := sa.NewCookies(d.Config.BaseURL)
+	h := &handler{
+		cfg:      d.Config,
+		db:       d.DB,
+		secret:   d.Config.AuthSecret,
+		cookies:  cookies,
+		origins:  sa.NewOrigins(d.Config.BaseURL, d.Config.TrustedOrigins),
+		policy:   sa.SessionPolicy{ExpiresIn: d.Config.SessionExpiresIn, UpdateAge: d.Config.SessionUpdateAge},
+		alg:      alg,
+		limiter:  d.Limiter,
+		signIn:   ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
+		signUp:   ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),
+		perEmail: ratelimit.PerMinute("auth:email", d.Config.RateLimitAuth),
+		client:   client,
+		authn:    &sa.Authenticator{DB: d.DB, Secret: d.Config.AuthSecret, Cookies: cookies},
+	}
+	h.oauth = providersFrom(d.Config)
+
+	r := httpx.NewRouter()
+	route := func(pattern string, fn handlerFunc) { r.Handle(pattern, h.endpoint(fn)) }
+	route("POST /api/auth/sign-up/email", h.signUpEmail)
+	route("POST /api/auth/sign-in/email", h.signInEmail)
+	route("POST /api/auth/sign-out", h.signOut)
+	route("GET /api/auth/get-session", h.getSession)
+	route("GET /api/auth/list-sessions", h.listSessions)
+	route("POST /api/auth/revoke-session", h.revokeSession)
+	route("POST /api/auth/revoke-other-sessions", h.revokeOtherSessions)
+	route("POST /api/auth/change-password", h.changePassword)
+	route("POST /api/auth/sign-in/social", h.signInSocial)
+	route("GET /api/auth/callback/{provider}", h.callback)
+	route("POST /api/auth/callback/{provider}", h.callbackPost)
+	route("GET /api/auth/error", h.errorPage)
+	return r
+}
+
+// endpoint adapts fn: Better Auth's origin check first (a cookie-carrying
+// non-GET request must come from a trusted origin), then fn, with errors in
+// Better Auth's shape.
+func (h *handler) endpoint(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := h.origins.CheckRequest(r); p != nil {
+			render(w, r, baErr(http.StatusForbidden, p.Code, p.Message))
+			return
+		}
+		if err := fn(w, r); err != nil {
+			render(w, r, err)
+		}
+	})
+}
+
+// limit counts one event of rule for id and refuses it when over the limit.
+func (h *handler) limit(ctx context.Context, rule ratelimit.Rule, id string) error {
+	d := h.limiter.Allow(ctx, rule, id)
+	if d.Allowed {
+		return nil
+	}
+	return tooManyRequests(d.RetryAfterSeconds())
+}
+
+func (h *handler) clientIP(r *http.Request) string {
+	return ratelimit.ClientIP(r, h.cfg.TrustProxyHeaders)
+}
+
+// userJSON and sessionJSON are Better Auth's output shapes, keys in the order
+// Better Auth writes them. Passwords and OAuth tokens are never included.
+type userJSON struct {
+	Name          string   `json:"name"`
+	Email         string   `json:"email"`
+	EmailVerified bool     `json:"emailVerified"`
+	Image         *string  `json:"image"`
+	CreatedAt     ari.Time `json:"createdAt"`
+	UpdatedAt     ari.Time `json:"updatedAt"`
+	ID            string   `json:"id"`
+}
+
+type sessionJSON struct {
+	ExpiresAt ari.Time `json:"expiresAt"`
+	Token     string   `json:"token"`
+	CreatedAt ari.Time `json:"createdAt"`
+	UpdatedAt ari.Time `json:"updatedAt"`
+	IPAddress *string  `json:"ipAddress"`
+	UserAgent *string  `json:"userAgent"`
+	UserID    string   `json:"userId"`
+	ID        string   `json:"id"`
+}
+
+func toUserJSON(u ari.User) userJSON {
+	return userJSON{Name: u.Name, Email: u.Email, EmailVerified: u.EmailVerified, Image: u.Image,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, ID: u.ID}
+}
+
+func toSessionJSON(s ari.Session) sessionJSON {
+	return sessionJSON{ExpiresAt: s.ExpiresAt, Token: s.Token, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		IPAddress: s.IPAddress, UserAgent: s.UserAgent, UserID: s.UserID, ID: s.ID}
+}
+
+// now is the time as Better Auth stores it: UTC with milliseconds.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }

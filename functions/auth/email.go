@@ -1,0 +1,164 @@
+package auth
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	sa "github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+// signUpEmail creates a user with a credential account and signs them in
+// (Better Auth's autoSignIn): 200 {"token","user"} and the session cookie.
+func (h *handler) signUpEmail(w http.ResponseWriter, r *http.Request) error {
+	if p := h.origins.CheckFormCSRF(r); p != nil {
+		return baErr(http.StatusForbidden, p.Code, p.Message)
+	}
+	ctx := r.Context()
+	if err := h.limit(ctx, h.signUp, h.clientIP(r)); err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	name := b.str("name", true)
+	email := b.str("email", true)
+	password := b.str("password", true)
+	image := b.str("image", false)
+	callbackURL := b.str("callbackURL", false)
+	rememberMe := b.boolean("rememberMe")
+	if email != "" && !validEmail(email) {
+		b.issue("email", "Invalid email address")
+	}
+	if err := b.err(); err != nil {
+		return err
+	}
+	if callbackURL != "" && !h.origins.SafeRedirect(callbackURL) {
+		return errInvalidCallbackURL
+	}
+	email = strings.ToLower(email)
+	if err := h.limit(ctx, h.perEmail, ratelimit.Hash(email)); err != nil {
+		return err
+	}
+	if err := passwordLength(password); err != nil {
+		return err
+	}
+	if _, err := h.db.UserByEmail(ctx, email); err == nil {
+		return errUserExists
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	hash, err := sa.HashPassword(password, h.alg)
+	if err != nil {
+		return err
+	}
+	t := ari.T(now())
+	u := ari.User{ID: sa.GenerateID(sa.IDLength), Name: name, Email: email, CreatedAt: t, UpdatedAt: t}
+	if b.has("image") && image != "" {
+		u.Image = &image
+	}
+	acc := ari.Account{ID: sa.GenerateID(sa.IDLength), AccountID: u.ID, ProviderID: store.CredentialProvider,
+		UserID: u.ID, Password: &hash, CreatedAt: t, UpdatedAt: t}
+	if err := h.db.CreateUser(ctx, u, acc); errors.Is(err, store.ErrEmailTaken) {
+		return errUserExists
+	} else if err != nil {
+		return err
+	}
+	s, err := h.startSession(ctx, w, r, u, rememberMe == nil || *rememberMe)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"token": s.Token, "user": toUserJSON(u)})
+}
+
+type signInResponse struct {
+	Redirect bool     `json:"redirect"`
+	Token    string   `json:"token"`
+	URL      string   `json:"url,omitempty"`
+	User     userJSON `json:"user"`
+}
+
+// signInEmail checks an email and password. An unknown email, a user without
+// a password and a wrong password get the same 401, and each spends one
+// password derivation, so neither the answer nor its time tells them apart.
+func (h *handler) signInEmail(w http.ResponseWriter, r *http.Request) error {
+	if p := h.origins.CheckFormCSRF(r); p != nil {
+		return baErr(http.StatusForbidden, p.Code, p.Message)
+	}
+	ctx := r.Context()
+	if err := h.limit(ctx, h.signIn, h.clientIP(r)); err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	email := b.str("email", true)
+	password := b.str("password", true)
+	callbackURL := b.str("callbackURL", false)
+	rememberMe := b.boolean("rememberMe")
+	if b.has("password") && password == "" && len(b.issues) == 0 {
+		b.issue("password", "Too small: expected string to have >=1 characters")
+	}
+	if err := b.err(); err != nil {
+		return err
+	}
+	if !validEmail(email) {
+		return errInvalidEmail
+	}
+	if sa.CheckPasswordLength(password, 0, sa.MaxPasswordLength) != nil {
+		return errPasswordTooLong
+	}
+	if callbackURL != "" && !h.origins.SafeRedirect(callbackURL) {
+		return errInvalidCallbackURL
+	}
+	email = strings.ToLower(email)
+	if err := h.limit(ctx, h.perEmail, ratelimit.Hash(email)); err != nil {
+		return err
+	}
+	u, err := h.db.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		sa.DummyVerify(password, h.alg)
+		return errInvalidEmailOrPassword
+	}
+	if err != nil {
+		return err
+	}
+	stored, err := h.db.CredentialPassword(ctx, u.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		sa.DummyVerify(password, h.alg)
+		return errInvalidEmailOrPassword
+	}
+	if err != nil {
+		return err
+	}
+	ok, _, err := sa.VerifyPassword(password, stored)
+	if err != nil {
+		slog.WarnContext(ctx, "stored password hash unreadable", "user", u.ID, "err", err)
+	}
+	if !ok {
+		return errInvalidEmailOrPassword
+	}
+	if sa.NeedsRehash(stored, h.alg) {
+		// The plaintext is at hand only now: move the hash to the configured
+		// algorithm. A failure leaves the old, still valid hash in place.
+		if hash, err := sa.HashPassword(password, h.alg); err == nil {
+			if err := h.db.SetPassword(ctx, u.ID, hash); err != nil {
+				slog.WarnContext(ctx, "password rehash not saved", "user", u.ID, "err", err)
+			}
+		}
+	}
+	s, err := h.startSession(ctx, w, r, u, rememberMe == nil || *rememberMe)
+	if err != nil {
+		return err
+	}
+	if callbackURL != "" {
+		w.Header().Set("Location", callbackURL)
+	}
+	return writeJSON(w, http.StatusOK, signInResponse{Redirect: callbackURL != "", Token: s.Token, URL: callbackURL, User: toUserJSON(u)})
+}
