@@ -1,0 +1,89 @@
+package pushtrigger
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Dispatcher runs Notifier calls off the caller's path: the relay's stream
+// pipeline hands over a completion and moves on. It owns every goroutine it
+// starts; Close cancels them and waits.
+type Dispatcher struct {
+	n       Notifier
+	timeout time.Duration
+	log     *slog.Logger
+	sem     chan struct{}
+
+	mu     sync.Mutex
+	closed bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewDispatcher runs calls to n, each under timeout (0: 30 s), at most
+// maxInFlight at once (0: 64); beyond that, calls are dropped and logged,
+// because a notification is worth less than the relay's memory.
+func NewDispatcher(n Notifier, timeout time.Duration, maxInFlight int, log *slog.Logger) *Dispatcher {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	if maxInFlight <= 0 {
+		maxInFlight = 64
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Dispatcher{n: n, timeout: timeout, log: log, sem: make(chan struct{}, maxInFlight), ctx: ctx, cancel: cancel}
+}
+
+// ReplyComplete queues n.OnReplyComplete; false when dropped.
+func (d *Dispatcher) ReplyComplete(conversationID, messageID, agentName, text string) bool {
+	return d.start(func(ctx context.Context) {
+		d.n.OnReplyComplete(ctx, conversationID, messageID, agentName, text)
+	})
+}
+
+// GroupMessage queues n.OnGroupMessage; false when dropped.
+func (d *Dispatcher) GroupMessage(conversationID, messageID, senderUserID, senderName, text string, mentionedUserIDs []string) bool {
+	return d.start(func(ctx context.Context) {
+		d.n.OnGroupMessage(ctx, conversationID, messageID, senderUserID, senderName, text, mentionedUserIDs)
+	})
+}
+
+func (d *Dispatcher) start(fn func(ctx context.Context)) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return false
+	}
+	select {
+	case d.sem <- struct{}{}:
+	default:
+		d.log.Warn("push: too many notifications in flight; dropping one")
+		return false
+	}
+	d.wg.Go(func() {
+		defer func() { <-d.sem }()
+		ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+		defer cancel()
+		fn(ctx)
+	})
+	return true
+}
+
+// Close refuses new calls, cancels those in flight and waits for them.
+func (d *Dispatcher) Close() {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	d.cancel()
+	d.wg.Wait()
+}
+
+// Wait blocks until every call started so far has ended (tests, and a
+// graceful shutdown that prefers finishing sends to cancelling them).
+func (d *Dispatcher) Wait() { d.wg.Wait() }
