@@ -4,7 +4,11 @@ import (
 	"github.com/ari-chat/ari-server/functions/agents"
 	authfn "github.com/ari-chat/ari-server/functions/auth"
 	"github.com/ari-chat/ari-server/functions/conversations"
+	"github.com/ari-chat/ari-server/functions/docs"
+	"github.com/ari-chat/ari-server/functions/groups"
 	"github.com/ari-chat/ari-server/functions/health"
+	"github.com/ari-chat/ari-server/functions/messages"
+	"github.com/ari-chat/ari-server/functions/reactions"
 	"github.com/ari-chat/ari-server/functions/sandbox"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
@@ -34,6 +38,10 @@ var functions = []function{
 	{"conversations", func(p *platform.Platform) *httpx.Router {
 		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},
+	{"messages", messages.ForPlatform},
+	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.Deps{}) }},
+	{"groups", func(p *platform.Platform) *httpx.Router { return groups.New(groups.DepsFrom(p)) }},
+	{"reactions", func(p *platform.Platform) *httpx.Router { return reactions.New(reactions.DepsFrom(p)) }},
 }
 
 // authenticator is the session check the REST functions share, built the
