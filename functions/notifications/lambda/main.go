@@ -1,0 +1,32 @@
+// Command lambda serves the notifications function on AWS Lambda.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/ari-chat/ari-server/functions/notifications"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/platform"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		slog.Error("notifications function stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	h := notifications.New(notifications.Deps{
+		DB:   p.DB,
+		Auth: &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+	})
+	return platform.ServeLambda(platform.Wrap(h))
+}
