@@ -99,6 +99,12 @@ func idleRun(ctx context.Context, o options, sd *seeder) error {
 	per := float64(after-before) / float64(max(open, 1))
 	fmt.Printf("idle sockets: %d authenticated (dialled in %.1fs); relay RSS %d KiB → %d KiB = %.1f KiB per socket\n",
 		open, dialTime.Seconds(), before, after, per)
+	if o.idleHold > 0 {
+		select {
+		case <-time.After(o.idleHold):
+		case <-ctx.Done():
+		}
+	}
 	return nil
 }
 

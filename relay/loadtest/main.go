@@ -43,6 +43,7 @@ type options struct {
 	latencyRate    int
 	idleSockets    int
 	relayPID       int
+	idleHold       time.Duration
 	keep           bool
 }
 
@@ -75,6 +76,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.latencyRate, "latency-rate", 2000, "chunks/s offered in total during the latency runs")
 	fs.IntVar(&o.idleSockets, "idle-sockets", 5000, "idle authenticated client sockets for the memory run")
 	fs.IntVar(&o.relayPID, "relay-pid", 0, "pid of the first relay's process, for the memory run")
+	fs.DurationVar(&o.idleHold, "idle-hold", 0, "keep the idle sockets open this long after measuring (to profile the relay meanwhile)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the seeded rows")
 	if err := fs.Parse(args); err != nil {
 		return o, err
