@@ -10,6 +10,8 @@ import (
 	"github.com/ari-chat/ari-server/functions/messages"
 	"github.com/ari-chat/ari-server/functions/reactions"
 	"github.com/ari-chat/ari-server/functions/sandbox"
+	"github.com/ari-chat/ari-server/functions/uploads"
+	"github.com/ari-chat/ari-server/functions/uploadscleanup"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
@@ -42,6 +44,8 @@ var functions = []function{
 	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.Deps{}) }},
 	{"groups", func(p *platform.Platform) *httpx.Router { return groups.New(groups.DepsFrom(p)) }},
 	{"reactions", func(p *platform.Platform) *httpx.Router { return reactions.New(reactions.DepsFrom(p)) }},
+	{"uploads", uploads.ForPlatform},
+	{"uploadscleanup", func(p *platform.Platform) *httpx.Router { return uploadscleanup.New() }},
 }
 
 // authenticator is the session check the REST functions share, built the

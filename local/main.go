@@ -22,6 +22,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/logging"
 	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -99,6 +100,16 @@ func shim(p *platform.Platform) (http.Handler, error) {
 			}
 			seen[pattern] = f.Name
 			mux.Handle(pattern, h)
+		}
+	}
+	// Local file storage is served from this origin (BETTER_AUTH_URL/files/…):
+	// signed download links and presigned uploads. If it cannot be opened the
+	// uploads routes answer 503 and say why; the rest keeps working.
+	if !p.Config.S3Configured() {
+		if st, err := storage.FromConfig(p.Config); err == nil {
+			if local, ok := st.(*storage.Local); ok {
+				mux.Handle("/files/", p.Wrap(storage.LocalHandler(local)))
+			}
 		}
 	}
 	relay, err := url.Parse(p.Config.RelayURL)
