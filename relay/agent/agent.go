@@ -29,6 +29,11 @@ import (
 // that agent closes with 4004. Agents never see it.
 const typeReplaced = "relay_replaced"
 
+type replaced struct {
+	Type  string `json:"type"`
+	Epoch int64  `json:"epoch"`
+}
+
 // Deps are what agent sessions need.
 type Deps struct {
 	DB          *store.DB
@@ -64,6 +69,7 @@ type session struct {
 	// state: 0 waiting for auth, 1 authenticated (or authenticating), 2 refused.
 	state   atomic.Int32
 	revoked atomic.Bool
+	epoch   int64 // set before the socket subscribes; see kv.Keys.AgentEpoch
 	tasks   map[string]*stream.Task // only the reader goroutine touches it
 }
 
@@ -241,7 +247,13 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 	}
 	ss.agent = store.RelayAgent{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}
 	d := ss.s.d
-	ss.c.SendFrame(&protocol.AuthOK{Agent: protocol.AgentInfo{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}, Protocol: protocol.Version})
+	epoch, err := d.Redis.Incr(ctx, d.Keys.AgentEpoch(agent.ID)).Result()
+	if err != nil {
+		d.Log.Error("relay agent epoch", "agent", agent.ID, "err", err)
+		ss.c.Close(protocol.CloseInternal)
+		return
+	}
+	ss.epoch = epoch
 	if err := d.Hub.Subscribe(ctx, d.Keys.AgentChannel(agent.ID), ss.c.ID(), ss.onChannel); err != nil {
 		d.Log.Error("relay agent subscribe", "agent", agent.ID, "err", err)
 		ss.c.Close(protocol.CloseInternal)
@@ -249,16 +261,22 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 	}
 	ss.s.mu.Lock()
 	old := ss.s.live[agent.ID]
-	ss.s.live[agent.ID] = ss
+	if old == nil || old.epoch < epoch {
+		ss.s.live[agent.ID] = ss
+	}
 	ss.s.mu.Unlock()
-	if old != nil {
+	if old != nil && old.epoch < epoch {
 		old.c.Close(protocol.CloseReplaced)
 	}
-	if b, err := json.Marshal(map[string]string{"type": typeReplaced, "socket": ss.name}); err == nil {
+	// Older sockets on other instances close when they hear of this one;
+	// the notice goes out before auth_ok, so nothing the agent does after
+	// auth_ok races with it.
+	if b, err := json.Marshal(replaced{Type: typeReplaced, Epoch: epoch}); err == nil {
 		if _, err := d.Hub.Publish(ctx, d.Keys.AgentChannel(agent.ID), b); err != nil {
 			d.Log.Warn("relay agent replace notice", "agent", agent.ID, "err", err)
 		}
 	}
+	ss.c.SendFrame(&protocol.AuthOK{Agent: protocol.AgentInfo{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}, Protocol: protocol.Version})
 	d.Redis.Set(ctx, d.Keys.AgentPresence(agent.ID), d.InstanceID, d.PresenceTTL)
 	if err := d.DB.TouchAgentLastSeen(ctx, agent.ID, time.Now()); err != nil {
 		d.Log.Warn("relay agent last seen", "agent", agent.ID, "err", err)
@@ -271,7 +289,7 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 func (ss *session) onChannel(payload []byte) {
 	var head struct {
 		Type           string `json:"type"`
-		Socket         string `json:"socket"`
+		Epoch          int64  `json:"epoch"`
 		TaskID         string `json:"taskId"`
 		ConversationID string `json:"conversationId"`
 	}
@@ -285,7 +303,7 @@ func (ss *session) onChannel(payload []byte) {
 	case protocol.TypeTaskCancel:
 		ss.c.Send(payload)
 	case typeReplaced:
-		if head.Socket != ss.name {
+		if head.Epoch > ss.epoch {
 			ss.c.Close(protocol.CloseReplaced)
 		}
 	case string(events.AgentTokenRevoked), string(events.AgentDeleted):

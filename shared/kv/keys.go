@@ -89,3 +89,9 @@ func (k Keys) PushDedup(userID, conversationID string) string {
 
 // RateLimit is the prefix for shared rate-limit counters.
 func (k Keys) RateLimit() string { return k.Prefix + "rl:" }
+
+// AgentEpoch counts an agent's socket sign-ins (INCR): of two sockets of one
+// agent, the one with the higher epoch is the newer and stays.
+func (k Keys) AgentEpoch(agentID string) string {
+	return k.Prefix + "presence:agent:{" + agentID + "}:epoch"
+}

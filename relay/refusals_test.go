@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/gorilla/websocket"
+)
+
+func TestAgentAuthRefusals(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_AGENT_AUTH_TIMEOUT": "500ms"})
+	r := c.start()
+	w := newWorld(t, c)
+	url := "ws://" + r.addr + "/ws/agent"
+
+	silent := dial(t, url, nil)
+	if e := silent.expect("auth_error"); e.str("code") != "auth_timeout" {
+		t.Fatalf("auth_error = %v", e)
+	}
+	if code := silent.waitClosed(); code != 4009 {
+		t.Fatalf("close %d, want 4009", code)
+	}
+
+	wrong := dial(t, url, nil)
+	wrong.send(map[string]any{"type": "auth", "token": "ari_" + strings.Repeat("0", 48)})
+	if e := wrong.expect("auth_error"); e.str("code") != "unauthorized" {
+		t.Fatalf("auth_error = %v", e)
+	}
+	if code := wrong.waitClosed(); code != 4001 {
+		t.Fatalf("close %d, want 4001", code)
+	}
+
+	notAuth := dial(t, url, nil)
+	notAuth.send(map[string]any{"type": "ping"})
+	if e := notAuth.expect("auth_error"); e.str("code") != "auth_required" {
+		t.Fatalf("auth_error = %v", e)
+	}
+	if code := notAuth.waitClosed(); code != 4001 {
+		t.Fatalf("close %d, want 4001", code)
+	}
+
+	// Regenerate the token: the old one no longer signs in.
+	live := dialAgent(t, r, w.agentToken)
+	newToken, hash, hint, err := ari.NewAgentToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.Pool.Exec(context.Background(), `update agents set token_hash = $2, token_hint = $3 where id = $1`, w.agentID, hash, hint); err != nil {
+		t.Fatal(err)
+	}
+	old := dial(t, url, nil)
+	old.send(map[string]any{"type": "auth", "token": w.agentToken})
+	if e := old.expect("auth_error"); e.str("code") != "unauthorized" {
+		t.Fatalf("old token: %v", e)
+	}
+	// ... and the function that regenerated it tells the relay, which closes
+	// the socket signed in with the old one.
+	rdb, _ := testenv.Redis(t)
+	ev, _ := events.New(events.AgentTokenRevoked, "", map[string]string{"agentId": w.agentID})
+	if err := events.NewPublisher(rdb, kv.Keys{Prefix: c.prefix}).ToAgent(context.Background(), w.agentID, ev); err != nil {
+		t.Fatal(err)
+	}
+	if code := live.waitClosed(); code != 4003 {
+		t.Fatalf("revoked socket closed with %d, want 4003", code)
+	}
+	fresh := dialAgent(t, r, newToken)
+
+	// A newer socket of the same agent replaces the older one.
+	newer := dialAgent(t, r, newToken)
+	if code := fresh.waitClosed(); code != 4004 {
+		t.Fatalf("replaced socket closed with %d, want 4004", code)
+	}
+
+	// Frames about someone else's task are refused; the socket stays open.
+	other := testenv.NewUser(t, c.db, "Eve")
+	otherAgent, otherToken := newAgent(t, c.db, other, "Other Bot")
+	otherConv := newConversation(t, c.db, "direct", []testenv.TestUser{other}, otherAgent)
+	eve := dialClient(t, r, other)
+	otherPeer := dialAgent(t, r, otherToken)
+	eve.sendMessage(otherConv, "geheim", "o-1")
+	foreign := otherPeer.expect("task").str("taskId")
+	for _, f := range []map[string]any{
+		{"type": "agent_chunk", "taskId": foreign, "content": "mine now"},
+		{"type": "agent_complete", "taskId": foreign},
+		{"type": "agent_error", "taskId": "made-up", "error": "x"},
+	} {
+		newer.send(f)
+		if e := newer.expect("error"); e.str("code") != "not_your_task" || e.str("ref") != f["taskId"] {
+			t.Fatalf("error = %v", e)
+		}
+	}
+	newer.send(map[string]any{"type": "ping"})
+	newer.expect("pong")
+	otherPeer.send(map[string]any{"type": "agent_complete", "taskId": foreign, "content": "richtig"})
+	if got := eve.collect(foreign, nil); got.ended.str("content") != "richtig" {
+		t.Fatalf("foreign reply = %v", got.ended)
+	}
+}
+
+func TestBadClientFrames(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	p := dialClient(t, r, w.users[0])
+	bystander := dialClient(t, r, w.users[0])
+	for _, tc := range []struct {
+		raw, code, field string
+	}{
+		{`{"type":`, "invalid_json", ""},
+		{`[1,2]`, "invalid_frame", ""},
+		{`{"type":"launch_rocket"}`, "unknown_type", "type"},
+		{`{"type":"send_message","conversationId":"c1","clientMessageId":"m1"}`, "invalid_frame", "content"},
+		{`{"type":"mark_read","conversationId":"c1","seq":"12"}`, "invalid_frame", "seq"},
+	} {
+		p.sendRaw(websocket.TextMessage, []byte(tc.raw))
+		e := p.expect("error")
+		if e.str("code") != tc.code || e.str("field") != tc.field {
+			t.Fatalf("%s: error = %v", tc.raw, e)
+		}
+	}
+	// Foreign conversation: not_found, nothing stored.
+	p.send(map[string]any{"type": "send_message", "conversationId": "not-mine", "content": "x", "clientMessageId": "z"})
+	if e := p.expect("error"); e.str("code") != "not_found" || e.str("ref") != "z" {
+		t.Fatalf("error = %v", e)
+	}
+	p.send(map[string]any{"type": "ping"})
+	p.expect("pong")
+
+	big := dialClient(t, r, w.users[0])
+	big.sendRaw(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 33<<10)+`"}`))
+	if code := big.waitClosed(); code != 1009 {
+		t.Fatalf("33 KB frame: close %d, want 1009", code)
+	}
+	bin := dialClient(t, r, w.users[0])
+	bin.sendRaw(websocket.BinaryMessage, []byte(`{"type":"ping"}`))
+	if code := bin.waitClosed(); code != 1003 {
+		t.Fatalf("binary frame: close %d, want 1003", code)
+	}
+	// Everyone else is still served.
+	bystander.send(map[string]any{"type": "ping"})
+	bystander.expect("pong")
+	ack := bystander.sendMessage(w.conv, "noch da", "b-1")
+	if ack.obj("message").num("seq") != 1 {
+		t.Fatalf("ack = %v", ack)
+	}
+}
+
+func TestUpgradeRefusals(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"no session", nil, http.StatusUnauthorized},
+		{"bad token", http.Header{"Authorization": {"Bearer nope"}}, http.StatusUnauthorized},
+		{"foreign origin", http.Header{"Authorization": {"Bearer " + w.users[0].Token}, "Origin": {"https://evil.example"}}, http.StatusForbidden},
+	} {
+		_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.addr+"/ws", tc.header)
+		if err == nil || resp == nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: err %v, resp %v; want %d", tc.name, err, resp, tc.status)
+		}
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if body.Error.Code == "" {
+			t.Fatalf("%s: no JSON error body", tc.name)
+		}
+	}
+	// Our own origin is fine.
+	dial(t, "ws://"+r.addr+"/ws", http.Header{"Authorization": {"Bearer " + w.users[0].Token}, "Origin": {"http://app.test:3501"}})
+}
+
+func TestReadMarksAndPendingEvents(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	ada := testenv.NewUser(t, c.db, "Ada")
+	bob := testenv.NewUser(t, c.db, "Bob")
+	conv := newConversation(t, c.db, "group", []testenv.TestUser{ada, bob})
+	a1 := dialClient(t, r, ada)
+	a2 := dialClient(t, r, ada)
+	// Bob has no socket: Ada's messages reach him as pending events.
+	for i, s := range []string{"eins", "zwei", "drei"} {
+		a1.sendMessage(conv, s, "p-"+string(rune('a'+i)))
+	}
+	a1.send(map[string]any{"type": "mark_read", "conversationId": conv, "seq": 2})
+	if ev := a2.expect("read_updated"); ev.obj("data").num("seq") != 2 {
+		t.Fatalf("read_updated = %v", ev)
+	}
+	if f := a1.next(300 * time.Millisecond); f != nil && f.str("type") == "read_updated" {
+		t.Fatal("read_updated echoed to the sending socket")
+	}
+	a1.send(map[string]any{"type": "mark_read", "conversationId": conv, "seq": 1}) // backwards: kept at 2
+	a2.expectWhere("read_updated", func(f frame) bool { return f.obj("data").num("seq") == 2 })
+
+	b := dialClient(t, r, bob)
+	b.send(map[string]any{"type": "sync"})
+	res := b.expect("sync_result")
+	evs, _ := res["events"].([]any)
+	if len(evs) != 3 || res["dropped"] != false {
+		t.Fatalf("events = %v", res["events"])
+	}
+	for i, want := range []string{"eins", "zwei", "drei"} {
+		ev := frame(evs[i].(map[string]any))
+		if ev.str("type") != "message_new" || ev.obj("data").obj("message").str("content") != want {
+			t.Fatalf("event %d = %v", i, ev)
+		}
+	}
+	convs, _ := res["conversations"].([]any)
+	if len(convs) != 1 {
+		t.Fatalf("conversations = %v", convs)
+	}
+	cs := frame(convs[0].(map[string]any))
+	if cs.num("lastSeq") != 3 || cs.num("lastReadSeq") != 0 || cs.num("unreadCount") != 3 {
+		t.Fatalf("state = %v", cs)
+	}
+	// Delivered events are gone; an up-to-date cursor leaves the conversation out.
+	b.send(map[string]any{"type": "sync", "cursors": map[string]int64{conv: 3}})
+	res = b.expect("sync_result")
+	if evs, _ := res["events"].([]any); len(evs) != 0 {
+		t.Fatalf("events delivered twice: %v", evs)
+	}
+	if cs, _ := res["conversations"].([]any); len(cs) != 0 {
+		t.Fatalf("conversations = %v", cs)
+	}
+	a1.send(map[string]any{"type": "sync"})
+	res = a1.expect("sync_result")
+	cs = frame(res["conversations"].([]any)[0].(map[string]any))
+	if cs.num("lastReadSeq") != 2 || cs.num("unreadCount") != 0 {
+		t.Fatalf("ada's state = %v", cs)
+	}
+}
