@@ -69,7 +69,7 @@ type session struct {
 	// state: 0 waiting for auth, 1 authenticated (or authenticating), 2 refused.
 	state   atomic.Int32
 	revoked atomic.Bool
-	epoch   int64 // set before the socket subscribes; see kv.Keys.AgentEpoch
+	epoch   int64                   // set before the socket subscribes; see kv.Keys.AgentEpoch
 	tasks   map[string]*stream.Task // only the reader goroutine touches it
 }
 
