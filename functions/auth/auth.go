@@ -30,20 +30,19 @@ type Deps struct {
 }
 
 type handler struct {
-	cfg      config.Config
-	db       *store.DB
-	secret   string
-	cookies  sa.Cookies
-	origins  sa.Origins
-	policy   sa.SessionPolicy
-	alg      sa.Algorithm
-	limiter  *ratelimit.Limiter
-	signIn   ratelimit.Rule
-	signUp   ratelimit.Rule
-	perEmail ratelimit.Rule
-	client   *http.Client
-	authn    *sa.Authenticator
-	oauth    map[string]*provider
+	cfg     config.Config
+	db      *store.DB
+	secret  string
+	cookies sa.Cookies
+	origins sa.Origins
+	policy  sa.SessionPolicy
+	alg     sa.Algorithm
+	limiter *ratelimit.Limiter
+	// Strict limits: per IP and per email, for sign-in and sign-up apart.
+	limSignInIP, limSignInEmail, limSignUpIP, limSignUpEmail ratelimit.Rule
+	client                                                   *http.Client
+	authn                                                    *sa.Authenticator
+	oauth                                                    map[string]*provider
 }
 
 // New registers the /api/auth routes. They are public: each endpoint that
@@ -59,19 +58,20 @@ func New(d Deps) *httpx.Router {
 	}
 	cookies := sa.NewCookies(d.Config.BaseURL)
 	h := &handler{
-		cfg:      d.Config,
-		db:       d.DB,
-		secret:   d.Config.AuthSecret,
-		cookies:  cookies,
-		origins:  sa.NewOrigins(d.Config.BaseURL, d.Config.TrustedOrigins),
-		policy:   sa.SessionPolicy{ExpiresIn: d.Config.SessionExpiresIn, UpdateAge: d.Config.SessionUpdateAge},
-		alg:      alg,
-		limiter:  d.Limiter,
-		signIn:   ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
-		signUp:   ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),
-		perEmail: ratelimit.PerMinute("auth:email", d.Config.RateLimitAuth),
-		client:   client,
-		authn:    &sa.Authenticator{DB: d.DB, Secret: d.Config.AuthSecret, Cookies: cookies},
+		cfg:            d.Config,
+		db:             d.DB,
+		secret:         d.Config.AuthSecret,
+		cookies:        cookies,
+		origins:        sa.NewOrigins(d.Config.BaseURL, d.Config.TrustedOrigins),
+		policy:         sa.SessionPolicy{ExpiresIn: d.Config.SessionExpiresIn, UpdateAge: d.Config.SessionUpdateAge},
+		alg:            alg,
+		limiter:        d.Limiter,
+		limSignInIP:    ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
+		limSignInEmail: ratelimit.PerMinute("auth:sign-in:email", d.Config.RateLimitAuth),
+		limSignUpIP:    ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),
+		limSignUpEmail: ratelimit.PerMinute("auth:sign-up:email", d.Config.RateLimitAuth),
+		client:         client,
+		authn:          &sa.Authenticator{DB: d.DB, Secret: d.Config.AuthSecret, Cookies: cookies},
 	}
 	h.oauth = providersFrom(d.Config)
 

@@ -19,7 +19,7 @@ func (h *handler) signUpEmail(w http.ResponseWriter, r *http.Request) error {
 		return baErr(http.StatusForbidden, p.Code, p.Message)
 	}
 	ctx := r.Context()
-	if err := h.limit(ctx, h.signUp, h.clientIP(r)); err != nil {
+	if err := h.limit(ctx, h.limSignUpIP, h.clientIP(r)); err != nil {
 		return err
 	}
 	b, err := readBody(w, r)
@@ -42,7 +42,7 @@ func (h *handler) signUpEmail(w http.ResponseWriter, r *http.Request) error {
 		return errInvalidCallbackURL
 	}
 	email = strings.ToLower(email)
-	if err := h.limit(ctx, h.perEmail, ratelimit.Hash(email)); err != nil {
+	if err := h.limit(ctx, h.limSignUpEmail, ratelimit.Hash(email)); err != nil {
 		return err
 	}
 	if err := passwordLength(password); err != nil {
@@ -91,7 +91,7 @@ func (h *handler) signInEmail(w http.ResponseWriter, r *http.Request) error {
 		return baErr(http.StatusForbidden, p.Code, p.Message)
 	}
 	ctx := r.Context()
-	if err := h.limit(ctx, h.signIn, h.clientIP(r)); err != nil {
+	if err := h.limit(ctx, h.limSignInIP, h.clientIP(r)); err != nil {
 		return err
 	}
 	b, err := readBody(w, r)
@@ -118,7 +118,7 @@ func (h *handler) signInEmail(w http.ResponseWriter, r *http.Request) error {
 		return errInvalidCallbackURL
 	}
 	email = strings.ToLower(email)
-	if err := h.limit(ctx, h.perEmail, ratelimit.Hash(email)); err != nil {
+	if err := h.limit(ctx, h.limSignInEmail, ratelimit.Hash(email)); err != nil {
 		return err
 	}
 	u, err := h.db.UserByEmail(ctx, email)

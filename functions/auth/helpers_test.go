@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ari-chat/ari-server/functions/auth"
+	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
@@ -207,4 +209,23 @@ func setCookie(res *response, name string) (*http.Cookie, bool) {
 		}
 	}
 	return nil, false
+}
+
+func randID() string { return testenv.RandomID(4) }
+
+// randDigits is a random decimal string (GitHub ids are numbers).
+func randDigits() string {
+	b := testenv.RandomID(4)
+	n := 0
+	for _, c := range b {
+		n = n*16 + strings.IndexRune("0123456789abcdef", c)
+	}
+	return strconv.Itoa(n)
+}
+
+func signedCookie(token string) string { return sa.SignCookieValue(token, testSecret) }
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return bytes.NewReader(b)
 }
