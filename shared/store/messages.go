@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -70,6 +71,22 @@ func scanMessage(row pgx.Row, extra ...any) (ListedMessage, error) {
 	return m, nil
 }
 
+// pageColumns add to messageColumns whether a live message has attachments,
+// so the attachments query runs only for pages that have some.
+const pageColumns = messageColumns + `,
+	m.deleted_at is null and exists(select 1 from attachments a where a.message_id = m.id)`
+
+// memberOnly limits a page query to a member ($1 conversation, $3 user). It
+// is a one-time filter, so a page is one round trip; only an empty answer
+// needs a second query to tell "not a member" from "no messages there".
+const memberOnly = `exists(select 1 from conversation_members cm where cm.conversation_id = $1 and cm.user_id = $3)`
+
+type pageRow struct {
+	ListedMessage
+	files bool
+	newer bool // around: the row is at or above the centre
+}
+
 // MessagesPage returns a window of the conversation for a member; a
 // conversation the user is not in is ErrNotFound. Every query walks the
 // (conversation_id, seq) unique index from a seq, never an OFFSET.
@@ -77,95 +94,89 @@ func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q
 	if q.Limit <= 0 || q.Limit > MaxPageLimit {
 		return MessagePage{}, fmt.Errorf("store: page limit %d out of range", q.Limit)
 	}
-	if _, err := db.MemberRole(ctx, conversationID, userID); err != nil {
+	side := func(op, order string, newer bool) string {
+		return `(select ` + pageColumns + `, ` + strconv.FormatBool(newer) + ` from messages m
+			where m.conversation_id = $1 and m.seq ` + op + ` $2 and ` + memberOnly + `
+			order by m.seq ` + order + ` limit $4)`
+	}
+	var sql string
+	seq := q.Seq
+	switch q.Mode {
+	case PageAround:
+		sql = side("<", "desc", false) + " union all " + side(">=", "asc", true)
+	case PageAfter:
+		sql = side(">", "asc", true)
+	case PageBefore:
+		sql = side("<", "desc", false)
+	case PageNewest:
+		sql, seq = side("<=", "desc", false), int64(1)<<62
+	default:
+		return MessagePage{}, fmt.Errorf("store: unknown page mode %d", q.Mode)
+	}
+	rows, err := db.Pool.Query(ctx, sql, conversationID, seq, userID, q.Limit+1)
+	if err != nil {
 		return MessagePage{}, err
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pageRow, error) {
+		var pr pageRow
+		m, err := scanMessage(r, &pr.files, &pr.newer)
+		pr.ListedMessage = m
+		return pr, err
+	})
+	if err != nil {
+		return MessagePage{}, err
+	}
+	if len(all) == 0 {
+		if _, err := db.MemberRole(ctx, conversationID, userID); err != nil {
+			return MessagePage{}, err
+		}
+	}
+	var older, newer []pageRow // older: newest first; newer: oldest first
+	for _, r := range all {
+		if r.newer {
+			newer = append(newer, r)
+		} else {
+			older = append(older, r)
+		}
 	}
 	var p MessagePage
 	switch q.Mode {
 	case PageAround:
-		half := q.Limit / 2
-		older, err := db.seqRange(ctx, conversationID, "<", q.Seq, q.Limit+1)
-		if err != nil {
-			return p, err
-		}
-		newer, err := db.seqRange(ctx, conversationID, ">=", q.Seq, q.Limit+1)
-		if err != nil {
-			return p, err
-		}
-		// Centre the window on Around, giving the room one side cannot use
-		// to the other, so a page near either end is still full.
-		takeOld := min(len(older), half)
+		// Centre the window on Seq, giving the room one side cannot use to
+		// the other, so a page near either end is still full.
+		takeOld := min(len(older), q.Limit/2)
 		takeNew := min(len(newer), q.Limit-takeOld)
 		takeOld = min(len(older), q.Limit-takeNew)
-		p.HasOlder = len(older) > takeOld
-		p.HasNewer = len(newer) > takeNew
-		older = older[:takeOld]
-		reverse(older)
-		p.Items = append(older, newer[:takeNew]...)
+		p.HasOlder, p.HasNewer = len(older) > takeOld, len(newer) > takeNew
+		older, newer = older[:takeOld], newer[:takeNew]
 	case PageAfter:
-		items, err := db.seqRange(ctx, conversationID, ">", q.Seq, q.Limit+1)
-		if err != nil {
-			return p, err
-		}
 		// Seqs start at 1 without gaps, so seq <= Seq exists when Seq >= 1.
 		p.HasOlder = q.Seq >= 1
-		if len(items) > q.Limit {
-			items, p.HasNewer = items[:q.Limit], true
+		if len(newer) > q.Limit {
+			newer, p.HasNewer = newer[:q.Limit], true
 		}
-		p.Items = items
-	case PageBefore, PageNewest:
-		op, from := "<", q.Seq
-		if q.Mode == PageNewest {
-			op, from = "<=", int64(1)<<62
-		}
-		items, err := db.seqRange(ctx, conversationID, op, from, q.Limit+1)
-		if err != nil {
-			return p, err
-		}
-		if len(items) > q.Limit {
-			items, p.HasOlder = items[:q.Limit], true
+	default:
+		if len(older) > q.Limit {
+			older, p.HasOlder = older[:q.Limit], true
 		}
 		// Before names a seq the client already has: something is newer.
 		p.HasNewer = q.Mode == PageBefore
-		reverse(items)
-		p.Items = items
-	default:
-		return p, fmt.Errorf("store: unknown page mode %d", q.Mode)
 	}
-	if p.Items == nil {
-		p.Items = []ListedMessage{}
-	}
-	return p, db.attachTo(ctx, p.Items)
-}
-
-// seqRange reads up to limit messages on one side of seq: "<" and "<=" walk
-// down (newest first), ">" and ">=" walk up.
-func (db *DB) seqRange(ctx context.Context, conversationID, op string, seq int64, limit int) ([]ListedMessage, error) {
-	order := "asc"
-	switch op {
-	case "<", "<=":
-		order = "desc"
-	case ">", ">=":
-	default:
-		return nil, fmt.Errorf("store: bad seq operator %q", op)
-	}
-	rows, err := db.Pool.Query(ctx, `select `+messageColumns+` from messages m
-		where m.conversation_id = $1 and m.seq `+op+` $2
-		order by m.seq `+order+` limit $3`, conversationID, seq, limit)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ListedMessage, error) { return scanMessage(r) })
-}
-
-// attachTo fills in the attachments of the live messages among items.
-func (db *DB) attachTo(ctx context.Context, items []ListedMessage) error {
-	ids := make([]string, 0, len(items))
-	for _, m := range items {
-		if !m.Deleted {
-			ids = append(ids, m.ID)
+	reverse(older)
+	p.Items = make([]ListedMessage, 0, len(older)+len(newer))
+	var withFiles []string
+	for _, r := range append(older, newer...) {
+		p.Items = append(p.Items, r.ListedMessage)
+		if r.files {
+			withFiles = append(withFiles, r.ID)
 		}
 	}
+	return p, db.attachTo(ctx, p.Items, withFiles)
+}
+
+// attachTo fills in the attachments of items whose ids are in ids (live
+// messages known to have some).
+func (db *DB) attachTo(ctx context.Context, items []ListedMessage, ids []string) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -313,7 +324,7 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if q.ConversationID != "" {
 		conv = &q.ConversationID
 	}
-	rows, err := db.Pool.Query(ctx, `select `+messageColumns+`, h.rank,
+	rows, err := db.Pool.Query(ctx, `select `+pageColumns+`, h.rank,
 			ts_headline('simple', translate(m.content, E'\x02\x03', ''), `+tsquery+`, $9)
 		from (
 			select m.id, ts_rank(m.search, `+tsquery+`) as rank
@@ -331,11 +342,16 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if err != nil {
 		return nil, false, err
 	}
+	var withFiles []string
 	hits, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (SearchHit, error) {
 		var h SearchHit
 		var headline string
-		m, err := scanMessage(r, &h.Rank, &headline)
+		var files bool
+		m, err := scanMessage(r, &files, &h.Rank, &headline)
 		h.Message, h.Snippet = m, highlight(headline)
+		if files {
+			withFiles = append(withFiles, m.ID)
+		}
 		return h, err
 	})
 	if err != nil {
@@ -344,21 +360,17 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if len(hits) > q.Limit {
 		hits, more = hits[:q.Limit], true
 	}
-	return hits, more, db.attachToHits(ctx, hits)
-}
-
-func (db *DB) attachToHits(ctx context.Context, hits []SearchHit) error {
 	items := make([]ListedMessage, len(hits))
 	for i := range hits {
 		items[i] = hits[i].Message
 	}
-	if err := db.attachTo(ctx, items); err != nil {
-		return err
+	if err := db.attachTo(ctx, items, withFiles); err != nil {
+		return nil, false, err
 	}
 	for i := range hits {
 		hits[i].Message = items[i]
 	}
-	return nil
+	return hits, more, nil
 }
 
 // splitPrefix separates the word being typed at the end of a query (letters,
