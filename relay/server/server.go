@@ -15,9 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ari-chat/ari-server/relay/a2a"
 	"github.com/ari-chat/ari-server/relay/agent"
 	"github.com/ari-chat/ari-server/relay/client"
 	"github.com/ari-chat/ari-server/relay/conn"
+	"github.com/ari-chat/ari-server/relay/dispatch"
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/relay/stream"
@@ -48,6 +50,7 @@ type Server struct {
 	d       Deps
 	hub     *hub.Hub
 	engine  *stream.Engine
+	remote  *dispatch.Dispatcher
 	clients *client.Sessions
 	agents  *agent.Sessions
 	auth    *auth.Authenticator
@@ -66,9 +69,12 @@ type Server struct {
 func New(d Deps) *Server {
 	c := d.Config
 	s := &Server{d: d, hub: hub.New(d.Redis, d.Log)}
+	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{}),
+		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
-		Dispatcher: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, Log: d.Log,
+		Dispatcher: s.remote, Log: d.Log,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout})
+	s.remote.Engine = s.engine
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
@@ -181,9 +187,10 @@ func hijacker(w http.ResponseWriter) http.ResponseWriter {
 }
 
 // Run serves on ln until ctx ends, then: stops accepting, closes every socket
-// with 1001, leaves the replies it drove to the instances their agents
-// reconnect to (or to the sweeper, once their active marks expire), and
-// returns when everything it started has stopped or grace has passed.
+// with 1001, leaves the replies its agent sockets drove to the instances the
+// agents reconnect to (or to the sweeper, once their active marks expire),
+// ends its A2A runs as interrupted, and returns when everything it started
+// has stopped or grace has passed.
 func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler) error {
 	var loops sync.WaitGroup
 	loops.Add(2)
@@ -217,6 +224,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	s.engine.StopDriving()
 	s.clients.CloseAll(protocol.CloseGoingAway)
 	s.agents.CloseAll(protocol.CloseGoingAway)
+	s.remote.Stop() // A2A runs cannot move: their replies end interrupted
 	done := make(chan struct{})
 	go func() { s.sockets.Wait(); close(done) }()
 	select {

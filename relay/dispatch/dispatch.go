@@ -1,0 +1,151 @@
+// Package dispatch decides how a task reaches its agent: over the agent's
+// socket when some relay instance holds one, else over A2A when the agent has
+// an endpoint. An A2A run is driven by this instance from start to end; its
+// text goes through the same stream pipeline (buffer, offsets, fan-out,
+// timeouts, one terminal state) as a socket agent's chunks.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/a2a"
+	"github.com/ari-chat/ari-server/relay/agent"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Dispatcher implements stream.Dispatcher. Set Engine before the first
+// dispatch (the engine and the dispatcher refer to each other).
+type Dispatcher struct {
+	Sockets agent.Dispatcher
+	A2A     *a2a.Client
+	Engine  *stream.Engine
+	Redis   *redis.Client
+	Keys    kv.Keys
+	Log     *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	runs    sync.WaitGroup
+	stopped bool
+}
+
+// Dispatch tries the agent's socket, then its A2A endpoint.
+func (d *Dispatcher) Dispatch(ctx context.Context, ag store.RelayAgent, task *protocol.Task) (bool, error) {
+	ok, err := d.Sockets.Dispatch(ctx, ag, task)
+	if err != nil || ok || strings.TrimSpace(ag.A2AEndpoint) == "" || d.A2A == nil {
+		return ok, err
+	}
+	d.mu.Lock()
+	if d.stopped {
+		d.mu.Unlock()
+		return false, nil
+	}
+	if d.ctx == nil {
+		d.ctx, d.cancel = context.WithCancel(context.Background())
+	}
+	runCtx := d.ctx
+	d.runs.Add(1)
+	d.mu.Unlock()
+	d.Engine.Drive(task.ConversationID, task.TaskID)
+	go func() {
+		defer d.runs.Done()
+		d.run(runCtx, ag, task)
+	}()
+	return true, nil
+}
+
+// Stop cancels the A2A runs of this instance and waits for them to settle
+// their replies (as interrupted: a run cannot move to another instance).
+func (d *Dispatcher) Stop() {
+	d.mu.Lock()
+	d.stopped = true
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.mu.Unlock()
+	d.runs.Wait()
+}
+
+func (d *Dispatcher) run(ctx context.Context, ag store.RelayAgent, task *protocol.Task) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bg := context.WithoutCancel(ctx)
+	t, err := d.Engine.LoadTask(bg, ag.ID, task.TaskID)
+	if err != nil {
+		d.Log.Error("relay a2a task", "task", task.TaskID, "err", err)
+		return
+	}
+	// A cancel or a timeout ends the reply elsewhere; notice it here too,
+	// so the remote task is cancelled even while the agent is silent.
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		d.watchEnd(ctx, task.TaskID, cancel)
+	}()
+	defer func() { cancel(); <-watchDone }()
+
+	in := a2a.Task{TaskID: task.TaskID, ConversationID: task.ConversationID, MessageID: task.MessageID, Text: task.Message.Content}
+	for _, h := range task.History {
+		in.History = append(in.History, a2a.Turn{Role: h.Role, Name: h.SenderName, Text: h.Content})
+	}
+	emit := func(text string, accumulated bool) error {
+		mode := protocol.ModeDelta
+		if accumulated {
+			if !strings.HasPrefix(text, t.Text) {
+				return nil // a rewrite: clients get it as stream_end's content
+			}
+			mode = protocol.ModeAccumulated
+		}
+		return d.Engine.Chunk(bg, t, text, mode)
+	}
+	out, err := d.A2A.Run(ctx, a2a.Agent{ID: ag.ID, Endpoint: ag.A2AEndpoint, AuthHeader: ag.A2AAuth}, in, emit)
+	switch {
+	case errors.Is(err, stream.ErrEnded):
+		return // ended elsewhere (cancel, timeout); Run cancelled the remote task
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
+			Message: "the relay instance calling the agent stopped"})
+		return
+	}
+	switch out.Status {
+	case a2a.StatusComplete, a2a.StatusInputRequired:
+		final := out.FinalText
+		d.Engine.Complete(bg, t, &final)
+	case a2a.StatusCancelled:
+		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusCancelled})
+	default:
+		msg := out.Error
+		if msg == "" {
+			msg = "the agent failed"
+		}
+		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: msg})
+	}
+}
+
+func (d *Dispatcher) watchEnd(ctx context.Context, replyID string, cancel context.CancelFunc) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			ended, err := d.Redis.HGet(ctx, d.Keys.StreamMeta(replyID), "ended").Result()
+			if err == nil && ended != "0" || errors.Is(err, redis.Nil) {
+				cancel()
+				return
+			}
+		}
+	}
+}
