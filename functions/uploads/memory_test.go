@@ -67,3 +67,57 @@ func writeTextPart(pw *io.PipeWriter, mw *multipart.Writer, size int) error {
 	pw.CloseWithError(err)
 	return err
 }
+
+// Completing a direct upload of the largest allowed file streams it back
+// out of storage, through the checks and into its final key.
+func TestCompleteOfMaxSizeDoesNotBufferTheFile(t *testing.T) {
+	const max = 32 << 20
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend, max)
+			u := testenv.NewUser(t, e.db, "big-direct")
+			p, r := e.presign(u.Token, "big.txt", "text/plain", max)
+			if r.status != http.StatusCreated {
+				t.Fatalf("presign: %d %s", r.status, r.body)
+			}
+			req, err := http.NewRequest(p.Upload.Method, p.Upload.URL, io.LimitReader(textStream{}, max))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.ContentLength = max
+			req.Header.Set("Content-Type", p.Upload.Headers["Content-Type"])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("PUT: %d", resp.StatusCode)
+			}
+
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			r = e.do(http.MethodPost, "/api/uploads/"+p.AttachmentID+"/complete", u.Token, "", nil)
+			runtime.ReadMemStats(&after)
+			if r.status != http.StatusOK || r.attachment(t).Size != max {
+				t.Fatalf("complete: %d %s", r.status, r.body)
+			}
+			allocated := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%s: completing a %d MiB upload allocated %.2f MiB in total", backend, max>>20, float64(allocated)/(1<<20))
+			if allocated > max/4 {
+				t.Fatalf("allocated %d bytes to complete a %d-byte upload: the file is being buffered", allocated, max)
+			}
+		})
+	}
+}
+
+// textStream is endless plain text.
+type textStream struct{}
+
+func (textStream) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "0123456789abcde\n"[i%16]
+	}
+	return len(p), nil
+}

@@ -63,6 +63,10 @@ func (h *handler) presign(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, ok := sniff.Canonical(req.ContentType)
+	if !ok && textAliases[mediaType(req.ContentType)] {
+		// Stored and signed as text/plain: that is what the bytes must be.
+		t, ok = sniff.Text, true
+	}
 	if !ok {
 		return unsupported(fmt.Sprintf("type %q is not allowed", req.ContentType))
 	}

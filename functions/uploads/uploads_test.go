@@ -269,6 +269,11 @@ func TestPresignRefusals(t *testing.T) {
 	if n := e.rows(u.ID); n != 0 {
 		t.Fatalf("%d rows after refusals", n)
 	}
+	// A more precise text type is signed as text/plain, what the bytes must be.
+	p, r := e.presign(u.Token, "notes.md", "text/markdown; charset=utf-8", 10)
+	if r.status != http.StatusCreated || p.Upload.Headers["Content-Type"] != "text/plain" {
+		t.Fatalf("markdown presign: %d %s", r.status, r.body)
+	}
 	if r := e.postJSON("/api/uploads/presign", "", map[string]any{"name": "a.png", "contentType": "image/png", "size": 10}); r.status != http.StatusUnauthorized {
 		t.Fatalf("anonymous presign: %d", r.status)
 	}
