@@ -1,0 +1,110 @@
+package conn_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/conn"
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/gorilla/websocket"
+)
+
+// serve runs one Conn per upgraded request and hands it to the test.
+func serve(t *testing.T, opts conn.Options, handle func(c *conn.Conn, data []byte)) (string, chan *conn.Conn) {
+	t.Helper()
+	conns := make(chan *conn.Conn, 1)
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := conn.New(ws, opts)
+		conns <- c
+		c.Run(func(data []byte) { handle(c, data) })
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), conns
+}
+
+func closeCode(t *testing.T, ws *websocket.Conn) int {
+	t.Helper()
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			if ce, ok := err.(*websocket.CloseError); ok {
+				return ce.Code
+			}
+			t.Fatalf("read: %v", err)
+		}
+	}
+}
+
+func TestSlowConsumerIsClosedWithoutBlockingTheSender(t *testing.T) {
+	url, conns := serve(t, conn.Options{QueueSize: 4}, func(*conn.Conn, []byte) {})
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := <-conns
+	frame := []byte(`{"type":"pong","pad":"` + strings.Repeat("x", 64<<10) + `"}`)
+	start := time.Now()
+	refused := false
+	for i := 0; i < 10000 && !refused; i++ {
+		refused = !c.Send(frame) // the client reads nothing
+	}
+	if !refused {
+		t.Fatal("a peer that reads nothing was never refused")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("sending blocked for %s", d)
+	}
+	if code := closeCode(t, ws); code != protocol.CloseSlowConsumer {
+		t.Fatalf("close %d, want %d", code, protocol.CloseSlowConsumer)
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("conn did not finish")
+	}
+}
+
+func TestIdlePeerIsDroppedAndPingsKeepOneAlive(t *testing.T) {
+	url, conns := serve(t, conn.Options{IdleTimeout: 300 * time.Millisecond, PingInterval: 100 * time.Millisecond},
+		func(c *conn.Conn, data []byte) { c.Send(data) })
+	// A gorilla client answers pings while it reads: it stays.
+	alive, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alive.Close()
+	c := <-conns
+	go func() {
+		for {
+			if _, _, err := alive.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-c.Done():
+		t.Fatal("a peer answering pings was dropped")
+	case <-time.After(time.Second):
+	}
+	// A peer whose pongs never come back (it never reads) is dropped.
+	silent, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	c2 := <-conns
+	select {
+	case <-c2.Done():
+	case <-time.After(3 * time.Second):
+		t.Fatal("idle peer not dropped")
+	}
+}

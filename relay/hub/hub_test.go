@@ -1,0 +1,89 @@
+package hub_test
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+func TestSubscriptionsFollowLocalSockets(t *testing.T) {
+	rdb, keys := testenv.Redis(t)
+	h := hub.New(rdb, slog.Default())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ch := keys.UserChannel("u1")
+	var mu sync.Mutex
+	got := map[uint64][]string{}
+	handler := func(id uint64) func([]byte) {
+		return func(p []byte) {
+			mu.Lock()
+			got[id] = append(got[id], string(p))
+			mu.Unlock()
+		}
+	}
+	if err := h.Subscribe(ctx, ch, 1, handler(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Subscribe(ctx, ch, 2, handler(2)); err != nil {
+		t.Fatal(err)
+	}
+	// Subscribed means confirmed: a publish right now is received.
+	if n, err := h.Publish(ctx, ch, []byte("a")); err != nil || n != 1 {
+		t.Fatalf("publish = %d, %v; want one receiving instance", n, err)
+	}
+	h.Unsubscribe(ctx, ch, 1)
+	if n, _ := h.Publish(ctx, ch, []byte("b")); n != 1 {
+		t.Fatalf("still one local socket, but %d receivers", n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got[2])
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("second message not received")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.Unsubscribe(ctx, ch, 2)
+	for {
+		n, _ := rdb.PubSubShardNumSub(ctx, ch).Result()
+		if n[ch] == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("last socket gone, channel still subscribed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got[1]) != 1 || got[1][0] != "a" || len(got[2]) != 2 {
+		t.Fatalf("received %v", got)
+	}
+	if h.Channels() != 0 {
+		t.Fatalf("%d channels left", h.Channels())
+	}
+}
+
+func TestUserPayloadSkip(t *testing.T) {
+	f, skip := hub.SplitUserPayload(hub.UserPayload([]byte(`{"type":"x"}`), "i1/7"))
+	if string(f) != `{"type":"x"}` || skip != "i1/7" {
+		t.Fatalf("%q %q", f, skip)
+	}
+	f, skip = hub.SplitUserPayload([]byte(`{"type":"x"}`))
+	if string(f) != `{"type":"x"}` || skip != "" {
+		t.Fatalf("%q %q", f, skip)
+	}
+}
