@@ -8,6 +8,8 @@ import (
 	"github.com/ari-chat/ari-server/functions/groups"
 	"github.com/ari-chat/ari-server/functions/health"
 	"github.com/ari-chat/ari-server/functions/messages"
+	"github.com/ari-chat/ari-server/functions/notifications"
+	"github.com/ari-chat/ari-server/functions/push"
 	"github.com/ari-chat/ari-server/functions/reactions"
 	"github.com/ari-chat/ari-server/functions/sandbox"
 	"github.com/ari-chat/ari-server/functions/uploads"
@@ -44,6 +46,12 @@ var functions = []function{
 	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.Deps{}) }},
 	{"groups", func(p *platform.Platform) *httpx.Router { return groups.New(groups.DepsFrom(p)) }},
 	{"reactions", func(p *platform.Platform) *httpx.Router { return reactions.New(reactions.DepsFrom(p)) }},
+	{"push", func(p *platform.Platform) *httpx.Router {
+		return push.New(push.Deps{DB: p.DB, Auth: authenticator(p), VAPIDPublicKey: p.Config.VAPIDPublicKey})
+	}},
+	{"notifications", func(p *platform.Platform) *httpx.Router {
+		return notifications.New(notifications.Deps{DB: p.DB, Auth: authenticator(p)})
+	}},
 	{"uploads", uploads.ForPlatform},
 	{"uploadscleanup", func(p *platform.Platform) *httpx.Router { return uploadscleanup.New() }},
 }
