@@ -25,7 +25,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(platform.Wrap(agents.New(agents.Deps{
+	return platform.ServeLambda(p.Wrap(agents.New(agents.Deps{
 		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
 		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
 		Events: events.NewPublisher(p.Redis, p.Keys),

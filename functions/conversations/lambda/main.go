@@ -25,7 +25,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(platform.Wrap(conversations.New(conversations.Deps{
+	return platform.ServeLambda(p.Wrap(conversations.New(conversations.Deps{
 		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
 		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
 		Events: events.NewPublisher(p.Redis, p.Keys),

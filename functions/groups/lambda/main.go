@@ -23,5 +23,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(platform.Wrap(groups.New(groups.DepsFrom(p))))
+	return platform.ServeLambda(p.Wrap(groups.New(groups.DepsFrom(p))))
 }

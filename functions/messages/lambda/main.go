@@ -27,5 +27,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return platform.ServeLambda(platform.Wrap(messages.New(d)))
+	return platform.ServeLambda(p.Wrap(messages.New(d)))
 }

@@ -28,5 +28,5 @@ func run(ctx context.Context) error {
 		DB:   p.DB,
 		Auth: &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
 	})
-	return platform.ServeLambda(platform.Wrap(h))
+	return platform.ServeLambda(p.Wrap(h))
 }

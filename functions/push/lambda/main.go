@@ -29,5 +29,5 @@ func run(ctx context.Context) error {
 		Auth:           &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
 		VAPIDPublicKey: p.Config.VAPIDPublicKey,
 	})
-	return platform.ServeLambda(platform.Wrap(h))
+	return platform.ServeLambda(p.Wrap(h))
 }

@@ -23,5 +23,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(platform.Wrap(reactions.New(reactions.DepsFrom(p))))
+	return platform.ServeLambda(p.Wrap(reactions.New(reactions.DepsFrom(p))))
 }
