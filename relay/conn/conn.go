@@ -6,7 +6,7 @@
 package conn
 
 import (
-	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -135,24 +135,29 @@ func (c *Conn) Run(handle func(data []byte)) {
 }
 
 func (c *Conn) readLoop(handle func([]byte)) {
-	c.ws.SetReadLimit(c.opts.ReadLimit)
+	// The limit is enforced here rather than by gorilla's SetReadLimit, which
+	// closes with 1009 but no reason text; PROTOCOL.md promises the reason.
 	extend := func() { _ = c.ws.SetReadDeadline(time.Now().Add(c.opts.IdleTimeout)) }
 	extend()
 	c.ws.SetPongHandler(func(string) error { extend(); return nil })
 	for {
-		typ, data, err := c.ws.ReadMessage()
+		typ, r, err := c.ws.NextReader()
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// gorilla has already sent close 1009 to the peer.
-				c.Close(protocol.CloseMessageTooBig)
-			}
 			return
 		}
-		extend()
 		if typ == websocket.BinaryMessage {
 			c.Close(protocol.CloseUnsupportedData)
 			return
 		}
+		data, err := io.ReadAll(io.LimitReader(r, c.opts.ReadLimit+1))
+		if err != nil {
+			return
+		}
+		if int64(len(data)) > c.opts.ReadLimit {
+			c.Close(protocol.CloseMessageTooBig)
+			return
+		}
+		extend()
 		select {
 		case <-c.closing:
 			return
@@ -208,10 +213,8 @@ func (c *Conn) finish(flush bool) {
 			}
 		}
 	}
-	if c.closeCode != protocol.CloseMessageTooBig { // gorilla sent that one itself
-		msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
-		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.opts.WriteTimeout))
-	}
+	msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
+	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.opts.WriteTimeout))
 	select {
 	case <-c.readerDone:
 	case <-time.After(2 * time.Second):
