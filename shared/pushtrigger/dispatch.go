@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
 )
 
 // Dispatcher runs Notifier calls off the caller's path: the relay's stream
@@ -40,18 +42,15 @@ func NewDispatcher(n Notifier, timeout time.Duration, maxInFlight int, log *slog
 	return &Dispatcher{n: n, timeout: timeout, log: log, sem: make(chan struct{}, maxInFlight), ctx: ctx, cancel: cancel}
 }
 
-// ReplyComplete queues n.OnReplyComplete; false when dropped.
-func (d *Dispatcher) ReplyComplete(conversationID, messageID, agentName, text string) bool {
-	return d.start(func(ctx context.Context) {
-		d.n.OnReplyComplete(ctx, conversationID, messageID, agentName, text)
-	})
+// Reply queues n.OnReply for a settled reply; false when dropped.
+func (d *Dispatcher) Reply(reply ari.Message) bool {
+	return d.start(func(ctx context.Context) { d.n.OnReply(ctx, reply) })
 }
 
-// GroupMessage queues n.OnGroupMessage; false when dropped.
-func (d *Dispatcher) GroupMessage(conversationID, messageID, senderUserID, senderName, text string, mentionedUserIDs []string) bool {
-	return d.start(func(ctx context.Context) {
-		d.n.OnGroupMessage(ctx, conversationID, messageID, senderUserID, senderName, text, mentionedUserIDs)
-	})
+// UserMessage queues n.OnUserMessage for a stored user message; false when
+// dropped.
+func (d *Dispatcher) UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool {
+	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName, mentionedUserIDs) })
 }
 
 func (d *Dispatcher) start(fn func(ctx context.Context)) bool {
@@ -84,6 +83,22 @@ func (d *Dispatcher) Close() {
 	d.wg.Wait()
 }
 
-// Wait blocks until every call started so far has ended (tests, and a
-// graceful shutdown that prefers finishing sends to cancelling them).
+// Shutdown refuses new calls and lets those in flight finish until ctx ends,
+// then cancels them; it returns when all have stopped.
+func (d *Dispatcher) Shutdown(ctx context.Context) {
+	d.mu.Lock()
+	d.closed = true
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	d.cancel()
+	<-done
+}
+
+// Wait blocks until every call started so far has ended; for tests, which
+// start no calls while waiting.
 func (d *Dispatcher) Wait() { d.wg.Wait() }

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/notify"
+	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
 // blocker is a Notifier that holds each call until its context ends, the way
@@ -16,26 +18,26 @@ type blocker struct {
 	ended   atomic.Int32
 }
 
-func (b *blocker) OnReplyComplete(ctx context.Context, _, _, _, _ string) []Decision {
+func (b *blocker) OnReply(ctx context.Context, _ ari.Message) []Decision {
 	b.started.Add(1)
 	<-ctx.Done()
 	b.ended.Add(1)
 	return nil
 }
 
-func (b *blocker) OnGroupMessage(ctx context.Context, c, m, _, n, x string, _ []string) []Decision {
-	return b.OnReplyComplete(ctx, c, m, n, x)
+func (b *blocker) OnUserMessage(ctx context.Context, m ari.Message, _ string, _ []string) []Decision {
+	return b.OnReply(ctx, m)
 }
 
 func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}
 	d := NewDispatcher(b, 200*time.Millisecond, 2, nil)
-	if !d.ReplyComplete("c", "m1", "a", "x") || !d.GroupMessage("c", "m2", "u", "n", "x", nil) {
+	if !d.Reply(ari.Message{ID: "m1"}) || !d.UserMessage(ari.Message{ID: "m2"}, "n", nil) {
 		t.Fatal("calls within the bound were refused")
 	}
 	// The caller never waits: a third call is dropped at once, not queued.
 	start := time.Now()
-	if d.ReplyComplete("c", "m3", "a", "x") {
+	if d.Reply(ari.Message{ID: "m3"}) {
 		t.Fatal("a call beyond the bound was accepted")
 	}
 	if time.Since(start) > 50*time.Millisecond {
@@ -46,9 +48,10 @@ func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 	if b.started.Load() != 2 || b.ended.Load() != 2 {
 		t.Fatalf("started %d ended %d", b.started.Load(), b.ended.Load())
 	}
+
 	// Close cancels what is in flight and refuses more.
 	d2 := NewDispatcher(b, time.Hour, 4, nil)
-	d2.ReplyComplete("c", "m4", "a", "x")
+	d2.Reply(ari.Message{ID: "m4"})
 	done := make(chan struct{})
 	go func() { d2.Close(); close(done) }()
 	select {
@@ -56,23 +59,51 @@ func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not cancel an in-flight call")
 	}
-	if d2.ReplyComplete("c", "m5", "a", "x") {
+	if d2.Reply(ari.Message{ID: "m5"}) {
 		t.Fatal("a closed dispatcher accepted a call")
+	}
+
+	// Shutdown gives in-flight calls until its deadline, then cancels.
+	d3 := NewDispatcher(b, time.Hour, 4, nil)
+	d3.Reply(ari.Message{ID: "m6"})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	d3.Shutdown(ctx)
+	if el := time.Since(start); el < 90*time.Millisecond || el > 5*time.Second {
+		t.Fatalf("Shutdown took %v, want about its 100 ms deadline", el)
+	}
+	if d3.UserMessage(ari.Message{ID: "m7"}, "n", nil) {
+		t.Fatal("a shut-down dispatcher accepted a call")
 	}
 }
 
-// The real Trigger through a Dispatcher delivers.
+// The real Trigger through a Dispatcher, fed whole messages as the relay
+// has them.
 func TestDispatcherRunsTheTrigger(t *testing.T) {
 	f := setup(t)
+	ctx := context.Background()
 	u, path := f.user(t, "dispatched", nil)
-	conv := f.conversation(t, "direct", "", []string{u.ID})
+	peer, peerPath := f.user(t, "peer", nil)
+	var agentID string
+	if err := f.db.Pool.QueryRow(ctx, `insert into agents (owner_id, name, handle, token_hash) values ($1, 'Helper', 'helper', $2) returning id`,
+		u.ID, []byte(testenv.RandomID(16))).Scan(&agentID); err != nil {
+		t.Fatal(err)
+	}
+	direct := f.conversation(t, "direct", "", []string{u.ID})
+	group := f.conversation(t, "group", "Pals", []string{u.ID, peer.ID})
+
 	d := NewDispatcher(f.tr, 10*time.Second, 4, nil)
 	defer d.Close()
-	if !d.ReplyComplete(conv, "m-1", "Helper", "done") {
-		t.Fatal("refused")
-	}
+	// Not complete: no notification.
+	d.Reply(ari.Message{ID: "m-0", ConversationID: direct, SenderAgentID: &agentID, Status: ari.StatusError, Content: "x"})
+	d.Reply(ari.Message{ID: "m-1", ConversationID: direct, SenderAgentID: &agentID, Status: ari.StatusComplete, Content: "done"})
+	d.UserMessage(ari.Message{ID: "m-2", ConversationID: group, SenderUserID: &u.ID, Status: ari.StatusComplete, Content: "hi"}, u.Name, nil)
 	d.Wait()
-	if got := f.received(t, path); len(got) != 1 || got[0].Kind != notify.KindAgentReply {
-		t.Fatalf("delivered %+v", got)
+	if got := f.received(t, path); len(got) != 1 || got[0].Kind != notify.KindAgentReply || got[0].Title != "Helper" || got[0].MessageID != "m-1" {
+		t.Fatalf("the asker received %+v", got)
+	}
+	if got := f.received(t, peerPath); len(got) != 1 || got[0].Kind != notify.KindGroupMessage || got[0].Title != u.Name+" in Pals" || got[0].Body != "hi" {
+		t.Fatalf("the peer received %+v", got)
 	}
 }

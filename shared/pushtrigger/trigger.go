@@ -31,13 +31,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Notifier is what the relay calls when a reply reaches a terminal state
-// "complete" and when a user's message in a group is stored.
-type Notifier interface {
-	OnReplyComplete(ctx context.Context, conversationID, messageID, agentName, text string) []Decision
-	OnGroupMessage(ctx context.Context, conversationID, messageID, senderUserID, senderName, text string, mentionedUserIDs []string) []Decision
-}
-
 // Reasons beyond notify's own.
 const (
 	// ReasonNoSubscriptions: the user would be told but has no device.
@@ -87,8 +80,6 @@ type Trigger struct {
 	// Each user's devices are sent to in parallel within the Sender's bound.
 	Parallel int
 }
-
-var _ Notifier = (*Trigger)(nil)
 
 // OnReplyComplete notifies the conversation's users that agentName finished
 // a reply.

@@ -111,3 +111,14 @@ func nullIfEmpty(s string) *string {
 	}
 	return &s
 }
+
+// AgentDisplayName is an agent's name as notifications show it; ErrNotFound
+// when the agent is gone.
+func (db *DB) AgentDisplayName(ctx context.Context, agentID string) (string, error) {
+	var name string
+	err := db.Pool.QueryRow(ctx, `select name from agents where id = $1`, agentID).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return name, err
+}
