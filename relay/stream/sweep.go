@@ -48,6 +48,10 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// orphanAge is how old a pending reply missing from its queue must be before
+// the sweeper puts it back.
+const orphanAge = 5 * time.Second
+
 func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []store.OpenReply) error {
 	active, err := e.d.Redis.Get(ctx, e.d.Keys.ConvActive(conv)).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -77,7 +81,9 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 	}
 	var missing []any
 	for _, r := range replies {
-		if r.Status == ari.StatusPending && !slices.Contains(queued, r.ID) {
+		// A fresh pending reply may be between its insert and its enqueue
+		// on a live instance; only a reply left alone for a while is lost.
+		if r.Status == ari.StatusPending && !slices.Contains(queued, r.ID) && time.Since(r.CreatedAt) > orphanAge {
 			missing = append(missing, r.ID)
 		}
 	}

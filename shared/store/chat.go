@@ -228,24 +228,25 @@ type OpenReply struct {
 	AgentID        string
 	Status         string
 	Seq            int64
+	CreatedAt      time.Time
 }
 
 // OpenReplies lists every pending or streaming reply, oldest first per
 // conversation (the relay's sweeper un-wedges conversations from it).
 func (db *DB) OpenReplies(ctx context.Context) ([]OpenReply, error) {
-	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
 		from messages where status in ('pending', 'streaming') order by conversation_id, seq`)
 }
 
 // ConversationOpenReplies lists a conversation's open replies, oldest first.
 func (db *DB) ConversationOpenReplies(ctx context.Context, conversationID string) ([]OpenReply, error) {
-	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
 		from messages where status in ('pending', 'streaming') and conversation_id = $1 order by seq`, conversationID)
 }
 
 // UserStreamingReplies lists the streaming replies in the user's conversations.
 func (db *DB) UserStreamingReplies(ctx context.Context, userID string) ([]OpenReply, error) {
-	return db.openReplies(ctx, `select m.id, m.conversation_id, coalesce(m.sender_agent_id, ''), m.status, m.seq
+	return db.openReplies(ctx, `select m.id, m.conversation_id, coalesce(m.sender_agent_id, ''), m.status, m.seq, m.created_at
 		from messages m join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $1
 		where m.status = 'streaming' order by m.conversation_id, m.seq`, userID)
 }
@@ -257,7 +258,7 @@ func (db *DB) openReplies(ctx context.Context, q string, args ...any) ([]OpenRep
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OpenReply, error) {
 		var o OpenReply
-		err := r.Scan(&o.ID, &o.ConversationID, &o.AgentID, &o.Status, &o.Seq)
+		err := r.Scan(&o.ID, &o.ConversationID, &o.AgentID, &o.Status, &o.Seq, &o.CreatedAt)
 		return o, err
 	})
 }
@@ -310,6 +311,6 @@ func (db *DB) ConversationStates(ctx context.Context, userID string) ([]Conversa
 
 // AgentStreamingReplies lists the agent's replies that are streaming.
 func (db *DB) AgentStreamingReplies(ctx context.Context, agentID string) ([]OpenReply, error) {
-	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq
+	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
 		from messages where status = 'streaming' and sender_agent_id = $1 order by conversation_id, seq`, agentID)
 }
