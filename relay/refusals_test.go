@@ -11,6 +11,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/gorilla/websocket"
 )
@@ -240,5 +241,60 @@ func TestReadMarksAndPendingEvents(t *testing.T) {
 	cs = frame(res["conversations"].([]any)[0].(map[string]any))
 	if cs.num("lastReadSeq") != 2 || cs.num("unreadCount") != 0 {
 		t.Fatalf("ada's state = %v", cs)
+	}
+}
+
+func TestSkillsFocusAndDeletedConversation(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, r, w.users[0])
+	agent := dialAgent(t, r, w.agentToken)
+	ctx := context.Background()
+	rdb, _ := testenv.Redis(t)
+	keys := kv.Keys{Prefix: c.prefix}
+
+	agent.send(map[string]any{"type": "skills", "skills": []map[string]string{{"name": "echo", "description": "repeats"}}})
+	client.send(map[string]any{"type": "focus", "conversationId": w.conv, "visible": true})
+	deadline := time.Now().Add(wait)
+	for {
+		var skills string
+		if err := c.db.Pool.QueryRow(ctx, `select skills::text from agents where id = $1`, w.agentID).Scan(&skills); err != nil {
+			t.Fatal(err)
+		}
+		looking, err := presence.Focused(ctx, rdb, keys, w.users[0].ID, w.conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(skills, `"echo"`) && looking {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("skills %s, focused %v", skills, looking)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	client.sendMessage(w.conv, "gleich weg", "del-1")
+	task := agent.expect("task")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": task.str("taskId"), "content": "a", "mode": "delta"})
+	client.expect("stream_chunk")
+	if _, err := c.db.Pool.Exec(ctx, `delete from conversations where id = $1`, w.conv); err != nil {
+		t.Fatal(err)
+	}
+	if tc := agent.expect("task_cancel"); tc.str("taskId") != task.str("taskId") || tc.str("reason") != "conversation_deleted" {
+		t.Fatalf("task_cancel = %v", tc)
+	}
+	// Later chunks for it are dropped silently.
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": task.str("taskId"), "content": "b", "mode": "delta"})
+	agent.send(map[string]any{"type": "ping"})
+	if f := agent.expect("pong"); f == nil {
+		t.Fatal("no pong")
+	}
+	client.send(map[string]any{"type": "ping"})
+	for f := client.next(wait); f.str("type") != "pong"; f = client.next(wait) {
+		if f.str("type") == "stream_chunk" {
+			t.Fatalf("chunk after deletion: %v", f)
+		}
 	}
 }

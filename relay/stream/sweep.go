@@ -10,6 +10,7 @@ import (
 
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -39,6 +40,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		}
 		byConv[r.ConversationID] = append(byConv[r.ConversationID], r)
 	}
+	e.forgetDeleted(ctx, open)
 	var errs []error
 	for _, conv := range order {
 		if err := e.sweepConversation(ctx, conv, byConv[conv]); err != nil {
@@ -122,4 +124,40 @@ func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
 			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout})
 	}
 	return nil
+}
+
+// forgetDeleted stops driving replies that are no longer open because they
+// no longer exist (their conversation was deleted): the agent is told to stop
+// and later chunks are dropped. Replies settled elsewhere are left to the
+// heartbeat, which drops them when their active mark moves on.
+func (e *Engine) forgetDeleted(ctx context.Context, open []store.OpenReply) {
+	isOpen := make(map[string]bool, len(open))
+	for _, r := range open {
+		isOpen[r.ID] = true
+	}
+	e.mu.Lock()
+	var gone []string
+	for id := range e.driving {
+		if !isOpen[id] {
+			gone = append(gone, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range gone {
+		if _, err := e.d.DB.Message(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		e.mu.Lock()
+		conv := e.driving[id]
+		delete(e.driving, id)
+		e.mu.Unlock()
+		meta, _ := e.d.Redis.HGet(ctx, e.d.Keys.StreamMeta(id), "agent").Result()
+		_ = endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(id), e.d.Keys.StreamMeta(id)}, int(kv.StreamTTL/time.Second)).Err()
+		e.release(ctx, conv, id)
+		if meta != "" {
+			if b, err := protocol.Encode(&protocol.TaskCancel{TaskID: id, Reason: protocol.CancelConversationDeleted}); err == nil {
+				_, _ = e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(meta), b)
+			}
+		}
+	}
 }
