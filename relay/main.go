@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/ari-chat/ari-server/relay/server"
 	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 )
 
 func main() {
@@ -37,8 +39,21 @@ func run(ctx context.Context) error {
 		host, _ := os.Hostname()
 		id = host + "-" + strconv.Itoa(os.Getpid())
 	}
+	// Push notifications are worth less than the relay: bad VAPID keys are
+	// logged and push stays off rather than the relay refusing to start.
+	var push *pushtrigger.Dispatcher
+	if trig, err := pushtrigger.New(p.Config, p.DB, p.Redis, p.Keys, p.Log); err != nil {
+		slog.Error("push notifications off", "err", err)
+	} else {
+		push = pushtrigger.NewDispatcher(trig, 0, 0, p.Log)
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			push.Shutdown(ctx)
+		}()
+	}
 	s := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
-		InstanceID: id, Health: p.HealthChecks()})
+		InstanceID: id, Health: p.HealthChecks(), Push: push})
 	ln, err := net.Listen("tcp", net.JoinHostPort(p.Config.RelayHost, strconv.Itoa(p.Config.RelayPort)))
 	if err != nil {
 		return err

@@ -33,6 +33,11 @@ type Deps struct {
 	Engine     *stream.Engine
 	Log        *slog.Logger
 	InstanceID string
+	// Push is told of users' messages in groups (pushtrigger.Dispatcher;
+	// never blocks). Nil: no notifications.
+	Push interface {
+		UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool
+	}
 }
 
 // Sessions are this instance's client sockets.
@@ -255,6 +260,9 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	}
 	ss.c.SendFrame(&protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: sent.Message, Queued: queued, Position: pos})
 	ss.announce(ctx, sent.Message)
+	if kind == "group" && d.Push != nil {
+		d.Push.UserMessage(sent.Message, ss.user.Name, nil)
+	}
 	d.Engine.Start(context.WithoutCancel(ctx), f.ConversationID, start)
 }
 

@@ -29,6 +29,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
@@ -43,6 +44,8 @@ type Deps struct {
 	Log        *slog.Logger
 	InstanceID string
 	Health     health.Deps
+	// Push runs push notifications off the relay's paths; nil: none.
+	Push *pushtrigger.Dispatcher
 }
 
 // Server is one relay instance.
@@ -73,10 +76,11 @@ func New(d Deps) *Server {
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Dispatcher: s.remote, Log: d.Log,
-		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout})
+		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
+		Push: d.Push})
 	s.remote.Engine = s.engine
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
-		Log: d.Log, InstanceID: d.InstanceID})
+		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL)}

@@ -52,6 +52,9 @@ type Deps struct {
 	ActiveTTL         time.Duration
 	FirstChunkTimeout time.Duration
 	IdleTimeout       time.Duration
+	// Push is told of every reply this instance settles; it decides about
+	// notifications off this path (pushtrigger.Dispatcher). Nil: none.
+	Push interface{ Reply(reply ari.Message) bool }
 }
 
 // Engine runs replies for one instance.
@@ -351,6 +354,9 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 				e.d.Log.Warn("relay task_cancel", "reply", replyID, "err", err)
 			}
 		}
+	}
+	if e.d.Push != nil {
+		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
 	}
 	e.release(ctx, m.ConversationID, replyID)
 	e.advance(ctx, m.ConversationID)

@@ -42,14 +42,21 @@ func NewDispatcher(n Notifier, timeout time.Duration, maxInFlight int, log *slog
 	return &Dispatcher{n: n, timeout: timeout, log: log, sem: make(chan struct{}, maxInFlight), ctx: ctx, cancel: cancel}
 }
 
-// Reply queues n.OnReply for a settled reply; false when dropped.
+// Reply queues n.OnReply for a settled reply; false when dropped. A nil
+// Dispatcher (push not wired) drops everything.
 func (d *Dispatcher) Reply(reply ari.Message) bool {
+	if d == nil {
+		return false
+	}
 	return d.start(func(ctx context.Context) { d.n.OnReply(ctx, reply) })
 }
 
 // UserMessage queues n.OnUserMessage for a stored user message; false when
 // dropped.
 func (d *Dispatcher) UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool {
+	if d == nil {
+		return false
+	}
 	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName, mentionedUserIDs) })
 }
 
@@ -86,6 +93,9 @@ func (d *Dispatcher) Close() {
 // Shutdown refuses new calls and lets those in flight finish until ctx ends,
 // then cancels them; it returns when all have stopped.
 func (d *Dispatcher) Shutdown(ctx context.Context) {
+	if d == nil {
+		return
+	}
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()
