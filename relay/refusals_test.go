@@ -298,3 +298,31 @@ func TestSkillsFocusAndDeletedConversation(t *testing.T) {
 		}
 	}
 }
+
+func TestDeletedAgentEndsItsReplies(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, r, w.users[0])
+	agent := dialAgent(t, r, w.agentToken)
+	client.sendMessage(w.conv, "hallo", "rv-1")
+	task := agent.expect("task")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": task.str("taskId"), "content": "bis ", "mode": "delta"})
+	client.expect("stream_chunk")
+	// What functions/agents does on delete: the row goes, then the event.
+	if _, err := c.db.Pool.Exec(context.Background(), `delete from agents where id = $1`, w.agentID); err != nil {
+		t.Fatal(err)
+	}
+	rdb, _ := testenv.Redis(t)
+	ev, _ := events.New(events.AgentDeleted, "", map[string]string{"agentId": w.agentID})
+	if err := events.NewPublisher(rdb, kv.Keys{Prefix: c.prefix}).ToAgent(context.Background(), w.agentID, ev); err != nil {
+		t.Fatal(err)
+	}
+	if code := agent.waitClosed(); code != 4003 {
+		t.Fatalf("close %d, want 4003", code)
+	}
+	end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == task.str("taskId") })
+	if end.str("status") != "error" || end.obj("error").str("code") != "agent_offline" || end.str("content") != "bis " {
+		t.Fatalf("stream_end = %v", end)
+	}
+}

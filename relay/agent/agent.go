@@ -104,7 +104,13 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 		s.d.Redis.Del(bg, s.d.Keys.AgentPresence(ss.agent.ID))
 	}
 	if ss.revoked.Load() {
-		s.d.Engine.AgentRevoked(bg, ss.agent.ID)
+		// A deleted agent's replies no longer name it in Postgres; the
+		// tasks this socket was streaming are ended by id as well.
+		ids := make([]string, 0, len(ss.tasks))
+		for id := range ss.tasks {
+			ids = append(ids, id)
+		}
+		s.d.Engine.AgentRevoked(bg, ss.agent.ID, ids...)
 	}
 }
 

@@ -149,16 +149,19 @@ func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
 	}
 }
 
-// AgentRevoked ends the agent's streaming replies: its token was regenerated
-// or it was deleted, so nothing more will come.
-func (e *Engine) AgentRevoked(ctx context.Context, agentID string) {
+// AgentRevoked ends the agent's streaming replies, and the replies named by
+// also: its token was regenerated or it was deleted, so nothing more will come.
+func (e *Engine) AgentRevoked(ctx context.Context, agentID string, also ...string) {
 	replies, err := e.d.DB.AgentStreamingReplies(ctx, agentID)
 	if err != nil {
 		e.d.Log.Error("relay revoked agent replies", "agent", agentID, "err", err)
-		return
 	}
+	ids := also
 	for _, r := range replies {
-		e.Settle(ctx, r.ID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent was disconnected by its owner"})
+		ids = append(ids, r.ID)
+	}
+	for _, id := range ids {
+		e.Settle(ctx, id, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent was disconnected by its owner"})
 	}
 }
 
