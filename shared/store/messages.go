@@ -290,20 +290,40 @@ type SearchHit struct {
 	Rank    float32
 }
 
-// tsquery is the text search query as SQL over $2 (the whole text), $3 (the
-// last word, letters and digits only, or ”) and $4 (the text before it). No
-// input is ever spliced into SQL or tsquery syntax: websearch_to_tsquery
-// accepts any string, and the prefix term is a quoted literal of a sanitised
-// word. A hit matches the whole text as typed, or the rest plus a word
-// starting with the last word.
-const tsquery = `(select case when $3 = '' then websearch_to_tsquery('simple', $2)
-	else websearch_to_tsquery('simple', $2) ||
-		(websearch_to_tsquery('simple', $4) && to_tsquery('simple', quote_literal($3) || ':*')) end)`
+// tsqueryOf is the text search query as SQL over the parameters holding the
+// whole text, the last word (letters and digits only, or ”) and the text
+// before it. No input is ever spliced into SQL or tsquery syntax:
+// websearch_to_tsquery accepts any string, and the prefix term is a quoted
+// literal of a sanitised word. A hit matches the whole text as typed, or the
+// rest plus a word starting with the last word.
+func tsqueryOf(text, last, rest string) string {
+	return `case when ` + last + ` = '' then websearch_to_tsquery('simple', ` + text + `)
+	else websearch_to_tsquery('simple', ` + text + `) ||
+		(websearch_to_tsquery('simple', ` + rest + `) && to_tsquery('simple', quote_literal(` + last + `) || ':*')) end`
+}
+
+// tsquery is tsqueryOf over $2, $3, $4 as a one-time subquery, computed once
+// per statement however many rows it is tested against.
+var tsquery = `(select ` + tsqueryOf("$2", "$3", "$4") + `)`
+
+// rareMatches is the estimated number of matching messages, table-wide, up to
+// which search reads the GIN index (cost grows with the matches). Above it,
+// the caller's own history is read on (conversation_id, seq) and tested row
+// by row (cost grows with the caller's history, not the table): a common
+// word's posting list of hundreds of thousands of rows is slower to turn into
+// a bitmap than a user's few thousand messages are to test.
+var rareMatches float64 = 5000
+
+// searchScope is the caller's conversations ($1), or the one in $5.
+const searchScope = `m.conversation_id = any(array(select cm.conversation_id from conversation_members cm
+		where cm.user_id = $1 and ($5::text is null or cm.conversation_id = $5)))`
+
+// searchAfter continues after the cursor ($6 rank, $7 seq, $8 id).
+const searchAfter = `($6::real is null or (ts_rank(m.search, ` + "%s" + `), m.seq, m.id) < ($6::real, $7::bigint, $8::text))`
 
 // SearchMessages finds live messages matching q in conversations the caller
-// is a member of, best rank first, then newest. It reads the (conversation_id,
-// search) GIN index for just the caller's conversations. more reports whether
-// another page follows. An unknown or foreign ConversationID is ErrNotFound.
+// is a member of, best rank first, then newest. more reports whether another
+// page follows. An unknown or foreign ConversationID is ErrNotFound.
 func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) (hits []SearchHit, more bool, err error) {
 	if q.Limit <= 0 || q.Limit > MaxPageLimit {
 		return nil, false, fmt.Errorf("store: search limit %d out of range", q.Limit)
@@ -314,6 +334,10 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		}
 	}
 	rest, last := splitPrefix(q.Text)
+	est, err := db.estimateMatches(ctx, q.Text, last, rest)
+	if err != nil {
+		return nil, false, err
+	}
 	var cRank *float32
 	var cSeq *int64
 	var cID *string
@@ -324,19 +348,29 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if q.ConversationID != "" {
 		conv = &q.ConversationID
 	}
+	var ranked string
+	if est <= rareMatches {
+		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
+			from messages m
+			where ` + searchScope + ` and m.deleted_at is null and m.search @@ ` + tsquery + `
+				and ` + fmt.Sprintf(searchAfter, tsquery) + `
+			order by rank desc, m.seq desc, m.id desc
+			limit $10`
+	} else {
+		// MATERIALIZED keeps the planner from trading the history scan for
+		// the GIN index, which is the slow plan for this query.
+		ranked = `with mine as materialized (
+				select m.id, m.seq, m.search from messages m
+				where ` + searchScope + ` and m.deleted_at is null)
+			select m.id, ts_rank(m.search, ` + tsquery + `) as rank
+			from mine m
+			where m.search @@ ` + tsquery + ` and ` + fmt.Sprintf(searchAfter, tsquery) + `
+			order by rank desc, m.seq desc, m.id desc
+			limit $10`
+	}
 	rows, err := db.Pool.Query(ctx, `select `+pageColumns+`, h.rank,
 			ts_headline('simple', translate(m.content, E'\x02\x03', ''), `+tsquery+`, $9)
-		from (
-			select m.id, ts_rank(m.search, `+tsquery+`) as rank
-			from messages m
-			where m.conversation_id = any(array(select cm.conversation_id from conversation_members cm
-					where cm.user_id = $1 and ($5::text is null or cm.conversation_id = $5)))
-				and m.deleted_at is null
-				and m.search @@ `+tsquery+`
-				and ($6::real is null or (ts_rank(m.search, `+tsquery+`), m.seq, m.id) < ($6::real, $7::bigint, $8::text))
-			order by rank desc, m.seq desc, m.id desc
-			limit $10
-		) h join messages m on m.id = h.id
+		from (`+ranked+`) h join messages m on m.id = h.id
 		order by h.rank desc, m.seq desc, m.id desc`,
 		userID, q.Text, last, rest, conv, cRank, cSeq, cID, headlineOpt, q.Limit+1)
 	if err != nil {
@@ -371,6 +405,29 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		hits[i].Message = items[i]
 	}
 	return hits, more, nil
+}
+
+// estimateMatches asks the planner how many live messages, table-wide, match
+// the query, from the search column's statistics (most common lexemes and
+// their frequencies); nothing is read but the plan. The simple protocol
+// sends the values as literals, so the planner estimates for these words and
+// not for an unknown parameter.
+func (db *DB) estimateMatches(ctx context.Context, text, last, rest string) (float64, error) {
+	var plan []struct {
+		Plan struct {
+			Rows float64 `json:"Plan Rows"`
+		} `json:"Plan"`
+	}
+	err := db.Pool.QueryRow(ctx, `explain (format json) select 1 from messages m
+		where m.deleted_at is null and m.search @@ (`+tsqueryOf("$1", "$2", "$3")+`)`,
+		pgx.QueryExecModeSimpleProtocol, text, last, rest).Scan(&plan)
+	if err != nil {
+		return 0, err
+	}
+	if len(plan) == 0 {
+		return 0, errors.New("store: no plan")
+	}
+	return plan[0].Plan.Rows, nil
 }
 
 // splitPrefix separates the word being typed at the end of a query (letters,

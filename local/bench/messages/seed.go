@@ -61,7 +61,7 @@ func seed(ctx context.Context, pool *pgxpool.Pool, s shape) error {
 			union all
 			select 'bench-c-' || g, 'bench-u-' || ((g + 1 + g / %[2]d %% (%[2]d - 1)) %% %[2]d), 'member'
 			from generate_series(0, %[1]d) g`, s.Conversations-1, s.Users)},
-		{"drop search index", `drop index if exists messages_conversation_search_idx`},
+		{"drop search index", `drop index if exists messages_search_idx`},
 		{"messages", fmt.Sprintf(`with v as (select array_agg(w order by i) a from bench_vocab)
 			insert into messages (conversation_id, seq, role, sender_user_id, content, created_at, updated_at)
 			select c.id, q, 'user', c.created_by,
@@ -69,8 +69,7 @@ func seed(ctx context.Context, pool *pgxpool.Pool, s shape) error {
 					from generate_series(1, 4 + (q * 7 + length(c.id)) %% 16) k),
 				now() - make_interval(secs => %[1]d - q), now() - make_interval(secs => %[1]d - q)
 			from conversations c, generate_series(1, %[1]d) q, v where c.id like 'bench-c-%%'`, s.PerConv)},
-		{"search index", `create index messages_conversation_search_idx on messages
-			using gin (conversation_id, search) where deleted_at is null`},
+		{"search index", `create index messages_search_idx on messages using gin (search) where deleted_at is null`},
 		{"analyze", `analyze`},
 		{"mark", fmt.Sprintf(`create table bench_meta as select %d::bigint as messages`, s.Messages)},
 	}
