@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/httpx"
@@ -38,6 +39,10 @@ type Authenticator struct {
 	DB      *store.DB
 	Secret  string
 	Cookies Cookies
+	// Policy, when set, extends a session used through this middleware
+	// once per UpdateAge, as get-session does (the row only: the cookie is
+	// re-sent by get-session). Zero leaves sessions as they are.
+	Policy SessionPolicy
 }
 
 // ErrNoSession means the request carries no valid, unexpired session.
@@ -75,6 +80,14 @@ func (a *Authenticator) Authenticate(r *http.Request) (Caller, error) {
 	}
 	if err != nil {
 		return Caller{}, err
+	}
+	if a.Policy.ExpiresIn > 0 && a.Policy.NeedsRefresh(s.ExpiresAt.Time, time.Now()) {
+		if _, dontRemember := a.Cookies.ReadSigned(r, DontRememberCookie, a.Secret); !dontRemember {
+			now := time.Now().UTC().Truncate(time.Millisecond)
+			if err := a.DB.ExtendSession(r.Context(), s.ID, now.Add(a.Policy.ExpiresIn), now); err != nil {
+				return Caller{}, err
+			}
+		}
 	}
 	return Caller{ID: u.ID, Email: u.Email, Name: u.Name, SessionID: s.ID}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/testenv"
@@ -58,5 +59,48 @@ func TestRequire(t *testing.T) {
 	_ = db.Pool.QueryRow(context.Background(), `select count(*) from "session" where token = $1`, u.Token).Scan(&n)
 	if n != 0 {
 		t.Fatal("expired session row was not deleted")
+	}
+}
+
+func TestRequireRefreshesWithPolicy(t *testing.T) {
+	db := testenv.DB(t)
+	const secret = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+	policy := auth.SessionPolicy{ExpiresIn: 30 * 24 * time.Hour, UpdateAge: 24 * time.Hour}
+	a := &auth.Authenticator{DB: db, Secret: secret, Cookies: auth.NewCookies("http://localhost:3501"), Policy: policy}
+	u := testenv.NewUser(t, db, "refreshed") // a 1-day session: last refreshed 29 days ago by the rule
+	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	expiry := func() time.Time {
+		var at time.Time
+		if err := db.Pool.QueryRow(context.Background(), `select "expiresAt" from "session" where token = $1`, u.Token).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	do := func(dontRemember bool) {
+		req := httptest.NewRequest("GET", "/x", nil)
+		req.Header.Set("Authorization", "Bearer "+u.Token)
+		if dontRemember {
+			req.AddCookie(a.Cookies.DontRemember(secret))
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("status %d", rec.Code)
+		}
+	}
+	before := expiry()
+	do(true)
+	if !expiry().Equal(before) {
+		t.Fatal("a dont_remember session was extended")
+	}
+	do(false)
+	if d := time.Until(expiry()); d < policy.ExpiresIn-time.Minute {
+		t.Fatalf("not extended: expires in %v", d)
+	}
+	// Within UpdateAge of the refresh, use leaves it alone.
+	after := expiry()
+	do(false)
+	if !expiry().Equal(after) {
+		t.Fatal("extended twice within UpdateAge")
 	}
 }
