@@ -122,7 +122,7 @@ func (h *handler) callbackPost(w http.ResponseWriter, r *http.Request) error {
 			q.Set(k, v)
 		}
 	}
-	http.Redirect(w, r, h.redirectURI(r.PathValue("provider"))+"?"+q.Encode(), http.StatusFound)
+	http.Redirect(w, r, h.redirectURI(url.PathEscape(r.PathValue("provider")))+"?"+q.Encode(), http.StatusFound)
 	return nil
 }
 
