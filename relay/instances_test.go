@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
@@ -336,5 +338,37 @@ func TestGracefulShutdownHandsRepliesToTheAgentsNewInstance(t *testing.T) {
 	got := client.collect(reply, asm)
 	if string(got.text) != "vorher nachher" || got.ended.str("status") != "complete" {
 		t.Fatalf("got %q %v", got.text, got.ended)
+	}
+}
+
+func TestFunctionEventsReachEverySocketAndRevokedSessionsAreClosed(t *testing.T) {
+	c := newCluster(t, nil)
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	onA := dialClient(t, a, w.users[0])
+	onB := dialClient(t, b, w.users[0])
+	rdb, _ := testenv.Redis(t)
+	pub := events.NewPublisher(rdb, kv.Keys{Prefix: c.prefix})
+	ev, err := events.New(events.ReactionAdded, w.conv, map[string]string{"messageId": "m1", "userId": "u2", "emoji": "👍"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.ToUsers(t.Context(), []string{w.users[0].ID}, ev); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*peer{onA, onB} {
+		got := p.expect("reaction_added")
+		if got.str("id") != ev.ID || got.obj("data").str("emoji") != "👍" {
+			t.Fatalf("event = %v", got)
+		}
+	}
+	// Signing out elsewhere ends the sockets of that session.
+	if _, err := c.db.Pool.Exec(t.Context(), `delete from "session" where "userId" = $1`, w.users[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []*peer{onA, onB} {
+		if code := p.waitClosed(); code != 4001 {
+			t.Fatalf("close %d, want 4001", code)
+		}
 	}
 }

@@ -96,7 +96,8 @@ func (s *Sessions) CloseAll(code int) {
 	}
 }
 
-// Heartbeat refreshes the presence of every local socket.
+// Heartbeat refreshes the presence of every local socket and closes those
+// whose session is gone (4001).
 func (s *Sessions) Heartbeat(ctx context.Context) {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.all))
@@ -104,8 +105,21 @@ func (s *Sessions) Heartbeat(ctx context.Context) {
 		list = append(list, ss)
 	}
 	s.mu.Unlock()
+	ids := make([]string, 0, len(list))
 	for _, ss := range list {
 		ss.savePresence(ctx)
+		ids = append(ids, ss.user.SessionID)
+	}
+	// A session signed out or expired since the upgrade ends its sockets.
+	live, err := s.d.DB.LiveSessions(ctx, ids)
+	if err != nil {
+		s.d.Log.Warn("relay session check", "err", err)
+		return
+	}
+	for _, ss := range list {
+		if !live[ss.user.SessionID] {
+			ss.c.Close(protocol.CloseUnauthorized)
+		}
 	}
 }
 

@@ -125,3 +125,21 @@ func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (T
 	})
 	return in, err
 }
+
+// LiveSessions returns which of the given session ids still exist and have
+// not expired, so the relay can close sockets whose session was revoked.
+func (db *DB) LiveSessions(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := db.Pool.Query(ctx, `select id from "session" where id = any($1) and "expiresAt" > now()`, ids)
+	if err != nil {
+		return nil, err
+	}
+	live, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	for _, id := range live {
+		out[id] = true
+	}
+	return out, err
+}
