@@ -226,6 +226,17 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 		ss.internal(err, ref)
 		return
 	}
+	// Membership first: nothing about a conversation that is not the
+	// caller's (its agents, its queue) may shape the answer.
+	_, err := d.DB.MemberRole(ctx, f.ConversationID, ss.user.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
+		return
+	}
+	if err != nil {
+		ss.internal(err, ref)
+		return
+	}
 	kind, agents, err := d.DB.ConversationAgents(ctx, f.ConversationID)
 	if errors.Is(err, store.ErrNotFound) {
 		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
