@@ -13,7 +13,10 @@
 //     /proc/<pid>/status VmRSS before and after opening N sockets.
 //
 // Every loop is bounded by -duration or a count; seeded rows are deleted at
-// the end. Example, with two relays on 3502 and 3503:
+// the end. The relays under test must be the only relays on that database:
+// a relay with another REDIS_PREFIX finds their streaming replies in
+// Postgres but not their active marks in its Redis namespace, and its
+// sweeper ends them as interrupted. Example, with two relays on 3502 and 3503:
 //
 //	go run ./relay/loadtest -relays ws://127.0.0.1:3502,ws://127.0.0.1:3503 -relay-pid $(pgrep -n relay)
 package main

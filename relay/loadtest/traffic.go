@@ -208,17 +208,19 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 	var current string
 	var lat []time.Duration
 	delivered := int64(0)
+	var seen []string // frame types of this reply, for the error report
 	for {
 		_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
 		_, data, err := ws.ReadMessage()
 		if err != nil {
-			return err
+			return fmt.Errorf("%w (after %s)", err, summarize(seen))
 		}
 		now := time.Since(base)
 		f, err := protocol.DecodeFromRelay(data)
 		if err != nil {
 			continue
 		}
+		seen = append(seen, f.FrameType())
 		switch f := f.(type) {
 		case *protocol.StreamStart:
 			current = f.MessageID
@@ -328,4 +330,30 @@ func us(d time.Duration) string {
 		return errNoSamples.Error()
 	}
 	return fmt.Sprintf("%d µs", d.Microseconds())
+}
+
+// summarize counts frame types in order of first appearance: "message_ack, stream_start, 12×stream_chunk".
+func summarize(types []string) string {
+	if len(types) == 0 {
+		return "no frames"
+	}
+	var order []string
+	count := map[string]int{}
+	for _, t := range types {
+		if count[t] == 0 {
+			order = append(order, t)
+		}
+		count[t]++
+	}
+	out := ""
+	for i, t := range order {
+		if i > 0 {
+			out += ", "
+		}
+		if count[t] > 1 {
+			out += fmt.Sprintf("%d×", count[t])
+		}
+		out += t
+	}
+	return out
 }
