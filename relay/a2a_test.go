@@ -2,18 +2,16 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
 )
 
 // The A2A peers are relay/a2a's: real servers built with the official JS SDK.
@@ -21,15 +19,7 @@ const a2aServers = "a2a/testdata/servers"
 
 func startA2APeer(t *testing.T, mode string) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(a2aServers, "node_modules", "a2a-sdk-03")); err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = a2aServers
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	npm.Install(t, a2aServers)
 	cmd := exec.Command("node", "server.mjs", mode)
 	cmd.Dir = a2aServers
 	stdin, err := cmd.StdinPipe()

@@ -3,16 +3,14 @@ package a2a
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
 )
 
 // The peers are real A2A servers built with the official JS SDK
@@ -21,31 +19,11 @@ import (
 
 const serversDir = "testdata/servers"
 
-var (
-	npmOnce sync.Once
-	npmErr  error
-	npmOut  []byte
-)
-
 // ensureNodeModules runs `npm ci` when node_modules is missing, so the
 // tests work on a fresh clone.
 func ensureNodeModules(t *testing.T) {
 	t.Helper()
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(serversDir, "node_modules", "@a2a-js", "sdk")); err == nil {
-			if _, err := os.Stat(filepath.Join(serversDir, "node_modules", "a2a-sdk-03")); err == nil {
-				return
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = serversDir
-		npmOut, npmErr = cmd.CombinedOutput()
-	})
-	if npmErr != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", serversDir, npmErr, npmOut)
-	}
+	npm.Install(t, serversDir)
 }
 
 type peer struct {

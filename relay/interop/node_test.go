@@ -9,18 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
-)
-
-var (
-	npmOnce sync.Once
-	npmErr  error
-	npmOut  []byte
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
 )
 
 // nodeDir is testdata with its pinned packages installed (`npm ci` when
@@ -31,19 +25,7 @@ func nodeDir(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "ws", "package.json")); err == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		npmOut, npmErr = cmd.CombinedOutput()
-	})
-	if npmErr != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, npmErr, npmOut)
-	}
+	npm.Install(t, dir)
 	return dir
 }
 

@@ -24,7 +24,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -32,6 +31,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
 )
 
 // Dir is where verify.js and its node_modules live.
@@ -40,37 +41,12 @@ func Dir() string {
 	return filepath.Join(filepath.Dir(file), "testdata")
 }
 
-var (
-	npmOnce sync.Once
-	npmErr  error
-)
-
 // NeedNode installs the pinned npm packages when node_modules is missing, so
 // a fresh clone's `go test` works.
 func NeedNode(t testing.TB) {
 	t.Helper()
-	npmOnce.Do(func() {
-		dir := Dir()
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "http_ece")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			npmErr = &npmError{err: err, out: string(out)}
-		}
-	})
-	if npmErr != nil {
-		t.Fatalf("npm ci in %s: %v", Dir(), npmErr)
-	}
+	npm.Install(t, Dir())
 }
-
-type npmError struct {
-	err error
-	out string
-}
-
-func (e *npmError) Error() string { return e.err.Error() + "\n" + e.out }
 
 // Subscription is what a browser hands the server: notify.Subscription's
 // shape, convertible with notify.Subscription(s).

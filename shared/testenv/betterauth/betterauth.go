@@ -5,6 +5,8 @@
 package betterauth
 
 import (
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -30,7 +32,6 @@ import (
 // Timeouts for bringing the peer up and down. npm ci is slow on a cold cache,
 // node starts in well under a second.
 const (
-	npmTimeout   = 5 * time.Minute
 	readyTimeout = 30 * time.Second
 	stopTimeout  = 5 * time.Second
 )
@@ -176,47 +177,9 @@ func peerDir() (string, error) {
 	return filepath.Dir(file), nil
 }
 
-// ensureNodeModules runs `npm ci` when the pinned packages are not installed.
-// Test binaries of several packages may start peers at once, so the check
-// and the install happen under an exclusive file lock.
-func ensureNodeModules(dir string) error {
-	if installed(dir) {
-		return nil
-	}
-	lockPath := filepath.Join(os.TempDir(), "ari-betterauth-npm.lock")
-	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lockPath, err)
-	}
-	defer func() { _ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) }()
-	if installed(dir) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), npmTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
-	}
-	if !installed(dir) {
-		return fmt.Errorf("npm ci in %s did not install better-auth and pg", dir)
-	}
-	return nil
-}
-
-func installed(dir string) bool {
-	for _, pkg := range []string{"better-auth", "pg"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
-			return false
-		}
-	}
-	return true
-}
+// ensureNodeModules installs the pinned packages (shared with every other
+// test binary through npm's file lock).
+func ensureNodeModules(dir string) error { return npm.InstallDir(dir) }
 
 // logBuffer collects the peer's output (bounded, for failure messages) and
 // reports the URL from its "READY <url>" line.
