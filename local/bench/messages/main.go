@@ -318,6 +318,10 @@ func (r *recorder) stop() []traced {
 func explain(ctx context.Context, pool *pgxpool.Pool, q traced) error {
 	sql := strings.Join(strings.Fields(q.sql), " ")
 	fmt.Printf("\n-- %s\n", sql)
+	if strings.HasPrefix(sql, "explain") {
+		fmt.Println("(the search's own planner estimate: plans only, reads no rows)")
+		return nil
+	}
 	if len(q.args) > 0 {
 		fmt.Printf("-- args: %s\n", showArgs(q.args))
 	}
