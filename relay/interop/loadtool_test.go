@@ -1,0 +1,59 @@
+package interop
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The load tool, run briefly against two real relays, measures every
+// scenario and finds every reply complete and equal, nothing lost. This keeps
+// the command in README working; the figures themselves are not asserted.
+func TestLoadToolRunsEveryScenario(t *testing.T) {
+	c := newCluster(t)
+	a := c.startRelay(t)
+	b := c.startRelay(t)
+	bin := binary(t, "relay/loadtest")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin,
+		"-relays", "ws://127.0.0.1:"+strconv.Itoa(a.Port)+",ws://127.0.0.1:"+strconv.Itoa(b.Port),
+		"-relay-pid", strconv.Itoa(a.cmd.Process.Pid), "-idle-sockets", "200",
+		"-clients", "4", "-agents", "2", "-duration", "700ms", "-chunks-per-reply", "50", "-latency-rate", "1000")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.DatabaseURL)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out)
+	}
+	text := string(out)
+	t.Logf("loadtest output:\n%s", text)
+	if strings.Contains(text, "problem:") {
+		t.Fatalf("loadtest reported problems")
+	}
+	for _, want := range []string{"idle sockets: 200 authenticated", "latency one instance", "latency across instances", "throughput one instance"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("no %q in the output", want)
+		}
+	}
+	replies := regexp.MustCompile(`replies (\d+) \(complete (\d+), text equal (\d+)\)`)
+	for _, m := range replies.FindAllStringSubmatch(text, -1) {
+		if m[1] == "0" || m[1] != m[2] || m[1] != m[3] {
+			t.Fatalf("replies not all complete and equal: %s", m[0])
+		}
+	}
+	for _, m := range regexp.MustCompile(`lost (\d+)`).FindAllStringSubmatch(text, -1) {
+		if m[1] != "0" {
+			t.Fatalf("lost %s chunks", m[1])
+		}
+	}
+	// The tool deletes what it seeded.
+	var n int
+	if err := c.DB.Pool.QueryRow(ctx, `select count(*) from "user" where email like '%@loadtest.invalid'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("seeded users left: %d (%v)", n, err)
+	}
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStampRoundTrip(t *testing.T) {
+	buf := []byte(strings.Repeat("x", 64))
+	stamp(buf)
+	got, ok := readStamp(buf)
+	if !ok || got <= 0 || got > time.Since(base) {
+		t.Fatalf("readStamp = %v, %v", got, ok)
+	}
+	if buf[stampBytes-1] != ' ' || buf[stampBytes] != 'x' {
+		t.Fatalf("stamp overwrote the padding: %q", buf)
+	}
+	if _, ok := readStamp([]byte("12")); ok {
+		t.Fatal("a short chunk has no stamp")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var s []time.Duration
+	for i := 100; i >= 1; i-- {
+		s = append(s, time.Duration(i))
+	}
+	if p := percentile(s, 0.5); p != 50 {
+		t.Fatalf("p50 = %v", p)
+	}
+	if p := percentile(s, 0.99); p != 99 {
+		t.Fatalf("p99 = %v", p)
+	}
+	if p := percentile(nil, 0.5); p != -1 {
+		t.Fatalf("empty = %v", p)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	got := summarize([]string{"message_ack", "stream_start", "stream_chunk", "stream_chunk"})
+	if got != "message_ack, stream_start, 2×stream_chunk" {
+		t.Fatalf("summarize = %q", got)
+	}
+}
+
+func TestFlagsRefuseImpossibleRuns(t *testing.T) {
+	for _, args := range [][]string{
+		{"-db", ""},
+		{"-db", "postgres://x", "-chunk-bytes", "10"},
+		{"-db", "postgres://x", "-chunk-bytes", "2048", "-chunks-per-reply", "200"}, // 400 KiB reply
+		{"-db", "postgres://x", "-run", "idle"},                                     // no -relay-pid
+	} {
+		if _, err := parseFlags(args); err == nil {
+			t.Fatalf("parseFlags(%q) accepted", args)
+		}
+	}
+	o, err := parseFlags([]string{"-db", "postgres://x", "-relays", "ws://a/, ws://b", "-run", "latency", "-agents", "50", "-clients", "3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.relays) != 2 || o.relays[0] != "ws://a" || o.relays[1] != "ws://b" || o.agents != 3 || !o.scenarios["latency"] || o.scenarios["idle"] {
+		t.Fatalf("options %+v", o)
+	}
+}
