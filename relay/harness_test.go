@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/gorilla/websocket"
+
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
-	"github.com/gorilla/websocket"
 )
 
 // The relay is tested as it runs: the binary is built once, instances are
@@ -189,7 +189,7 @@ func newAgent(t *testing.T, db *store.DB, owner testenv.TestUser, name string) (
 		t.Fatal(err)
 	}
 	if err := db.Pool.QueryRow(context.Background(), `insert into agents (owner_id, name, handle, token_hash, token_hint)
-		values ($1, $2, $3, $4, $5) returning id`, owner.ID, name, protocol.Handle(name), hash, hint).Scan(&id); err != nil {
+		values ($1, $2, $3, $4, $5) returning id`, owner.ID, name, ari.AgentHandle(name), hash, hint).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	return id, token

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ari-chat/ari-server/relay/conn"
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
@@ -21,7 +23,6 @@ import (
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/redis/go-redis/v9"
 )
 
 // Deps are what client sessions need.
@@ -202,7 +203,7 @@ func route(kind string, agents []store.RelayAgent, content string) []string {
 		return ids
 	}
 	var ids []string
-	for _, h := range protocol.Mentions(content) {
+	for _, h := range ari.Mentions(content) {
 		for _, a := range agents {
 			if strings.EqualFold(a.Handle, h) {
 				ids = append(ids, a.ID)

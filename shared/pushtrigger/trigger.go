@@ -23,12 +23,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/notify"
 	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/redis/go-redis/v9"
 )
 
 // Reasons beyond notify's own.
@@ -85,21 +86,26 @@ type Trigger struct {
 // a reply.
 func (t *Trigger) OnReplyComplete(ctx context.Context, conversationID, messageID, agentName, text string) []Decision {
 	return t.run(ctx, event{conv: conversationID, msg: messageID, senderName: agentName, text: text,
-		kind: func(string) notify.Kind { return notify.KindAgentReply }})
+		kind: func(store.NotifyTarget) notify.Kind { return notify.KindAgentReply }})
 }
 
-// OnGroupMessage notifies a group's other users of senderUserID's message;
-// those in mentionedUserIDs are told of a mention (their Mentions switch
-// applies instead of GroupMessages).
+// OnGroupMessage notifies a group's other users of senderUserID's message.
+// Those mentioned are told of a mention (their Mentions switch applies
+// instead of GroupMessages): the users in mentionedUserIDs, and everyone whose
+// display name's handle the text @mentions (ari.Mentions, ari.AgentHandle).
 func (t *Trigger) OnGroupMessage(ctx context.Context, conversationID, messageID, senderUserID, senderName, text string, mentionedUserIDs []string) []Decision {
 	mentioned := make(map[string]bool, len(mentionedUserIDs))
 	for _, u := range mentionedUserIDs {
 		mentioned[u] = true
 	}
+	handles := map[string]bool{}
+	for _, h := range ari.Mentions(text) {
+		handles[h] = true
+	}
 	return t.run(ctx, event{conv: conversationID, msg: messageID, sender: senderUserID, senderName: senderName, text: text,
 		group: true,
-		kind: func(userID string) notify.Kind {
-			if mentioned[userID] {
+		kind: func(tg store.NotifyTarget) notify.Kind {
+			if mentioned[tg.UserID] || (tg.Name != "" && handles[ari.AgentHandle(tg.Name)]) {
 				return notify.KindMention
 			}
 			return notify.KindGroupMessage
@@ -109,7 +115,7 @@ func (t *Trigger) OnGroupMessage(ctx context.Context, conversationID, messageID,
 type event struct {
 	conv, msg, sender, senderName, text string
 	group                               bool
-	kind                                func(userID string) notify.Kind
+	kind                                func(store.NotifyTarget) notify.Kind
 }
 
 func (t *Trigger) log() *slog.Logger {
@@ -182,7 +188,7 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			in := notify.DecisionInput{Prefs: tg.Prefs, Kind: ev.kind(tg.UserID), Now: now(),
+			in := notify.DecisionInput{Prefs: tg.Prefs, Kind: ev.kind(tg), Now: now(),
 				Muted: tg.Muted, Focused: focused[tg.UserID]}
 			msg := notify.Message{Kind: in.Kind, ConversationID: ev.conv, MessageID: ev.msg,
 				ConversationTitle: title, SenderName: ev.senderName, Text: ev.text}

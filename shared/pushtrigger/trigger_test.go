@@ -440,3 +440,30 @@ func TestFailedSendReleasesDedup(t *testing.T) {
 		t.Fatalf("next message after a failure: %+v", ds)
 	}
 }
+
+// People are @mentioned by the handle of their display name: the text alone
+// decides, with no ids from the caller, and other members get a group push.
+func TestMentionByNameHandle(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	ann, _ := f.user(t, "Ann", nil)
+	groupOff := notify.DefaultPrefs()
+	groupOff.GroupMessages = false
+	ada, adaPath := f.user(t, "Ada Lovelace", &groupOff) // group pushes off, mentions on
+	bob, bobPath := f.user(t, "Bob", nil)
+	conv := f.conversation(t, "group", "Lab", []string{ann.ID, ada.ID, bob.ID})
+
+	ds := f.tr.OnGroupMessage(ctx, conv, "m-7", ann.ID, "Ann", "@Ada-Lovelace can you check this?", nil)
+	if d := reasonFor(t, ds, ada.ID); d.Kind != notify.KindMention || !d.Sent() {
+		t.Fatalf("ada: %+v", d)
+	}
+	if got := f.received(t, adaPath); len(got) != 1 || got[0].Kind != notify.KindMention {
+		t.Fatalf("ada's browser got %+v", got)
+	}
+	if d := reasonFor(t, ds, bob.ID); d.Kind != notify.KindGroupMessage || !d.Sent() {
+		t.Fatalf("bob: %+v", d)
+	}
+	if got := f.received(t, bobPath); len(got) != 1 || got[0].Kind != notify.KindGroupMessage {
+		t.Fatalf("bob's browser got %+v", got)
+	}
+}

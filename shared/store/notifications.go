@@ -52,6 +52,7 @@ func (db *DB) PutNotificationPrefs(ctx context.Context, userID string, p notify.
 // muted the conversation.
 type NotifyTarget struct {
 	UserID string
+	Name   string // display name: people are @mentioned by its handle
 	Muted  bool
 	Prefs  notify.Prefs
 }
@@ -75,11 +76,12 @@ func (db *DB) NotifyTargets(ctx context.Context, conversationID, excludeUserID s
 		return conv, nil, err
 	}
 	d := notify.DefaultPrefs()
-	rows, err := db.Pool.Query(ctx, `select cm.user_id, cm.muted,
+	rows, err := db.Pool.Query(ctx, `select cm.user_id, u.name, cm.muted,
 			coalesce(p.enabled, $3), p.quiet_start, p.quiet_end, coalesce(p.time_zone, $4),
 			coalesce(p.agent_replies, $5), coalesce(p.group_messages, $6),
 			coalesce(p.mentions, $7), coalesce(p.preview, $8)
 		from conversation_members cm
+		join "user" u on u.id = cm.user_id
 		left join notification_preferences p on p.user_id = cm.user_id
 		where cm.conversation_id = $1 and cm.user_id is not null and cm.user_id <> $2
 		order by cm.joined_at, cm.user_id`,
@@ -90,7 +92,7 @@ func (db *DB) NotifyTargets(ctx context.Context, conversationID, excludeUserID s
 	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NotifyTarget, error) {
 		var t NotifyTarget
 		var start, end *string
-		err := r.Scan(&t.UserID, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
+		err := r.Scan(&t.UserID, &t.Name, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
 			&t.Prefs.AgentReplies, &t.Prefs.GroupMessages, &t.Prefs.Mentions, &t.Prefs.Preview)
 		t.Prefs.QuietStart, t.Prefs.QuietEnd = emptyIfNull(start), emptyIfNull(end)
 		return t, err

@@ -1,28 +1,13 @@
-package protocol
+package ari
 
 import "strings"
-
-// Handle is how an agent is @mentioned in a group: its name in lower case with
-// every character outside [a-z0-9_-] replaced by "-". "Ari Bot" → "ari-bot",
-// "Café" → "caf-". Nothing is trimmed or collapsed, so the rule stays easy to
-// reproduce in any client.
-func Handle(name string) string {
-	return strings.Map(func(r rune) rune {
-		if isHandleByte(r) {
-			return r
-		}
-		return '-'
-	}, strings.ToLower(name))
-}
-
-func isHandleByte(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-'
-}
 
 // Mentions returns the handles @mentioned in content, lower-cased, in order of
 // first appearance, without repeats. A mention is "@" at the start or after a
 // character that is not an ASCII letter or digit, "_", "-" or "." (so
 // "a@b.com" is not one), followed by the longest run of [A-Za-z0-9_-].
+// Agents are mentioned by their handle (AgentHandle of their name), and so are
+// people, by the same rule applied to their display name.
 func Mentions(content string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -31,13 +16,13 @@ func Mentions(content string) []string {
 			continue
 		}
 		if i > 0 {
-			p := content[i-1]
-			if p == '.' || isHandleByte(rune(toLowerASCII(p))) {
+			p := toLowerASCII(content[i-1])
+			if p == '.' || isHandleByte(p) {
 				continue
 			}
 		}
 		j := i + 1
-		for j < len(content) && isHandleByte(rune(toLowerASCII(content[j]))) {
+		for j < len(content) && isHandleByte(toLowerASCII(content[j])) {
 			j++
 		}
 		if j == i+1 {
@@ -51,6 +36,10 @@ func Mentions(content string) []string {
 		i = j - 1
 	}
 	return out
+}
+
+func isHandleByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
 func toLowerASCII(c byte) byte {

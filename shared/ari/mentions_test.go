@@ -1,26 +1,9 @@
-package protocol
+package ari
 
 import (
 	"reflect"
 	"testing"
 )
-
-func TestHandle(t *testing.T) {
-	cases := map[string]string{
-		"Echo":           "echo",
-		"Ari Bot":        "ari-bot",
-		"my_agent-2":     "my_agent-2",
-		"Café":           "caf-",
-		"GPT 4.1 (fast)": "gpt-4-1--fast-",
-		"🤖":              "-",
-		"":               "",
-	}
-	for name, want := range cases {
-		if got := Handle(name); got != want {
-			t.Errorf("Handle(%q) = %q, want %q", name, got, want)
-		}
-	}
-}
 
 func TestMentions(t *testing.T) {
 	cases := []struct {
@@ -31,7 +14,7 @@ func TestMentions(t *testing.T) {
 		{"hi @Ari-Bot, and @echo!", []string{"ari-bot", "echo"}},
 		{"mail a@b.com or x.@y", nil},
 		{"@echo @ECHO @echo", []string{"echo"}},
-		{"(@caf-) 你好@bot", []string{"caf-", "bot"}},
+		{"(@caf) 你好@bot", []string{"caf", "bot"}},
 		{"@ alone and @", nil},
 		{"line\n@next_line", []string{"next_line"}},
 	}
@@ -42,10 +25,10 @@ func TestMentions(t *testing.T) {
 	}
 }
 
-// A mention typed from Handle's output finds the agent again.
+// A mention typed from AgentHandle's output finds the name again.
 func TestMentionFindsHandle(t *testing.T) {
-	for _, name := range []string{"Ari Bot", "Café", "R2-D2", "x_y"} {
-		h := Handle(name)
+	for _, name := range []string{"Ari Bot", "Café", "R2-D2", "x_y", "GPT 4.1 (fast)", "Ada Lovelace"} {
+		h := AgentHandle(name)
 		got := Mentions("hey @" + h + " ?")
 		if len(got) != 1 || got[0] != h {
 			t.Errorf("name %q handle %q: mentions %q", name, h, got)
