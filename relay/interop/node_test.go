@@ -162,8 +162,9 @@ func TestNodeClientAndAgentStreamThroughRelay(t *testing.T) {
 		if r.Assembled != reply {
 			t.Fatalf("reply %d: client assembled %d bytes != agent's %d bytes\n got: %q\nwant: %q", i, len(r.Assembled), len(reply), r.Assembled, reply)
 		}
-		if r.EndContent != reply || r.Gaps != 0 || r.Chunks != wantChunks {
-			t.Fatalf("reply %d: end content equal %v, gaps %d, chunks %d (want %d)", i, r.EndContent == reply, r.Gaps, r.Chunks, wantChunks)
+		// At most one stream_chunk per agent_chunk; fewer if the relay merges.
+		if r.EndContent != reply || r.Gaps != 0 || r.Chunks < 1 || r.Chunks > wantChunks {
+			t.Fatalf("reply %d: end content equal %v, gaps %d, chunks %d (want 1 to %d)", i, r.EndContent == reply, r.Gaps, r.Chunks, wantChunks)
 		}
 		if status, content := c.savedReply(t, r.MessageID); status != "complete" || content != reply {
 			t.Fatalf("reply %d saved as %s with %d bytes", i, status, len(content))
