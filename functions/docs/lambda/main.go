@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -10,9 +11,20 @@ import (
 )
 
 func main() {
-	// The document is embedded; no database or Redis is needed.
-	if err := platform.ServeLambda(platform.Wrap(docs.New(docs.Deps{}))); err != nil {
+	if err := run(context.Background()); err != nil {
 		slog.Error("docs function stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// run serves under p.Wrap like every function, so the document gets the same
+// CORS (API explorers on a trusted origin can fetch it) and rate limit; the
+// document itself is embedded and needs no database.
+func run(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return platform.ServeLambda(p.Wrap(docs.New(docs.Deps{})))
 }
