@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/ari-chat/ari-server/relay/server"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
+	"github.com/ari-chat/ari-server/shared/storage"
 )
 
 func main() {
@@ -52,8 +54,17 @@ func run(ctx context.Context) error {
 			push.Shutdown(ctx)
 		}()
 	}
+	// Tasks carry links to their attachments; without storage they carry the
+	// link stored at upload time.
+	files, err := storage.FromConfig(p.Config)
+	if err != nil {
+		slog.Error("attachment links from storage off", "err", err)
+		files = nil
+	} else if c, ok := files.(io.Closer); ok {
+		defer c.Close()
+	}
 	s := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
-		InstanceID: id, Health: p.HealthChecks(), Push: push})
+		InstanceID: id, Health: p.HealthChecks(), Push: push, Files: files})
 	ln, err := net.Listen("tcp", net.JoinHostPort(p.Config.RelayHost, strconv.Itoa(p.Config.RelayPort)))
 	if err != nil {
 		return err

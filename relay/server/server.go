@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ari-chat/ari-server/relay/a2a"
 	"github.com/ari-chat/ari-server/relay/agent"
 	"github.com/ari-chat/ari-server/relay/client"
@@ -30,9 +33,8 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
+	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/gorilla/websocket"
-	"github.com/redis/go-redis/v9"
 )
 
 // Deps are the process-wide clients the relay runs on.
@@ -46,6 +48,8 @@ type Deps struct {
 	Health     health.Deps
 	// Push runs push notifications off the relay's paths; nil: none.
 	Push *pushtrigger.Dispatcher
+	// Files makes attachment links for tasks (storage.Store); nil: stored links.
+	Files storage.Store
 }
 
 // Server is one relay instance.
@@ -77,7 +81,7 @@ func New(d Deps) *Server {
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Dispatcher: s.remote, Log: d.Log,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
-		Push: d.Push})
+		Push: d.Push, Files: files(d.Files)})
 	s.remote.Engine = s.engine
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push})
@@ -271,4 +275,14 @@ func (s *Server) background(ctx context.Context) {
 			s.agents.Heartbeat(ctx)
 		}
 	}
+}
+
+// files keeps a nil Store a nil interface, so the engine falls back to stored links.
+func files(st storage.Store) interface {
+	URL(ctx context.Context, key string) (string, time.Time, error)
+} {
+	if st == nil {
+		return nil
+	}
+	return st
 }

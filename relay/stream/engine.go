@@ -25,13 +25,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/redis/go-redis/v9"
 )
 
 // Dispatcher hands a task to an agent by some transport (the agent's socket
@@ -55,6 +56,12 @@ type Deps struct {
 	// Push is told of every reply this instance settles; it decides about
 	// notifications off this path (pushtrigger.Dispatcher). Nil: none.
 	Push interface{ Reply(reply ari.Message) bool }
+	// Files makes the links a task carries to its message's attachments
+	// (storage.Store): presigned for private buckets, so they are made fresh
+	// when the task is sent. Nil: the link stored at upload time.
+	Files interface {
+		URL(ctx context.Context, key string) (string, time.Time, error)
+	}
 }
 
 // Engine runs replies for one instance.
@@ -227,7 +234,13 @@ func (e *Engine) buildTask(ctx context.Context, reply ari.Message) (*protocol.Ta
 			Sender: protocol.Sender{ID: in.SenderID, Name: in.SenderName}, Attachments: []protocol.Attachment{}},
 		History: boundHistory(in.History)}
 	for _, a := range in.Attachments {
-		t.Message.Attachments = append(t.Message.Attachments, protocol.Attachment{ID: a.ID, URL: a.URL,
+		link := a.URL
+		if e.d.Files != nil {
+			if link, _, err = e.d.Files.URL(ctx, a.Key); err != nil {
+				return nil, err
+			}
+		}
+		t.Message.Attachments = append(t.Message.Attachments, protocol.Attachment{ID: a.ID, URL: link,
 			ContentType: a.ContentType, Size: a.Size, Name: a.Name})
 	}
 	return t, nil

@@ -80,6 +80,8 @@ type TaskInput struct {
 type TaskAttachment struct {
 	ID, URL, ContentType, Name string
 	Size                       int64
+	// Key is the storage key, for a fresh link when the task is sent.
+	Key string
 }
 
 // TaskInput loads the message userMessageID answers and up to limit earlier
@@ -96,14 +98,14 @@ func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (T
 	if err != nil {
 		return in, err
 	}
-	rows, err := db.Pool.Query(ctx, `select id, coalesce(url, ''), content_type, original_name, size
+	rows, err := db.Pool.Query(ctx, `select id, coalesce(url, ''), content_type, original_name, size, storage_key
 		from attachments where message_id = $1 order by created_at, id`, userMessageID)
 	if err != nil {
 		return in, err
 	}
 	in.Attachments, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskAttachment, error) {
 		var a TaskAttachment
-		err := r.Scan(&a.ID, &a.URL, &a.ContentType, &a.Name, &a.Size)
+		err := r.Scan(&a.ID, &a.URL, &a.ContentType, &a.Name, &a.Size, &a.Key)
 		return a, err
 	})
 	if err != nil {
