@@ -14,7 +14,6 @@ import (
 	"github.com/ari-chat/ari-server/functions/sandbox"
 	"github.com/ari-chat/ari-server/functions/uploads"
 	"github.com/ari-chat/ari-server/functions/uploadscleanup"
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
@@ -37,27 +36,21 @@ var functions = []function{
 		return authfn.New(authfn.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys)})
 	}},
 	{"agents", func(p *platform.Platform) *httpx.Router {
-		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
+		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},
 	{"conversations", func(p *platform.Platform) *httpx.Router {
-		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: authenticator(p), Events: events.NewPublisher(p.Redis, p.Keys)})
+		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},
 	{"messages", messages.ForPlatform},
 	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.Deps{}) }},
 	{"groups", func(p *platform.Platform) *httpx.Router { return groups.New(groups.DepsFrom(p)) }},
 	{"reactions", func(p *platform.Platform) *httpx.Router { return reactions.New(reactions.DepsFrom(p)) }},
 	{"push", func(p *platform.Platform) *httpx.Router {
-		return push.New(push.Deps{DB: p.DB, Auth: authenticator(p), VAPIDPublicKey: p.Config.VAPIDPublicKey})
+		return push.New(push.Deps{DB: p.DB, Auth: p.Authenticator(), VAPIDPublicKey: p.Config.VAPIDPublicKey})
 	}},
 	{"notifications", func(p *platform.Platform) *httpx.Router {
-		return notifications.New(notifications.Deps{DB: p.DB, Auth: authenticator(p)})
+		return notifications.New(notifications.Deps{DB: p.DB, Auth: p.Authenticator()})
 	}},
 	{"uploads", uploads.ForPlatform},
 	{"uploadscleanup", func(p *platform.Platform) *httpx.Router { return uploadscleanup.New() }},
-}
-
-// authenticator is the session check the REST functions share, built the
-// same way as in their Lambda mains.
-func authenticator(p *platform.Platform) *auth.Authenticator {
-	return &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)}
 }

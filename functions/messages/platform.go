@@ -3,7 +3,6 @@ package messages
 import (
 	"log/slog"
 
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
@@ -26,7 +25,7 @@ func depsWithoutFiles(p *platform.Platform) Deps {
 	return Deps{
 		DB:     p.DB,
 		Events: events.NewPublisher(p.Redis, p.Keys),
-		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Auth:   p.Authenticator(),
 	}
 }
 

@@ -1,7 +1,6 @@
 package reactions
 
 import (
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
@@ -11,6 +10,6 @@ func DepsFrom(p *platform.Platform) Deps {
 	return Deps{
 		DB:     p.DB,
 		Events: events.NewPublisher(p.Redis, p.Keys),
-		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Auth:   p.Authenticator(),
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/ari-chat/ari-server/shared/ari"
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/storage"
@@ -21,7 +20,7 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 	return Deps{
 		DB:             p.DB,
 		Storage:        st,
-		Auth:           &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Auth:           p.Authenticator(),
 		MaxUploadBytes: p.Config.MaxUploadBytes,
 	}, nil
 }

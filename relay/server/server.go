@@ -87,7 +87,8 @@ func New(d Deps) *Server {
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
-	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL)}
+	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),
+		Policy: auth.SessionPolicy{ExpiresIn: c.SessionExpiresIn, UpdateAge: c.SessionUpdateAge}}
 	s.origins = map[string]bool{}
 	for _, o := range append([]string{c.BaseURL}, c.TrustedOrigins...) {
 		if u, err := url.Parse(strings.TrimSpace(o)); err == nil && u.Host != "" {

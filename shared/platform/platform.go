@@ -142,3 +142,11 @@ func ServeLambda(h http.Handler) error {
 	lambda.Start(adapter.ProxyWithContext)
 	return fmt.Errorf("lambda runtime returned")
 }
+
+// Authenticator is the session check every signed-in route uses: Better Auth's
+// cookie or a bearer token, extending a used session once per
+// AUTH_SESSION_UPDATE_AGE as Better Auth does.
+func (p *Platform) Authenticator() *auth.Authenticator {
+	return &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL),
+		Policy: auth.SessionPolicy{ExpiresIn: p.Config.SessionExpiresIn, UpdateAge: p.Config.SessionUpdateAge}}
+}

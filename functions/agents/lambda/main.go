@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/agents"
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
@@ -27,7 +26,7 @@ func run(ctx context.Context) error {
 	defer p.Close()
 	return platform.ServeLambda(p.Wrap(agents.New(agents.Deps{
 		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
-		Auth:   &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Auth:   p.Authenticator(),
 		Events: events.NewPublisher(p.Redis, p.Keys),
 	})))
 }

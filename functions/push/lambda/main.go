@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/push"
-	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -26,7 +25,7 @@ func run(ctx context.Context) error {
 	defer p.Close()
 	h := push.New(push.Deps{
 		DB:             p.DB,
-		Auth:           &auth.Authenticator{DB: p.DB, Secret: p.Config.AuthSecret, Cookies: auth.NewCookies(p.Config.BaseURL)},
+		Auth:           p.Authenticator(),
 		VAPIDPublicKey: p.Config.VAPIDPublicKey,
 	})
 	return platform.ServeLambda(p.Wrap(h))
