@@ -357,14 +357,14 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 			order by rank desc, m.seq desc, m.id desc
 			limit $10`
 	} else {
-		// MATERIALIZED keeps the planner from trading the history scan for
-		// the GIN index, which is the slow plan for this query.
-		ranked = `with mine as materialized (
-				select m.id, m.seq, m.search from messages m
-				where ` + searchScope + ` and m.deleted_at is null)
-			select m.id, ts_rank(m.search, ` + tsquery + `) as rank
-			from mine m
-			where m.search @@ ` + tsquery + ` and ` + fmt.Sprintf(searchAfter, tsquery) + `
+		// ts_match_vq is the function behind @@. Called by name it is no
+		// index condition, so the planner cannot trade this scan of the
+		// caller's history for the GIN index, the slow plan for common
+		// terms (measured: half the time of a MATERIALIZED CTE fence).
+		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
+			from messages m
+			where ` + searchScope + ` and m.deleted_at is null and ts_match_vq(m.search, ` + tsquery + `)
+				and ` + fmt.Sprintf(searchAfter, tsquery) + `
 			order by rank desc, m.seq desc, m.id desc
 			limit $10`
 	}
