@@ -24,6 +24,8 @@ test: test-services lint
 	  | while read -r db; do psql "$(TEST_DATABASE_URL)" -qc "drop database if exists $$db" >/dev/null; done
 	$(GO) test -race -count=1 -timeout 30m ./...
 	@$(MAKE) --no-print-directory fuzz
+	@# The messages benchmark at its small size, to prove it works (figures are printed, never asserted).
+	$(GO) run ./local/bench/messages -messages 10000 -explain=false
 
 test-services:
 	@bash local/scripts/services.sh install
@@ -43,6 +45,11 @@ fuzz:
 	  echo "fuzz $$f for $(FUZZTIME)"; \
 	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=3s ./relay/protocol || exit 1; \
 	done
+
+# Messages page/search latencies through the real handler (MESSAGES=1000000 for the 1M run).
+MESSAGES ?= 10000
+bench-messages: test-services
+	$(GO) run ./local/bench/messages -messages $(MESSAGES)
 
 build: build-lambdas build-relay build-local
 
