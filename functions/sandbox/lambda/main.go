@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 
@@ -10,9 +11,20 @@ import (
 )
 
 func main() {
-	// The sandbox needs no database or Redis while it is unavailable.
-	if err := platform.ServeLambda(platform.Wrap(sandbox.New(sandbox.Deps{}))); err != nil {
+	if err := run(context.Background()); err != nil {
 		slog.Error("sandbox function stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// run serves under p.Wrap like every function (JSON logs with request ids,
+// CORS, rate limit); the sandbox itself touches neither Postgres nor Redis,
+// and the platform connects lazily.
+func run(ctx context.Context) error {
+	p, err := platform.Open(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return platform.ServeLambda(p.Wrap(sandbox.New(sandbox.Deps{})))
 }
