@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +59,7 @@ type Server struct {
 	clients *client.Sessions
 	agents  *agent.Sessions
 	auth    *auth.Authenticator
-	origins map[string]bool
+	origins auth.Origins
 	up      websocket.Upgrader
 
 	// sockets counts running socket handlers; ctx is what they run under.
@@ -89,12 +87,9 @@ func New(d Deps) *Server {
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),
 		Policy: auth.SessionPolicy{ExpiresIn: c.SessionExpiresIn, UpdateAge: c.SessionUpdateAge}}
-	s.origins = map[string]bool{}
-	for _, o := range append([]string{c.BaseURL}, c.TrustedOrigins...) {
-		if u, err := url.Parse(strings.TrimSpace(o)); err == nil && u.Host != "" {
-			s.origins[strings.ToLower(u.Scheme+"://"+u.Host)] = true
-		}
-	}
+	// The same trusted origins (wildcards included) as the REST side's CORS
+	// and origin checks.
+	s.origins = auth.NewOrigins(c.BaseURL, c.TrustedOrigins)
 	s.up = websocket.Upgrader{
 		Subprotocols: []string{protocol.Version},
 		// Origin is checked before the upgrade, in originAllowed.
@@ -125,7 +120,7 @@ func (s *Server) originAllowed(r *http.Request) bool {
 	if o == "" {
 		return true
 	}
-	return s.origins[strings.ToLower(strings.TrimRight(o, "/"))]
+	return s.origins.Trusted(o)
 }
 
 func (s *Server) begin() bool {
