@@ -65,6 +65,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$started_services" ]; then bash local/scripts/services.sh stop "$DEV"; fi
+  exit "${1:-0}"
 }
 trap cleanup INT TERM EXIT
 
@@ -95,3 +96,4 @@ Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}" || true
 echo "a process exited; see $DEV/*.log"
+cleanup 1
