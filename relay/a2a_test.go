@@ -127,3 +127,118 @@ func TestAgentWithoutSocketIsReachedOverA2A(t *testing.T) {
 		t.Fatalf("stream_end = %v", end)
 	}
 }
+
+// Issue 8's matrix through the relay, against each real SDK server: SDK 1.3.0
+// in its v1.0 mode and its v0.3 compatibility mode, and SDK 0.3.14 as a
+// genuine v0.3 server. A user's socket sees the reply chunk by chunk and it is
+// saved; the agent's failure ends it in error; cancel ends it cancelled and
+// the agent's task is cancelled; a silent agent times out; a wrong auth header
+// is reported after exactly one call, not retried.
+func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "2s", "RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "2s"})
+	r := c.start()
+	for _, mode := range []string{"v1", "compat", "v03"} {
+		t.Run(mode, func(t *testing.T) {
+			base := startA2APeer(t, mode)
+			u := testenv.NewUser(t, c.db, "Ada")
+			agentID, _ := newAgent(t, c.db, u, "Remote "+mode)
+			if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
+				t.Fatal(err)
+			}
+			conv := newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
+			client := dialClient(t, r, u)
+			turn := func(content, id string) (string, *assembler) {
+				client.sendMessage(conv, content, mode+"-"+id)
+				reply := client.expect("stream_start").str("messageId")
+				return reply, client.collect(reply, nil)
+			}
+
+			// Streamed, chunk by chunk, saved.
+			reply, got := turn("stream please", "stream")
+			const want = "Grüße, 世界 — naïve café 🙂 done"
+			if string(got.text) != want || got.chunks < 2 || got.ended.str("status") != "complete" {
+				t.Fatalf("stream: %d chunks %q, end %v", got.chunks, got.text, got.ended)
+			}
+			if status, content := replyStatus(t, c.db, reply); status != "complete" || content != want {
+				t.Fatalf("stream stored %s %q", status, content)
+			}
+
+			// The agent fails: error, with its reason.
+			reply, got = turn("fail now", "fail")
+			if got.ended.str("status") != "error" || !strings.Contains(got.ended.obj("error").str("message"), "boom") {
+				t.Fatalf("fail: end %v", got.ended)
+			}
+			if status, _ := replyStatus(t, c.db, reply); status != "error" {
+				t.Fatalf("fail stored %s", status)
+			}
+
+			// Cancel: cancelled here, and the remote task is cancelled.
+			cancelsBefore := len(peerStats(t, base).Cancels)
+			client.sendMessage(conv, "slow please", mode+"-slow")
+			reply = client.expect("stream_start").str("messageId")
+			client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+			client.send(map[string]any{"type": "cancel_stream", "messageId": reply})
+			end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
+			if end.str("status") != "cancelled" {
+				t.Fatalf("cancel: end %v", end)
+			}
+			waitFor(t, 5*time.Second, "the remote task to be cancelled", func() bool {
+				return len(peerStats(t, base).Cancels) > cancelsBefore
+			})
+
+			// Silent agent: the idle timeout ends the reply in error.
+			reply, got = turn("silent please", "silent")
+			if got.ended.str("status") != "error" || got.ended.obj("error").str("code") != "agent_timeout" {
+				t.Fatalf("silent: end %v", got.ended)
+			}
+
+			// Wrong auth header: an error after one call, no retries.
+			if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2, a2a_auth_header = 'X-Api-Key: wrong' where id = $1`,
+				agentID, base+"/secure"); err != nil {
+				t.Fatal(err)
+			}
+			before := peerStats(t, base)
+			_, got = turn("stream please", "unauthorized")
+			if got.ended.str("status") != "error" {
+				t.Fatalf("unauthorized: end %v", got.ended)
+			}
+			time.Sleep(500 * time.Millisecond) // room for a retry, were there one
+			after := peerStats(t, base)
+			if after.Unauthorized-before.Unauthorized != 1 || after.RPC["secure"]-before.RPC["secure"] != 1 {
+				t.Fatalf("unauthorized calls %d, rpc calls %d: want exactly one each",
+					after.Unauthorized-before.Unauthorized, after.RPC["secure"]-before.RPC["secure"])
+			}
+		})
+	}
+}
+
+type a2aPeerStats struct {
+	RPC          map[string]int
+	Cancels      []string
+	Unauthorized int
+}
+
+func peerStats(t *testing.T, base string) a2aPeerStats {
+	t.Helper()
+	resp, err := http.Get(base + "/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s a2aPeerStats
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
