@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/scrypt"
@@ -134,7 +135,7 @@ func HashPassword(pw string, alg Algorithm) (string, error) {
 		salt := make([]byte, argon2SaltLen)
 		_, _ = rand.Read(salt)
 		p := argon2Params{memory: argon2Memory, time: argon2Time, threads: argon2Threads}
-		key := argon2.IDKey(normalize(pw), salt, p.time, p.memory, p.threads, argon2KeyLen)
+		key := argon2Key(pw, salt, p, argon2KeyLen)
 		return p.format(salt, key), nil
 	}
 	return "", fmt.Errorf("auth: cannot hash with unknown algorithm %q", alg)
@@ -149,7 +150,7 @@ func VerifyPassword(pw, stored string) (ok bool, alg Algorithm, err error) {
 		if err != nil {
 			return false, Argon2id, err
 		}
-		got := argon2.IDKey(normalize(pw), salt, p.time, p.memory, p.threads, uint32(len(want)))
+		got := argon2Key(pw, salt, p, uint32(len(want)))
 		return subtle.ConstantTimeCompare(got, want) == 1, Argon2id, nil
 	}
 	saltHex, keyHex, found := strings.Cut(stored, ":")
@@ -218,6 +219,7 @@ func normalize(pw string) []byte {
 // scryptKey derives Better Auth's scrypt key. The salt is the hex text's ASCII
 // bytes, never the decoded bytes: that is what Better Auth passes to scrypt.
 func scryptKey(pw, saltHex string) ([]byte, error) {
+	derivations.Add(1)
 	key, err := scrypt.Key(normalize(pw), []byte(saltHex), scryptN, scryptR, scryptP, scryptKeyLen)
 	if err != nil {
 		return nil, fmt.Errorf("auth: scrypt: %w", err)
@@ -298,3 +300,17 @@ func parseArgon2(s string) (argon2Params, []byte, []byte, error) {
 func decodeB64Loose(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
 }
+
+func argon2Key(pw string, salt []byte, p argon2Params, n uint32) []byte {
+	derivations.Add(1)
+	return argon2.IDKey(normalize(pw), salt, p.time, p.memory, p.threads, n)
+}
+
+// derivations counts password key derivations, the cost that must not differ
+// between an unknown email and a wrong password.
+var derivations atomic.Int64
+
+// KeyDerivations returns how many password key derivations (scrypt or
+// argon2id) this process has run. Tests use it to prove that every sign-in
+// path costs exactly one, whatever the email.
+func KeyDerivations() int64 { return derivations.Load() }
