@@ -91,7 +91,7 @@ func (s *seeder) pairs(ctx context.Context, n, m int) ([]pair, error) {
 	agents := make([]seededAgent, m)
 	batch := &pgx.Batch{}
 	for i := range agents {
-		a := seededAgent{ID: fmt.Sprintf("%s_a%d_%s", s.run, i, randomHex(2)), Token: "ari_" + randomHex(24)}
+		a := seededAgent{ID: fmt.Sprintf("%s_a%d_%s", s.run, i, randomHex(6)), Token: "ari_" + randomHex(24)}
 		agents[i] = a
 		sum := sha256.Sum256([]byte(a.Token))
 		batch.Queue(`insert into agents(id, owner_id, name, handle, token_hash, token_hint) values ($1,$2,$3,$4,$5,$6)`,
@@ -99,7 +99,7 @@ func (s *seeder) pairs(ctx context.Context, n, m int) ([]pair, error) {
 	}
 	out := make([]pair, n)
 	for i, u := range users {
-		p := pair{User: u, Agent: agents[i%m], Conv: fmt.Sprintf("%s_c%d_%s", s.run, i, randomHex(2))}
+		p := pair{User: u, Agent: agents[i%m], Conv: fmt.Sprintf("%s_c%d_%s", s.run, i, randomHex(6))}
 		out[i] = p
 		s.convIDs = append(s.convIDs, p.Conv)
 		batch.Queue(`insert into conversations(id, kind, created_by) values ($1,'direct',$2)`, p.Conv, u.ID)
