@@ -35,15 +35,21 @@ func TestWholeFlowDeltaAndAccumulated(t *testing.T) {
 		t.Fatalf("task = %v", task)
 	}
 	var sent strings.Builder
+	var pieces []string
 	for i := 0; i < 200; i++ {
 		piece := chunkText(i)
 		sent.WriteString(piece)
+		pieces = append(pieces, piece)
 		agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": piece, "mode": "delta"})
 	}
 	agent.send(map[string]any{"type": "agent_complete", "taskId": reply})
 	got := client.collect(reply, nil)
-	if string(got.text) != sent.String() || got.chunks != 200 {
-		t.Fatalf("assembled %d chunks, %d bytes; want 200, %d bytes", got.chunks, len(got.text), sent.Len())
+	// The relay may merge chunks that arrive while it is sending earlier ones.
+	if string(got.text) != sent.String() || got.chunks < 1 || got.chunks > 200 {
+		t.Fatalf("assembled %d chunks, %d bytes; want 1 to 200, %d bytes", got.chunks, len(got.text), sent.Len())
+	}
+	if err := got.wholeChunks(pieces); err != nil {
+		t.Fatal(err)
 	}
 	if got.ended.str("status") != "complete" || got.ended.str("content") != sent.String() {
 		t.Fatalf("stream_end = %v", got.ended["status"])

@@ -374,6 +374,24 @@ type assembler struct {
 	text   []byte
 	ended  frame
 	chunks int
+	ends   []int64 // where each chunk's delta ended, as byte offsets
+}
+
+// wholeChunks checks that every delta ended where one of the agent's chunks
+// ended: a relay may merge consecutive chunks but never splits one.
+func (a *assembler) wholeChunks(pieces []string) error {
+	bounds := map[int64]bool{}
+	n := int64(0)
+	for _, p := range pieces {
+		n += int64(len(p))
+		bounds[n] = true
+	}
+	for _, e := range a.ends {
+		if !bounds[e] {
+			return fmt.Errorf("a delta ended at byte %d, inside one of the agent's chunks", e)
+		}
+	}
+	return nil
 }
 
 func (a *assembler) apply(f frame) error {
@@ -388,6 +406,7 @@ func (a *assembler) apply(f frame) error {
 		return fmt.Errorf("gap: offset %d, have %d", off, have)
 	}
 	a.chunks++
+	a.ends = append(a.ends, off+int64(len(delta)))
 	return nil
 }
 

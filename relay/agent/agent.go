@@ -71,11 +71,16 @@ type session struct {
 	revoked atomic.Bool
 	epoch   int64                   // set before the socket subscribes; see kv.Keys.AgentEpoch
 	tasks   map[string]*stream.Task // only the reader goroutine touches it
+	feed    *stream.Feed            // chunks on their way to Redis and clients
 }
 
 // Serve runs one agent socket until it closes.
 func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 	ss := &session{s: s, c: c, name: hub.SocketName(s.d.InstanceID, c.ID()), tasks: map[string]*stream.Task{}}
+	ss.feed = s.d.Engine.NewFeed(ctx, func(t *stream.Task, err error) {
+		s.d.Log.Error("relay chunk", "task", t.ID, "err", err)
+		ss.sendError(protocol.CodeInternal, "the relay failed; a chunk was not applied", t.ID)
+	})
 	s.mu.Lock()
 	s.all[c.ID()] = ss
 	s.mu.Unlock()
@@ -87,6 +92,7 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 	})
 	c.Run(func(data []byte) { ss.handle(ctx, data) })
 	timer.Stop()
+	ss.feed.Close()
 	s.mu.Lock()
 	delete(s.all, c.ID())
 	if s.live[ss.agent.ID] == ss {
@@ -178,15 +184,17 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		}
 	case *protocol.AgentChunk:
 		if t := ss.task(ctx, f.TaskID); t != nil {
-			ss.after(t, ss.s.d.Engine.Chunk(ctx, t, f.Content, f.Mode))
+			ss.after(t, ss.feed.Chunk(t, f.Content, f.Mode))
 		}
 	case *protocol.AgentComplete:
 		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.feed.Wait() // the buffer holds every chunk before it ends
 			ss.s.d.Engine.Complete(ctx, t, f.Content)
 			delete(ss.tasks, t.ID)
 		}
 	case *protocol.AgentError:
 		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.feed.Wait()
 			ss.s.d.Engine.Fail(ctx, t, f.Error)
 			delete(ss.tasks, t.ID)
 		}

@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"strings"
-	"time"
+	"sync/atomic"
 
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
-	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -25,8 +23,14 @@ type Task struct {
 	ConversationID string
 	AgentID        string
 	Users          []string
-	Text           string
+	Text           string // accepted so far (the reader's view)
 	first          bool
+
+	sent  int64       // bytes in stream:{id} as this instance knows it; the sender's
+	ended atomic.Bool // the buffer refused a delta: the reply is over
+
+	queued   []byte // Feed: accepted text not yet sent; guarded by Feed.mu
+	queuedIn bool   // Feed: in Feed.pending
 }
 
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
@@ -64,54 +68,47 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 		users = strings.Split(meta["users"], ",")
 	}
 	e.Drive(meta["conv"], taskID)
-	return &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users, Text: text, first: meta["first"] == "1"}, nil
+	return &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users, Text: text,
+		first: meta["first"] == "1", sent: int64(len(text))}, nil
 }
 
-// Chunk applies an agent_chunk. ErrEnded means the task is over (drop the
-// chunk silently). A chunk that breaks the rules ends the reply in error.
+// Chunk applies an agent_chunk and returns once it is buffered and sent to
+// clients. ErrEnded means the task is over (drop the chunk silently). A chunk
+// that breaks the rules ends the reply in error.
 func (e *Engine) Chunk(ctx context.Context, t *Task, content, mode string) error {
-	delta, _, merr := protocol.Merge(t.Text, content, mode)
-	switch {
-	case errors.Is(merr, protocol.ErrNotExtending):
-		e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInvalidChunk,
-			Message: "accumulated chunk does not extend text", CancelReason: protocol.CancelInvalidChunk})
+	delta, end, err := merge(t, content, mode)
+	if end != nil {
+		e.Settle(ctx, t.ID, *end)
 		return ErrEnded
-	case errors.Is(merr, protocol.ErrReplyTooLarge):
-		e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrReplyTooLarge,
-			Message: "the reply exceeds 256 KiB", CancelReason: protocol.CancelReplyTooLarge})
-		return ErrEnded
-	case merr != nil:
-		return merr
+	}
+	if err != nil {
+		return err
 	}
 	return e.appendDelta(ctx, t, delta)
 }
 
-func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
-	n, err := chunkScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)},
-		delta, strconv.FormatInt(time.Now().UnixMilli(), 10), int(kv.StreamTTL/time.Second)).Int64()
-	if err != nil {
-		return err
+// merge turns a chunk into the delta it adds to t.Text, or into the end of a
+// reply that it breaks.
+func merge(t *Task, content, mode string) (string, *End, error) {
+	delta, _, err := protocol.Merge(t.Text, content, mode)
+	switch {
+	case errors.Is(err, protocol.ErrNotExtending):
+		return "", &End{Status: ari.StatusError, Code: protocol.StreamErrInvalidChunk,
+			Message: "accumulated chunk does not extend text", CancelReason: protocol.CancelInvalidChunk}, nil
+	case errors.Is(err, protocol.ErrReplyTooLarge):
+		return "", &End{Status: ari.StatusError, Code: protocol.StreamErrReplyTooLarge,
+			Message: "the reply exceeds 256 KiB", CancelReason: protocol.CancelReplyTooLarge}, nil
 	}
-	if n < 0 {
-		return ErrEnded
+	return delta, nil, err
+}
+
+// appendDelta buffers and sends one delta and waits for it.
+func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
+	if err := e.appendDeltas(ctx, []*Task{t}, []string{delta})[0]; err != nil {
+		return err
 	}
 	t.Text += delta
-	if !t.first {
-		t.first = true
-		if err := e.d.DB.MarkFirstChunk(ctx, t.ID); err != nil {
-			e.d.Log.Warn("relay first chunk", "reply", t.ID, "err", err)
-		}
-	}
-	if delta == "" {
-		return nil
-	}
-	frame, err := protocol.Encode(&protocol.StreamChunk{MessageID: t.ID, ConversationID: t.ConversationID,
-		Delta: delta, Offset: n - int64(len(delta))})
-	if err != nil {
-		return err
-	}
-	_, err = e.d.Hub.ToUsers(ctx, e.d.Keys, t.Users, frame, "")
-	return err
+	return nil
 }
 
 // Complete applies agent_complete. Content that extends the text reaches

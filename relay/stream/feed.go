@@ -1,0 +1,191 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/kv"
+)
+
+// Feed carries one agent socket's chunks to the buffers and to clients. The
+// socket's reader hands each chunk to Chunk and goes on reading; one sender
+// goroutine at a time (started when there is something to send, gone when
+// there is not) takes what has gathered and, for every reply with new text,
+// appends it to stream:{id} and publishes one stream_chunk per member, all in
+// one pipelined round trip. Chunks that arrive while a round trip is in
+// flight go out together in the next one, merged into one delta per reply:
+// a busy socket needs fewer round trips and frames per chunk, an idle one
+// sends each chunk at once. Offsets are exact because this instance is the
+// only writer of a reply's buffer while it holds the agent's socket.
+type Feed struct {
+	e   *Engine
+	ctx context.Context
+	// onErr hears of a batch the relay failed to send (Redis down); it runs
+	// on the sender goroutine.
+	onErr func(t *Task, err error)
+
+	mu      sync.Mutex
+	pending []*Task       // replies with queued text, in order of arrival
+	busy    bool          // the sender goroutine runs
+	idle    chan struct{} // closed when the running sender ends
+	senders sync.WaitGroup
+}
+
+// NewFeed returns the feed of one agent socket. Close it when the socket ends.
+func (e *Engine) NewFeed(ctx context.Context, onErr func(t *Task, err error)) *Feed {
+	return &Feed{e: e, ctx: context.WithoutCancel(ctx), onErr: onErr}
+}
+
+// Chunk applies an agent_chunk like Engine.Chunk but does not wait for Redis.
+// ErrEnded: the task is over (drop the chunk); a chunk that breaks the rules
+// ends the reply in error, after what was queued before it has been sent.
+func (f *Feed) Chunk(t *Task, content, mode string) error {
+	if t.ended.Load() {
+		return ErrEnded
+	}
+	delta, end, err := merge(t, content, mode)
+	if end != nil {
+		f.Wait()
+		f.e.Settle(f.ctx, t.ID, *end)
+		return ErrEnded
+	}
+	if err != nil {
+		return err
+	}
+	t.Text += delta
+	f.mu.Lock()
+	if !t.queuedIn {
+		t.queuedIn = true
+		f.pending = append(f.pending, t)
+	}
+	t.queued = append(t.queued, delta...)
+	if !f.busy {
+		f.busy = true
+		f.idle = make(chan struct{})
+		f.senders.Add(1)
+		go f.send()
+	}
+	f.mu.Unlock()
+	return nil
+}
+
+// Wait returns once everything given to Chunk so far is sent (or failed).
+// Call it before anything that reads or ends a reply's buffer.
+func (f *Feed) Wait() {
+	f.mu.Lock()
+	busy, idle := f.busy, f.idle
+	f.mu.Unlock()
+	if busy {
+		<-idle
+	}
+}
+
+// Close waits for the sender; the socket's reader calls it when it ends.
+func (f *Feed) Close() {
+	f.Wait()
+	f.senders.Wait()
+}
+
+func (f *Feed) send() {
+	defer f.senders.Done()
+	for {
+		f.mu.Lock()
+		batch := f.pending
+		f.pending = nil
+		if len(batch) == 0 {
+			f.busy = false
+			close(f.idle)
+			f.mu.Unlock()
+			return
+		}
+		deltas := make([]string, len(batch))
+		for i, t := range batch {
+			deltas[i] = string(t.queued)
+			t.queued = t.queued[:0]
+			t.queuedIn = false
+		}
+		f.mu.Unlock()
+		errs := f.e.appendDeltas(f.ctx, batch, deltas)
+		for i, err := range errs {
+			if err != nil && !errors.Is(err, ErrEnded) && f.onErr != nil {
+				f.onErr(batch[i], err)
+			}
+		}
+	}
+}
+
+// appendDeltas appends each task's delta to its buffer and publishes it to
+// the task's members as a stream_chunk, in one pipelined round trip. The
+// offset is the buffer's length as this instance knows it (Task.sent); the
+// publish follows the append in the pipeline, so a client that reads the
+// buffer (sync) after seeing the chunk finds it there. When the reply has
+// ended meanwhile (the script refuses), the chunk was published all the same
+// and arrives just before or after stream_end, whose content clients take.
+// An empty delta only notes activity. The result has one error per task:
+// nil, ErrEnded or a Redis failure.
+func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) []error {
+	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	ttl := int(kv.StreamTTL / time.Second)
+	pipe := e.d.Redis.Pipeline()
+	scripts := make([]*redis.Cmd, len(tasks))
+	keys := make([][]string, len(tasks))
+	for i, t := range tasks {
+		keys[i] = []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)}
+		scripts[i] = chunkScript.EvalSha(ctx, pipe, keys[i], deltas[i], now, ttl)
+		if deltas[i] == "" {
+			continue
+		}
+		frame := appendStreamChunk(nil, t.ID, t.ConversationID, deltas[i], t.sent)
+		for _, u := range t.Users {
+			pipe.SPublish(ctx, e.d.Keys.UserChannel(u), frame)
+		}
+	}
+	_, _ = pipe.Exec(ctx) // errors are read per command below
+	errs := make([]error, len(tasks))
+	for i, t := range tasks {
+		n, err := scripts[i].Int64()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
+			n, err = chunkScript.Run(ctx, e.d.Redis, keys[i], deltas[i], now, ttl).Int64()
+		}
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		if n < 0 {
+			t.ended.Store(true)
+			errs[i] = ErrEnded
+			continue
+		}
+		if want := t.sent + int64(len(deltas[i])); n != want {
+			// Someone else appended (an older socket of the agent on
+			// another instance, still sending): follow the buffer;
+			// stream_end's content settles what clients show.
+			e.d.Log.Warn("relay chunk offset moved", "reply", t.ID, "want", want, "buffer", n)
+		}
+		t.sent = n
+		if !t.first {
+			t.first = true
+			if err := e.d.DB.MarkFirstChunk(ctx, t.ID); err != nil {
+				e.d.Log.Warn("relay first chunk", "reply", t.ID, "err", err)
+			}
+		}
+	}
+	return errs
+}
+
+// appendStreamChunk encodes a stream_chunk frame as protocol.Encode does,
+// without reflection: it is the relay's most frequent frame.
+func appendStreamChunk(dst []byte, messageID, conversationID, delta string, offset int64) []byte {
+	f := protocol.StreamChunk{MessageID: messageID, ConversationID: conversationID, Delta: delta, Offset: offset}
+	b, err := protocol.Encode(&f)
+	if err != nil { // strings and an integer always encode
+		return dst
+	}
+	return append(dst, b...)
+}
