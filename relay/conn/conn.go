@@ -3,6 +3,12 @@
 // deadline, protocol pings, and closing with the codes of relay/protocol. Any
 // goroutine may Send; a full queue closes the socket (4008) instead of blocking
 // the sender, so one slow peer never slows anyone else.
+//
+// Most sockets are idle most of the time, and the relay holds thousands, so an
+// idle socket costs as little as it can: the writer goroutine runs only while
+// there is something to write (and exits when the queue is empty), the queue
+// is a slice that grows to its bound only when needed, and pings come from a
+// timer rather than a goroutine.
 package conn
 
 import (
@@ -50,15 +56,20 @@ type Conn struct {
 	opts Options
 	id   uint64
 
-	queue chan []byte
-
-	closeOnce sync.Once
-	closing   chan struct{} // closed when Close was called
+	mu        sync.Mutex
+	queue     [][]byte // frames not yet written, oldest first; at most QueueSize
+	writing   bool     // a writer goroutine runs; it alone writes data frames
+	closed    bool     // Close was called; closeCode and closeText are set
 	closeCode int
 	closeText string
+	writers   sync.WaitGroup
 
+	closing    chan struct{} // closed when Close was called
+	finished   chan struct{} // closed when the close frame is out (or failed)
 	readerDone chan struct{}
-	done       chan struct{} // closed when both goroutines have ended
+	done       chan struct{} // closed when the socket is torn down and Run returned
+	ping       *time.Timer   // guarded by mu
+	pingMu     sync.Mutex    // held while a ping is written, so Run can wait one out
 }
 
 // New wraps an upgraded socket. Call Run to start it.
@@ -66,8 +77,8 @@ func New(ws *websocket.Conn, opts Options) *Conn {
 	opts.defaults()
 	return &Conn{
 		ws: ws, opts: opts, id: lastID.Add(1),
-		queue:      make(chan []byte, opts.QueueSize),
 		closing:    make(chan struct{}),
+		finished:   make(chan struct{}),
 		readerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -82,18 +93,18 @@ func (c *Conn) Done() <-chan struct{} { return c.done }
 // Send queues one encoded frame. It never blocks: when the queue is full the
 // socket is closed with 4008 and false is returned.
 func (c *Conn) Send(frame []byte) bool {
-	select {
-	case <-c.closing:
-		return false
-	default:
-	}
-	select {
-	case c.queue <- frame:
-		return true
-	default:
-		c.Close(protocol.CloseSlowConsumer)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
 		return false
 	}
+	if len(c.queue) >= c.opts.QueueSize {
+		c.closeLocked(protocol.CloseSlowConsumer)
+		return false
+	}
+	c.queue = append(c.queue, frame)
+	c.startWriterLocked()
+	return true
 }
 
 // SendFrame encodes and queues f.
@@ -108,30 +119,74 @@ func (c *Conn) SendFrame(f protocol.Frame) bool {
 // Close sends the close frame with code (after the frames already queued)
 // and ends the socket. Later calls do nothing.
 func (c *Conn) Close(code int) {
-	c.closeOnce.Do(func() {
-		c.closeCode = code
-		c.closeText = protocol.CloseReason(code)
-		close(c.closing)
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closeLocked(code)
+}
+
+func (c *Conn) closeLocked(code int) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.closeCode = code
+	c.closeText = protocol.CloseReason(code)
+	close(c.closing)
+	c.startWriterLocked() // it writes the close frame
+}
+
+func (c *Conn) startWriterLocked() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writeLoop()
 }
 
 // Run reads frames and passes each text frame to handle, in order, on the
-// calling goroutine; a second goroutine writes. It returns when the socket is
-// closed (by either side, by the idle deadline, or by Close) and both
-// goroutines have ended. handle must not block for long: it holds up this
+// calling goroutine; writes happen on a writer goroutine that runs while
+// there is something to write. It returns when the socket is closed (by
+// either side, by the idle deadline, or by Close) and every goroutine it
+// started has ended. handle must not block for long: it holds up this
 // socket's reads, and nobody else's.
 func (c *Conn) Run(handle func(data []byte)) {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop()
-	}()
+	c.mu.Lock()
+	c.ping = time.AfterFunc(c.opts.PingInterval, c.sendPing)
+	c.mu.Unlock()
 	c.readLoop(handle)
 	c.Close(protocol.CloseNormal) // no-op when already closing
 	close(c.readerDone)
-	<-writerDone
+	<-c.finished
+	c.writers.Wait()
+	c.mu.Lock()
+	c.ping.Stop()
+	c.mu.Unlock()
+	c.pingMu.Lock() // a ping already under way ends; later ones see closing
+	c.pingMu.Unlock()
 	_ = c.ws.Close()
 	close(c.done)
+}
+
+// sendPing runs on the ping timer's goroutine. WriteControl may run
+// concurrently with the writer (gorilla serializes them).
+func (c *Conn) sendPing() {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	select {
+	case <-c.closing:
+		return
+	default:
+	}
+	if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout)); err != nil {
+		c.Close(protocol.CloseInternal)
+		return
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.ping.Reset(c.opts.PingInterval)
+	}
+	c.mu.Unlock()
 }
 
 func (c *Conn) readLoop(handle func([]byte)) {
@@ -167,26 +222,42 @@ func (c *Conn) readLoop(handle func([]byte)) {
 	}
 }
 
+// writeLoop writes what is queued, then exits when nothing is left; after
+// Close it writes the close frame and finishes the socket.
 func (c *Conn) writeLoop() {
-	ping := time.NewTicker(c.opts.PingInterval)
-	defer ping.Stop()
+	defer c.writers.Done()
+next:
 	for {
-		select {
-		case frame := <-c.queue:
-			if !c.write(frame) {
-				c.Close(protocol.CloseInternal)
-				c.finish(false)
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.opts.WriteTimeout)); err != nil {
-				c.Close(protocol.CloseInternal)
-				c.finish(false)
-				return
-			}
-		case <-c.closing: // also reached when the reader ends: Run closes first
-			c.finish(true)
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			c.finish()
 			return
+		}
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		for i, frame := range batch {
+			select {
+			case <-c.closing: // finish decides about the rest
+				c.mu.Lock()
+				c.queue = append(batch[i:], c.queue...)
+				c.mu.Unlock()
+				continue next
+			default:
+			}
+			if !c.write(frame) {
+				c.mu.Lock()
+				c.queue = nil
+				c.closeLocked(protocol.CloseInternal)
+				c.mu.Unlock()
+				break
+			}
 		}
 	}
 }
@@ -196,20 +267,20 @@ func (c *Conn) write(frame []byte) bool {
 	return c.ws.WriteMessage(websocket.TextMessage, frame) == nil
 }
 
-// finish runs after closing is closed (so closeCode is set). It flushes what is queued (when the close is ours and orderly), sends
-// the close frame, and waits briefly for the peer's answering close so the
-// reader ends cleanly; then the socket is torn down.
-func (c *Conn) finish(flush bool) {
-	if flush && c.closeCode != protocol.CloseSlowConsumer {
-	drain:
-		for {
-			select {
-			case frame := <-c.queue:
-				if !c.write(frame) {
-					break drain
-				}
-			default:
-				break drain
+// finish runs once, on the last writer, after Close. It flushes what is
+// queued (unless the peer is too slow to take it), sends the close frame, and
+// waits briefly for the peer's answering close so the reader ends cleanly;
+// then the socket is torn down.
+func (c *Conn) finish() {
+	defer close(c.finished)
+	c.mu.Lock()
+	rest := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+	if c.closeCode != protocol.CloseSlowConsumer && c.closeCode != protocol.CloseInternal {
+		for _, frame := range rest {
+			if !c.write(frame) {
+				break
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package conn_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,5 +107,53 @@ func TestIdlePeerIsDroppedAndPingsKeepOneAlive(t *testing.T) {
 	case <-c2.Done():
 	case <-time.After(3 * time.Second):
 		t.Fatal("idle peer not dropped")
+	}
+}
+
+// The writer runs only while there is something to send: frames sent in
+// bursts, with idle gaps between them, all arrive in order, and Close still
+// delivers what was queued before its close frame.
+func TestBurstsAfterIdleArriveInOrderAndCloseFlushes(t *testing.T) {
+	url, conns := serve(t, conn.Options{}, func(*conn.Conn, []byte) {})
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := <-conns
+	want := 0
+	for burst := 0; burst < 3; burst++ {
+		for i := 0; i < 50; i++ {
+			if !c.Send([]byte(`{"type":"pong","n":` + strconv.Itoa(want) + `}`)) {
+				t.Fatalf("frame %d refused", want)
+			}
+			want++
+		}
+		if burst < 2 {
+			time.Sleep(50 * time.Millisecond) // the writer goes idle
+		}
+	}
+	c.Close(protocol.CloseGoingAway)
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for n := 0; ; n++ {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			ce, ok := err.(*websocket.CloseError)
+			if !ok || ce.Code != protocol.CloseGoingAway || n != want {
+				t.Fatalf("after %d of %d frames: %v", n, want, err)
+			}
+			break
+		}
+		if exp := `{"type":"pong","n":` + strconv.Itoa(n) + `}`; string(data) != exp {
+			t.Fatalf("frame %d = %s, want %s", n, data, exp)
+		}
+	}
+	select {
+	case <-c.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("conn did not finish")
+	}
+	if c.Send([]byte(`{"type":"pong"}`)) {
+		t.Fatal("a closed conn accepted a frame")
 	}
 }

@@ -60,7 +60,11 @@ type Server struct {
 	agents  *agent.Sessions
 	auth    *auth.Authenticator
 	origins auth.Origins
-	up      websocket.Upgrader
+	// Client sockets are many and mostly idle: a small read buffer of their
+	// own (larger frames are still read whole, through it) and write buffers
+	// borrowed from a pool only while a frame is written. Agent sockets are
+	// few and busy: a larger read buffer takes many chunks per read.
+	clientUp, agentUp websocket.Upgrader
 
 	// sockets counts running socket handlers; ctx is what they run under.
 	sockets  sync.WaitGroup
@@ -90,13 +94,17 @@ func New(d Deps) *Server {
 	// The same trusted origins (wildcards included) as the REST side's CORS
 	// and origin checks.
 	s.origins = auth.NewOrigins(c.BaseURL, c.TrustedOrigins)
-	s.up = websocket.Upgrader{
+	writeBuffers := &sync.Pool{}
+	s.clientUp = websocket.Upgrader{
 		Subprotocols: []string{protocol.Version},
 		// Origin is checked before the upgrade, in originAllowed.
 		CheckOrigin:     func(*http.Request) bool { return true },
-		ReadBufferSize:  4096,
+		ReadBufferSize:  1024,
 		WriteBufferSize: 4096,
+		WriteBufferPool: writeBuffers,
 	}
+	s.agentUp = s.clientUp
+	s.agentUp.ReadBufferSize = 8192
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
 }
@@ -147,13 +155,18 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay shutting down"})
 		return
 	}
-	defer s.sockets.Done()
-	ws, err := s.up.Upgrade(hijacker(w), r, nil)
+	ws, err := s.clientUp.Upgrade(hijacker(w), r, nil)
 	if err != nil {
+		s.sockets.Done()
 		return // the upgrader has answered
 	}
+	// The socket runs on a goroutine of its own and this handler returns, so
+	// the HTTP server's goroutine (with its deep stack) and read buffer go.
 	c := conn.New(ws, s.connOptions(protocol.MaxClientFrameBytes))
-	s.clients.Serve(s.ctx, c, caller)
+	go func() {
+		defer s.sockets.Done()
+		s.clients.Serve(s.ctx, c, caller)
+	}()
 }
 
 func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
@@ -161,13 +174,16 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay shutting down"})
 		return
 	}
-	defer s.sockets.Done()
-	ws, err := s.up.Upgrade(hijacker(w), r, nil)
+	ws, err := s.agentUp.Upgrade(hijacker(w), r, nil)
 	if err != nil {
+		s.sockets.Done()
 		return
 	}
 	c := conn.New(ws, s.connOptions(protocol.MaxAgentFrameBytes))
-	s.agents.Serve(s.ctx, c)
+	go func() {
+		defer s.sockets.Done()
+		s.agents.Serve(s.ctx, c)
+	}()
 }
 
 func (s *Server) connOptions(limit int64) conn.Options {
