@@ -39,11 +39,25 @@ func TestSubscriptionsFollowLocalSockets(t *testing.T) {
 	if n, err := h.Publish(ctx, ch, []byte("a")); err != nil || n != 1 {
 		t.Fatalf("publish = %d, %v; want one receiving instance", n, err)
 	}
+	// Delivery to local sockets is asynchronous: let "a" reach both before
+	// socket 1 leaves (a socket that has left gets nothing, by design).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n1, n2 := len(got[1]), len(got[2])
+		mu.Unlock()
+		if n1 == 1 && n2 == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("first message not received by both sockets")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	h.Unsubscribe(ctx, ch, 1)
 	if n, _ := h.Publish(ctx, ch, []byte("b")); n != 1 {
 		t.Fatalf("still one local socket, but %d receivers", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
 	for {
 		mu.Lock()
 		n := len(got[2])
