@@ -315,6 +315,7 @@ func (ss *session) onChannel(payload []byte) {
 		ss.s.d.Engine.Drive(head.ConversationID, head.TaskID)
 		ss.c.Send(payload)
 	case protocol.TypeTaskCancel:
+		ss.feed.Cancelled(head.TaskID) // before the agent can answer it
 		ss.c.Send(payload)
 	case typeReplaced:
 		if head.Epoch > ss.epoch {

@@ -134,11 +134,12 @@ func (ss *session) savePresence(ctx context.Context) {
 	}
 }
 
-// onChannel runs on the hub's goroutine: queue the frame unless it is meant
-// for the user's other sockets only.
+// onChannel runs on the hub's goroutine or on a goroutine that delivers
+// this instance's own frames (hub.Deliver): queue the frame unless it is
+// meant for other sockets only.
 func (ss *session) onChannel(payload []byte) {
 	frame, skip := hub.SplitUserPayload(payload)
-	if frame == nil || skip == ss.name {
+	if frame == nil || hub.Skips(skip, ss.name) {
 		return
 	}
 	ss.c.Send(frame)

@@ -4,7 +4,8 @@
 // fan-out of each message to the local handlers of that channel.
 //
 // Handlers run on the hub's one receive goroutine, in the order Redis
-// delivered, so they must not block: they hand frames to a socket's bounded
+// delivered, and on the goroutines that call Deliver, so they must not block
+// and must be safe for concurrent use: they hand frames to a socket's bounded
 // queue (relay/conn) and return.
 package hub
 
@@ -82,21 +83,38 @@ func (h *Hub) Run(ctx context.Context) error {
 				}
 			}
 		case *redis.Message:
-			h.mu.Lock()
-			e := h.subs[m.Channel]
-			var fns []func([]byte)
-			if e != nil {
-				fns = make([]func([]byte), 0, len(e.handlers))
-				for _, fn := range e.handlers {
-					fns = append(fns, fn)
-				}
+			h.Deliver(m.Channel, []byte(m.Payload))
+		}
+	}
+}
+
+// Deliver hands payload to this instance's handlers of channel, as if it had
+// arrived from Redis. A relay that publishes a frame can deliver it to its
+// own sockets at once this way (and mark the published copy to be skipped
+// here, see InstanceName), which spares them a round trip through Redis.
+func (h *Hub) Deliver(channel string, payload []byte) {
+	h.mu.Lock()
+	e := h.subs[channel]
+	var one func([]byte)
+	var fns []func([]byte)
+	if e != nil {
+		if len(e.handlers) == 1 {
+			for _, fn := range e.handlers {
+				one = fn
 			}
-			h.mu.Unlock()
-			payload := []byte(m.Payload)
-			for _, fn := range fns {
-				fn(payload)
+		} else {
+			fns = make([]func([]byte), 0, len(e.handlers))
+			for _, fn := range e.handlers {
+				fns = append(fns, fn)
 			}
 		}
+	}
+	h.mu.Unlock()
+	if one != nil {
+		one(payload)
+	}
+	for _, fn := range fns {
+		fn(payload)
 	}
 }
 

@@ -101,3 +101,36 @@ func TestUserPayloadSkip(t *testing.T) {
 		t.Fatalf("%q %q", f, skip)
 	}
 }
+
+// An instance delivers its own frames to its sockets directly and skips the
+// copy that comes back through Redis; other instances' sockets take that copy.
+func TestDeliverLocallyAndSkipTheEcho(t *testing.T) {
+	rdb, keys := testenv.Redis(t)
+	h := hub.New(rdb, slog.Default())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ch := keys.UserChannel("u1")
+	got := make(chan string, 10)
+	if err := h.Subscribe(ctx, ch, 1, func(p []byte) { got <- string(p) }); err != nil {
+		t.Fatal(err)
+	}
+	h.Deliver(ch, []byte(`{"type":"x"}`))
+	h.Deliver(keys.UserChannel("nobody-here"), []byte(`{"type":"y"}`)) // no local socket: nothing
+	if p := <-got; p != `{"type":"x"}` {
+		t.Fatalf("delivered %q", p)
+	}
+	skip := hub.InstanceName("i1")
+	f, s := hub.SplitUserPayload(hub.UserPayload([]byte(`{"type":"x"}`), skip))
+	if string(f) != `{"type":"x"}` || !hub.Skips(s, hub.SocketName("i1", 7)) || hub.Skips(s, hub.SocketName("i2", 7)) ||
+		hub.Skips(s, hub.SocketName("i10", 7)) || !hub.Skips("i1/7", "i1/7") || hub.Skips("i1/7", "i1/70") || hub.Skips("", "i1/7") {
+		t.Fatalf("skip %q", s)
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected %q", p)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

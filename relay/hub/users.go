@@ -13,8 +13,9 @@ import (
 // for every socket of that user: functions publish shared/events envelopes,
 // relays publish stream frames and events. A payload that must skip one
 // socket (read_updated goes to the user's *other* sockets) is prefixed with
-// "!<instance>/<socket id>\n"; a frame, being a JSON object, never starts
-// with "!".
+// "!<instance>/<socket id>\n"; one that must skip every socket of one
+// instance (which delivered it to them itself, see Hub.Deliver) with
+// "!<instance>/\n". A frame, being a JSON object, never starts with "!".
 
 // UserPayload builds the payload for a user channel; skip names a socket
 // ("instance/id") that must not get it, or is empty.
@@ -44,6 +45,21 @@ func SplitUserPayload(p []byte) (frame []byte, skip string) {
 // SocketName is how a socket is named across instances in skip prefixes.
 func SocketName(instanceID string, id uint64) string {
 	return instanceID + "/" + strconv.FormatUint(id, 10)
+}
+
+// InstanceName is the skip that names every socket of an instance.
+func InstanceName(instanceID string) string { return instanceID + "/" }
+
+// Skips reports whether a payload's skip applies to the socket named name
+// (SocketName): it names that socket or its whole instance.
+func Skips(skip, name string) bool {
+	if skip == "" {
+		return false
+	}
+	if skip == name {
+		return true
+	}
+	return skip[len(skip)-1] == '/' && len(name) > len(skip) && name[:len(skip)] == skip
 }
 
 // ToUsers publishes frame to each user's channel and returns the users no

@@ -81,7 +81,7 @@ func New(d Deps) *Server {
 	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{}),
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
-		Dispatcher: s.remote, Log: d.Log,
+		Dispatcher: s.remote, Log: d.Log, InstanceID: d.InstanceID,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
 		Push: d.Push, Files: files(d.Files)})
 	s.remote.Engine = s.engine

@@ -50,6 +50,7 @@ type Deps struct {
 	Hub               *hub.Hub
 	Dispatcher        Dispatcher
 	Log               *slog.Logger
+	InstanceID        string // names this instance's sockets (hub.SocketName)
 	ActiveTTL         time.Duration
 	FirstChunkTimeout time.Duration
 	IdleTimeout       time.Duration

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/kv"
 )
@@ -30,8 +31,9 @@ type Feed struct {
 	// on the sender goroutine.
 	onErr func(t *Task, err error)
 
-	mu      sync.Mutex
-	pending []*Task       // replies with queued text, in order of arrival
+	mu        sync.Mutex
+	cancelled map[string]bool // tasks the agent was told to stop (task_cancel)
+	pending   []*Task         // replies with queued text, in order of arrival
 	busy    bool          // the sender goroutine runs
 	idle    chan struct{} // closed when the running sender ends
 	senders sync.WaitGroup
@@ -46,6 +48,12 @@ func (e *Engine) NewFeed(ctx context.Context, onErr func(t *Task, err error)) *F
 // ErrEnded: the task is over (drop the chunk); a chunk that breaks the rules
 // ends the reply in error, after what was queued before it has been sent.
 func (f *Feed) Chunk(t *Task, content, mode string) error {
+	f.mu.Lock()
+	if f.cancelled[t.ID] {
+		delete(f.cancelled, t.ID)
+		t.ended.Store(true)
+	}
+	f.mu.Unlock()
 	if t.ended.Load() {
 		return ErrEnded
 	}
@@ -73,6 +81,22 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	}
 	f.mu.Unlock()
 	return nil
+}
+
+// Cancelled notes that the agent is being told to stop a task (the reply
+// ended elsewhere: a cancel, a timeout, its conversation deleted). Chunks the
+// agent sends for it after that are dropped here rather than sent out ahead
+// of the buffer's refusal, which would show them to members.
+func (f *Feed) Cancelled(taskID string) {
+	f.mu.Lock()
+	if f.cancelled == nil || len(f.cancelled) >= 1024 {
+		// Entries go when the agent next sends for the task; an agent that
+		// never does leaves them, so they are bounded. A forgotten one only
+		// means the buffer refuses its next chunk instead.
+		f.cancelled = map[string]bool{}
+	}
+	f.cancelled[taskID] = true
+	f.mu.Unlock()
 }
 
 // Wait returns once everything given to Chunk so far is sent (or failed).
@@ -122,17 +146,24 @@ func (f *Feed) send() {
 
 // appendDeltas appends each task's delta to its buffer and publishes it to
 // the task's members as a stream_chunk, in one pipelined round trip. The
-// offset is the buffer's length as this instance knows it (Task.sent); the
-// publish follows the append in the pipeline, so a client that reads the
-// buffer (sync) after seeing the chunk finds it there. When the reply has
-// ended meanwhile (the script refuses), the chunk was published all the same
-// and arrives just before or after stream_end, whose content clients take.
+// offset is the buffer's length as this instance knows it (Task.sent).
+//
+// This instance's own sockets get the chunk first, straight from here
+// (hub.Deliver), and skip the copy that comes back from Redis; sockets on
+// other instances get the published copy, which follows the append in the
+// pipeline. Either way a socket subscribed before a sync reads the buffers
+// gets every chunk live, in the buffer, or both. When the reply has ended
+// meanwhile (the script refuses), the chunk went out all the same and
+// arrives just before or after stream_end, whose content clients take.
+//
 // An empty delta only notes activity. The result has one error per task:
 // nil, ErrEnded or a Redis failure.
 func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) []error {
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
 	pipe := e.d.Redis.Pipeline()
+	skip := []byte("!" + hub.InstanceName(e.d.InstanceID) + "\n") // see hub.UserPayload
+	skip = skip[:len(skip):len(skip)]                             // each append copies
 	scripts := make([]*redis.Cmd, len(tasks))
 	keys := make([][]string, len(tasks))
 	for i, t := range tasks {
@@ -141,9 +172,12 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		if deltas[i] == "" {
 			continue
 		}
-		frame := appendStreamChunk(nil, t.ID, t.ConversationID, deltas[i], t.sent)
+		payload := append(skip, appendStreamChunk(nil, t.ID, t.ConversationID, deltas[i], t.sent)...)
+		frame := payload[len(skip):len(payload):len(payload)]
 		for _, u := range t.Users {
-			pipe.SPublish(ctx, e.d.Keys.UserChannel(u), frame)
+			channel := e.d.Keys.UserChannel(u)
+			e.d.Hub.Deliver(channel, frame)
+			pipe.SPublish(ctx, channel, payload)
 		}
 	}
 	_, _ = pipe.Exec(ctx) // errors are read per command below
