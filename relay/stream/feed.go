@@ -34,9 +34,9 @@ type Feed struct {
 	mu        sync.Mutex
 	cancelled map[string]bool // tasks the agent was told to stop (task_cancel)
 	pending   []*Task         // replies with queued text, in order of arrival
-	busy    bool          // the sender goroutine runs
-	idle    chan struct{} // closed when the running sender ends
-	senders sync.WaitGroup
+	busy      bool            // the sender goroutine runs
+	idle      chan struct{}   // closed when the running sender ends
+	senders   sync.WaitGroup
 }
 
 // NewFeed returns the feed of one agent socket. Close it when the socket ends.
