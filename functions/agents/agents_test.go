@@ -113,7 +113,7 @@ func TestCreateValidation(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Fatalf("bad input created %d agents", len(list.Items))
 	}
-	req, _ := http.NewRequest("POST", f.srv.URL+"/api/agents", strings.NewReader(`name=x`))
+	req, _ := http.NewRequest("POST", f.api.URL+"/api/agents", strings.NewReader(`name=x`))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", "Bearer "+u.Token)
 	res, err := http.DefaultClient.Do(req)
@@ -316,7 +316,7 @@ func TestExportStreamsValidJSON(t *testing.T) {
 	}
 	seedMessage(t, f.db, theirs.ID, ari.RoleUser, &stranger.ID, nil, "the stranger's secret", ari.StatusComplete, now, nil, nil)
 
-	req, _ := http.NewRequest("GET", f.srv.URL+"/api/agents/"+a.ID+"/export", nil)
+	req, _ := http.NewRequest("GET", f.api.URL+"/api/agents/"+a.ID+"/export", nil)
 	req.Header.Set("Authorization", "Bearer "+owner.Token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

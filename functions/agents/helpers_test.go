@@ -1,12 +1,8 @@
 package agents
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -14,9 +10,9 @@ import (
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
-	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -25,7 +21,7 @@ type fixture struct {
 	rdb    *redis.Client
 	keys   kv.Keys
 	router interface{ Patterns() []string }
-	srv    *httptest.Server
+	api    *apitest.Server
 }
 
 func setup(t *testing.T) *fixture {
@@ -37,75 +33,28 @@ func setup(t *testing.T) *fixture {
 		Events: events.NewPublisher(rdb, keys),
 		Auth:   &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")},
 	})
-	srv := httptest.NewServer(platform.Wrap(h))
-	t.Cleanup(srv.Close)
-	return &fixture{db: db, rdb: rdb, keys: keys, router: h, srv: srv}
+	return &fixture{db: db, rdb: rdb, keys: keys, router: h, api: apitest.Serve(t, h)}
 }
 
 // call sends a request as the user with token (none when empty); body is
 // JSON-encoded unless it is already a string.
 func (f *fixture) call(t *testing.T, token, method, path string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewReader([]byte(b))
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, raw
+	return f.api.Call(t, token, method, path, body)
 }
 
 // must calls and fails the test unless the status is want.
 func (f *fixture) must(t *testing.T, want int, token, method, path string, body any) []byte {
 	t.Helper()
-	status, raw := f.call(t, token, method, path, body)
-	if status != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
-	}
-	return raw
+	return f.api.Must(t, want, token, method, path, body)
 }
 
 func decode[T any](t *testing.T, raw []byte) T {
 	t.Helper()
-	var v T
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatalf("decoding %s: %v", raw, err)
-	}
-	return v
+	return apitest.Decode[T](t, raw)
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string            `json:"code"`
-		Message string            `json:"message"`
-		Fields  map[string]string `json:"fields"`
-	} `json:"error"`
-}
+type errorBody = apitest.ErrorBody
 
 // createAgent makes an agent through the API and returns it with its token.
 func (f *fixture) createAgent(t *testing.T, token string, req CreateAgentRequest) (AgentResponse, string) {
