@@ -43,14 +43,6 @@ func New(d Deps) *httpx.Router {
 
 type handler struct{ Deps }
 
-func caller(r *http.Request) (auth.Caller, error) {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return c, auth.ErrNoSession
-	}
-	return c, nil
-}
-
 // CreateRequest is the body of POST /api/groups.
 type CreateRequest struct {
 	Title    string   `json:"title"`
@@ -107,7 +99,7 @@ type eventConversation struct {
 }
 
 func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -135,7 +127,7 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) members(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -182,7 +174,7 @@ type memberRemovedData struct {
 }
 
 func (h *handler) add(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -217,7 +209,7 @@ func (q *RoleRequest) Validate() map[string]string {
 }
 
 func (h *handler) setRole(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -233,7 +225,7 @@ func (h *handler) setRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) remove(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

@@ -50,14 +50,6 @@ func New(d Deps) *httpx.Router {
 
 type handler struct{ Deps }
 
-func caller(r *http.Request) (auth.Caller, error) {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return c, auth.ErrNoSession
-	}
-	return c, nil
-}
-
 // pageCursor is what the opaque cursors of a history page carry.
 type pageCursor struct {
 	Dir string `json:"d"` // "before" or "after"
@@ -65,7 +57,7 @@ type pageCursor struct {
 }
 
 func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -163,7 +155,7 @@ type SearchHit struct {
 }
 
 func (h *handler) search(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -231,7 +223,7 @@ type MessageDeletedData struct {
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

@@ -35,14 +35,6 @@ func New(d Deps) *httpx.Router {
 
 type handler struct{ Deps }
 
-func caller(r *http.Request) (auth.Caller, error) {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return c, auth.ErrNoSession
-	}
-	return c, nil
-}
-
 // AddRequest is the body of POST /api/messages/{id}/reactions.
 type AddRequest struct {
 	Emoji string `json:"emoji"`
@@ -66,7 +58,7 @@ type ReactionData struct {
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -79,7 +71,7 @@ func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) add(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -103,7 +95,7 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) remove(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/storage/sniff"
 )
 
@@ -28,7 +29,7 @@ const multipartOverhead = 64 << 10
 // Behind API Gateway a Lambda request body is capped at about 6 MB (less
 // after base64), so larger files use the presigned flow.
 func (h *handler) upload(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/storage/sniff"
@@ -54,7 +55,7 @@ type presignResponse struct {
 // part of the signature; a browser's fetch sets Content-Length itself). The
 // object lands under incoming/ and is usable only after /complete.
 func (h *handler) presign(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ func (h *handler) presign(w http.ResponseWriter, r *http.Request) error {
 // PUT); a wrong size, type or structure deletes the object and the
 // attachment. Completing a ready attachment again just returns it.
 func (h *handler) complete(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

@@ -83,14 +83,6 @@ var routes = []string{
 	"DELETE /api/uploads/{id}",
 }
 
-func caller(r *http.Request) (auth.Caller, error) {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return c, auth.ErrNoSession
-	}
-	return c, nil
-}
-
 type attachmentBody struct {
 	Attachment ari.Attachment `json:"attachment"`
 }
@@ -105,7 +97,7 @@ func (h *handler) respond(ctx context.Context, w http.ResponseWriter, status int
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
@@ -120,7 +112,7 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) delete(w http.ResponseWriter, r *http.Request) error {
-	c, err := caller(r)
+	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}

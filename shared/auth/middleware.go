@@ -104,3 +104,13 @@ func (a *Authenticator) Require(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), c)))
 	})
 }
+
+// RequestCaller returns the caller Require put in r's context, or
+// ErrNoSession when the route was mounted without Require.
+func RequestCaller(r *http.Request) (Caller, error) {
+	c, ok := CallerFrom(r.Context())
+	if !ok {
+		return c, ErrNoSession
+	}
+	return c, nil
+}
