@@ -66,7 +66,7 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	if err != nil {
 		return err
 	}
-	t.Text += delta
+	t.accept(delta)
 	f.mu.Lock()
 	if !t.queuedIn {
 		t.queuedIn = true

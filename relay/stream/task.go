@@ -23,8 +23,9 @@ type Task struct {
 	ConversationID string
 	AgentID        string
 	Users          []string
-	Text           string // accepted so far (the reader's view)
+	Text           string // accepted so far (the reader's view); see accept
 	first          bool
+	text           strings.Builder // Text's storage, grown in place
 
 	sent  int64       // bytes in stream:{id} as this instance knows it; the sender's
 	ended atomic.Bool // the buffer refused a delta: the reply is over
@@ -68,8 +69,17 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 		users = strings.Split(meta["users"], ",")
 	}
 	e.Drive(meta["conv"], taskID)
-	return &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users, Text: text,
-		first: meta["first"] == "1", sent: int64(len(text))}, nil
+	t := &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users,
+		first: meta["first"] == "1", sent: int64(len(text))}
+	t.accept(text)
+	return t, nil
+}
+
+// accept appends delta to Text. Text views the builder's bytes, so a long
+// reply is not copied again for every chunk (as Text += delta would).
+func (t *Task) accept(delta string) {
+	t.text.WriteString(delta)
+	t.Text = t.text.String()
 }
 
 // Chunk applies an agent_chunk and returns once it is buffered and sent to
@@ -90,7 +100,16 @@ func (e *Engine) Chunk(ctx context.Context, t *Task, content, mode string) error
 // merge turns a chunk into the delta it adds to t.Text, or into the end of a
 // reply that it breaks.
 func merge(t *Task, content, mode string) (string, *End, error) {
-	delta, _, err := protocol.Merge(t.Text, content, mode)
+	var delta string
+	var err error
+	if mode == protocol.ModeDelta { // Merge's rule without building the new text
+		delta = content
+		if len(t.Text)+len(content) > protocol.MaxReplyBytes {
+			err = protocol.ErrReplyTooLarge
+		}
+	} else {
+		delta, _, err = protocol.Merge(t.Text, content, mode)
+	}
 	switch {
 	case errors.Is(err, protocol.ErrNotExtending):
 		return "", &End{Status: ari.StatusError, Code: protocol.StreamErrInvalidChunk,
@@ -107,7 +126,7 @@ func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
 	if err := e.appendDeltas(ctx, []*Task{t}, []string{delta})[0]; err != nil {
 		return err
 	}
-	t.Text += delta
+	t.accept(delta)
 	return nil
 }
 
