@@ -135,7 +135,16 @@ func (f *Feed) send() {
 			t.queuedIn = false
 		}
 		f.mu.Unlock()
-		errs := f.e.appendDeltas(f.ctx, batch, deltas)
+		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas)
+		if len(firsts) > 0 {
+			// A Postgres round trip; off this path, so that the chunks of
+			// the socket's other replies do not wait for it.
+			f.senders.Add(1)
+			go func() {
+				defer f.senders.Done()
+				f.e.markFirst(f.ctx, firsts)
+			}()
+		}
 		for i, err := range errs {
 			if err != nil && !errors.Is(err, ErrEnded) && f.onErr != nil {
 				f.onErr(batch[i], err)
@@ -157,8 +166,9 @@ func (f *Feed) send() {
 // arrives just before or after stream_end, whose content clients take.
 //
 // An empty delta only notes activity. The result has one error per task:
-// nil, ErrEnded or a Redis failure.
-func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) []error {
+// nil, ErrEnded or a Redis failure. firsts are the replies that got their
+// first text: the caller records it (markFirst).
+func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) (errs []error, firsts []string) {
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
 	pipe := e.d.Redis.Pipeline()
@@ -181,7 +191,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		}
 	}
 	_, _ = pipe.Exec(ctx) // errors are read per command below
-	errs := make([]error, len(tasks))
+	errs = make([]error, len(tasks))
 	for i, t := range tasks {
 		n, err := scripts[i].Int64()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
@@ -205,12 +215,19 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		t.sent = n
 		if !t.first {
 			t.first = true
-			if err := e.d.DB.MarkFirstChunk(ctx, t.ID); err != nil {
-				e.d.Log.Warn("relay first chunk", "reply", t.ID, "err", err)
-			}
+			firsts = append(firsts, t.ID)
 		}
 	}
-	return errs
+	return errs, firsts
+}
+
+// markFirst records when the first chunk of each reply arrived.
+func (e *Engine) markFirst(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		if err := e.d.DB.MarkFirstChunk(ctx, id); err != nil {
+			e.d.Log.Warn("relay first chunk", "reply", id, "err", err)
+		}
+	}
 }
 
 // appendStreamChunk encodes a stream_chunk frame as protocol.Encode does,

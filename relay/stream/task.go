@@ -37,7 +37,13 @@ type Task struct {
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
 // never this agent's, ErrEnded when it was and is over.
 func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, error) {
-	meta, err := e.d.Redis.HGetAll(ctx, e.d.Keys.StreamMeta(taskID)).Result()
+	// Meta and text in one round trip: this runs on the agent socket's
+	// reader, for the first chunk of every reply.
+	pipe := e.d.Redis.Pipeline()
+	metaCmd := pipe.HGetAll(ctx, e.d.Keys.StreamMeta(taskID))
+	textCmd := pipe.Get(ctx, e.d.Keys.Stream(taskID))
+	_, _ = pipe.Exec(ctx) // errors are read per command
+	meta, err := metaCmd.Result()
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +66,7 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 	if meta["ended"] != "0" {
 		return nil, ErrEnded
 	}
-	text, err := e.d.Redis.Get(ctx, e.d.Keys.Stream(taskID)).Result()
+	text, err := textCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
@@ -123,8 +129,10 @@ func merge(t *Task, content, mode string) (string, *End, error) {
 
 // appendDelta buffers and sends one delta and waits for it.
 func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
-	if err := e.appendDeltas(ctx, []*Task{t}, []string{delta})[0]; err != nil {
-		return err
+	errs, firsts := e.appendDeltas(ctx, []*Task{t}, []string{delta})
+	e.markFirst(ctx, firsts)
+	if errs[0] != nil {
+		return errs[0]
 	}
 	t.accept(delta)
 	return nil
