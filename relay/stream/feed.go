@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ari-chat/ari-server/relay/hub"
-	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/kv"
 )
 
@@ -182,7 +181,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		if deltas[i] == "" {
 			continue
 		}
-		payload := append(skip, appendStreamChunk(nil, t.ID, t.ConversationID, deltas[i], t.sent)...)
+		payload := appendStreamChunk(skip, t.ID, t.ConversationID, deltas[i], t.sent)
 		frame := payload[len(skip):len(payload):len(payload)]
 		for _, u := range t.Users {
 			channel := e.d.Keys.UserChannel(u)
@@ -228,15 +227,4 @@ func (e *Engine) markFirst(ctx context.Context, ids []string) {
 			e.d.Log.Warn("relay first chunk", "reply", id, "err", err)
 		}
 	}
-}
-
-// appendStreamChunk encodes a stream_chunk frame as protocol.Encode does,
-// without reflection: it is the relay's most frequent frame.
-func appendStreamChunk(dst []byte, messageID, conversationID, delta string, offset int64) []byte {
-	f := protocol.StreamChunk{MessageID: messageID, ConversationID: conversationID, Delta: delta, Offset: offset}
-	b, err := protocol.Encode(&f)
-	if err != nil { // strings and an integer always encode
-		return dst
-	}
-	return append(dst, b...)
 }
