@@ -72,6 +72,11 @@ type session struct {
 	epoch   int64                   // set before the socket subscribes; see kv.Keys.AgentEpoch
 	tasks   map[string]*stream.Task // only the reader goroutine touches it
 	feed    *stream.Feed            // chunks on their way to Redis and clients
+	// Replies the agent ended are settled on goroutines of their own (a few
+	// Postgres and Redis round trips), so this socket's other replies keep
+	// streaming meanwhile; frames for them are dropped until they are done.
+	settling sync.Map // task id → true
+	settlers sync.WaitGroup
 }
 
 // Serve runs one agent socket until it closes.
@@ -92,6 +97,7 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 	})
 	c.Run(func(data []byte) { ss.handle(ctx, data) })
 	timer.Stop()
+	ss.settlers.Wait()
 	ss.feed.Close()
 	s.mu.Lock()
 	delete(s.all, c.ID())
@@ -188,17 +194,27 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		}
 	case *protocol.AgentComplete:
 		if t := ss.task(ctx, f.TaskID); t != nil {
-			ss.feed.Wait() // the buffer holds every chunk before it ends
-			ss.s.d.Engine.Complete(ctx, t, f.Content)
-			delete(ss.tasks, t.ID)
+			ss.settle(t, func() { ss.s.d.Engine.Complete(ctx, t, f.Content) })
 		}
 	case *protocol.AgentError:
 		if t := ss.task(ctx, f.TaskID); t != nil {
-			ss.feed.Wait()
-			ss.s.d.Engine.Fail(ctx, t, f.Error)
-			delete(ss.tasks, t.ID)
+			ss.settle(t, func() { ss.s.d.Engine.Fail(ctx, t, f.Error) })
 		}
 	}
+}
+
+// settle ends a task off the reader: once its chunks are in the buffer, fn
+// runs on a goroutine of its own and the task is no longer this reader's.
+func (ss *session) settle(t *stream.Task, fn func()) {
+	ss.feed.Wait() // the buffer holds every chunk before it ends
+	delete(ss.tasks, t.ID)
+	ss.settling.Store(t.ID, true)
+	ss.settlers.Add(1)
+	go func() {
+		defer ss.settlers.Done()
+		defer ss.settling.Delete(t.ID)
+		fn()
+	}()
 }
 
 // task finds a task of this agent, answering not_your_task for others and
@@ -206,6 +222,9 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 func (ss *session) task(ctx context.Context, taskID string) *stream.Task {
 	if t := ss.tasks[taskID]; t != nil {
 		return t
+	}
+	if _, ok := ss.settling.Load(taskID); ok {
+		return nil // ended by the agent, being settled
 	}
 	t, err := ss.s.d.Engine.LoadTask(ctx, ss.agent.ID, taskID)
 	switch {
