@@ -91,8 +91,9 @@ func (h *Hub) Run(ctx context.Context) error {
 // Deliver hands payload to this instance's handlers of channel, as if it had
 // arrived from Redis. A relay that publishes a frame can deliver it to its
 // own sockets at once this way (and mark the published copy to be skipped
-// here, see InstanceName), which spares them a round trip through Redis.
-func (h *Hub) Deliver(channel string, payload []byte) {
+// here, see InstanceName), which spares them a round trip through Redis. It
+// returns how many handlers it called.
+func (h *Hub) Deliver(channel string, payload []byte) int {
 	h.mu.Lock()
 	e := h.subs[channel]
 	var one func([]byte)
@@ -112,10 +113,12 @@ func (h *Hub) Deliver(channel string, payload []byte) {
 	h.mu.Unlock()
 	if one != nil {
 		one(payload)
+		return 1
 	}
 	for _, fn := range fns {
 		fn(payload)
 	}
+	return len(fns)
 }
 
 // Subscribe adds handler id to channel and returns once Redis confirmed the

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -174,6 +175,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 	skip := []byte("!" + hub.InstanceName(e.d.InstanceID) + "\n") // see hub.UserPayload
 	skip = skip[:len(skip):len(skip)]                             // each append copies
 	scripts := make([]*redis.Cmd, len(tasks))
+	local := 0 // frames handed to this instance's sockets
 	keys := make([][]string, len(tasks))
 	for i, t := range tasks {
 		keys[i] = []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)}
@@ -185,9 +187,15 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		frame := payload[len(skip):len(payload):len(payload)]
 		for _, u := range t.Users {
 			channel := e.d.Keys.UserChannel(u)
-			e.d.Hub.Deliver(channel, frame)
+			local += e.d.Hub.Deliver(channel, frame)
 			pipe.SPublish(ctx, channel, payload)
 		}
+	}
+	if local > 0 {
+		// Let the writers of the sockets just given a frame run before
+		// this goroutine takes the processor for the round trip to Redis
+		// (they usually wait on this processor's run queue).
+		runtime.Gosched()
 	}
 	_, _ = pipe.Exec(ctx) // errors are read per command below
 	errs = make([]error, len(tasks))
