@@ -89,7 +89,16 @@ func New(d Deps) *httpx.Router {
 	route("GET /api/auth/callback/{provider}", h.callback)
 	route("POST /api/auth/callback/{provider}", h.callbackPost)
 	route("GET /api/auth/error", h.errorPage)
+	// Anything else under /api/auth answers as Better Auth does: an unknown
+	// route, a wrong method or a trailing slash is 404 with an empty body, and
+	// get-session refuses POST with 405.
+	r.Handle("POST /api/auth/get-session", emptyStatus(http.StatusMethodNotAllowed))
+	r.Handle("/api/auth/{rest...}", emptyStatus(http.StatusNotFound))
 	return r
+}
+
+func emptyStatus(code int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) })
 }
 
 // endpoint adapts fn: Better Auth's origin check first (a cookie-carrying
