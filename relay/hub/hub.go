@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,10 @@ type Hub struct {
 
 	mu   sync.Mutex
 	subs map[string]*entry
+
+	// own prefixes the payloads this instance delivered to its sockets
+	// itself (see Deliver); Run drops them unread. Set before Run.
+	own string
 
 	// wmu orders SSUBSCRIBE/SUNSUBSCRIBE writes with the decisions that
 	// caused them, so a quick unsubscribe-then-subscribe of one channel
@@ -45,6 +50,13 @@ func (e *entry) markReady() { e.once.Do(func() { close(e.ready) }) }
 // New returns a hub on rdb; Run must be running for subscriptions to confirm.
 func New(rdb *redis.Client, log *slog.Logger) *Hub {
 	return &Hub{rdb: rdb, ps: rdb.SSubscribe(context.Background()), log: log, subs: map[string]*entry{}}
+}
+
+// SkipOwn makes Run drop, without handing them to any handler, payloads that
+// skip every socket of instanceID (UserPayload with InstanceName): that
+// instance delivered them to its sockets itself. Call it before Run.
+func (h *Hub) SkipOwn(instanceID string) {
+	h.own = "!" + InstanceName(instanceID) + "\n"
 }
 
 // Run receives until ctx ends, then closes the pub/sub connection. go-redis
@@ -83,6 +95,9 @@ func (h *Hub) Run(ctx context.Context) error {
 				}
 			}
 		case *redis.Message:
+			if h.own != "" && strings.HasPrefix(m.Payload, h.own) {
+				continue
+			}
 			h.Deliver(m.Channel, []byte(m.Payload))
 		}
 	}

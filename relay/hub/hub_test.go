@@ -134,3 +134,42 @@ func TestDeliverLocallyAndSkipTheEcho(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// What this instance marked as delivered by itself is dropped when Redis
+// brings it back; what another instance marked for its own sockets is not.
+func TestRunDropsOwnEcho(t *testing.T) {
+	rdb, keys := testenv.Redis(t)
+	h := hub.New(rdb, slog.Default())
+	h.SkipOwn("i1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	ch := keys.UserChannel("u1")
+	got := make(chan string, 10)
+	if err := h.Subscribe(ctx, ch, 1, func(p []byte) { got <- string(p) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][]byte{
+		hub.UserPayload([]byte(`{"type":"mine"}`), hub.InstanceName("i1")),
+		hub.UserPayload([]byte(`{"type":"theirs"}`), hub.InstanceName("i2")),
+	} {
+		if _, err := h.Publish(ctx, ch, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case p := <-got:
+		if f, _ := hub.SplitUserPayload([]byte(p)); string(f) != `{"type":"theirs"}` {
+			t.Fatalf("got %q", p)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the other instance's frame did not arrive")
+	}
+	select {
+	case p := <-got:
+		t.Fatalf("unexpected %q", p)
+	case <-time.After(100 * time.Millisecond):
+	}
+}

@@ -78,6 +78,7 @@ type Server struct {
 func New(d Deps) *Server {
 	c := d.Config
 	s := &Server{d: d, hub: hub.New(d.Redis, d.Log)}
+	s.hub.SkipOwn(d.InstanceID)
 	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{}),
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,

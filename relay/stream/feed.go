@@ -173,7 +173,6 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 	ttl := int(kv.StreamTTL / time.Second)
 	pipe := e.d.Redis.Pipeline()
 	skip := []byte("!" + hub.InstanceName(e.d.InstanceID) + "\n") // see hub.UserPayload
-	skip = skip[:len(skip):len(skip)]                             // each append copies
 	scripts := make([]*redis.Cmd, len(tasks))
 	local := 0 // frames handed to this instance's sockets
 	keys := make([][]string, len(tasks))
@@ -183,7 +182,9 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		if deltas[i] == "" {
 			continue
 		}
-		payload := appendStreamChunk(skip, t.ID, t.ConversationID, deltas[i], t.sent)
+		// Sized for the frame (escapes aside), so it is allocated once.
+		size := len(skip) + 96 + len(t.ID) + len(t.ConversationID) + len(deltas[i]) + len(deltas[i])/8
+		payload := appendStreamChunk(append(make([]byte, 0, size), skip...), t.ID, t.ConversationID, deltas[i], t.sent)
 		frame := payload[len(skip):len(payload):len(payload)]
 		for _, u := range t.Users {
 			channel := e.d.Keys.UserChannel(u)
