@@ -7,9 +7,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -166,8 +168,19 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	c := conn.New(ws, s.connOptions(protocol.MaxClientFrameBytes))
 	go func() {
 		defer s.sockets.Done()
+		defer s.recoverSocket(c)
 		s.clients.Serve(s.ctx, c, caller)
 	}()
+}
+
+// recoverSocket keeps a panic in one socket's handling from taking the relay
+// down (the HTTP handler's recovery no longer covers the socket, which runs
+// after the handler returned): it is logged and the socket closed with 1011.
+func (s *Server) recoverSocket(c *conn.Conn) {
+	if p := recover(); p != nil {
+		s.d.Log.Error("relay socket panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		c.Close(protocol.CloseInternal)
+	}
 }
 
 func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
@@ -183,6 +196,7 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 	c := conn.New(ws, s.connOptions(protocol.MaxAgentFrameBytes))
 	go func() {
 		defer s.sockets.Done()
+		defer s.recoverSocket(c)
 		s.agents.Serve(s.ctx, c)
 	}()
 }
