@@ -169,8 +169,12 @@ func (f *Feed) send() {
 // nil, ErrEnded or a Redis failure. firsts are the replies that got their
 // first text: the caller records it (markFirst).
 func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) (errs []error, firsts []string) {
-	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	at := time.Now()
+	now := strconv.FormatInt(at.UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
+	// Activity is noted at most every touchEvery per reply; the sweeper's
+	// silence timeouts are many times longer.
+	touchEvery := min(e.d.IdleTimeout/20, time.Second)
 	pipe := e.d.Redis.Pipeline()
 	skip := []byte("!" + hub.InstanceName(e.d.InstanceID) + "\n") // see hub.UserPayload
 	scripts := make([]*redis.Cmd, len(tasks))
@@ -178,7 +182,11 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 	keys := make([][]string, len(tasks))
 	for i, t := range tasks {
 		keys[i] = []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)}
-		scripts[i] = chunkScript.EvalSha(ctx, pipe, keys[i], deltas[i], now, ttl)
+		touch := ""
+		if t.touched.IsZero() || at.Sub(t.touched) >= touchEvery {
+			touch, t.touched = now, at
+		}
+		scripts[i] = chunkScript.EvalSha(ctx, pipe, keys[i], deltas[i], touch, ttl)
 		if deltas[i] == "" {
 			continue
 		}
@@ -204,6 +212,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		n, err := scripts[i].Int64()
 		if redis.HasErrorPrefix(err, "NOSCRIPT") { // Redis restarted or flushed its scripts
 			n, err = chunkScript.Run(ctx, e.d.Redis, keys[i], deltas[i], now, ttl).Int64()
+			t.touched = at
 		}
 		if err != nil {
 			errs[i] = err

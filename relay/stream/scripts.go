@@ -51,16 +51,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 `)
 
-// chunkScript appends a delta to the buffer unless the reply has ended, and
-// notes the activity for the silence timeouts. It returns the buffer's new
-// length in bytes (the delta's offset is that minus its length), or -1.
-// KEYS: stream, meta. ARGV: delta, now (ms), TTL (s).
+// chunkScript appends a delta to the buffer unless the reply has ended and,
+// when given the time, notes the activity for the silence timeouts and
+// refreshes the TTLs (the caller gives it a few times a second at most: it
+// costs more than the append). It returns the buffer's new length in bytes
+// (the delta's offset is that minus its length), or -1.
+// KEYS: stream, meta. ARGV: delta, now (ms) or "", TTL (s).
 var chunkScript = redis.NewScript(`
 if redis.call('HGET', KEYS[2], 'ended') ~= '0' then return -1 end
 local n = redis.call('APPEND', KEYS[1], ARGV[1])
-redis.call('HSET', KEYS[2], 'last', ARGV[2], 'first', '1')
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-redis.call('EXPIRE', KEYS[2], ARGV[3])
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[2], 'last', ARGV[2], 'first', '1')
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+end
 return n
 `)
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
@@ -17,7 +18,8 @@ func encodeEvent(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Task is a reply as the instance holding its agent's socket sees it: the
 // text so far (to merge accumulated chunks) and whom to fan chunks out to.
-// Only the agent session's reader goroutine uses a Task.
+// The agent session's reader accepts text into it (Text); the sending side
+// (Feed's sender, or the caller of Chunk) owns sent, touched and first.
 type Task struct {
 	ID             string
 	ConversationID string
@@ -27,8 +29,9 @@ type Task struct {
 	first          bool
 	text           strings.Builder // Text's storage, grown in place
 
-	sent  int64       // bytes in stream:{id} as this instance knows it; the sender's
-	ended atomic.Bool // the buffer refused a delta: the reply is over
+	sent    int64       // bytes in stream:{id} as this instance knows it; the sender's
+	touched time.Time   // when the sender last noted activity in the meta
+	ended   atomic.Bool // the buffer refused a delta: the reply is over
 
 	queued   []byte // Feed: accepted text not yet sent; guarded by Feed.mu
 	queuedIn bool   // Feed: in Feed.pending
