@@ -242,3 +242,26 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// With private networks not allowed (the production default), an agent whose
+// A2A endpoint points into the relay's own network is never called: the
+// reply ends in error and the server behind that address sees no request.
+func TestA2AEndpointOnPrivateNetworkIsRefused(t *testing.T) {
+	base := startA2APeer(t, "v03")
+	c := newCluster(t, map[string]string{"A2A_ALLOW_PRIVATE_NETWORKS": "false"})
+	r := c.start()
+	w := newWorld(t, c)
+	if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, w.agentID, base+"/open"); err != nil {
+		t.Fatal(err)
+	}
+	client := dialClient(t, r, w.users[0])
+	client.sendMessage(w.conv, "stream please", "guard-1")
+	reply := client.expect("stream_start").str("messageId")
+	end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
+	if end.str("status") != "error" {
+		t.Fatalf("stream_end = %v", end)
+	}
+	if s := peerStats(t, base); s.RPC["open"] != 0 {
+		t.Fatalf("the private address was called %d times", s.RPC["open"])
+	}
+}

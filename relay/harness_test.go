@@ -80,6 +80,7 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 		"RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "20s",
 		"SHUTDOWN_TIMEOUT":                "5s",
 		"BETTER_AUTH_URL":                 "http://app.test:3501",
+		"A2A_ALLOW_PRIVATE_NETWORKS":      "true", // the A2A peers run on loopback
 	}}
 	for k, v := range env {
 		c.env[k] = v

@@ -69,6 +69,8 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# Local A2A agents run on this machine: let the relay call loopback/private addresses.
+export A2A_ALLOW_PRIVATE_NETWORKS=${A2A_ALLOW_PRIVATE_NETWORKS:-true}
 PORT=${PORT:-3501}
 RELAY_PORT=${RELAY_PORT:-3502}
 export PORT RELAY_PORT RELAY_URL=${RELAY_URL:-http://127.0.0.1:$RELAY_PORT}

@@ -32,6 +32,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/netguard"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -81,7 +82,7 @@ func New(d Deps) *Server {
 	c := d.Config
 	s := &Server{d: d, hub: hub.New(d.Redis, d.Log)}
 	s.hub.SkipOwn(d.InstanceID)
-	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{}),
+	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks)}),
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Dispatcher: s.remote, Log: d.Log, InstanceID: d.InstanceID,
@@ -312,4 +313,22 @@ func files(st storage.Store) interface {
 		return nil
 	}
 	return st
+}
+
+// a2aClient calls agents' A2A endpoints, which their owners choose: unless
+// private networks are allowed, only public addresses are dialled (checked on
+// the address actually dialled, so DNS tricks and redirects are covered). No
+// overall timeout: replies stream; the a2a client bounds idle time instead.
+func a2aClient(allowPrivate bool) *http.Client {
+	if allowPrivate {
+		return &http.Client{}
+	}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           netguard.Dialer(false).DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+	}}
 }

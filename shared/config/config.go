@@ -78,6 +78,9 @@ type Config struct {
 	RelayInstanceID        string        `env:"RELAY_INSTANCE_ID"`
 	AgentFirstChunkTimeout time.Duration `env:"RELAY_AGENT_FIRST_CHUNK_TIMEOUT" envDefault:"5m"`
 	AgentIdleTimeout       time.Duration `env:"RELAY_AGENT_IDLE_TIMEOUT" envDefault:"60s"`
+	// A2AAllowPrivateNetworks lets A2A calls reach loopback and private
+	// addresses; off, agent owners cannot point the relay into its own network.
+	A2AAllowPrivateNetworks bool `env:"A2A_ALLOW_PRIVATE_NETWORKS" envDefault:"false"`
 	// The relay's timing knobs: production keeps the defaults (shared/kv's and
 	// relay/protocol's); tests shorten them to exercise expiry and timeouts.
 	RelayActiveTTL        time.Duration `env:"RELAY_ACTIVE_TTL" envDefault:"90s"`

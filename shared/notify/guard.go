@@ -1,11 +1,10 @@
 package notify
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"syscall"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/netguard"
 )
 
 // guardedClient is the default HTTP client for push requests. Subscription
@@ -15,12 +14,7 @@ import (
 // is used, since the proxy's address would be the one checked; inject a client
 // to use one.
 func guardedClient(allowLoopback bool) *http.Client {
-	dialer := &net.Dialer{
-		Timeout: 5 * time.Second,
-		Control: func(_, address string, _ syscall.RawConn) error {
-			return checkDialAddress(address, allowLoopback)
-		},
-	}
+	dialer := netguard.Dialer(allowLoopback)
 	return &http.Client{
 		Timeout: 15 * time.Second,
 		Transport: &http.Transport{
@@ -38,21 +32,4 @@ func guardedClient(allowLoopback bool) *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
-}
-
-func checkDialAddress(address string, allowLoopback bool) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return fmt.Errorf("push: bad dial address %q: %w", address, err)
-	}
-	ip := net.ParseIP(host)
-	switch {
-	case ip == nil:
-		return fmt.Errorf("push: refusing to dial unresolved address %q", host)
-	case ip.IsLoopback() && allowLoopback:
-		return nil
-	case !isPublicIP(ip):
-		return fmt.Errorf("push: refusing to dial non-public address %s", ip)
-	}
-	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/netguard"
 )
 
 func testVAPID(t *testing.T) VAPID {
@@ -318,8 +320,8 @@ func TestDefaultClientRefusesNonPublicAddresses(t *testing.T) {
 		"[fd00::1]:443": false, "[::1]:443": false, "0.0.0.0:443": false,
 		"142.250.74.46:443": true, "[2a00:1450:4001:82b::200e]:443": true,
 	} {
-		if err := checkDialAddress(addr, false); (err == nil) != ok {
-			t.Errorf("checkDialAddress(%s): %v, want allowed=%v", addr, err, ok)
+		if err := netguard.CheckAddress(addr, false); (err == nil) != ok {
+			t.Errorf("CheckAddress(%s): %v, want allowed=%v", addr, err, ok)
 		}
 	}
 }

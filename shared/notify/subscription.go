@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/ari-chat/ari-server/shared/netguard"
 )
 
 // Subscription is a browser's PushSubscription as the client hands it over:
@@ -101,9 +103,7 @@ func isLoopbackHost(host string) bool {
 }
 
 // isPublicIP is what a push service's address must be: routable, not ours.
-func isPublicIP(ip net.IP) bool {
-	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !ip.IsLoopback()
-}
+func isPublicIP(ip net.IP) bool { return netguard.IsPublic(ip) }
 
 // decodeKey accepts base64url with or without padding, which is what
 // browsers' PushSubscription.toJSON() and getKey() encoders produce.
