@@ -173,11 +173,12 @@ func TestAttachmentScopedToOwner(t *testing.T) {
 	if _, err := db.DeleteUnattachedAttachment(ctx, bob.ID, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("bob deletes alice's attachment: %v", err)
 	}
-	ready, err := db.MarkAttachmentReady(ctx, alice.ID, a.ID, "u/final/key.png", "http://x/y")
-	if err != nil || ready.Status != ari.AttachmentReady || ready.StorageKey != "u/final/key.png" || ready.URL != "http://x/y" {
+	key := "u/" + alice.ID + "/final.png" // unique: the package database outlives one -count
+	ready, err := db.MarkAttachmentReady(ctx, alice.ID, a.ID, key, "http://x/y")
+	if err != nil || ready.Status != ari.AttachmentReady || ready.StorageKey != key || ready.URL != "http://x/y" {
 		t.Fatalf("MarkAttachmentReady = %+v, %v", ready, err)
 	}
-	if _, err := db.MarkAttachmentReady(ctx, alice.ID, a.ID, "u/final/key.png", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := db.MarkAttachmentReady(ctx, alice.ID, a.ID, key, ""); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("completing twice: %v", err)
 	}
 }

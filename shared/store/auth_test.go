@@ -121,16 +121,17 @@ func TestOAuthAccounts(t *testing.T) {
 	u := newCredentialUser(t, db, "oauth-"+testenv.RandomID(4)+"@example.com", "h")
 	now := ari.T(time.Now().UTC().Truncate(time.Millisecond))
 	at, scope := "at1", "read:user,user:email"
-	a := ari.Account{ID: auth.GenerateID(32), AccountID: "424242", ProviderID: "github", UserID: u.ID,
+	providerID := "gh-" + testenv.RandomID(4) // unique: the package database outlives one -count
+	a := ari.Account{ID: auth.GenerateID(32), AccountID: providerID, ProviderID: "github", UserID: u.ID,
 		AccessToken: &at, Scope: &scope, CreatedAt: now, UpdatedAt: now}
 	if err := db.LinkAccount(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	got, owner, err := db.AccountByProvider(ctx, "github", "424242")
+	got, owner, err := db.AccountByProvider(ctx, "github", providerID)
 	if err != nil || got.ID != a.ID || owner.ID != u.ID {
 		t.Fatalf("AccountByProvider = %+v %+v %v", got, owner, err)
 	}
-	if _, _, err := db.AccountByProvider(ctx, "google", "424242"); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := db.AccountByProvider(ctx, "google", providerID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("other provider: %v", err)
 	}
 	at2 := "at2"

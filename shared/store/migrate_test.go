@@ -22,30 +22,28 @@ func TestMigrateIsIdempotent(t *testing.T) {
 func TestCoinBalanceNeverNegative(t *testing.T) {
 	db := testenv.DB(t)
 	ctx := context.Background()
-	_, err := db.Pool.Exec(ctx, `insert into "user"(id,name,email,"emailVerified") values ('u-coins','C','c@example.com',false)`)
-	if err != nil {
+	// A fresh user each run (the package database outlives one -count).
+	user := testenv.NewUser(t, db, "coins").ID
+	if _, err := db.Pool.Exec(ctx, `insert into coin_transactions(user_id,amount,reason) values ($1,100,'grant')`, user); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `insert into coin_transactions(user_id,amount,reason) values ('u-coins',100,'grant')`); err != nil {
-		t.Fatal(err)
-	}
-	_, err = db.Pool.Exec(ctx, `insert into coin_transactions(user_id,amount,reason) values ('u-coins',-101,'purchase')`)
+	_, err := db.Pool.Exec(ctx, `insert into coin_transactions(user_id,amount,reason) values ($1,-101,'purchase')`, user)
 	if !store.IsCheckViolation(err) {
 		t.Fatalf("overdraft: want check violation, got %v", err)
 	}
 	var bal int64
 	var n int
-	if err := db.Pool.QueryRow(ctx, `select balance from coin_balances where user_id='u-coins'`).Scan(&bal); err != nil {
+	if err := db.Pool.QueryRow(ctx, `select balance from coin_balances where user_id=$1`, user).Scan(&bal); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Pool.QueryRow(ctx, `select count(*) from coin_transactions where user_id='u-coins'`).Scan(&n); err != nil {
+	if err := db.Pool.QueryRow(ctx, `select count(*) from coin_transactions where user_id=$1`, user).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if bal != 100 || n != 1 {
 		t.Fatalf("balance %d after %d transactions; the failed debit must change nothing", bal, n)
 	}
 	var after int64
-	if err := db.Pool.QueryRow(ctx, `insert into coin_transactions(user_id,amount,reason) values ('u-coins',-100,'purchase') returning balance_after`).Scan(&after); err != nil {
+	if err := db.Pool.QueryRow(ctx, `insert into coin_transactions(user_id,amount,reason) values ($1,-100,'purchase') returning balance_after`, user).Scan(&after); err != nil {
 		t.Fatal(err)
 	}
 	if after != 0 {
