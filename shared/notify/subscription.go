@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 
@@ -73,7 +72,7 @@ func (r SubscriptionRules) validateEndpoint(raw string) error {
 		return errors.New("endpoint: must not have a fragment")
 	}
 	host := u.Hostname()
-	loop := isLoopbackHost(host)
+	loop := netguard.IsLocalName(host)
 	switch {
 	case loop && r.AllowInsecureLoopback:
 		if u.Scheme != "https" && u.Scheme != "http" {
@@ -85,25 +84,11 @@ func (r SubscriptionRules) validateEndpoint(raw string) error {
 	case loop:
 		return errors.New("endpoint: must not point at a loopback host")
 	}
-	if ip := net.ParseIP(host); ip != nil && !isPublicIP(ip) {
+	if err := netguard.CheckHost(host); err != nil {
 		return errors.New("endpoint: must not point at a private or reserved address")
 	}
 	return nil
 }
-
-// isLoopbackHost also catches "localhost." and names under .localhost,
-// which resolvers send to loopback (RFC 6761).
-func isLoopbackHost(host string) bool {
-	name := strings.ToLower(strings.TrimSuffix(host, "."))
-	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// isPublicIP is what a push service's address must be: routable, not ours.
-func isPublicIP(ip net.IP) bool { return netguard.IsPublic(ip) }
 
 // decodeKey accepts base64url with or without padding, which is what
 // browsers' PushSubscription.toJSON() and getKey() encoders produce.
