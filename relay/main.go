@@ -41,30 +41,34 @@ func run(ctx context.Context) error {
 		host, _ := os.Hostname()
 		id = host + "-" + strconv.Itoa(os.Getpid())
 	}
+	deps := server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
+		InstanceID: id, Health: p.HealthChecks()}
 	// Push notifications are worth less than the relay: bad VAPID keys are
-	// logged and push stays off rather than the relay refusing to start.
-	var push *pushtrigger.Dispatcher
+	// logged and push stays off (a nil Push) rather than the relay refusing
+	// to start.
 	if trig, err := pushtrigger.New(p.Config, p.DB, p.Redis, p.Keys, p.Log); err != nil {
 		slog.Error("push notifications off", "err", err)
 	} else {
-		push = pushtrigger.NewDispatcher(trig, 0, 0, p.Log)
+		push := pushtrigger.NewAsyncNotifier(trig, 0, 0, p.Log)
 		defer func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			push.Shutdown(ctx)
 		}()
+		deps.Push = push
 	}
 	// Tasks carry links to their attachments; without storage they carry the
 	// link stored at upload time.
 	files, err := storage.FromConfig(p.Config)
 	if err != nil {
 		slog.Error("attachment links from storage off", "err", err)
-		files = nil
-	} else if c, ok := files.(io.Closer); ok {
-		defer c.Close()
+	} else {
+		deps.Files = files
+		if c, ok := files.(io.Closer); ok {
+			defer c.Close()
+		}
 	}
-	s := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
-		InstanceID: id, Health: p.HealthChecks(), Push: push, Files: files})
+	s := server.New(deps)
 	ln, err := net.Listen("tcp", net.JoinHostPort(p.Config.RelayHost, strconv.Itoa(p.Config.RelayPort)))
 	if err != nil {
 		return err

@@ -346,16 +346,16 @@ func (ss *session) onChannel(payload []byte) {
 	}
 }
 
-// Dispatcher delivers tasks to agent sockets: published on the agent's
-// channel, they reach whichever instance holds its socket. Nobody subscribed
-// means no socket anywhere.
-type Dispatcher struct {
+// TaskPublisher delivers tasks to agent sockets: published on the agent's
+// channel, they reach whichever instance holds its socket.
+type TaskPublisher struct {
 	Hub  *hub.Hub
 	Keys kv.Keys
 }
 
-// Dispatch implements stream.Dispatcher.
-func (d Dispatcher) Dispatch(ctx context.Context, agent store.RelayAgent, task *protocol.Task) (bool, error) {
+// Publish sends task to the agent's socket; false: nobody subscribed, so no
+// instance holds a socket of the agent.
+func (d TaskPublisher) Publish(ctx context.Context, agent store.RelayAgent, task *protocol.Task) (bool, error) {
 	b, err := protocol.Encode(task)
 	if err != nil {
 		return false, err

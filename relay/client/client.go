@@ -34,7 +34,7 @@ type Deps struct {
 	Engine     *stream.Engine
 	Log        *slog.Logger
 	InstanceID string
-	// Push is told of users' messages in groups (pushtrigger.Dispatcher;
+	// Push is told of users' messages in groups (pushtrigger.AsyncNotifier;
 	// never blocks). Nil: no notifications.
 	Push interface {
 		UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool

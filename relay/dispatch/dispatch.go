@@ -23,15 +23,19 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Dispatcher implements stream.Dispatcher. Set Engine before the first
-// dispatch (the engine and the dispatcher refer to each other).
-type Dispatcher struct {
-	Sockets agent.Dispatcher
-	A2A     *a2a.Client
-	Engine  *stream.Engine
+// Deps are what a Router needs.
+type Deps struct {
+	Sockets agent.TaskPublisher
+	A2A     *a2a.Client // nil: no A2A
 	Redis   *redis.Client
 	Keys    kv.Keys
 	Log     *slog.Logger
+}
+
+// Router is the relay's stream.Transport: the agent's socket first, else its
+// A2A endpoint.
+type Router struct {
+	d Deps
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -40,10 +44,14 @@ type Dispatcher struct {
 	stopped bool
 }
 
-// Dispatch tries the agent's socket, then its A2A endpoint.
-func (d *Dispatcher) Dispatch(ctx context.Context, ag store.RelayAgent, task *protocol.Task) (bool, error) {
-	ok, err := d.Sockets.Dispatch(ctx, ag, task)
-	if err != nil || ok || strings.TrimSpace(ag.A2AEndpoint) == "" || d.A2A == nil {
+// New returns a router; its A2A runs stop with Stop.
+func New(d Deps) *Router { return &Router{d: d} }
+
+// Deliver tries the agent's socket, then its A2A endpoint; an A2A run is
+// driven by this instance and feeds replies.
+func (d *Router) Deliver(ctx context.Context, replies *stream.Engine, ag store.RelayAgent, task *protocol.Task) (bool, error) {
+	ok, err := d.d.Sockets.Publish(ctx, ag, task)
+	if err != nil || ok || strings.TrimSpace(ag.A2AEndpoint) == "" || d.d.A2A == nil {
 		return ok, err
 	}
 	d.mu.Lock()
@@ -57,17 +65,17 @@ func (d *Dispatcher) Dispatch(ctx context.Context, ag store.RelayAgent, task *pr
 	runCtx := d.ctx
 	d.runs.Add(1)
 	d.mu.Unlock()
-	d.Engine.Drive(task.ConversationID, task.TaskID)
+	replies.Drive(task.ConversationID, task.TaskID)
 	go func() {
 		defer d.runs.Done()
-		d.run(runCtx, ag, task)
+		d.run(runCtx, replies, ag, task)
 	}()
 	return true, nil
 }
 
 // Stop cancels the A2A runs of this instance and waits for them to settle
 // their replies (as interrupted: a run cannot move to another instance).
-func (d *Dispatcher) Stop() {
+func (d *Router) Stop() {
 	d.mu.Lock()
 	d.stopped = true
 	if d.cancel != nil {
@@ -77,13 +85,13 @@ func (d *Dispatcher) Stop() {
 	d.runs.Wait()
 }
 
-func (d *Dispatcher) run(ctx context.Context, ag store.RelayAgent, task *protocol.Task) {
+func (d *Router) run(ctx context.Context, replies *stream.Engine, ag store.RelayAgent, task *protocol.Task) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	bg := context.WithoutCancel(ctx)
-	t, err := d.Engine.LoadTask(bg, ag.ID, task.TaskID)
+	t, err := replies.LoadTask(bg, ag.ID, task.TaskID)
 	if err != nil {
-		d.Log.Error("relay a2a task", "task", task.TaskID, "err", err)
+		d.d.Log.Error("relay a2a task", "task", task.TaskID, "err", err)
 		return
 	}
 	// A cancel or a timeout ends the reply elsewhere; notice it here too,
@@ -107,33 +115,33 @@ func (d *Dispatcher) run(ctx context.Context, ag store.RelayAgent, task *protoco
 			}
 			mode = protocol.ModeAccumulated
 		}
-		return d.Engine.Chunk(bg, t, text, mode)
+		return replies.Chunk(bg, t, text, mode)
 	}
-	out, err := d.A2A.Run(ctx, a2a.Agent{ID: ag.ID, Endpoint: ag.A2AEndpoint, AuthHeader: ag.A2AAuth}, in, emit)
+	out, err := d.d.A2A.Run(ctx, a2a.Agent{ID: ag.ID, Endpoint: ag.A2AEndpoint, AuthHeader: ag.A2AAuth}, in, emit)
 	switch {
 	case errors.Is(err, stream.ErrEnded):
 		return // ended elsewhere (cancel, timeout); Run cancelled the remote task
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
+		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
 			Message: "the relay instance calling the agent stopped"})
 		return
 	}
 	switch out.Status {
 	case a2a.StatusComplete, a2a.StatusInputRequired:
 		final := out.FinalText
-		d.Engine.Complete(bg, t, &final)
+		replies.Complete(bg, t, &final)
 	case a2a.StatusCancelled:
-		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusCancelled})
+		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusCancelled})
 	default:
 		msg := out.Error
 		if msg == "" {
 			msg = "the agent failed"
 		}
-		d.Engine.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: msg})
+		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: msg})
 	}
 }
 
-func (d *Dispatcher) watchEnd(ctx context.Context, replyID string, cancel context.CancelFunc) {
+func (d *Router) watchEnd(ctx context.Context, replyID string, cancel context.CancelFunc) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -141,7 +149,7 @@ func (d *Dispatcher) watchEnd(ctx context.Context, replyID string, cancel contex
 		case <-ctx.Done():
 			return
 		case <-tick.C:
-			ended, err := d.Redis.HGet(ctx, d.Keys.StreamMeta(replyID), "ended").Result()
+			ended, err := d.d.Redis.HGet(ctx, d.d.Keys.StreamMeta(replyID), "ended").Result()
 			if err == nil && ended != "0" || errors.Is(err, redis.Nil) {
 				cancel()
 				return

@@ -30,7 +30,7 @@ type Hub struct {
 	subs map[string]*entry
 
 	// own prefixes the payloads this instance delivered to its sockets
-	// itself (see Deliver); Run drops them unread. Set before Run.
+	// itself (see Deliver); Run drops them unread. "" drops none.
 	own string
 
 	// wmu orders SSUBSCRIBE/SUNSUBSCRIBE writes with the decisions that
@@ -47,16 +47,17 @@ type entry struct {
 
 func (e *entry) markReady() { e.once.Do(func() { close(e.ready) }) }
 
-// New returns a hub on rdb; Run must be running for subscriptions to confirm.
-func New(rdb *redis.Client, log *slog.Logger) *Hub {
-	return &Hub{rdb: rdb, ps: rdb.SSubscribe(context.Background()), log: log, subs: map[string]*entry{}}
-}
-
-// SkipOwn makes Run drop, without handing them to any handler, payloads that
-// skip every socket of instanceID (UserPayload with InstanceName): that
-// instance delivered them to its sockets itself. Call it before Run.
-func (h *Hub) SkipOwn(instanceID string) {
-	h.own = "!" + InstanceName(instanceID) + "\n"
+// New returns the hub of instance instanceID on rdb; Run must be running for
+// subscriptions to confirm. Run drops, without handing them to any handler,
+// payloads that skip every socket of instanceID (InstancePrefix): that
+// instance delivered them to its sockets itself. An empty instanceID drops
+// none.
+func New(rdb *redis.Client, log *slog.Logger, instanceID string) *Hub {
+	h := &Hub{rdb: rdb, ps: rdb.SSubscribe(context.Background()), log: log, subs: map[string]*entry{}}
+	if instanceID != "" {
+		h.own = InstancePrefix(instanceID)
+	}
+	return h
 }
 
 // Run receives until ctx ends, then closes the pub/sub connection. go-redis

@@ -13,7 +13,7 @@ import (
 
 func TestSubscriptionsFollowLocalSockets(t *testing.T) {
 	rdb, keys := testenv.Redis(t)
-	h := hub.New(rdb, slog.Default())
+	h := hub.New(rdb, slog.Default(), "")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.Run(ctx) }()
@@ -106,7 +106,7 @@ func TestUserPayloadSkip(t *testing.T) {
 // copy that comes back through Redis; other instances' sockets take that copy.
 func TestDeliverLocallyAndSkipTheEcho(t *testing.T) {
 	rdb, keys := testenv.Redis(t)
-	h := hub.New(rdb, slog.Default())
+	h := hub.New(rdb, slog.Default(), "")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.Run(ctx) }()
@@ -139,8 +139,7 @@ func TestDeliverLocallyAndSkipTheEcho(t *testing.T) {
 // brings it back; what another instance marked for its own sockets is not.
 func TestRunDropsOwnEcho(t *testing.T) {
 	rdb, keys := testenv.Redis(t)
-	h := hub.New(rdb, slog.Default())
-	h.SkipOwn("i1")
+	h := hub.New(rdb, slog.Default(), "i1")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.Run(ctx) }()

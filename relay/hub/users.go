@@ -16,6 +16,16 @@ import (
 // "!<instance>/<socket id>\n"; one that must skip every socket of one
 // instance (which delivered it to them itself, see Hub.Deliver) with
 // "!<instance>/\n". A frame, being a JSON object, never starts with "!".
+// This file is the only place that spells the prefix.
+
+// skipPrefix is what goes before a frame that the sockets skip names must
+// not get.
+func skipPrefix(skip string) string { return "!" + skip + "\n" }
+
+// InstancePrefix is the prefix of a payload that every socket of instanceID
+// skips (UserPayload with InstanceName), for callers that build payloads in
+// place.
+func InstancePrefix(instanceID string) string { return skipPrefix(InstanceName(instanceID)) }
 
 // UserPayload builds the payload for a user channel; skip names a socket
 // ("instance/id") that must not get it, or is empty.
@@ -24,9 +34,7 @@ func UserPayload(frame []byte, skip string) []byte {
 		return frame
 	}
 	out := make([]byte, 0, len(frame)+len(skip)+2)
-	out = append(out, '!')
-	out = append(out, skip...)
-	out = append(out, '\n')
+	out = append(out, skipPrefix(skip)...)
 	return append(out, frame...)
 }
 

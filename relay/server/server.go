@@ -33,7 +33,6 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/netguard"
-	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -47,10 +46,17 @@ type Deps struct {
 	Log        *slog.Logger
 	InstanceID string
 	Health     health.Deps
-	// Push runs push notifications off the relay's paths; nil: none.
-	Push *pushtrigger.Dispatcher
+	// Push runs push notifications off the relay's paths
+	// (pushtrigger.AsyncNotifier); a nil interface: none.
+	Push Push
 	// Files makes attachment links for tasks (storage.Store); nil: stored links.
 	Files storage.Store
+}
+
+// Push is what the relay tells push notifications; calls never block.
+type Push interface {
+	Reply(reply ari.Message) bool
+	UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool
 }
 
 // Server is one relay instance.
@@ -58,7 +64,7 @@ type Server struct {
 	d       Deps
 	hub     *hub.Hub
 	engine  *stream.Engine
-	remote  *dispatch.Dispatcher
+	router  *dispatch.Router
 	clients *client.Sessions
 	agents  *agent.Sessions
 	auth    *auth.Authenticator
@@ -80,15 +86,14 @@ type Server struct {
 // New builds an instance; nothing runs until Run.
 func New(d Deps) *Server {
 	c := d.Config
-	s := &Server{d: d, hub: hub.New(d.Redis, d.Log)}
-	s.hub.SkipOwn(d.InstanceID)
-	s.remote = &dispatch.Dispatcher{Sockets: agent.Dispatcher{Hub: s.hub, Keys: d.Keys}, A2A: a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks)}),
-		Redis: d.Redis, Keys: d.Keys, Log: d.Log}
+	s := &Server{d: d, hub: hub.New(d.Redis, d.Log, d.InstanceID)}
+	s.router = dispatch.New(dispatch.Deps{Sockets: agent.TaskPublisher{Hub: s.hub, Keys: d.Keys},
+		A2A:   a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks)}),
+		Redis: d.Redis, Keys: d.Keys, Log: d.Log})
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
-		Dispatcher: s.remote, Log: d.Log, InstanceID: d.InstanceID,
+		Transport: s.router, Log: d.Log, InstanceID: d.InstanceID,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
 		Push: d.Push, Files: files(d.Files)})
-	s.remote.Engine = s.engine
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
@@ -260,7 +265,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	s.engine.StopDriving()
 	s.clients.CloseAll(protocol.CloseGoingAway)
 	s.agents.CloseAll(protocol.CloseGoingAway)
-	s.remote.Stop() // A2A runs cannot move: their replies end interrupted
+	s.router.Stop() // A2A runs cannot move: their replies end interrupted
 	done := make(chan struct{})
 	go func() { s.sockets.Wait(); close(done) }()
 	select {

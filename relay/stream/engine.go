@@ -35,11 +35,13 @@ import (
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
-// Dispatcher hands a task to an agent by some transport (the agent's socket
-// on whichever instance holds it, or later A2A). False means the agent cannot
-// be reached now; the reply then ends in error agent_offline.
-type Dispatcher interface {
-	Dispatch(ctx context.Context, agent store.RelayAgent, task *protocol.Task) (bool, error)
+// Transport hands a task to its agent (over the agent's socket on whichever
+// instance holds it, or over A2A). replies is the engine the reply belongs
+// to, for a transport that drives the reply itself (an A2A run feeds its
+// chunks and end to it). False means the agent cannot be reached now; the
+// reply then ends in error agent_offline.
+type Transport interface {
+	Deliver(ctx context.Context, replies *Engine, agent store.RelayAgent, task *protocol.Task) (bool, error)
 }
 
 // Deps are the engine's collaborators and timing.
@@ -48,14 +50,14 @@ type Deps struct {
 	Redis             *redis.Client
 	Keys              kv.Keys
 	Hub               *hub.Hub
-	Dispatcher        Dispatcher
+	Transport         Transport
 	Log               *slog.Logger
 	InstanceID        string // names this instance's sockets (hub.SocketName)
 	ActiveTTL         time.Duration
 	FirstChunkTimeout time.Duration
 	IdleTimeout       time.Duration
 	// Push is told of every reply this instance settles; it decides about
-	// notifications off this path (pushtrigger.Dispatcher). Nil: none.
+	// notifications off this path (pushtrigger.AsyncNotifier). Nil: none.
 	Push interface{ Reply(reply ari.Message) bool }
 	// Files makes the links a task carries to its message's attachments
 	// (storage.Store): presigned for private buckets, so they are made fresh
@@ -215,7 +217,7 @@ func (e *Engine) begin(ctx context.Context, conversationID, replyID string) erro
 	if err != nil {
 		return err
 	}
-	delivered, err := e.d.Dispatcher.Dispatch(ctx, agent, task)
+	delivered, err := e.d.Transport.Deliver(ctx, e, agent, task)
 	if err != nil {
 		return err
 	}

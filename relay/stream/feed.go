@@ -176,7 +176,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 	// silence timeouts are many times longer.
 	touchEvery := min(e.d.IdleTimeout/20, time.Second)
 	pipe := e.d.Redis.Pipeline()
-	skip := []byte("!" + hub.InstanceName(e.d.InstanceID) + "\n") // see hub.UserPayload
+	skip := []byte(hub.InstancePrefix(e.d.InstanceID))
 	scripts := make([]*redis.Cmd, len(tasks))
 	local := 0 // frames handed to this instance's sockets
 	keys := make([][]string, len(tasks))

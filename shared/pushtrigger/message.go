@@ -14,7 +14,7 @@ import (
 )
 
 // Notifier is what the relay calls, with the messages as it has them: a
-// reply that settled, and a user's message just stored. A Dispatcher runs
+// reply that settled, and a user's message just stored. An AsyncNotifier runs
 // these off the relay's path.
 type Notifier interface {
 	OnReply(ctx context.Context, reply ari.Message) []Decision

@@ -11,7 +11,7 @@
 //
 // Everything is best-effort and bounded: a call returns within Timeout, and
 // failures are logged, never returned. The relay must still not run it on its
-// stream pipeline: it hands calls to a Dispatcher, which runs them in owned
+// stream pipeline: it hands calls to an AsyncNotifier, which runs them in owned
 // goroutines, drops them when too many are in flight, and is closed on
 // shutdown.
 package pushtrigger

@@ -29,9 +29,9 @@ func (b *blocker) OnUserMessage(ctx context.Context, m ari.Message, _ string, _ 
 	return b.OnReply(ctx, m)
 }
 
-func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
+func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}
-	d := NewDispatcher(b, 200*time.Millisecond, 2, nil)
+	d := NewAsyncNotifier(b, 200*time.Millisecond, 2, nil)
 	if !d.Reply(ari.Message{ID: "m1"}) || !d.UserMessage(ari.Message{ID: "m2"}, "n", nil) {
 		t.Fatal("calls within the bound were refused")
 	}
@@ -51,7 +51,7 @@ func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 	}
 
 	// Close cancels what is in flight and refuses more.
-	d2 := NewDispatcher(b, time.Hour, 4, nil)
+	d2 := NewAsyncNotifier(b, time.Hour, 4, nil)
 	d2.Reply(ari.Message{ID: "m4"})
 	done := make(chan struct{})
 	go func() { d2.Close(); close(done) }()
@@ -61,11 +61,11 @@ func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 		t.Fatal("Close did not cancel an in-flight call")
 	}
 	if d2.Reply(ari.Message{ID: "m5"}) {
-		t.Fatal("a closed dispatcher accepted a call")
+		t.Fatal("a closed async notifier accepted a call")
 	}
 
 	// Shutdown gives in-flight calls until its deadline, then cancels.
-	d3 := NewDispatcher(b, time.Hour, 4, nil)
+	d3 := NewAsyncNotifier(b, time.Hour, 4, nil)
 	d3.Reply(ari.Message{ID: "m6"})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -75,13 +75,13 @@ func TestDispatcherBoundsTimesOutAndCloses(t *testing.T) {
 		t.Fatalf("Shutdown took %v, want about its 100 ms deadline", el)
 	}
 	if d3.UserMessage(ari.Message{ID: "m7"}, "n", nil) {
-		t.Fatal("a shut-down dispatcher accepted a call")
+		t.Fatal("a shut-down async notifier accepted a call")
 	}
 }
 
-// The real Trigger through a Dispatcher, fed whole messages as the relay
+// The real Trigger through a AsyncNotifier, fed whole messages as the relay
 // has them.
-func TestDispatcherRunsTheTrigger(t *testing.T) {
+func TestAsyncNotifierRunsTheTrigger(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	u, path := f.user(t, "dispatched", nil)
@@ -94,7 +94,7 @@ func TestDispatcherRunsTheTrigger(t *testing.T) {
 	direct := f.conversation(t, "direct", "", []string{u.ID})
 	group := f.conversation(t, "group", "Pals", []string{u.ID, peer.ID})
 
-	d := NewDispatcher(f.tr, 10*time.Second, 4, nil)
+	d := NewAsyncNotifier(f.tr, 10*time.Second, 4, nil)
 	defer d.Close()
 	// Not complete: no notification.
 	d.Reply(ari.Message{ID: "m-0", ConversationID: direct, SenderAgentID: &agentID, Status: ari.StatusError, Content: "x"})

@@ -9,10 +9,10 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 )
 
-// Dispatcher runs Notifier calls off the caller's path: the relay's stream
+// AsyncNotifier runs Notifier calls off the caller's path: the relay's stream
 // pipeline hands over a completion and moves on. It owns every goroutine it
 // starts; Close cancels them and waits.
-type Dispatcher struct {
+type AsyncNotifier struct {
 	n       Notifier
 	timeout time.Duration
 	log     *slog.Logger
@@ -25,10 +25,10 @@ type Dispatcher struct {
 	wg     sync.WaitGroup
 }
 
-// NewDispatcher runs calls to n, each under timeout (0: 30 s), at most
+// NewAsyncNotifier runs calls to n, each under timeout (0: 30 s), at most
 // maxInFlight at once (0: 64); beyond that, calls are dropped and logged,
 // because a notification is worth less than the relay's memory.
-func NewDispatcher(n Notifier, timeout time.Duration, maxInFlight int, log *slog.Logger) *Dispatcher {
+func NewAsyncNotifier(n Notifier, timeout time.Duration, maxInFlight int, log *slog.Logger) *AsyncNotifier {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
@@ -39,12 +39,12 @@ func NewDispatcher(n Notifier, timeout time.Duration, maxInFlight int, log *slog
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Dispatcher{n: n, timeout: timeout, log: log, sem: make(chan struct{}, maxInFlight), ctx: ctx, cancel: cancel}
+	return &AsyncNotifier{n: n, timeout: timeout, log: log, sem: make(chan struct{}, maxInFlight), ctx: ctx, cancel: cancel}
 }
 
 // Reply queues n.OnReply for a settled reply; false when dropped. A nil
-// Dispatcher (push not wired) drops everything.
-func (d *Dispatcher) Reply(reply ari.Message) bool {
+// AsyncNotifier (push not wired) drops everything.
+func (d *AsyncNotifier) Reply(reply ari.Message) bool {
 	if d == nil {
 		return false
 	}
@@ -53,14 +53,14 @@ func (d *Dispatcher) Reply(reply ari.Message) bool {
 
 // UserMessage queues n.OnUserMessage for a stored user message; false when
 // dropped.
-func (d *Dispatcher) UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool {
+func (d *AsyncNotifier) UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool {
 	if d == nil {
 		return false
 	}
 	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName, mentionedUserIDs) })
 }
 
-func (d *Dispatcher) start(fn func(ctx context.Context)) bool {
+func (d *AsyncNotifier) start(fn func(ctx context.Context)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
@@ -82,7 +82,7 @@ func (d *Dispatcher) start(fn func(ctx context.Context)) bool {
 }
 
 // Close refuses new calls, cancels those in flight and waits for them.
-func (d *Dispatcher) Close() {
+func (d *AsyncNotifier) Close() {
 	d.mu.Lock()
 	d.closed = true
 	d.mu.Unlock()
@@ -92,7 +92,7 @@ func (d *Dispatcher) Close() {
 
 // Shutdown refuses new calls and lets those in flight finish until ctx ends,
 // then cancels them; it returns when all have stopped.
-func (d *Dispatcher) Shutdown(ctx context.Context) {
+func (d *AsyncNotifier) Shutdown(ctx context.Context) {
 	if d == nil {
 		return
 	}
@@ -111,4 +111,4 @@ func (d *Dispatcher) Shutdown(ctx context.Context) {
 
 // Wait blocks until every call started so far has ended; for tests, which
 // start no calls while waiting.
-func (d *Dispatcher) Wait() { d.wg.Wait() }
+func (d *AsyncNotifier) Wait() { d.wg.Wait() }
