@@ -9,7 +9,7 @@
 //	DELETE /api/uploads/{id}           delete an attachment not yet on a message → 204
 //
 // What a file is comes from its content (shared/storage/sniff for the
-// allowed types; structure.go for the whole-file checks), never from the
+// allowed types and the whole-file structure checks), never from the
 // name or the declared Content-Type, which may only agree with it.
 package uploads
 
@@ -141,7 +141,7 @@ func (h *handler) deleteObjects(ctx context.Context, keys ...string) {
 }
 
 // storeChecked streams size bytes of src, detected as t, into key while
-// checkStructure reads the same bytes, so an object only ever exists for a
+// sniff.CheckStructure reads the same bytes, so an object only ever exists for a
 // file that passed. A failed check aborts the Put (nothing is stored) and is
 // returned as 415.
 func (h *handler) storeChecked(ctx context.Context, t sniff.Type, src io.Reader, size int64, key string) error {
@@ -154,7 +154,7 @@ func (h *handler) storeChecked(ctx context.Context, t sniff.Type, src io.Reader,
 		pr.CloseWithError(fmt.Errorf("uploads: storage stopped reading: %v", err))
 		put <- err
 	}()
-	checkErr := checkStructure(t, io.TeeReader(src, pw), size)
+	checkErr := sniff.CheckStructure(t, io.TeeReader(src, pw), size)
 	pw.CloseWithError(checkErr)
 	putErr := <-put
 	if checkErr != nil {
@@ -162,7 +162,7 @@ func (h *handler) storeChecked(ctx context.Context, t sniff.Type, src io.Reader,
 			// Put had every byte before the check failed at the end.
 			h.deleteObjects(ctx, key)
 		}
-		if errors.Is(checkErr, errBadStructure) {
+		if errors.Is(checkErr, sniff.ErrBadStructure) {
 			return unsupported(t.MIME + " file is malformed or carries other data")
 		}
 		return checkErr

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/storage/sniff/snifftest"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
@@ -21,7 +22,7 @@ func TestUploadFetchDelete(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, smallMax)
 			u := testenv.NewUser(t, e.db, "uploader")
-			img := pngFile(t)
+			img := snifftest.PNG(t)
 
 			r := e.upload(u.Token, part{"file", "holiday photo.png", "image/png", img})
 			if r.status != http.StatusCreated {
@@ -140,7 +141,7 @@ func TestPresignPutComplete(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, smallMax)
 			u := testenv.NewUser(t, e.db, "direct")
-			img := jpegFile(t)
+			img := snifftest.JPEG(t)
 
 			p, r := e.presign(u.Token, "scan.jpg", "image/jpeg", len(img))
 			if r.status != http.StatusCreated {
@@ -211,10 +212,10 @@ func TestPresignedBadObjectsAreDeleted(t *testing.T) {
 				data              []byte
 				status            int
 			}{
-				{"png header on an executable", "image/png", pngOnELF, http.StatusUnsupportedMediaType},
+				{"png header on an executable", "image/png", snifftest.PNGOnELF, http.StatusUnsupportedMediaType},
 				{"html declared as png", "image/png", html, http.StatusUnsupportedMediaType},
-				{"jpeg declared as png", "image/png", jpegFile(t), http.StatusUnsupportedMediaType},
-				{"png with a trailer", "image/png", append(pngFile(t), elf...), http.StatusUnsupportedMediaType},
+				{"jpeg declared as png", "image/png", snifftest.JPEG(t), http.StatusUnsupportedMediaType},
+				{"png with a trailer", "image/png", append(snifftest.PNG(t), snifftest.ELF...), http.StatusUnsupportedMediaType},
 			} {
 				p, r := e.presign(u.Token, "x.png", c.contentType, len(c.data))
 				if r.status != http.StatusCreated {
@@ -237,7 +238,7 @@ func TestPresignedBadObjectsAreDeleted(t *testing.T) {
 
 			// The signature binds size and type: another size is refused by storage.
 			p, _ := e.presign(u.Token, "x.png", "image/png", 100)
-			if r := e.putSized(p, pngFile(t), true); r.status < 400 {
+			if r := e.putSized(p, snifftest.PNG(t), true); r.status < 400 {
 				t.Fatalf("PUT of another size: %d", r.status)
 			}
 		})
@@ -283,7 +284,7 @@ func TestOtherUsersSeeNotFound(t *testing.T) {
 	e := newEnv(t, "local", smallMax)
 	alice := testenv.NewUser(t, e.db, "alice")
 	bob := testenv.NewUser(t, e.db, "bob")
-	a := e.upload(alice.Token, part{"file", "a.gif", "image/gif", gifFile(t)}).attachment(t)
+	a := e.upload(alice.Token, part{"file", "a.gif", "image/gif", snifftest.GIF(t)}).attachment(t)
 	p, _ := e.presign(alice.Token, "b.png", "image/png", 10)
 	for _, req := range []struct{ method, path string }{
 		{http.MethodGet, "/api/uploads/" + a.ID},
@@ -311,10 +312,10 @@ func TestEveryAllowedTypeUploads(t *testing.T) {
 		data []byte
 		want string
 	}{
-		"a.png": {pngFile(t), "image/png"}, "a.jpg": {jpegFile(t), "image/jpeg"}, "a.gif": {gifFile(t), "image/gif"},
-		"a.webp": {webpFile(), "image/webp"}, "a.pdf": {pdfFile(), "application/pdf"}, "a.txt": {textFile(), "text/plain"},
-		"a.mp3": {mp3File(), "audio/mpeg"}, "a.ogg": {oggFile(), "audio/ogg"}, "a.wav": {wavFile(), "audio/wav"},
-		"a.m4a": {mp4File("M4A "), "audio/mp4"}, "a.mp4": {mp4File("isom"), "video/mp4"}, "a.webm": {webmFile(), "video/webm"},
+		"a.png": {snifftest.PNG(t), "image/png"}, "a.jpg": {snifftest.JPEG(t), "image/jpeg"}, "a.gif": {snifftest.GIF(t), "image/gif"},
+		"a.webp": {snifftest.WebP(), "image/webp"}, "a.pdf": {snifftest.PDF(), "application/pdf"}, "a.txt": {snifftest.Text(), "text/plain"},
+		"a.mp3": {snifftest.MP3(), "audio/mpeg"}, "a.ogg": {snifftest.Ogg(), "audio/ogg"}, "a.wav": {snifftest.WAV(), "audio/wav"},
+		"a.m4a": {snifftest.MP4("M4A "), "audio/mp4"}, "a.mp4": {snifftest.MP4("isom"), "video/mp4"}, "a.webm": {snifftest.WebM(), "video/webm"},
 	} {
 		// No declared type: the content alone decides.
 		r := e.upload(u.Token, part{"file", name, "", c.data})
@@ -326,7 +327,7 @@ func TestEveryAllowedTypeUploads(t *testing.T) {
 		}
 	}
 	// A more precise text type agrees with text/plain.
-	if r := e.upload(u.Token, part{"file", "notes.md", "text/markdown", textFile()}); r.status != http.StatusCreated {
+	if r := e.upload(u.Token, part{"file", "notes.md", "text/markdown", snifftest.Text()}); r.status != http.StatusCreated {
 		t.Fatalf("markdown: %d %s", r.status, r.body)
 	}
 	if n := len(e.objects()); n != 13 {
@@ -339,7 +340,7 @@ func TestNameIsSanitised(t *testing.T) {
 	u := testenv.NewUser(t, e.db, "namer")
 	// Control characters cannot appear raw in a part header (the parser
 	// refuses them); RFC 2231 encoding gets them through.
-	r := e.upload(u.Token, part{"file", "UTF-8''..%5C..%5C..%5Cetc%5Cpass%09wd%1B.png", "image/png", pngFile(t)})
+	r := e.upload(u.Token, part{"file", "UTF-8''..%5C..%5C..%5Cetc%5Cpass%09wd%1B.png", "image/png", snifftest.PNG(t)})
 	if r.status != http.StatusCreated {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
@@ -365,20 +366,20 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 				status int
 				code   ari.Code
 			}{
-				{"png header on an executable", []part{{"file", "cat.png", "image/png", pngOnELF}}, 415, ari.CodeUnsupportedMedia},
-				{"png header on an executable, no type", []part{{"file", "cat.png", "", pngOnELF}}, 415, ari.CodeUnsupportedMedia},
-				{"valid png followed by an executable", []part{{"file", "cat.png", "image/png", append(pngFile(t), elf...)}}, 415, ari.CodeUnsupportedMedia},
+				{"png header on an executable", []part{{"file", "cat.png", "image/png", snifftest.PNGOnELF}}, 415, ari.CodeUnsupportedMedia},
+				{"png header on an executable, no type", []part{{"file", "cat.png", "", snifftest.PNGOnELF}}, 415, ari.CodeUnsupportedMedia},
+				{"valid png followed by an executable", []part{{"file", "cat.png", "image/png", append(snifftest.PNG(t), snifftest.ELF...)}}, 415, ari.CodeUnsupportedMedia},
 				{"html named .png", []part{{"file", "cat.png", "image/png", html}}, 415, ari.CodeUnsupportedMedia},
 				{"html named .png, declared html", []part{{"file", "cat.png", "text/html", html}}, 415, ari.CodeUnsupportedMedia},
-				{"jpeg declared as png", []part{{"file", "cat.png", "image/png", jpegFile(t)}}, 415, ari.CodeUnsupportedMedia},
-				{"text declared as html", []part{{"file", "a.html", "text/html", textFile()}}, 415, ari.CodeUnsupportedMedia},
-				{"an executable", []part{{"file", "run.txt", "text/plain", elf}}, 415, ari.CodeUnsupportedMedia},
+				{"jpeg declared as png", []part{{"file", "cat.png", "image/png", snifftest.JPEG(t)}}, 415, ari.CodeUnsupportedMedia},
+				{"text declared as html", []part{{"file", "a.html", "text/html", snifftest.Text()}}, 415, ari.CodeUnsupportedMedia},
+				{"an executable", []part{{"file", "run.txt", "text/plain", snifftest.ELF}}, 415, ari.CodeUnsupportedMedia},
 				{"zero bytes", []part{{"file", "empty.png", "image/png", nil}}, 400, ari.CodeInvalid},
 				{"one byte over the limit", []part{{"file", "big.txt", "text/plain", append(bytes.Clone(atMax), 'a')}}, 413, ari.CodeTooLarge},
-				{"name with ../ and NUL", []part{{"file", "../../etc/passwd\x00.png", "image/png", pngFile(t)}}, 400, ari.CodeInvalid},
-				{"name with ../ and encoded NUL", []part{{"file", "UTF-8''..%2F..%2Fetc%2Fpasswd%00.png", "image/png", pngFile(t)}}, 400, ari.CodeInvalid},
-				{"two files", []part{{"file", "a.png", "image/png", pngFile(t)}, {"file", "b.png", "image/png", pngFile(t)}}, 400, ari.CodeInvalid},
-				{"a file and another field", []part{{"file", "a.png", "image/png", pngFile(t)}, {"other", "b.png", "image/png", pngFile(t)}}, 400, ari.CodeInvalid},
+				{"name with ../ and NUL", []part{{"file", "../../etc/passwd\x00.png", "image/png", snifftest.PNG(t)}}, 400, ari.CodeInvalid},
+				{"name with ../ and encoded NUL", []part{{"file", "UTF-8''..%2F..%2Fetc%2Fpasswd%00.png", "image/png", snifftest.PNG(t)}}, 400, ari.CodeInvalid},
+				{"two files", []part{{"file", "a.png", "image/png", snifftest.PNG(t)}, {"file", "b.png", "image/png", snifftest.PNG(t)}}, 400, ari.CodeInvalid},
+				{"a file and another field", []part{{"file", "a.png", "image/png", snifftest.PNG(t)}, {"other", "b.png", "image/png", snifftest.PNG(t)}}, 400, ari.CodeInvalid},
 				{"missing file field", []part{{"note", "", "", []byte("hello")}}, 400, ari.CodeInvalid},
 				{"no parts at all", nil, 400, ari.CodeInvalid},
 			}
@@ -399,7 +400,7 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 			}
 
 			// Not multipart at all.
-			r := e.do(http.MethodPost, "/api/uploads", u.Token, "image/png", bytes.NewReader(pngFile(t)))
+			r := e.do(http.MethodPost, "/api/uploads", u.Token, "image/png", bytes.NewReader(snifftest.PNG(t)))
 			if r.status != http.StatusUnsupportedMediaType {
 				t.Fatalf("raw body: %d %s", r.status, r.body)
 			}
@@ -408,7 +409,7 @@ func TestBadUploadsStoreNothing(t *testing.T) {
 			if r := e.do(http.MethodPost, "/api/uploads", u.Token, ct, bytes.NewReader(body)); r.status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("huge body: %d %s", r.status, r.body)
 			}
-			if r := e.upload("", part{"file", "a.png", "image/png", pngFile(t)}); r.status != http.StatusUnauthorized {
+			if r := e.upload("", part{"file", "a.png", "image/png", snifftest.PNG(t)}); r.status != http.StatusUnauthorized {
 				t.Fatalf("anonymous upload: %d", r.status)
 			}
 			if keys := e.objects(); len(keys) != 0 {

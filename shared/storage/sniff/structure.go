@@ -1,4 +1,4 @@
-package uploads
+package sniff
 
 import (
 	"bufio"
@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-
-	"github.com/ari-chat/ari-server/shared/storage/sniff"
 )
 
-// errBadStructure means the bytes after a valid signature do not form a file
-// of that type. It becomes 415: the file is not what its first bytes claim.
-var errBadStructure = errors.New("uploads: file structure does not match its type")
+// ErrBadStructure means the bytes after a valid signature do not form a file
+// of that type: the file is not what its first bytes claim (the upload path
+// answers 415).
+var ErrBadStructure = errors.New("sniff: file structure does not match its type")
 
-// checkStructure reads the whole file (size bytes) and checks that it is one
+// CheckStructure reads the whole file (size bytes) and checks that it is one
 // well-formed file of type t from its first byte to its last, so nothing
 // can ride behind a valid header (a PNG signature on an ELF executable, a
 // script appended to a JPEG). Per type:
@@ -39,33 +38,33 @@ var errBadStructure = errors.New("uploads: file structure does not match its typ
 // A format's own metadata fields can still carry arbitrary bytes; what this
 // guarantees is that the file parses as its type throughout, which combined
 // with the stored Content-Type and nosniff is what a client relies on.
-// It returns errBadStructure, or an I/O error from r.
-func checkStructure(t sniff.Type, r io.Reader, size int64) error {
+// It returns ErrBadStructure, or an I/O error from r.
+func CheckStructure(t Type, r io.Reader, size int64) error {
 	s := &scanner{r: bufio.NewReaderSize(r, 32<<10), size: size}
 	var err error
 	switch t {
-	case sniff.Text:
+	case Text:
 		err = checkText(s)
-	case sniff.PNG:
+	case PNG:
 		err = checkPNG(s)
-	case sniff.JPEG:
+	case JPEG:
 		err = checkJPEG(s)
-	case sniff.GIF:
+	case GIF:
 		err = checkGIF(s)
-	case sniff.WebP, sniff.WAV:
+	case WebP, WAV:
 		err = checkRIFF(s)
-	case sniff.PDF:
+	case PDF:
 		err = checkPDF(s)
-	case sniff.MP3:
+	case MP3:
 		err = checkMP3(s)
-	case sniff.OGG:
+	case OGG:
 		err = checkOgg(s)
-	case sniff.MP4, sniff.M4A:
+	case MP4, M4A:
 		err = checkISOBMFF(s)
-	case sniff.WebM:
+	case WebM:
 		err = checkWebM(s)
 	default:
-		return fmt.Errorf("%w: no structure check for %s", errBadStructure, t.MIME)
+		return fmt.Errorf("%w: no structure check for %s", ErrBadStructure, t.MIME)
 	}
 	if err != nil {
 		return err
@@ -73,16 +72,16 @@ func checkStructure(t sniff.Type, r io.Reader, size int64) error {
 	// Every check reads to the end; a source longer than declared is as bad
 	// as a trailer.
 	if s.off != size {
-		return fmt.Errorf("%w: %s ends at %d of %d bytes", errBadStructure, t.MIME, s.off, size)
+		return fmt.Errorf("%w: %s ends at %d of %d bytes", ErrBadStructure, t.MIME, s.off, size)
 	}
 	if _, err := s.r.ReadByte(); err != io.EOF {
-		return fmt.Errorf("%w: data beyond the declared size", errBadStructure)
+		return fmt.Errorf("%w: data beyond the declared size", ErrBadStructure)
 	}
 	return nil
 }
 
 // scanner reads a file front to back, keeping the offset, and turns a short
-// file into errBadStructure (a truncated file is malformed, not an I/O fault).
+// file into ErrBadStructure (a truncated file is malformed, not an I/O fault).
 type scanner struct {
 	r    *bufio.Reader
 	off  int64
@@ -91,7 +90,7 @@ type scanner struct {
 }
 
 func bad(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errBadStructure}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrBadStructure}, args...)...)
 }
 
 func (s *scanner) left() int64 { return s.size - s.off }
@@ -140,9 +139,9 @@ func (s *scanner) skip(n int64, w io.Writer) error {
 }
 
 func checkText(s *scanner) error {
-	var c sniff.TextChecker
+	var c TextChecker
 	if err := s.skip(s.size, &c); err != nil {
-		if errors.Is(err, sniff.ErrNotText) {
+		if errors.Is(err, ErrNotText) {
 			return bad("not plain text")
 		}
 		return err

@@ -1,4 +1,7 @@
-package uploads
+// Package snifftest makes small but real files of every type sniff allows,
+// for tests of sniffing, structure checks and uploads, so no test carries
+// binary fixtures.
+package snifftest
 
 import (
 	"bytes"
@@ -11,9 +14,6 @@ import (
 	"testing"
 )
 
-// Small but real files of every allowed type, made here so the tests carry
-// no binary fixtures.
-
 func testImage() image.Image {
 	img := image.NewRGBA(image.Rect(0, 0, 8, 6))
 	for x := range 8 {
@@ -24,7 +24,8 @@ func testImage() image.Image {
 	return img
 }
 
-func pngFile(t testing.TB) []byte {
+// PNG, JPEG and GIF encode one small 8×6 picture.
+func PNG(t testing.TB) []byte {
 	var b bytes.Buffer
 	if err := png.Encode(&b, testImage()); err != nil {
 		t.Fatal(err)
@@ -32,7 +33,7 @@ func pngFile(t testing.TB) []byte {
 	return b.Bytes()
 }
 
-func jpegFile(t testing.TB) []byte {
+func JPEG(t testing.TB) []byte {
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, testImage(), nil); err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func jpegFile(t testing.TB) []byte {
 	return b.Bytes()
 }
 
-func gifFile(t testing.TB) []byte {
+func GIF(t testing.TB) []byte {
 	var b bytes.Buffer
 	if err := gif.Encode(&b, testImage(), nil); err != nil {
 		t.Fatal(err)
@@ -66,22 +67,25 @@ func riffChunk(id string, data []byte) []byte {
 	return c
 }
 
-func webpFile() []byte {
+// WebP is a RIFF file holding one lossless VP8L chunk.
+func WebP() []byte {
 	return riff("WEBP", riffChunk("VP8L", []byte{0x2F, 0x00, 0x00, 0x00, 0x00}))
 }
 
-func wavFile() []byte {
+// WAV is a RIFF file with a PCM format chunk and 64 bytes of silence.
+func WAV() []byte {
 	fmtChunk := []byte{1, 0, 1, 0, 0x44, 0xAC, 0, 0, 0x88, 0x58, 1, 0, 2, 0, 16, 0}
 	return riff("WAVE", riffChunk("fmt ", fmtChunk), riffChunk("data", make([]byte, 64)))
 }
 
-func pdfFile() []byte {
+// PDF is a minimal document ending in %%EOF.
+func PDF() []byte {
 	return []byte("%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
 }
 
-// mp3File is an empty ID3v2.3 tag and three silent 128 kbit/s 44.1 kHz
+// MP3 is an empty ID3v2.3 tag and three silent 128 kbit/s 44.1 kHz
 // MPEG-1 Layer III frames of 417 bytes.
-func mp3File() []byte {
+func MP3() []byte {
 	b := []byte("ID3\x03\x00\x00\x00\x00\x00\x00")
 	for range 3 {
 		frame := make([]byte, 417)
@@ -99,32 +103,37 @@ func oggPage(serial byte, body []byte) []byte {
 	return append(p, body...)
 }
 
-func oggFile() []byte {
+// Ogg is two Ogg pages of one logical stream.
+func Ogg() []byte {
 	return append(oggPage(1, []byte("\x01vorbis-header-bytes")), oggPage(1, make([]byte, 40))...)
 }
 
-func isoBox(typ string, data []byte) []byte {
+// ISOBox is one ISO base media box of type typ around data.
+func ISOBox(typ string, data []byte) []byte {
 	b := binary.BigEndian.AppendUint32(nil, uint32(8+len(data)))
 	return append(append(b, typ...), data...)
 }
 
-func mp4File(brand string) []byte {
-	ftyp := isoBox("ftyp", []byte(brand+"\x00\x00\x02\x00"+brand+"mp41"))
-	return append(append(ftyp, isoBox("free", nil)...), isoBox("mdat", make([]byte, 100))...)
+// MP4 is an ftyp box with the major brand brand (M4A for audio/mp4), a free
+// box and an mdat box.
+func MP4(brand string) []byte {
+	ftyp := ISOBox("ftyp", []byte(brand+"\x00\x00\x02\x00"+brand+"mp41"))
+	return append(append(ftyp, ISOBox("free", nil)...), ISOBox("mdat", make([]byte, 100))...)
 }
 
-// webmFile is an EBML header with DocType webm and a Segment of known size.
-func webmFile() []byte {
+// WebM is an EBML header with DocType webm and a Segment of known size.
+func WebM() []byte {
 	doc := []byte{0x42, 0x82, 0x84, 'w', 'e', 'b', 'm'}
 	b := append([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x80 | byte(len(doc))}, doc...)
 	seg := make([]byte, 50)
 	return append(append(b, 0x18, 0x53, 0x80, 0x67, 0x80|byte(len(seg))), seg...)
 }
 
-func textFile() []byte { return []byte("Hello, Ari!\nZweite Zeile: grüße 👋\n") }
+// Text is plain UTF-8 text with non-ASCII letters and an emoji.
+func Text() []byte { return []byte("Hello, Ari!\nZweite Zeile: grüße 👋\n") }
 
-// elf is the start of a Linux executable.
-var elf = append([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"), make([]byte, 200)...)
+// ELF is the start of a Linux executable.
+var ELF = append([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00"), make([]byte, 200)...)
 
-// pngOnELF is the PNG signature followed by an executable.
-var pngOnELF = append([]byte("\x89PNG\r\n\x1a\n"), elf...)
+// PNGOnELF is the PNG signature followed by an executable.
+var PNGOnELF = append([]byte("\x89PNG\r\n\x1a\n"), ELF...)
