@@ -3,7 +3,11 @@
 #   services.sh install                 install what is missing (Debian, as root)
 #   services.sh start DIR PGPORT RPORT  start Postgres and Redis (reuses running ones)
 #   services.sh stop DIR                stop what start started
+#   services.sh purge DIR               stop, then delete the data start created
 # Postgres refuses to run as root, so its cluster belongs to the postgres user.
+# When root starts it under a folder the postgres user cannot reach (a checkout
+# under /root, a .local/ created 0750), the cluster lives in a postgres-owned
+# folder keyed by DIR's path instead (see pg_home).
 set -euo pipefail
 
 PGBIN=""
@@ -57,19 +61,49 @@ as_pg() {
   fi
 }
 
+# Where the postgres user keeps clusters it cannot keep under DIR.
+PG_CLUSTERS=${ARI_PG_CLUSTERS:-/var/lib/postgresql/ari-clusters}
+
+# pg_home DIR prints the folder holding the cluster for DIR (data/, socket,
+# log): DIR itself when the postgres user can write there, else a folder under
+# PG_CLUSTERS named by a hash of DIR's path. The choice is recorded in
+# DIR/cluster so stop and purge find it even if DIR's parents change later.
+pg_home() {
+  local dir=$1
+  if [ -f "$dir/cluster" ]; then cat "$dir/cluster"; return 0; fi
+  if [ "$(id -u)" != 0 ]; then echo "$dir"; return 0; fi
+  chown postgres:postgres "$dir"
+  if as_pg test -w "$dir" -a -x "$dir"; then echo "$dir"; return 0; fi
+  local home
+  home="$PG_CLUSTERS/$(printf '%s' "$dir" | sha256sum | cut -c1-16)"
+  # Every parent must be traversable by postgres; never loosen an existing one.
+  local parent
+  parent=$(dirname "$PG_CLUSTERS")
+  [ -d "$parent" ] || command install -d -m 0755 "$parent"
+  [ -d "$PG_CLUSTERS" ] || command install -d -m 0755 -o postgres -g postgres "$PG_CLUSTERS"
+  command install -d -m 0700 -o postgres -g postgres "$home"
+  if ! as_pg test -w "$home"; then
+    echo "services: the postgres user cannot reach $dir nor $home; set ARI_PG_CLUSTERS to a folder it can write" >&2
+    exit 1
+  fi
+  echo "$home" >"$dir/cluster"
+  echo "$home"
+}
+
 start_pg() {
   local dir=$1 port=$2
   find_pg || { echo "services: PostgreSQL binaries not found; run: $0 install" >&2; exit 1; }
   mkdir -p "$dir"
   if pg_isready -q -h 127.0.0.1 -p "$port"; then return 0; fi
-  if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir"; fi
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
+  local home
+  home=$(pg_home "$dir")
+  if [ ! -f "$home/data/PG_VERSION" ]; then
+    as_pg "$PGBIN/initdb" -D "$home/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
   fi
-  as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >/dev/null || { tail -20 "$dir/postgres.log" >&2; exit 1; }
+  as_pg "$PGBIN/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $home -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { tail -20 "$home/postgres.log" >&2; exit 1; }
 }
 
 start_redis() {
@@ -86,15 +120,30 @@ start_redis() {
   exit 1
 }
 
+# The cluster folder start used for DIR/postgres, without creating one.
+existing_pg_home() {
+  if [ -f "$1/cluster" ]; then cat "$1/cluster"; else echo "$1"; fi
+}
+
 stop() {
-  local dir=$1
-  if [ -f "$dir/postgres/data/postmaster.pid" ] && find_pg; then
-    as_pg "$PGBIN/pg_ctl" -D "$dir/postgres/data" -m fast -w stop >/dev/null 2>&1 || true
+  local dir=$1 home
+  home=$(existing_pg_home "$dir/postgres")
+  if [ -f "$home/data/postmaster.pid" ] && find_pg; then
+    as_pg "$PGBIN/pg_ctl" -D "$home/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
   if [ -f "$dir/redis/redis.pid" ]; then
     kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
     rm -f "$dir/redis/redis.pid"
   fi
+}
+
+purge() {
+  local dir=$1
+  stop "$dir"
+  local home
+  home=$(existing_pg_home "$dir/postgres")
+  if [ "$home" != "$dir/postgres" ]; then rm -rf "$home"; fi
+  rm -rf "$dir"
 }
 
 cmd=${1:-}
@@ -106,5 +155,6 @@ case "$cmd" in
     [ "${SKIP_REDIS:-}" = 1 ] || start_redis "$dir/redis" "$4"
     ;;
   stop) stop "$(realpath -m "$2")" ;;
-  *) echo "usage: $0 install | start DIR PGPORT REDISPORT | stop DIR" >&2; exit 2 ;;
+  purge) purge "$(realpath -m "$2")" ;;
+  *) echo "usage: $0 install | start DIR PGPORT REDISPORT | stop DIR | purge DIR" >&2; exit 2 ;;
 esac
