@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/logging"
@@ -123,5 +124,21 @@ func shim(p *platform.Platform) (http.Handler, error) {
 	}
 	mux.Handle("/ws", proxy)
 	mux.Handle("/ws/agent", proxy)
-	return mux, nil
+	return answerPreflights(p, mux), nil
+}
+
+// answerPreflights sends every CORS preflight through the CORS layer every
+// function runs (p.Wrap), which answers it without going further. Routed
+// through the mux it would match none of the method patterns ("POST
+// /api/…") and get 405 before reaching any function. Deployed, the HTTP API
+// answers preflights itself (CorsConfiguration in template.yaml).
+func answerPreflights(p *platform.Platform, mux http.Handler) http.Handler {
+	preflight := p.Wrap(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth.IsPreflight(r) {
+			preflight.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }

@@ -5,9 +5,11 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/testenv"
@@ -149,4 +151,75 @@ func testPlatform(t *testing.T) *platform.Platform {
 	}
 	t.Cleanup(p.Close)
 	return p
+}
+
+// TestTemplateCORS checks that the HTTP API answers preflights for the trusted
+// origins with exactly the CORS options the functions use (API Gateway
+// replaces the functions' own CORS headers when it has a configuration).
+func TestTemplateCORS(t *testing.T) {
+	raw, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	get := func(n *yaml.Node, path ...string) *yaml.Node {
+		t.Helper()
+		for _, k := range path {
+			if n.Kind == yaml.DocumentNode {
+				n = n.Content[0]
+			}
+			var next *yaml.Node
+			for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == k {
+					next = n.Content[i+1]
+				}
+			}
+			if next == nil {
+				t.Fatalf("template.yaml: no %v", path)
+			}
+			n = next
+		}
+		return n
+	}
+	scalars := func(n *yaml.Node) []string {
+		var out []string
+		for _, c := range n.Content {
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	cond := get(&doc, "Conditions", "HasTrustedOrigins")
+	if cond.Tag != "!Not" || cond.Content[0].Tag != "!Equals" || cond.Content[0].Content[0].Tag != "!Ref" ||
+		cond.Content[0].Content[0].Value != "TrustedOrigins" || cond.Content[0].Content[1].Value != "" {
+		t.Fatalf("HasTrustedOrigins must be TrustedOrigins != \"\"")
+	}
+	cors := get(&doc, "Resources", "HttpApi", "Properties", "CorsConfiguration")
+	if cors.Tag != "!If" || len(cors.Content) != 3 || cors.Content[0].Value != "HasTrustedOrigins" ||
+		cors.Content[2].Tag != "!Ref" || cors.Content[2].Value != "AWS::NoValue" {
+		t.Fatalf("CorsConfiguration must be !If [HasTrustedOrigins, {...}, !Ref AWS::NoValue]")
+	}
+	c := cors.Content[1]
+	origins := get(c, "AllowOrigins")
+	if origins.Tag != "!Split" || origins.Content[0].Value != "," || origins.Content[1].Tag != "!Ref" ||
+		origins.Content[1].Value != "TrustedOrigins" {
+		t.Errorf("AllowOrigins must split the TrustedOrigins parameter")
+	}
+	if v := get(c, "AllowCredentials").Value; v != "true" {
+		t.Errorf("AllowCredentials %q, want true (cookies)", v)
+	}
+	if got := scalars(get(c, "AllowMethods")); !slices.Equal(got, auth.CORSMethods) {
+		t.Errorf("AllowMethods %v, functions use %v", got, auth.CORSMethods)
+	}
+	if got := scalars(get(c, "AllowHeaders")); !slices.Equal(got, auth.CORSHeaders) {
+		t.Errorf("AllowHeaders %v, functions use %v", got, auth.CORSHeaders)
+	}
+	if got := scalars(get(c, "ExposeHeaders")); !slices.Equal(got, auth.CORSExposedHeaders) {
+		t.Errorf("ExposeHeaders %v, functions use %v", got, auth.CORSExposedHeaders)
+	}
+	if got := get(c, "MaxAge").Value; got != strconv.Itoa(auth.PreflightMaxAge) {
+		t.Errorf("MaxAge %s, functions use %d", got, auth.PreflightMaxAge)
+	}
 }
