@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/ari-chat/ari-server/functions/health"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 type body struct {
@@ -93,25 +96,50 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 }
 
+// TestPostgresDown stops a real Postgres under a running handler: a private
+// cluster started by the service script `make test` uses, then stopped.
 func TestPostgresDown(t *testing.T) {
 	rdb, _ := testenv.Redis(t)
+	dir := filepath.Join(t.TempDir(), "pg")
+	port := strconv.Itoa(freePort(t))
+	services := func(args ...string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "bash", append([]string{"../../local/scripts/services.sh"}, args...)...)
+		cmd.Env = append(os.Environ(), "SKIP_REDIS=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("services.sh %v: %v\n%s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { services("purge", dir) })
+	services("start", dir, port, "0")
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:"+port+"/postgres?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
 	h := health.New(health.Deps{Checks: map[string]health.Check{
-		"postgres": func(ctx context.Context) error {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(freePort(t)))
-			if err == nil {
-				c.Close()
-			}
-			return err
-		},
-		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-	}})
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
-	var b body
-	_ = json.Unmarshal(rec.Body.Bytes(), &b)
-	if rec.Code != 503 || len(b.Down) != 1 || b.Down[0] != "postgres" {
-		t.Fatalf("%d %s", rec.Code, rec.Body)
+		"postgres": pool.Ping,
+		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+	}, Timeout: 2 * time.Second})
+	get := func() (int, body) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+		var b body
+		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+			t.Fatalf("%s: %v", rec.Body, err)
+		}
+		return rec.Code, b
+	}
+	if code, b := get(); code != http.StatusOK || b.Checks["postgres"].Status != "ok" {
+		t.Fatalf("with postgres up: %d %+v", code, b)
+	}
+	services("stop", dir) // pg_ctl stop -m fast -w: returns once the server is gone
+	code, b := get()
+	if code != http.StatusServiceUnavailable || len(b.Down) != 1 || b.Down[0] != "postgres" ||
+		b.Checks["postgres"].Status != "down" || b.Checks["redis"].Status != "ok" || b.Error.Code != "unavailable" {
+		t.Fatalf("with postgres stopped: %d %+v", code, b)
 	}
 }
 
