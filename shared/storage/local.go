@@ -76,7 +76,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage: open local dir: %w", err)
 	}
-	for _, d := range []string{"objects", "meta", "tmp"} {
+	for _, d := range []string{"objects", "meta", "tmp", "open"} {
 		if err := root.MkdirAll(d, 0o750); err != nil {
 			root.Close()
 			return nil, fmt.Errorf("storage: create %s: %w", d, err)
@@ -264,6 +264,11 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	if err := ValidKey(key); err != nil {
+		return err
+	}
+	// The open marker goes first: once a key is deleted, no presigned PUT
+	// can bring it back (see localopen.go).
+	if err := l.closeUpload(key); err != nil {
 		return err
 	}
 	for _, p := range []string{metaPath(key), dataPath(key)} {

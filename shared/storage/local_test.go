@@ -256,3 +256,36 @@ func TestLocalPutLeavesNoTempFiles(t *testing.T) {
 	}
 	mustNotExist(t, l, "t/cancelled.txt")
 }
+
+// A presigned PUT works until the key is deleted (the uploads function
+// deletes the landing key on /complete); afterwards the still-valid link is
+// refused, and so is a validly signed link for a key never presigned here.
+func TestLocalPutAfterCompleteRefused(t *testing.T) {
+	l, _ := newLocalServer(t, t.TempDir(), testSecret, 0)
+	ctx := context.Background()
+	req, err := l.PresignPut(ctx, "incoming/u1/a.txt", 3, "text/plain", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a retried PUT before completion is fine
+		if code, body, _ := httpDo(t, req.Method, req.URL, req.Headers, []byte("abc")); code != http.StatusOK {
+			t.Fatalf("open upload: %d %s", code, body)
+		}
+	}
+	if err := l.Delete(ctx, "incoming/u1/a.txt"); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := httpDo(t, req.Method, req.URL, req.Headers, []byte("xyz"))
+	if code != http.StatusForbidden || !strings.Contains(string(body), `"upload_closed"`) {
+		t.Fatalf("PUT after completion: %d %s", code, body)
+	}
+	mustNotExist(t, l, "incoming/u1/a.txt")
+
+	exp := time.Now().Add(time.Hour).Unix()
+	unknown := l.link("incoming/u1/b.txt", exp, l.signer.sign(http.MethodPut, "incoming/u1/b.txt", exp, 3, "text/plain"))
+	code, body, _ = httpDo(t, http.MethodPut, unknown, req.Headers, []byte("abc"))
+	if code != http.StatusForbidden || !strings.Contains(string(body), `"upload_closed"`) {
+		t.Fatalf("PUT for an unknown upload: %d %s", code, body)
+	}
+	mustNotExist(t, l, "incoming/u1/b.txt")
+}

@@ -31,7 +31,8 @@ func servedInline(contentType string) bool {
 //
 //	GET  /files/{key...}?exp=&sig=  download (also HEAD and Range requests)
 //	PUT  /files/{key...}?exp=&sig=  presigned upload: Content-Length and
-//	                                Content-Type must be the signed ones
+//	                                Content-Type must be the signed ones, and
+//	                                the upload still open (localopen.go)
 //
 // Errors are JSON {"error":{"code","message"}}.
 func LocalHandler(l *Local) http.Handler {
@@ -114,6 +115,10 @@ func (l *Local) servePut(w http.ResponseWriter, r *http.Request) {
 	ct := r.Header.Get("Content-Type")
 	if err := l.signer.verify(l.now(), http.MethodPut, key, q.Get("exp"), q.Get("sig"), r.ContentLength, ct); err != nil {
 		writeSignatureError(w, err)
+		return
+	}
+	if !l.isOpen(key) {
+		writeFileError(w, http.StatusForbidden, "upload_closed", "this upload was completed, deleted or never started; presign a new one")
 		return
 	}
 	if l.maxPut > 0 && r.ContentLength > l.maxPut {

@@ -81,6 +81,9 @@ func (l *Local) PresignPut(ctx context.Context, key string, size int64, contentT
 	if ttl <= 0 || ttl > maxPresignTTL {
 		return PresignedRequest{}, fmt.Errorf("storage: presign lifetime %s out of range", ttl)
 	}
+	if err := l.markOpen(key); err != nil {
+		return PresignedRequest{}, err
+	}
 	exp := l.now().Add(ttl).Unix()
 	h := http.Header{}
 	h.Set("Content-Type", contentType)
