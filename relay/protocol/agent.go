@@ -39,6 +39,7 @@ const (
 	CancelReplyTooLarge       = "reply_too_large"
 	CancelConversationDeleted = "conversation_deleted"
 	CancelAgentRemoved        = "agent_removed"
+	CancelInternal            = "internal"
 )
 
 // Auth must be the agent's first frame.

@@ -129,7 +129,7 @@ func TestSpecMentionsCodes(t *testing.T) {
 		CodeInternal, CodeUnauthorized, CodeAuthRequired, CodeAuthTimeout,
 		StreamErrAgentError, StreamErrAgentTimeout, StreamErrAgentOffline, StreamErrReplyTooLarge,
 		StreamErrInvalidChunk, StreamErrInterrupted, StreamErrInternal,
-		CancelUser, CancelTimeout, CancelInvalidChunk, CancelReplyTooLarge, CancelConversationDeleted, CancelAgentRemoved,
+		CancelUser, CancelTimeout, CancelInvalidChunk, CancelReplyTooLarge, CancelConversationDeleted, CancelAgentRemoved, CancelInternal,
 		"RELAY_AGENT_IDLE_TIMEOUT", "RELAY_AGENT_FIRST_CHUNK_TIMEOUT", Version,
 	}
 	for _, c := range codes {

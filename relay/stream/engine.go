@@ -30,7 +30,6 @@ import (
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
-	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -320,90 +319,4 @@ func (e *Engine) StopDriving() {
 	e.mu.Lock()
 	e.driving = map[string]string{}
 	e.mu.Unlock()
-}
-
-// End describes a terminal state.
-type End struct {
-	Status  string  // ari.StatusComplete, StatusError or StatusCancelled
-	Content *string // final text; nil keeps the buffered text
-	Code    string  // stream_end.error.code for StatusError
-	Message string  // stream_end.error.message
-	// CancelReason, when set, sends the agent task_cancel with it.
-	CancelReason string
-}
-
-// Settle ends a reply: closes its buffer, saves the terminal state (only the
-// first caller anywhere wins), sends stream_end to members (message_new to
-// pending for members with no socket), tells the agent when asked, and moves
-// the conversation's queue on. It reports whether this call settled it.
-func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
-	text, err := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
-		int(kv.StreamTTL/time.Second)).Text()
-	if err != nil {
-		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
-		return false
-	}
-	if end.Content != nil {
-		text = *end.Content
-	}
-	m, settled, err := e.d.DB.SettleReply(ctx, replyID, end.Status, text, end.Message)
-	if err != nil {
-		e.d.Log.Error("relay settle reply", "reply", replyID, "err", err)
-		return false
-	}
-	e.mu.Lock()
-	delete(e.driving, replyID)
-	e.mu.Unlock()
-	if !settled {
-		return false
-	}
-	se := &protocol.StreamEnd{MessageID: replyID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
-	if end.Status == ari.StatusError {
-		se.Error = &protocol.StreamError{Code: end.Code, Message: end.Message}
-	}
-	if err := e.announceEnd(ctx, m, se); err != nil {
-		e.d.Log.Error("relay announce end", "reply", replyID, "err", err)
-	}
-	if end.CancelReason != "" && m.SenderAgentID != nil {
-		if b, err := protocol.Encode(&protocol.TaskCancel{TaskID: replyID, Reason: end.CancelReason}); err == nil {
-			if _, err := e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(*m.SenderAgentID), b); err != nil {
-				e.d.Log.Warn("relay task_cancel", "reply", replyID, "err", err)
-			}
-		}
-	}
-	if e.d.Push != nil {
-		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
-	}
-	e.release(ctx, m.ConversationID, replyID)
-	e.advance(ctx, m.ConversationID)
-	return true
-}
-
-func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.StreamEnd) error {
-	users, err := e.d.DB.MemberUserIDs(ctx, m.ConversationID)
-	if err != nil {
-		return err
-	}
-	b, err := protocol.Encode(se)
-	if err != nil {
-		return err
-	}
-	offline, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, b, "")
-	if err != nil || len(offline) == 0 {
-		return err
-	}
-	ev, err := events.New(events.MessageNew, m.ConversationID, protocol.MessageNewData{Message: m})
-	if err != nil {
-		return err
-	}
-	raw, err := encodeEvent(ev)
-	if err != nil {
-		return err
-	}
-	for _, u := range offline {
-		if err := events.QueuePending(ctx, e.d.Redis, e.d.Keys, u, raw); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -69,14 +69,29 @@ return n
 `)
 
 // endScript closes the buffer to further chunks and returns its text; after
-// it, chunkScript refuses, so the text returned is final.
+// it, chunkScript refuses, so the text returned is final. It also returns the
+// end recorded by recordEndScript (status, code, message; "" for none), which
+// then keeps its longer TTL.
 // KEYS: stream, meta. ARGV: TTL (s).
 var endScript = redis.NewScript(`
 redis.call('HSET', KEYS[2], 'ended', '1')
-redis.call('EXPIRE', KEYS[2], ARGV[1])
+local f = redis.call('HMGET', KEYS[2], 'final', 'finalCode', 'finalMessage')
+if not f[1] then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 local t = redis.call('GET', KEYS[1])
 if not t then t = '' end
-return t
+return {t, f[1] or '', f[2] or '', f[3] or ''}
+`)
+
+// recordEndScript records the end a reply was given while Postgres was
+// unreachable, with its text as the buffer, both kept for TTL; 0 when an end
+// was recorded already (another instance announced it).
+// KEYS: stream, meta. ARGV: status, code, message, text, TTL (s).
+var recordEndScript = redis.NewScript(`
+if redis.call('HSETNX', KEYS[2], 'final', ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], 'finalCode', ARGV[2], 'finalMessage', ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
+return 1
 `)
 
 // takePendingScript removes and returns a user's pending events (newest

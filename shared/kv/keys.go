@@ -22,6 +22,10 @@ const (
 	// ActiveTTL is how long a conversation's active-reply mark lives without a
 	// refresh; a crashed relay cannot wedge a conversation for longer.
 	ActiveTTL = 90 * time.Second
+	// UnsavedEndTTL keeps a reply's buffer and recorded end when the reply
+	// was ended for its members while Postgres was unreachable, until a
+	// sweeper writes that end to Postgres.
+	UnsavedEndTTL = 24 * time.Hour
 	// PushDedupWindow: at most one push per user and conversation in this window.
 	PushDedupWindow = 30 * time.Second
 )

@@ -1,0 +1,246 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+// End describes a terminal state.
+type End struct {
+	Status  string  // ari.StatusComplete, StatusError or StatusCancelled
+	Content *string // final text; nil keeps the buffered text
+	Code    string  // stream_end.error.code for StatusError
+	Message string  // stream_end.error.message
+	// CancelReason, when set, sends the agent task_cancel with it.
+	CancelReason string
+}
+
+// internalEnd is what a reply becomes when the end it was given cannot be
+// saved: error internal, the agent told to stop.
+func internalEnd(was End) End {
+	reason := was.CancelReason
+	if reason == "" {
+		reason = protocol.CancelInternal
+	}
+	return End{Status: ari.StatusError, Code: protocol.StreamErrInternal,
+		Message: "the relay could not save this reply", CancelReason: reason}
+}
+
+// Settle ends a reply: closes its buffer, saves the terminal state (only the
+// first caller anywhere wins), sends stream_end to members (message_new to
+// pending for members with no socket), tells the agent when asked, and moves
+// the conversation's queue on. It reports whether this call settled it.
+//
+// Every call ends the reply one way or another, so a conversation never waits
+// behind a reply that cannot be saved: when Postgres refuses the end (for any
+// reason but being unreachable) the reply ends in error internal with the
+// text Postgres takes; when Postgres is unreachable the save is retried with
+// backoff for at most the active TTL, and then the reply ends in error
+// internal for its members and the queue moves on, the end recorded with the
+// buffer so that a sweeper saves it once Postgres is back (see endUnsaved).
+func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
+	res, err := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
+		int(kv.StreamTTL/time.Second)).StringSlice()
+	if err != nil || len(res) != 4 {
+		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
+		return false
+	}
+	text := res[0]
+	if res[1] != "" {
+		e.saveRecorded(ctx, replyID, text, End{Status: res[1], Code: res[2], Message: res[3]})
+		return false
+	}
+	if end.Content != nil {
+		text = *end.Content
+	}
+	m, settled, err := e.save(ctx, replyID, &end, text)
+	if err != nil {
+		e.d.Log.Error("relay settle reply", "reply", replyID, "err", err)
+		if store.Unreachable(err) {
+			e.endUnsaved(ctx, replyID, internalEnd(end), text)
+		}
+		return false
+	}
+	e.mu.Lock()
+	delete(e.driving, replyID)
+	e.mu.Unlock()
+	if !settled {
+		return false
+	}
+	se := &protocol.StreamEnd{MessageID: replyID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
+	if end.Status == ari.StatusError {
+		se.Error = &protocol.StreamError{Code: end.Code, Message: end.Message}
+	}
+	if err := e.announceEnd(ctx, m, se); err != nil {
+		e.d.Log.Error("relay announce end", "reply", replyID, "err", err)
+	}
+	if end.CancelReason != "" && m.SenderAgentID != nil {
+		e.cancelTask(ctx, *m.SenderAgentID, replyID, end.CancelReason)
+	}
+	if e.d.Push != nil {
+		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
+	}
+	e.release(ctx, m.ConversationID, replyID)
+	e.advance(ctx, m.ConversationID)
+	return true
+}
+
+// save writes the terminal state. Postgres refusing it (not being
+// unreachable: a NUL or invalid UTF-8 in the text, a constraint, a trigger)
+// turns it into internalEnd, saved with the text without U+0000 and invalid
+// UTF-8, then with no text; end is updated to what was saved. Postgres
+// unreachable is retried with backoff until the active TTL has passed, and
+// its error returned.
+func (e *Engine) save(ctx context.Context, replyID string, end *End, text string) (ari.Message, bool, error) {
+	deadline := time.Now().Add(e.d.ActiveTTL)
+	wait := 100 * time.Millisecond
+	texts := []string{text}
+	refused := false
+	for {
+		m, settled, err := e.d.DB.SettleReply(ctx, replyID, end.Status, texts[0], end.Message)
+		switch {
+		case err == nil:
+			return m, settled, nil
+		case !store.Unreachable(err):
+			e.d.Log.Error("relay settle refused", "reply", replyID, "status", end.Status, "err", err)
+			if !refused {
+				refused = true
+				*end = internalEnd(*end)
+				texts = []string{keepable(texts[0]), ""}
+				continue
+			}
+			if len(texts) > 1 {
+				texts = texts[1:]
+				continue
+			}
+			return ari.Message{}, false, err
+		case time.Now().Add(wait).After(deadline):
+			return ari.Message{}, false, err
+		}
+		select {
+		case <-ctx.Done():
+			return ari.Message{}, false, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// keepable is text as Postgres takes it: without U+0000 and invalid UTF-8.
+func keepable(text string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(text, "\x00", ""), "")
+}
+
+// endUnsaved ends a reply whose end cannot reach Postgres: its members (as
+// they were when it started) get stream_end, the agent task_cancel, and the
+// conversation's queue moves on. The end is recorded with the buffer (only
+// the first instance to record one announces it) for kv.UnsavedEndTTL;
+// whichever sweeper next finds the reply open in Postgres saves it then
+// (saveRecorded) and announces nothing more. Members without a socket get no
+// message_new: the message is not readable until it is saved, and sync
+// brings it afterwards.
+func (e *Engine) endUnsaved(ctx context.Context, replyID string, end End, text string) {
+	keys := []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)}
+	first, err := recordEndScript.Run(ctx, e.d.Redis, keys, end.Status, end.Code, end.Message, text,
+		int(kv.UnsavedEndTTL/time.Second)).Int()
+	if err != nil || first == 0 {
+		if err != nil {
+			e.d.Log.Error("relay record unsaved end", "reply", replyID, "err", err)
+		}
+		return
+	}
+	meta, err := e.d.Redis.HMGet(ctx, keys[1], "conv", "agent", "users").Result()
+	if err != nil {
+		e.d.Log.Error("relay unsaved end", "reply", replyID, "err", err)
+		return
+	}
+	conv, _ := meta[0].(string)
+	agentID, _ := meta[1].(string)
+	users, _ := meta[2].(string)
+	e.mu.Lock()
+	delete(e.driving, replyID)
+	e.mu.Unlock()
+	if conv == "" { // never started: nobody saw it, nothing to announce
+		return
+	}
+	b, err := protocol.Encode(&protocol.StreamEnd{MessageID: replyID, ConversationID: conv, Status: end.Status,
+		Content: text, Error: &protocol.StreamError{Code: end.Code, Message: end.Message}})
+	if err == nil && users != "" {
+		_, err = e.d.Hub.ToUsers(ctx, e.d.Keys, strings.Split(users, ","), b, "")
+	}
+	if err != nil {
+		e.d.Log.Error("relay announce unsaved end", "reply", replyID, "err", err)
+	}
+	if agentID != "" {
+		e.cancelTask(ctx, agentID, replyID, end.CancelReason)
+	}
+	e.d.Log.Warn("relay ended a reply without saving it (Postgres unreachable)", "reply", replyID)
+	e.release(ctx, conv, replyID)
+	e.advance(ctx, conv)
+}
+
+// saveRecorded writes an end that endUnsaved announced; its members and
+// agent were told then, so nothing is sent now.
+func (e *Engine) saveRecorded(ctx context.Context, replyID, text string, end End) {
+	m, settled, err := e.save(ctx, replyID, &end, text)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			e.d.Log.Error("relay save recorded end", "reply", replyID, "err", err)
+		}
+		return
+	}
+	e.mu.Lock()
+	delete(e.driving, replyID)
+	e.mu.Unlock()
+	if settled {
+		e.release(ctx, m.ConversationID, replyID)
+		e.advance(ctx, m.ConversationID)
+	}
+}
+
+func (e *Engine) cancelTask(ctx context.Context, agentID, replyID, reason string) {
+	b, err := protocol.Encode(&protocol.TaskCancel{TaskID: replyID, Reason: reason})
+	if err == nil {
+		_, err = e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(agentID), b)
+	}
+	if err != nil {
+		e.d.Log.Warn("relay task_cancel", "reply", replyID, "err", err)
+	}
+}
+
+func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.StreamEnd) error {
+	users, err := e.d.DB.MemberUserIDs(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	b, err := protocol.Encode(se)
+	if err != nil {
+		return err
+	}
+	offline, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, b, "")
+	if err != nil || len(offline) == 0 {
+		return err
+	}
+	ev, err := events.New(events.MessageNew, m.ConversationID, protocol.MessageNewData{Message: m})
+	if err != nil {
+		return err
+	}
+	raw, err := encodeEvent(ev)
+	if err != nil {
+		return err
+	}
+	for _, u := range offline {
+		if err := events.QueuePending(ctx, e.d.Redis, e.d.Keys, u, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
