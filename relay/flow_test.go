@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -111,14 +110,18 @@ func TestQueueAnswersInOrder(t *testing.T) {
 		if want := fmt.Sprintf("message %d", i); task.obj("message").str("content") != want {
 			t.Fatalf("task %d answers %q, want %q", i, task.obj("message").str("content"), want)
 		}
-		// One at a time: nothing else is dispatched while this one streams.
-		if f := agent.next(300 * time.Millisecond); f != nil && f.str("type") == "task" {
-			t.Fatalf("second task while one streams: %v", f)
-		}
 		answer(task)
-		end := client.collect(task.str("taskId"), nil)
-		if end.ended.str("content") != "re: "+task.obj("message").str("content") {
-			t.Fatalf("reply %d = %v", i, end.ended)
+		// One at a time: the next reply starts (stream_start, published on
+		// the same user channel) only after this one ended.
+		id := task.str("taskId")
+		end := client.expectWhere("", func(f frame) bool {
+			if f.str("type") == "stream_start" && f.str("messageId") != id {
+				t.Fatalf("reply %v started while %s streams", f, id)
+			}
+			return f.str("type") == "stream_end" && f.str("messageId") == id
+		})
+		if end.str("content") != "re: "+task.obj("message").str("content") {
+			t.Fatalf("reply %d = %v", i, end)
 		}
 	}
 }
@@ -142,16 +145,20 @@ func TestIdempotentSendStoresAndDispatchesOnce(t *testing.T) {
 	if ackB.obj("message").str("id") != id || again.obj("message").str("id") != id || ackA.obj("message").num("seq") != 1 {
 		t.Fatalf("acks differ: %v / %v / %v", ackA, ackB, again)
 	}
-	agent.expect("task")
-	if f := agent.next(700 * time.Millisecond); f != nil {
-		t.Fatalf("second dispatch: %v", f)
+	first := agent.expect("task")
+	// A later message queues behind the reply; once that reply ends, its
+	// task is the next one: a second dispatch of the first would come before.
+	a.sendMessage(w.conv, "later", "dup-2")
+	agent.send(map[string]any{"type": "agent_complete", "taskId": first.str("taskId"), "content": "ok"})
+	if next := agent.expect("task"); next.obj("message").str("content") != "later" {
+		t.Fatalf("second dispatch: %v", next)
 	}
 	var n int
 	if err := c.db.Pool.QueryRow(t.Context(), `select count(*) from messages where conversation_id = $1`, w.conv).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 2 {
-		t.Fatalf("%d rows, want one message and one reply", n)
+	if n != 4 {
+		t.Fatalf("%d rows, want two messages and two replies", n)
 	}
 }
 

@@ -336,6 +336,8 @@ func (p *peer) expect(typ string) frame {
 	return p.expectWhere(typ, func(frame) bool { return true })
 }
 
+// expectWhere skips frames until one of type typ (any type if typ is empty)
+// satisfies ok, and fails after wait.
 func (p *peer) expectWhere(typ string, ok func(frame) bool) frame {
 	p.t.Helper()
 	deadline := time.Now().Add(wait)
@@ -344,8 +346,30 @@ func (p *peer) expectWhere(typ string, ok func(frame) bool) frame {
 		if f == nil {
 			p.t.Fatalf("no %s frame within %s", typ, wait)
 		}
-		if f.str("type") == typ && ok(f) {
+		if (typ == "" || f.str("type") == typ) && ok(f) {
 			return f
+		}
+	}
+}
+
+// pingPast sends a ping and reads up to its pong, failing on any frame of
+// type forbidden before it. The relay answers a socket's frames in order, so
+// whatever it would have sent in answer to the frames sent before the ping
+// arrives before the pong.
+func (p *peer) pingPast(forbidden string) {
+	p.t.Helper()
+	p.send(map[string]any{"type": "ping"})
+	deadline := time.Now().Add(wait)
+	for {
+		f := p.next(time.Until(deadline))
+		if f == nil {
+			p.t.Fatalf("no pong within %s", wait)
+		}
+		switch f.str("type") {
+		case "pong":
+			return
+		case forbidden:
+			p.t.Fatalf("unexpected %s before the pong: %v", forbidden, f)
 		}
 	}
 }

@@ -207,9 +207,7 @@ func TestCancelAndAgentError(t *testing.T) {
 		end.obj("error").str("message") != "the model is overloaded" {
 		t.Fatalf("stream_end = %v", end)
 	}
-	if f := agent.next(300 * time.Millisecond); f != nil && f.str("type") == "error" {
-		t.Fatalf("late chunk answered: %v", f)
-	}
+	agent.pingPast("error") // the late chunk is not answered
 	// Cancelling an unknown or foreign reply: not_found.
 	client.send(map[string]any{"type": "cancel_stream", "messageId": "nope"})
 	if e := client.expect("error"); e.str("code") != "not_found" || e.str("ref") != "nope" {

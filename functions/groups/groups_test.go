@@ -56,20 +56,20 @@ func TestGroupLifecycle(t *testing.T) {
 
 	// Adding: only owners and admins; agents must be visible to the adder.
 	members := "/api/groups/" + g.ID + "/members"
-	if st, _ := f.call(t, bob.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 403 {
-		t.Fatalf("member adding: %d", st)
+	if st, raw := f.call(t, bob.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 403 {
+		t.Fatalf("member adding: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, eve.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 404 {
-		t.Fatalf("outsider adding: %d", st)
+	if st, raw := f.call(t, eve.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 404 {
+		t.Fatalf("outsider adding: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"agentId": evesPrivate}); st != 404 {
-		t.Fatalf("adding someone's private agent: %d", st)
+	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"agentId": evesPrivate}); st != 404 {
+		t.Fatalf("adding someone's private agent: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"userId": "nobody"}); st != 404 {
-		t.Fatalf("adding unknown user: %d", st)
+	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"userId": "nobody"}); st != 404 {
+		t.Fatalf("adding unknown user: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "POST", members, map[string]string{"userId": bob.ID}); st != 409 {
-		t.Fatalf("adding a member again: %d", st)
+	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"userId": bob.ID}); st != 409 {
+		t.Fatalf("adding a member again: %d: %s", st, raw)
 	}
 	for _, bad := range []any{map[string]string{}, map[string]string{"userId": cat.ID, "agentId": mine}, map[string]any{"userId": 5}, map[string]string{"who": "x"}} {
 		if st, raw := f.call(t, ada.Token, "POST", members, bad); st != 400 {
@@ -89,30 +89,30 @@ func TestGroupLifecycle(t *testing.T) {
 	}
 
 	// Roles: only owners change them. Make bob an admin.
-	if st, _ := f.call(t, bob.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 403 {
-		t.Fatalf("member promoting self: %d", st)
+	if st, raw := f.call(t, bob.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 403 {
+		t.Fatalf("member promoting self: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "king"}); st != 400 {
-		t.Fatalf("bad role: %d", st)
+	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "king"}); st != 400 {
+		t.Fatalf("bad role: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+mine, map[string]string{"role": "admin"}); st != 403 {
-		t.Fatalf("agent role: %d", st)
+	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+mine, map[string]string{"role": "admin"}); st != 403 {
+		t.Fatalf("agent role: %d: %s", st, raw)
 	}
 	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "admin"}); st != 200 {
 		t.Fatalf("promote bob: %d %s", st, raw)
 	}
 	// An admin adds and removes members but cannot remove the owner.
-	if st, _ := f.call(t, bob.Token, "DELETE", members+"/"+ada.ID, nil); st != 403 {
-		t.Fatalf("admin removing owner: %d", st)
+	if st, raw := f.call(t, bob.Token, "DELETE", members+"/"+ada.ID, nil); st != 403 {
+		t.Fatalf("admin removing owner: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, cat.Token, "DELETE", members+"/"+mine, nil); st != 403 {
-		t.Fatalf("member removing an agent: %d", st)
+	if st, raw := f.call(t, cat.Token, "DELETE", members+"/"+mine, nil); st != 403 {
+		t.Fatalf("member removing an agent: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, eve.Token, "DELETE", members+"/"+cat.ID, nil); st != 404 {
-		t.Fatalf("outsider removing: %d", st)
+	if st, raw := f.call(t, eve.Token, "DELETE", members+"/"+cat.ID, nil); st != 404 {
+		t.Fatalf("outsider removing: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, bob.Token, "DELETE", members+"/nobody", nil); st != 404 {
-		t.Fatalf("removing unknown: %d", st)
+	if st, raw := f.call(t, bob.Token, "DELETE", members+"/nobody", nil); st != 404 {
+		t.Fatalf("removing unknown: %d: %s", st, raw)
 	}
 	if st, raw := f.call(t, bob.Token, "DELETE", members+"/"+mine, nil); st != 204 {
 		t.Fatalf("admin removing agent: %d %s", st, raw)
@@ -123,25 +123,25 @@ func TestGroupLifecycle(t *testing.T) {
 		}
 	}
 	// Leaving: anyone may, and the removed user hears it too.
-	if st, _ := f.call(t, cat.Token, "DELETE", members+"/"+cat.ID, nil); st != 204 {
-		t.Fatalf("cat leaving: %d", st)
+	if st, raw := f.call(t, cat.Token, "DELETE", members+"/"+cat.ID, nil); st != 204 {
+		t.Fatalf("cat leaving: %d: %s", st, raw)
 	}
 	if ev := catHears(); ev.Type != events.MemberRemoved || !strings.Contains(string(ev.Data), cat.ID) {
 		t.Fatalf("cat heard %+v", ev)
 	}
 	bobHears()
-	if st, _ := f.call(t, cat.Token, "GET", members, nil); st != 404 {
-		t.Fatalf("former member reads members: %d", st)
+	if st, raw := f.call(t, cat.Token, "GET", members, nil); st != 404 {
+		t.Fatalf("former member reads members: %d: %s", st, raw)
 	}
 	// The last owner cannot leave, nor step down, before handing over.
-	if st, _ := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 409 {
-		t.Fatalf("last owner leaving: %d", st)
+	if st, raw := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 409 {
+		t.Fatalf("last owner leaving: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+ada.ID, map[string]string{"role": "member"}); st != 409 {
-		t.Fatalf("last owner stepping down: %d", st)
+	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+ada.ID, map[string]string{"role": "member"}); st != 409 {
+		t.Fatalf("last owner stepping down: %d: %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 200 {
-		t.Fatal("hand over")
+	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 200 {
+		t.Fatalf("hand over: %d %s", st, raw)
 	}
 	if st, raw := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 204 {
 		t.Fatalf("owner leaving after handing over: %d %s", st, raw)
@@ -201,8 +201,8 @@ func TestCreateValidation(t *testing.T) {
 	}
 	// A direct conversation is not a group.
 	direct := conversation(t, f.db, "direct", ada.ID)
-	if st, _ := f.call(t, ada.Token, "GET", "/api/groups/"+direct+"/members", nil); st != 404 {
-		t.Fatalf("direct conversation as a group: %d", st)
+	if st, raw := f.call(t, ada.Token, "GET", "/api/groups/"+direct+"/members", nil); st != 404 {
+		t.Fatalf("direct conversation as a group: %d: %s", st, raw)
 	}
 }
 
@@ -211,8 +211,8 @@ func TestRoutesNeedSignIn(t *testing.T) {
 	for _, p := range New(Deps{DB: f.db}).Patterns() {
 		method, path := httpx.SplitPattern(p)
 		path = strings.NewReplacer("{id}", "x", "{memberId}", "y").Replace(path)
-		if st, _ := f.call(t, "", method, path, map[string]string{}); st != http.StatusUnauthorized {
-			t.Errorf("%s: %d without a session", p, st)
+		if st, raw := f.call(t, "", method, path, map[string]string{}); st != http.StatusUnauthorized {
+			t.Errorf("%s: %d without a session: %s", p, st, raw)
 		}
 	}
 }

@@ -104,13 +104,13 @@ func TestStreamsTaskInDeltaMode(t *testing.T) {
 	if got == nil || got.Message.Content != "hi" || got.Message.Sender.Name != "Ada" {
 		t.Fatalf("handler got task %+v", got)
 	}
-	c.quiet(100 * time.Millisecond)
+	c.settled(a)
 }
 
 func TestSetCompleteWithAndLocalChecks(t *testing.T) {
 	r := newStubRelay(t, token)
 	errs := make(chan []error, 1)
-	start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
+	a, _ := start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
 		var e []error
 		e = append(e, s.Set("Ich sehe"))
 		e = append(e, s.Set("Ich sehe nach"))
@@ -124,7 +124,7 @@ func TestSetCompleteWithAndLocalChecks(t *testing.T) {
 	c := r.next()
 	c.recv() // skills
 	c.send(newTask("t_2", "hi"))
-	e := <-errs
+	e := within(t, errs, "the handler's results")
 	want := []error{nil, nil, ErrNotExtending, ErrInvalidUTF8, nil, ErrTaskEnded}
 	for i := range want {
 		if !errors.Is(e[i], want[i]) {
@@ -138,7 +138,7 @@ func TestSetCompleteWithAndLocalChecks(t *testing.T) {
 	if f3.Content == nil || *f3.Content != "Fertig." {
 		t.Fatalf("complete %+v", f3)
 	}
-	c.quiet(100 * time.Millisecond)
+	c.settled(a)
 }
 
 func TestWrongTokenStopsWithoutRetry(t *testing.T) {
@@ -150,7 +150,7 @@ func TestWrongTokenStopsWithoutRetry(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Code != protocol.CodeUnauthorized {
 		t.Fatalf("Run = %v, want *AuthError unauthorized", err)
 	}
-	time.Sleep(100 * time.Millisecond) // several backoff periods
+	// Run has returned, so no dial can follow: exactly one was made.
 	if n := r.dials.Load(); n != 1 {
 		t.Fatalf("dialled %d times, want 1", n)
 	}
@@ -162,7 +162,7 @@ func TestWrongTokenStopsWithoutRetry(t *testing.T) {
 func TestTaskCancelCancelsContext(t *testing.T) {
 	r := newStubRelay(t, token)
 	causes := make(chan error, 1)
-	start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
+	a, _ := start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
 		if err := s.Write("thinking"); err != nil {
 			return err
 		}
@@ -181,16 +181,16 @@ func TestTaskCancelCancelsContext(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Reason != protocol.CancelUser {
 			t.Fatalf("cause = %v, want CancelError user_cancelled", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitFor):
 		t.Fatal("handler's context was not cancelled")
 	}
-	c.quiet(150 * time.Millisecond) // the relay ended the task: nothing more is sent
+	c.settled(a) // the relay ended the task: nothing more is sent
 }
 
 func TestNotYourTaskCancelsContext(t *testing.T) {
 	r := newStubRelay(t, token)
 	causes := make(chan error, 1)
-	start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
+	a, _ := start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
 		<-ctx.Done()
 		causes <- context.Cause(ctx)
 		return nil
@@ -204,10 +204,10 @@ func TestNotYourTaskCancelsContext(t *testing.T) {
 		if !errors.Is(err, ErrNotYourTask) {
 			t.Fatalf("cause = %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitFor):
 		t.Fatal("handler's context was not cancelled")
 	}
-	c.quiet(150 * time.Millisecond)
+	c.settled(a)
 }
 
 // A socket lost mid-task: the SDK reconnects, and the relay's text is
@@ -222,7 +222,11 @@ func TestReconnectResumesTask(t *testing.T) {
 			return err
 		}
 		close(wrote)
-		<-resume
+		select {
+		case <-resume:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if err := s.Write("two "); err != nil {
 			return err
 		}
@@ -231,7 +235,7 @@ func TestReconnectResumesTask(t *testing.T) {
 	c1 := r.next()
 	c1.recv()
 	c1.send(newTask("t_5", "count"))
-	<-wrote
+	within(t, wrote, "the handler's first write")
 	first := c1.recv().(*protocol.AgentChunk)
 	c1.drop()
 	c2 := r.next() // reconnected and authenticated again
@@ -290,7 +294,7 @@ func TestRevokedAndReplacedStop(t *testing.T) {
 		closeWith(c.ws, tc.code)
 		select {
 		case <-a.Done():
-		case <-time.After(5 * time.Second):
+		case <-time.After(waitFor):
 			t.Fatalf("close %d: agent did not stop", tc.code)
 		}
 		if err := a.Wait(); !errors.Is(err, tc.want) {
@@ -325,7 +329,7 @@ func TestStopFailsRunningTasksAndClosesNormally(t *testing.T) {
 	c := r.next()
 	c.recv()
 	c.send(newTask("t_7", "x"))
-	<-started
+	within(t, started, "the handler's start")
 	cancel()
 	if err := a.Wait(); err != nil {
 		t.Fatalf("Wait = %v, want nil after a cancelled context", err)
@@ -340,7 +344,7 @@ func TestStopFailsRunningTasksAndClosesNormally(t *testing.T) {
 		if c.close == nil || c.close.Code != protocol.CloseNormal {
 			t.Fatalf("closed with %v, want 1000", c.close)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(waitFor):
 		t.Fatal("socket not closed")
 	}
 }

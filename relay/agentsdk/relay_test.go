@@ -94,8 +94,8 @@ func (r *stubRelay) next() *stubConn {
 	select {
 	case c := <-r.conns:
 		return c
-	case <-time.After(5 * time.Second):
-		r.t.Fatal("stub relay: no connection")
+	case <-time.After(waitFor):
+		r.t.Fatalf("stub relay: no connection within %s", waitFor)
 		return nil
 	}
 }
@@ -126,19 +126,57 @@ func (c *stubConn) recv() protocol.Frame {
 	select {
 	case f := <-c.frames:
 		return f
-	case <-time.After(5 * time.Second):
-		c.t.Fatal("stub relay: no frame from the SDK")
+	case <-time.After(waitFor):
+		c.t.Fatalf("stub relay: no frame from the SDK within %s", waitFor)
 		return nil
 	}
 }
 
-// quiet asserts the SDK sends nothing for d.
-func (c *stubConn) quiet(d time.Duration) {
+// settled asserts that the SDK sends nothing more for the tasks it has
+// finished. A handler's last frames are queued before its task is forgotten,
+// so once no task is left a marker frame queued now goes out behind all of
+// them, and it must be the next frame the relay reads.
+func (c *stubConn) settled(a *Agent) {
 	c.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		a.mu.Lock()
+		n := len(a.tasks)
+		a.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%d task handlers still running after %s", n, waitFor)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	marker := item{task: &task{id: "settled-marker"}, kind: kindError, content: "marker"}
 	select {
-	case f := <-c.frames:
-		c.t.Fatalf("stub relay: unexpected frame %T %+v", f, f)
-	case <-time.After(d):
+	case a.out <- marker:
+	case <-time.After(waitFor):
+		c.t.Fatalf("the SDK's queue did not take the marker within %s", waitFor)
+	}
+	f := c.recv()
+	if e, ok := f.(*protocol.AgentError); !ok || e.TaskID != "settled-marker" {
+		c.t.Fatalf("stub relay: unexpected frame %T %+v before the marker", f, f)
+	}
+}
+
+// waitFor bounds every wait in this package's tests; generous, so that a
+// loaded machine running -race still keeps it.
+const waitFor = 10 * time.Second
+
+// within returns the next value from ch, failing the test after waitFor.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitFor):
+		t.Fatalf("%s: nothing within %s", what, waitFor)
+		var zero T
+		return zero
 	}
 }
 

@@ -40,13 +40,19 @@ func TestLoadToolRunsEveryScenario(t *testing.T) {
 			t.Fatalf("no %q in the output", want)
 		}
 	}
-	replies := regexp.MustCompile(`replies (\d+) \(complete (\d+), text equal (\d+)\)`)
-	for _, m := range replies.FindAllStringSubmatch(text, -1) {
+	// Three scenarios report replies and losses (two latencies, throughput):
+	// a check that found fewer lines would pass without checking.
+	replies := regexp.MustCompile(`replies (\d+) \(complete (\d+), text equal (\d+)\)`).FindAllStringSubmatch(text, -1)
+	lost := regexp.MustCompile(`lost (\d+)`).FindAllStringSubmatch(text, -1)
+	if len(replies) != 3 || len(lost) != 3 {
+		t.Fatalf("found %d replies lines and %d lost counts in the output, want 3 of each", len(replies), len(lost))
+	}
+	for _, m := range replies {
 		if m[1] == "0" || m[1] != m[2] || m[1] != m[3] {
 			t.Fatalf("replies not all complete and equal: %s", m[0])
 		}
 	}
-	for _, m := range regexp.MustCompile(`lost (\d+)`).FindAllStringSubmatch(text, -1) {
+	for _, m := range lost {
 		if m[1] != "0" {
 			t.Fatalf("lost %s chunks", m[1])
 		}

@@ -73,7 +73,14 @@ func TestEchoAgentAnswersThroughRelay(t *testing.T) {
 			t.Fatalf("%s: saved %s %q", mode, status, content)
 		}
 		_ = cmd.Process.Signal(os.Interrupt)
-		<-done
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done // the pipe ends with the killed process
+			_ = cmd.Wait()
+			t.Fatalf("%s: echoagent did not exit within 15s of SIGINT", mode)
+		}
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("%s: echoagent exit: %v", mode, err)
 		}
@@ -105,7 +112,11 @@ func TestSDKFinishesTaskAcrossReconnect(t *testing.T) {
 			for i := range chunks {
 				if i == chunks/2 {
 					close(halfway)
-					<-resume
+					select {
+					case <-resume:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
 				}
 				if err := s.Write(fmt.Sprintf("Stück %d — ✓ ", i)); err != nil {
 					return err
@@ -120,6 +131,12 @@ func TestSDKFinishesTaskAcrossReconnect(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		cancel()
+		select {
+		case <-agent.Done():
+		case <-time.After(15 * time.Second):
+			t.Error("agent did not stop within 15s")
+			return
+		}
 		if err := agent.Wait(); err != nil {
 			t.Errorf("agent: %v", err)
 		}
@@ -129,7 +146,11 @@ func TestSDKFinishesTaskAcrossReconnect(t *testing.T) {
 	}
 	cl := dialClient(t, relay.ClientURL(), user.Token)
 	go func() { // the conductor: cut the agent's socket halfway, then let it go on
-		<-halfway
+		select {
+		case <-halfway:
+		case <-ctx.Done():
+			return
+		}
 		time.Sleep(50 * time.Millisecond) // let the first half reach the relay
 		proxy.cut()
 		time.Sleep(200 * time.Millisecond) // several backoff periods: reconnects happen meanwhile

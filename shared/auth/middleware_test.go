@@ -17,8 +17,14 @@ func TestRequire(t *testing.T) {
 	a := &auth.Authenticator{DB: db, Secret: secret, Cookies: auth.NewCookies("http://localhost:3501")}
 	u := testenv.NewUser(t, db, "alice")
 	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := auth.CallerFrom(r.Context())
-		_, _ = w.Write([]byte(c.ID))
+		c, ok := auth.CallerFrom(r.Context())
+		if !ok {
+			http.Error(w, "no caller in the context", http.StatusTeapot)
+			return
+		}
+		if _, err := w.Write([]byte(c.ID)); err != nil {
+			t.Errorf("write: %v", err)
+		}
 	}))
 	do := func(mod func(*http.Request)) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/x", nil)
@@ -56,7 +62,9 @@ func TestRequire(t *testing.T) {
 		t.Fatalf("expired: %d", rec.Code)
 	}
 	var n int
-	_ = db.Pool.QueryRow(context.Background(), `select count(*) from "session" where token = $1`, u.Token).Scan(&n)
+	if err := db.Pool.QueryRow(context.Background(), `select count(*) from "session" where token = $1`, u.Token).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
 	if n != 0 {
 		t.Fatal("expired session row was not deleted")
 	}
