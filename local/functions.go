@@ -33,7 +33,8 @@ var functions = []function{
 	{"health", func(p *platform.Platform) *httpx.Router { return health.New(p.HealthChecks()) }},
 	{"sandbox", func(p *platform.Platform) *httpx.Router { return sandbox.New(sandbox.Deps{}) }},
 	{"auth", func(p *platform.Platform) *httpx.Router {
-		return authfn.New(authfn.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys)})
+		return authfn.New(authfn.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys),
+			Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},
 	{"agents", func(p *platform.Platform) *httpx.Router {
 		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})

@@ -12,6 +12,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -27,6 +28,10 @@ type Deps struct {
 	// HTTPClient talks to the OAuth providers; nil means a client with a
 	// 15-second timeout.
 	HTTPClient *http.Client
+	// Events tells the relays which sessions ended, so they close those
+	// sessions' sockets at once; nil leaves that to the relays' periodic
+	// check.
+	Events *events.Publisher
 }
 
 type handler struct {
@@ -38,6 +43,7 @@ type handler struct {
 	policy  sa.SessionPolicy
 	alg     sa.Algorithm
 	limiter *ratelimit.Limiter
+	events  *events.Publisher
 	// Strict limits: per IP and per email, for sign-in and sign-up apart.
 	limSignInIP, limSignInEmail, limSignUpIP, limSignUpEmail ratelimit.Rule
 	client                                                   *http.Client
@@ -66,6 +72,7 @@ func New(d Deps) *httpx.Router {
 		policy:         sa.SessionPolicy{ExpiresIn: d.Config.SessionExpiresIn, UpdateAge: d.Config.SessionUpdateAge},
 		alg:            alg,
 		limiter:        d.Limiter,
+		events:         d.Events,
 		limSignInIP:    ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
 		limSignInEmail: ratelimit.PerMinute("auth:sign-in:email", d.Config.RateLimitAuth),
 		limSignUpIP:    ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),

@@ -113,9 +113,11 @@ func (h *handler) getSession(w http.ResponseWriter, r *http.Request) error {
 // Auth's does.
 func (h *handler) signOut(w http.ResponseWriter, r *http.Request) error {
 	if tok, src := h.token(r); src == fromCookie || src == fromBearer {
-		if err := h.db.DeleteSessionByToken(r.Context(), tok); err != nil {
+		userID, id, err := h.db.DeleteSessionByToken(r.Context(), tok)
+		if err != nil {
 			return err
 		}
+		h.revoked(r.Context(), userID, id)
 	}
 	for _, c := range h.cookies.ExpireSession() {
 		http.SetCookie(w, c)
@@ -155,9 +157,11 @@ func (h *handler) revokeSession(w http.ResponseWriter, r *http.Request) error {
 	if err := b.err(); err != nil {
 		return err
 	}
-	if _, err := h.db.DeleteUserSession(r.Context(), u.ID, tok); err != nil {
+	id, err := h.db.DeleteUserSession(r.Context(), u.ID, tok)
+	if err != nil {
 		return err
 	}
+	h.revoked(r.Context(), u.ID, id)
 	if tok == current {
 		for _, c := range h.cookies.ExpireSession() {
 			http.SetCookie(w, c)
@@ -171,9 +175,11 @@ func (h *handler) revokeOtherSessions(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if _, err := h.db.DeleteOtherSessions(r.Context(), u.ID, current); err != nil {
+	ids, err := h.db.DeleteOtherSessions(r.Context(), u.ID, current)
+	if err != nil {
 		return err
 	}
+	h.revoked(r.Context(), u.ID, ids...)
 	return writeJSON(w, http.StatusOK, map[string]bool{"status": true})
 }
 
@@ -225,14 +231,18 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := h.db.SetPassword(ctx, u.ID, hash); err != nil {
 		return err
 	}
-	if _, err := h.db.DeleteOtherSessions(ctx, u.ID, current); err != nil {
+	ended, err := h.db.DeleteOtherSessions(ctx, u.ID, current)
+	if err != nil {
 		return err
 	}
+	h.revoked(ctx, u.ID, ended...)
 	var token *string
 	if revoke != nil && *revoke {
-		if err := h.db.DeleteSessionByToken(ctx, current); err != nil {
+		_, id, err := h.db.DeleteSessionByToken(ctx, current)
+		if err != nil {
 			return err
 		}
+		h.revoked(ctx, u.ID, id)
 		_, remember := h.cookies.ReadSigned(r, sa.DontRememberCookie, h.secret)
 		ns, err := h.startSession(ctx, w, r, u, !remember)
 		if err != nil {
@@ -241,6 +251,26 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) error {
 		token = &ns.Token
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"token": token, "user": toUserJSON(u)})
+}
+
+// revoked tells the relays to close, on every instance, the sockets of
+// sessions that just ended. A failed notice is logged, not answered: the
+// sessions are gone already, and each relay's periodic session check
+// closes their sockets within its heartbeat anyway.
+func (h *handler) revoked(ctx context.Context, userID string, sessionIDs ...string) {
+	ids := sessionIDs[:0:0]
+	for _, id := range sessionIDs {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if h.events == nil || userID == "" || len(ids) == 0 {
+		return
+	}
+	if err := h.events.SessionsRevoked(ctx, userID, ids); err != nil {
+		slog.WarnContext(ctx, "session revocation notice failed; relays close the sockets at their next check",
+			"user", userID, "err", err)
+	}
 }
 
 // passwordLength applies Better Auth's length rules to a new password.

@@ -15,6 +15,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -23,6 +24,25 @@ type Deps struct {
 	DB     *store.DB
 	Events *events.Publisher
 	Auth   *auth.Authenticator
+	// Limiter counts Limits per user in Redis; nil: no limits.
+	Limiter *ratelimit.Limiter
+	Limits  Limits
+}
+
+// Limits bound, per user, what reaches other people's lists: groups
+// created, and members added (by POST .../members and by userIds and
+// agentIds at creation alike, since both put a conversation in someone's
+// list).
+type Limits struct {
+	Create  ratelimit.Rule
+	Members ratelimit.Rule
+}
+
+// LimitsFrom reads RATE_LIMIT_GROUPS_PER_HOUR and
+// RATE_LIMIT_GROUP_MEMBERS_PER_HOUR.
+func LimitsFrom(groupsPerHour, membersPerHour int) Limits {
+	return Limits{Create: ratelimit.PerHour("groups:create", groupsPerHour),
+		Members: ratelimit.PerHour("groups:members", membersPerHour)}
 }
 
 // New returns the groups handler; every route needs a signed-in caller.
@@ -107,6 +127,12 @@ func (h *handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 64<<10); err != nil {
 		return err
 	}
+	if err := h.limit(r.Context(), h.Limits.Create, c.ID, 1); err != nil {
+		return err
+	}
+	if err := h.limit(r.Context(), h.Limits.Members, c.ID, len(req.UserIDs)+len(req.AgentIDs)); err != nil {
+		return err
+	}
 	id, err := h.DB.CreateGroup(r.Context(), c.ID, store.NewGroup{Title: req.Title, UserIDs: req.UserIDs, AgentIDs: req.AgentIDs})
 	if err != nil {
 		return memberError(err)
@@ -182,6 +208,9 @@ func (h *handler) add(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 4<<10); err != nil {
 		return err
 	}
+	if err := h.limit(r.Context(), h.Limits.Members, c.ID, 1); err != nil {
+		return err
+	}
 	conv := r.PathValue("id")
 	ch, err := h.DB.AddGroupMember(r.Context(), c.ID, conv, req.UserID, req.AgentID)
 	if err != nil {
@@ -240,6 +269,17 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// limit counts n events of rule for the caller; over the limit it answers
+// 429 rate_limited with Retry-After, before anything is stored.
+func (h *handler) limit(ctx context.Context, rule ratelimit.Rule, userID string, n int) error {
+	d := h.Limiter.AllowN(ctx, rule, userID, n)
+	if d.Allowed {
+		return nil
+	}
+	return &ari.Error{Code: ari.CodeRateLimited, Message: "too many group changes; try again later",
+		RetryAfter: d.RetryAfterSeconds()}
 }
 
 func (h *handler) tell(ctx context.Context, users []string, t events.Type, conversationID string, data any) error {

@@ -58,6 +58,15 @@ type Config struct {
 	GitHubTokenURL     string        `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
 	GitHubAPIURL       string        `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
 
+	// Per-user limits on what fans out to other people, counted in Redis so
+	// every instance and Lambda shares them: send_message frames on the
+	// relay, open client sockets, groups created and members added.
+	RateLimitSend          int `env:"RATE_LIMIT_SEND_PER_MINUTE" envDefault:"60"`
+	RateLimitSendBurst     int `env:"RATE_LIMIT_SEND_BURST" envDefault:"20"`
+	RateLimitGroups        int `env:"RATE_LIMIT_GROUPS_PER_HOUR" envDefault:"30"`
+	RateLimitGroupMembers  int `env:"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR" envDefault:"300"`
+	RelayMaxSocketsPerUser int `env:"RELAY_MAX_SOCKETS_PER_USER" envDefault:"20"`
+
 	R2AccountID      string        `env:"R2_ACCOUNT_ID"`
 	S3Endpoint       string        `env:"S3_ENDPOINT"`
 	S3Region         string        `env:"S3_REGION" envDefault:"auto"`
@@ -206,6 +215,13 @@ func (c Config) validate() error {
 	}
 	if c.RateLimitAPI < 1 {
 		bad("RATE_LIMIT_API_PER_MINUTE", "must be at least 1")
+	}
+	for name, v := range map[string]int{"RATE_LIMIT_SEND_PER_MINUTE": c.RateLimitSend, "RATE_LIMIT_SEND_BURST": c.RateLimitSendBurst,
+		"RATE_LIMIT_GROUPS_PER_HOUR": c.RateLimitGroups, "RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": c.RateLimitGroupMembers,
+		"RELAY_MAX_SOCKETS_PER_USER": c.RelayMaxSocketsPerUser} {
+		if v < 1 {
+			bad(name, "must be at least 1")
+		}
 	}
 	if c.MaxUploadBytes < 1 {
 		bad("MAX_UPLOAD_BYTES", "must be positive")

@@ -21,13 +21,16 @@ func TestDefaults(t *testing.T) {
 
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"PORT":                    {"PORT": "abc"},
-		"DB_CONNECT_TIMEOUT":      {"DB_CONNECT_TIMEOUT": "soon"},
-		"LOG_LEVEL":               {"LOG_LEVEL": "loud"},
-		"REDIS_URL":               {"REDIS_URL": "http://x"},
-		"BETTER_AUTH_SECRET":      {"BETTER_AUTH_SECRET": "short"},
-		"AUTH_PASSWORD_ALGORITHM": {"AUTH_PASSWORD_ALGORITHM": "md5"},
-		"RELAY_PORT":              {"RELAY_PORT": "70000"},
+		"PORT":                              {"PORT": "abc"},
+		"DB_CONNECT_TIMEOUT":                {"DB_CONNECT_TIMEOUT": "soon"},
+		"LOG_LEVEL":                         {"LOG_LEVEL": "loud"},
+		"REDIS_URL":                         {"REDIS_URL": "http://x"},
+		"BETTER_AUTH_SECRET":                {"BETTER_AUTH_SECRET": "short"},
+		"AUTH_PASSWORD_ALGORITHM":           {"AUTH_PASSWORD_ALGORITHM": "md5"},
+		"RELAY_PORT":                        {"RELAY_PORT": "70000"},
+		"RATE_LIMIT_SEND_BURST":             {"RATE_LIMIT_SEND_BURST": "0"},
+		"RELAY_MAX_SOCKETS_PER_USER":        {"RELAY_MAX_SOCKETS_PER_USER": "-1"},
+		"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": {"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": "0"},
 	}
 	for name, environ := range cases {
 		_, err := FromMap(environ)

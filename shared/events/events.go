@@ -4,6 +4,7 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,10 @@ const (
 	// Agent control events go to an agent's channel, not to users.
 	AgentTokenRevoked Type = "agent_token_revoked"
 	AgentDeleted      Type = "agent_deleted"
+
+	// SessionsRevoked is for relays only (see Publisher.SessionsRevoked):
+	// never forwarded to a socket, never queued.
+	SessionsRevoked Type = "sessions_revoked"
 )
 
 // Event is the envelope. Data is the type's payload (documented in PROTOCOL.md).
@@ -94,6 +99,49 @@ func (p *Publisher) ToAgent(ctx context.Context, agentID string, ev Event) error
 		return err
 	}
 	return p.rdb.SPublish(ctx, p.keys.AgentChannel(agentID), raw).Err()
+}
+
+// sessionsRevoked is the notice on a user's channel that some of the user's
+// sessions ended. Type is the first key, so a relay can tell it from the
+// frames it forwards by a prefix (IsSessionsRevoked) without parsing each.
+// It names sessions by id; tokens never leave the database.
+type sessionsRevoked struct {
+	Type       Type     `json:"type"`
+	SessionIDs []string `json:"sessionIds"`
+}
+
+var sessionsRevokedPrefix = []byte(`{"type":"` + string(SessionsRevoked) + `"`)
+
+// SessionsRevoked tells the relays holding userID's sockets that sessions
+// ended (sign-out, revoked, password changed), so they close those sessions'
+// sockets at once. It is live only: a user with no socket anywhere has
+// nothing to close, so nothing goes to the offline queue.
+func (p *Publisher) SessionsRevoked(ctx context.Context, userID string, sessionIDs []string) error {
+	if len(sessionIDs) == 0 {
+		return nil
+	}
+	raw, err := json.Marshal(sessionsRevoked{Type: SessionsRevoked, SessionIDs: sessionIDs})
+	if err != nil {
+		return err
+	}
+	if err := p.rdb.SPublish(ctx, p.keys.UserChannel(userID), raw).Err(); err != nil {
+		return fmt.Errorf("events: publish: %w", err)
+	}
+	return nil
+}
+
+// RevokedSessions reads a payload of a user's channel: the session ids of a
+// SessionsRevoked notice and true, or false for anything else (a frame to
+// forward). Cheap for frames: one prefix comparison.
+func RevokedSessions(payload []byte) ([]string, bool) {
+	if !bytes.HasPrefix(payload, sessionsRevokedPrefix) {
+		return nil, false
+	}
+	var n sessionsRevoked
+	if json.Unmarshal(payload, &n) != nil {
+		return nil, true
+	}
+	return n.SessionIDs, true
 }
 
 // pendingScript pushes one event, keeps the newest PendingMax, marks the queue

@@ -34,6 +34,12 @@ func PerMinute(name string, n int) Rule {
 	return Rule{Name: name, Rate: n, Period: time.Minute, Burst: n}
 }
 
+// PerHour returns a rule allowing n events an hour, all of them at once if
+// they come in a burst.
+func PerHour(name string, n int) Rule {
+	return Rule{Name: name, Rate: n, Period: time.Hour, Burst: n}
+}
+
 func (r Rule) limit() redis_rate.Limit {
 	burst := r.Burst
 	if burst <= 0 {
@@ -76,10 +82,19 @@ func New(rdb *redis.Client, keys kv.Keys) *Limiter {
 // Redis cannot be reached the event is allowed and the failure logged: an
 // outage of the limiter must not lock every user out.
 func (l *Limiter) Allow(ctx context.Context, rule Rule, id string) Decision {
-	if l == nil || rule.Rate <= 0 {
+	return l.AllowN(ctx, rule, id, 1)
+}
+
+// AllowN counts n events at once (a group created with n members), all or
+// none. n above the rule's burst counts as the whole burst, so the largest
+// batch is still possible with a full allowance.
+func (l *Limiter) AllowN(ctx context.Context, rule Rule, id string, n int) Decision {
+	if l == nil || rule.Rate <= 0 || n <= 0 {
 		return Decision{Allowed: true}
 	}
-	res, err := l.rl.Allow(ctx, l.prefix+rule.Name+":"+id, rule.limit())
+	lim := rule.limit()
+	n = min(n, lim.Burst)
+	res, err := l.rl.AllowN(ctx, l.prefix+rule.Name+":"+id, lim, n)
 	if err != nil {
 		slog.WarnContext(ctx, "rate limit check failed; allowing", "rule", rule.Name, "err", err)
 		return Decision{Allowed: true}

@@ -46,6 +46,30 @@ func TestAllowSharedAcrossLimiters(t *testing.T) {
 	}
 }
 
+func TestAllowNCountsABatch(t *testing.T) {
+	rdb, keys := testenv.Redis(t)
+	l := ratelimit.New(rdb, keys)
+	rule := ratelimit.PerHour("batch", 10)
+	ctx := context.Background()
+	if !l.AllowN(ctx, rule, "u1", 7).Allowed {
+		t.Fatal("a batch of 7 out of 10 refused")
+	}
+	if d := l.AllowN(ctx, rule, "u1", 4); d.Allowed || d.RetryAfter <= 0 {
+		t.Fatalf("a batch of 4 with 3 left: %+v", d)
+	}
+	// All or none: the refused batch took nothing.
+	if !l.AllowN(ctx, rule, "u1", 3).Allowed {
+		t.Fatal("the 3 left were taken by a refused batch")
+	}
+	// A batch over the burst costs the whole burst and is possible when full.
+	if !l.AllowN(ctx, rule, "u2", 25).Allowed {
+		t.Fatal("a batch over the burst refused with a full allowance")
+	}
+	if l.Allow(ctx, rule, "u2").Allowed {
+		t.Fatal("the allowance was not spent by the oversized batch")
+	}
+}
+
 func TestNilLimiterAllows(t *testing.T) {
 	var l *ratelimit.Limiter
 	if !l.Allow(context.Background(), ratelimit.PerMinute("x", 1), "id").Allowed {

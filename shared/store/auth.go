@@ -161,10 +161,15 @@ func (db *DB) ExtendSession(ctx context.Context, id string, expiresAt, updatedAt
 	return err
 }
 
-// DeleteSessionByToken ends the session with token, if any.
-func (db *DB) DeleteSessionByToken(ctx context.Context, token string) error {
-	_, err := db.Pool.Exec(ctx, `delete from "session" where token = $1`, token)
-	return err
+// DeleteSessionByToken ends the session with token, if any, and returns
+// its user and id ("" when there was none), so the sockets it opened can be
+// told to close.
+func (db *DB) DeleteSessionByToken(ctx context.Context, token string) (userID, sessionID string, err error) {
+	err = db.Pool.QueryRow(ctx, `delete from "session" where token = $1 returning "userId", id`, token).Scan(&userID, &sessionID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", nil
+	}
+	return userID, sessionID, err
 }
 
 // SessionsOf lists the user's unexpired sessions, oldest first.
@@ -182,16 +187,25 @@ func (db *DB) SessionsOf(ctx context.Context, userID string) ([]ari.Session, err
 }
 
 // DeleteUserSession ends one of the user's own sessions by token; a token
-// of someone else's session is left alone. It reports whether a row went.
-func (db *DB) DeleteUserSession(ctx context.Context, userID, token string) (bool, error) {
-	tag, err := db.Pool.Exec(ctx, `delete from "session" where "userId" = $1 and token = $2`, userID, token)
-	return err == nil && tag.RowsAffected() > 0, err
+// of someone else's session is left alone. It returns the id of the session
+// that went ("" for none).
+func (db *DB) DeleteUserSession(ctx context.Context, userID, token string) (string, error) {
+	var id string
+	err := db.Pool.QueryRow(ctx, `delete from "session" where "userId" = $1 and token = $2 returning id`, userID, token).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
 }
 
-// DeleteOtherSessions ends every session of the user except keepToken's.
-func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepToken string) (int64, error) {
-	tag, err := db.Pool.Exec(ctx, `delete from "session" where "userId" = $1 and token <> $2`, userID, keepToken)
-	return tag.RowsAffected(), err
+// DeleteOtherSessions ends every session of the user except keepToken's and
+// returns the ids of those that went.
+func (db *DB) DeleteOtherSessions(ctx context.Context, userID, keepToken string) ([]string, error) {
+	rows, err := db.Pool.Query(ctx, `delete from "session" where "userId" = $1 and token <> $2 returning id`, userID, keepToken)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 // CreateVerification stores a short-lived value (OAuth state) under identifier.

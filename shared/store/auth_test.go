@@ -72,11 +72,11 @@ func TestSessionsScopedToUser(t *testing.T) {
 		t.Fatalf("SessionsOf = %d, %v", len(list), err)
 	}
 	// Bob cannot end Alice's session by naming its token.
-	if ok, err := db.DeleteUserSession(ctx, bob.ID, second.Token); ok || err != nil {
-		t.Fatalf("foreign delete = %v, %v", ok, err)
+	if id, err := db.DeleteUserSession(ctx, bob.ID, second.Token); id != "" || err != nil {
+		t.Fatalf("foreign delete = %q, %v", id, err)
 	}
-	if n, err := db.DeleteOtherSessions(ctx, alice.ID, alice.Token); n != 1 || err != nil {
-		t.Fatalf("DeleteOtherSessions = %d, %v", n, err)
+	if ids, err := db.DeleteOtherSessions(ctx, alice.ID, alice.Token); len(ids) != 1 || ids[0] != second.ID || err != nil {
+		t.Fatalf("DeleteOtherSessions = %v, %v", ids, err)
 	}
 	if _, _, err := db.SessionByToken(ctx, alice.Token); err != nil {
 		t.Fatalf("kept session gone: %v", err)
@@ -88,8 +88,11 @@ func TestSessionsScopedToUser(t *testing.T) {
 	if err := db.ExtendSession(ctx, second.ID, exp, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteSessionByToken(ctx, alice.Token); err != nil {
-		t.Fatal(err)
+	if u, id, err := db.DeleteSessionByToken(ctx, alice.Token); err != nil || u != alice.ID || id == "" {
+		t.Fatalf("DeleteSessionByToken = %q, %q, %v", u, id, err)
+	}
+	if u, id, err := db.DeleteSessionByToken(ctx, alice.Token); err != nil || u != "" || id != "" {
+		t.Fatalf("DeleteSessionByToken again = %q, %q, %v", u, id, err)
 	}
 	if _, _, err := db.SessionByToken(ctx, alice.Token); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted session: %v", err)
