@@ -37,7 +37,8 @@ var functions = []function{
 			Events: events.NewPublisher(p.Redis, p.Keys)})
 	}},
 	{"agents", func(p *platform.Platform) *httpx.Router {
-		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})
+		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys),
+			AllowPrivateNetworks: p.Config.A2AAllowPrivateNetworks})
 	}},
 	{"conversations", func(p *platform.Platform) *httpx.Router {
 		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})

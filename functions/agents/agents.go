@@ -7,12 +7,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/netguard"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -24,6 +26,10 @@ type Deps struct {
 	Keys   kv.Keys
 	Auth   *auth.Authenticator
 	Events *events.Publisher
+	// AllowPrivateNetworks (A2A_ALLOW_PRIVATE_NETWORKS, never in
+	// production) accepts A2A endpoints on localhost and private or
+	// reserved addresses, as the relay will then dial them.
+	AllowPrivateNetworks bool
 }
 
 type handler struct{ Deps }
@@ -127,6 +133,9 @@ func (h handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
 	}
+	if err := h.checkEndpoint(req.A2AEndpoint); err != nil {
+		return err
+	}
 	token, hash, hint, err := ari.NewAgentToken()
 	if err != nil {
 		return err
@@ -204,6 +213,9 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 	}
 	var req UpdateAgentRequest
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
+		return err
+	}
+	if err := h.checkEndpoint(req.A2AEndpoint); err != nil {
 		return err
 	}
 	a, err := h.DB.UpdateAgent(r.Context(), caller(r).ID, r.PathValue("id"), store.AgentFields{
@@ -337,4 +349,22 @@ func (h handler) history(w http.ResponseWriter, r *http.Request) error {
 		page.NextCursor = httpx.CursorPtr(store.AgentTaskCursor{CreatedAt: last.CreatedAt.Time, ID: last.MessageID})
 	}
 	return httpx.JSON(w, http.StatusOK, page)
+}
+
+// checkEndpoint refuses, when it is written, an A2A endpoint the relay's
+// dialer would refuse (netguard, the same rule as push subscriptions):
+// localhost names and literal addresses that are not globally reachable.
+// Names that resolve to such addresses are caught when dialled.
+func (h handler) checkEndpoint(raw *string) error {
+	if raw == nil || *raw == "" || h.AllowPrivateNetworks {
+		return nil
+	}
+	u, err := url.Parse(*raw)
+	if err != nil {
+		return nil // Validate has answered already
+	}
+	if netguard.CheckHost(u.Hostname()) != nil {
+		return ari.Invalid(map[string]string{"a2aEndpoint": "must be on a public host (not localhost, not a private or reserved address)"})
+	}
+	return nil
 }

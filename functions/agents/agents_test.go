@@ -15,11 +15,14 @@ import (
 	"time"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
 var tokenFormat = regexp.MustCompile(`^ari_[0-9a-f]{48}$`)
@@ -441,4 +444,43 @@ func TestAuthorizationMatrix(t *testing.T) {
 	if after.Name != "public" || after.TokenHint != pub.TokenHint {
 		t.Fatalf("public agent changed: %+v", after)
 	}
+}
+
+// An A2A endpoint is refused when written if the relay would refuse to dial
+// it (netguard's rule, as for push subscriptions), unless private networks
+// are allowed; nothing changes.
+func TestA2AEndpointMustBePublic(t *testing.T) {
+	f := setup(t)
+	u := testenv.NewUser(t, f.db, "guarded")
+	a, _ := f.createAgent(t, u.Token, CreateAgentRequest{Name: "guarded", A2AEndpoint: ptr("https://agents.example.com/a2a")})
+	for _, ep := range []string{
+		"http://localhost:9999/a2a", "https://a.localhost/a2a", "http://127.0.0.1/a2a", "http://[::1]/a2a",
+		"http://10.0.0.5/a2a", "http://169.254.169.254/latest", "http://100.100.100.200/", "http://198.18.0.1/",
+		"http://192.0.0.1/", "http://240.0.0.1/", "http://0.0.0.0/", "http://[fec0::1]/", "http://[64:ff9b::a9fe:a9fe]/",
+		"http://[2002:a9fe:a9fe::1]/", "http://0x7f000001/", "http://127.1/",
+	} {
+		status, raw := f.call(t, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "x", A2AEndpoint: ptr(ep)})
+		if e := decode[errorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
+			t.Errorf("create %s: %d %s", ep, status, raw)
+		}
+		status, raw = f.call(t, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: ptr(ep)})
+		if e := decode[errorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
+			t.Errorf("update %s: %d %s", ep, status, raw)
+		}
+	}
+	got := decode[AgentResponse](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID, nil))
+	if got.A2AEndpoint == nil || *got.A2AEndpoint != "https://agents.example.com/a2a" {
+		t.Fatalf("endpoint changed: %+v", got.A2AEndpoint)
+	}
+	list := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, u.Token, "GET", "/api/agents", nil))
+	if len(list.Items) != 1 {
+		t.Fatalf("refused endpoints created %d agents", len(list.Items)-1)
+	}
+
+	// With private networks allowed (local development), they are accepted.
+	open := New(Deps{DB: f.db, Redis: f.rdb, Keys: f.keys, Events: events.NewPublisher(f.rdb, f.keys), AllowPrivateNetworks: true,
+		Auth: &auth.Authenticator{DB: f.db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")}})
+	api := apitest.Serve(t, open)
+	api.Must(t, 201, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "local", A2AEndpoint: ptr("http://localhost:9999/a2a")})
+	api.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: ptr("http://127.0.0.1:9999/a2a")})
 }

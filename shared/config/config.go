@@ -199,6 +199,9 @@ func (c Config) validate() error {
 	if c.Production() && c.AuthSecret == DevSecret {
 		bad("BETTER_AUTH_SECRET", "must be set in production (the local default is public)")
 	}
+	if c.Production() && c.A2AAllowPrivateNetworks {
+		bad("A2A_ALLOW_PRIVATE_NETWORKS", "must not be true when ARI_ENV=production (agent owners could point the relay into its own network)")
+	}
 	switch c.PasswordAlgorithm {
 	case "scrypt", "argon2id":
 	default:

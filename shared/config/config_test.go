@@ -47,6 +47,23 @@ func TestProductionRefusesDevSecret(t *testing.T) {
 	}
 }
 
+// Private networks for A2A are for local development only: production
+// refuses to start with them, naming the variable.
+func TestProductionRefusesA2APrivateNetworks(t *testing.T) {
+	env := map[string]string{"ARI_ENV": "production", "BETTER_AUTH_SECRET": strings.Repeat("s", 40), "A2A_ALLOW_PRIVATE_NETWORKS": "true"}
+	_, err := FromMap(env)
+	if err == nil || !strings.Contains(err.Error(), "A2A_ALLOW_PRIVATE_NETWORKS") {
+		t.Fatalf("want an A2A_ALLOW_PRIVATE_NETWORKS error, got %v", err)
+	}
+	env["A2A_ALLOW_PRIVATE_NETWORKS"] = "false"
+	if _, err := FromMap(env); err != nil {
+		t.Fatalf("production without private networks: %v", err)
+	}
+	if _, err := FromMap(map[string]string{"A2A_ALLOW_PRIVATE_NETWORKS": "true"}); err != nil {
+		t.Fatalf("local with private networks: %v", err)
+	}
+}
+
 func TestTrustedOriginsList(t *testing.T) {
 	c, err := FromMap(map[string]string{"BETTER_AUTH_TRUSTED_ORIGINS": "https://a.example,https://b.example"})
 	if err != nil {

@@ -28,5 +28,7 @@ func run(ctx context.Context) error {
 		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
 		Auth:   p.Authenticator(),
 		Events: events.NewPublisher(p.Redis, p.Keys),
+
+		AllowPrivateNetworks: p.Config.A2AAllowPrivateNetworks,
 	})))
 }
