@@ -2,7 +2,6 @@ package agents
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -136,13 +135,8 @@ func checkURL(bad map[string]string, field string, s *string) {
 	if s == nil || *s == "" {
 		return
 	}
-	if len(*s) > ari.MaxURL {
-		bad[field] = fmt.Sprintf("at most %d bytes", ari.MaxURL)
-		return
-	}
-	u, err := url.Parse(*s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad[field] = "must be an absolute http or https URL"
+	if p := ari.WebURLProblem(*s); p != "" {
+		bad[field] = p
 	}
 }
 

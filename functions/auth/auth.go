@@ -117,6 +117,10 @@ func (h *handler) endpoint(fn handlerFunc) http.Handler {
 			render(w, r, baErr(http.StatusForbidden, p.Code, p.Message))
 			return
 		}
+		if e := httpx.CheckRequest(r); e != nil {
+			render(w, r, requestProblem(r, e))
+			return
+		}
 		if err := fn(w, r); err != nil {
 			render(w, r, err)
 		}

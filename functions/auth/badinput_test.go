@@ -65,6 +65,21 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"tampered cookie", "/api/auth/revoke-other-sessions", `{}`, with(json, "Cookie", signed[:len(signed)-8]+"AAAAA%3D"), 401, "UNAUTHORIZED", "Unauthorized"},
 		{"change-password signed out", "/api/auth/change-password", `{"currentPassword":"the right password","newPassword":"hijacked password"}`, json, 401, "UNAUTHORIZED", ""},
 		{"revoke-session without token", "/api/auth/revoke-session", `{}`, with(json, "Cookie", signed), 400, "VALIDATION_ERROR", "[body.token]"},
+		// Hostile text: one check in the body reader covers every field.
+		{"NUL in sign-up name", "/api/auth/sign-up/email", `{"name":"a\u0000b","email":"` + uniqueEmail("nul") + `","password":"long enough pw"}`, json, 400, "VALIDATION_ERROR", "[body.name] contains U+0000"},
+		{"NUL in form name", "/api/auth/sign-up/email", `name=a%00b&email=` + uniqueEmail("nulf") + `&password=long+enough+pw`, with(nil, "Content-Type", "application/x-www-form-urlencoded"), 400, "VALIDATION_ERROR", "[body.name] contains U+0000"},
+		{"bad UTF-8 in form", "/api/auth/sign-in/email", `email=%ff%fe&password=x`, with(nil, "Content-Type", "application/x-www-form-urlencoded"), 400, "VALIDATION_ERROR", "[body.email] is not valid UTF-8"},
+		{"lone surrogate", "/api/auth/sign-up/email", `{"name":"\ud800","email":"` + uniqueEmail("sur") + `","password":"long enough pw"}`, json, 400, "VALIDATION_ERROR", "[body.name] contains a lone UTF-16 surrogate escape"},
+		{"truncated UTF-8", "/api/auth/sign-in/email", "{\"email\":\"a@b.co\xe2\x82\",\"password\":\"x\"}", json, 400, "VALIDATION_ERROR", "[body.email] is not valid UTF-8"},
+		{"NUL in revoke token", "/api/auth/revoke-session", `{"token":"\u0000"}`, with(json, "Cookie", signed), 400, "VALIDATION_ERROR", "[body.token] contains U+0000"},
+		{"NUL in query", "/api/auth/sign-up/email?x=%00", `{}`, json, 400, "VALIDATION_ERROR", "[query.x] contains U+0000"},
+		// Profile input: names and images are shown to other users.
+		{"name too long", "/api/auth/sign-up/email", `{"name":"` + strings.Repeat("n", 101) + `","email":"` + uniqueEmail("nl") + `","password":"long enough pw"}`, json, 400, "VALIDATION_ERROR", "[body.name] Too big"},
+		{"name blank", "/api/auth/sign-up/email", `{"name":"   ","email":"` + uniqueEmail("nb") + `","password":"long enough pw"}`, json, 400, "VALIDATION_ERROR", "[body.name] Too small"},
+		{"name with control character", "/api/auth/sign-up/email", `{"name":"a\u001bb","email":"` + uniqueEmail("nc") + `","password":"long enough pw"}`, json, 400, "VALIDATION_ERROR", "[body.name] Invalid input"},
+		{"form name with newline", "/api/auth/sign-up/email", `name=a%0Ab&email=` + uniqueEmail("nf") + `&password=long+enough+pw`, with(nil, "Content-Type", "application/x-www-form-urlencoded"), 400, "VALIDATION_ERROR", "[body.name] Invalid input"},
+		{"javascript image", "/api/auth/sign-up/email", `{"name":"n","email":"` + uniqueEmail("ij") + `","password":"long enough pw","image":"javascript:alert(1)"}`, json, 400, "VALIDATION_ERROR", "[body.image]"},
+		{"image too long", "/api/auth/sign-up/email", `{"name":"n","email":"` + uniqueEmail("il") + `","password":"long enough pw","image":"https://x.example/` + strings.Repeat("a", 2040) + `"}`, json, 400, "VALIDATION_ERROR", "[body.image] Invalid input: at most 2048 bytes"},
 	}
 	before := s.counts(t)
 	c := s.client(t)

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/ari-chat/ari-server/shared/textcheck"
 )
 
 // maxBody bounds every request body under /api/auth; the largest legitimate
@@ -56,10 +58,23 @@ func readBody(w http.ResponseWriter, r *http.Request) (*body, error) {
 		if err := json.Unmarshal(trimmed, &b.json); err != nil {
 			return nil, errInvalidJSON
 		}
+		if is := textcheck.JSON(trimmed); is != nil {
+			return nil, validationError("[body." + is.Field + "] " + is.Problem)
+		}
 	case mt == "application/x-www-form-urlencoded":
 		v, err := url.ParseQuery(string(raw))
 		if err != nil {
 			return nil, validationError("[body] Invalid form body")
+		}
+		for k, vs := range v {
+			if p := textcheck.String(k); p != "" {
+				return nil, validationError("[body] a field name " + p)
+			}
+			for _, s := range vs {
+				if p := textcheck.String(s); p != "" {
+					return nil, validationError("[body." + k + "] " + p)
+				}
+			}
 		}
 		b.form = v
 	case ct == "":

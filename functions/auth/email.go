@@ -2,9 +2,12 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	sa "github.com/ari-chat/ari-server/shared/auth"
@@ -34,6 +37,16 @@ func (h *handler) signUpEmail(w http.ResponseWriter, r *http.Request) error {
 	rememberMe := b.boolean("rememberMe")
 	if email != "" && !validEmail(email) {
 		b.issue("email", "Invalid email address")
+	}
+	if b.has("name") {
+		if p := profileNameProblem(name); p != "" {
+			b.issue("name", p)
+		}
+	}
+	if image != "" {
+		if p := ari.WebURLProblem(image); p != "" {
+			b.issue("image", "Invalid input: "+p)
+		}
 	}
 	if err := b.err(); err != nil {
 		return err
@@ -161,4 +174,19 @@ func (h *handler) signInEmail(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Location", callbackURL)
 	}
 	return writeJSON(w, http.StatusOK, signInResponse{Redirect: callbackURL != "", Token: s.Token, URL: callbackURL, User: toUserJSON(u)})
+}
+
+// profileNameProblem is the rule for a user's name, which other users are
+// shown: 1..ari.MaxUserName characters, not only spaces, no control
+// characters (line breaks and escapes included).
+func profileNameProblem(name string) string {
+	switch n := utf8.RuneCountInString(name); {
+	case strings.TrimSpace(name) == "":
+		return "Too small: expected string to have >=1 characters"
+	case n > ari.MaxUserName:
+		return fmt.Sprintf("Too big: expected string to have <=%d characters", ari.MaxUserName)
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return "Invalid input: must not contain control characters"
+	}
+	return ""
 }

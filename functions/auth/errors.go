@@ -6,7 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/httpx"
 )
 
 // apiError is an answer in Better Auth's error shape, {"message","code"},
@@ -90,4 +95,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// requestProblem is httpx.CheckRequest's answer (a path value or query
+// parameter that is not text) in Better Auth's validation shape.
+func requestProblem(r *http.Request, e *ari.Error) *apiError {
+	if len(e.Fields) == 0 {
+		return baErr(httpx.Status(e.Code), "NOT_FOUND", e.Message)
+	}
+	issues := make([]string, 0, len(e.Fields))
+	for k, v := range e.Fields {
+		where := "query."
+		if slices.Contains(httpx.Wildcards(r.Pattern), k) {
+			where = "params."
+		}
+		issues = append(issues, "["+where+k+"] "+v)
+	}
+	slices.Sort(issues)
+	return validationError(strings.Join(issues, "; "))
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/textcheck"
 )
 
 // Decoding policy: a frame must be one JSON object in valid UTF-8 with a known
@@ -54,6 +56,14 @@ func decodeWith(data []byte, limit int, decoders map[string]decoder) (Frame, err
 	if perr != nil {
 		return nil, perr
 	}
+	// Every string of the frame, known key or not, at any depth: valid
+	// UTF-8, no U+0000, no lone surrogate escape. A bad type is refused at
+	// once; anything else after the frame's own checks, so the error carries
+	// the frame's ref.
+	text := textcheck.JSON(data)
+	if text != nil && text.Field == "type" {
+		return nil, &Error{Code: CodeInvalidFrame, Field: "type", Message: "type: " + text.Problem}
+	}
 	o := &object{m: m}
 	typ := o.str("type", true, 64)
 	if o.err != nil {
@@ -64,6 +74,13 @@ func decodeWith(data []byte, limit int, decoders map[string]decoder) (Frame, err
 		return nil, &Error{Code: CodeUnknownType, Message: fmt.Sprintf("unknown frame type %q", typ), Field: "type"}
 	}
 	f := dec(o)
+	if o.err == nil && text != nil {
+		field := text.Field
+		if field == "" {
+			field = "frame" // a key at the top level
+		}
+		o.fail(field, "%s", text.Problem)
+	}
 	if o.err != nil {
 		o.err.Ref = o.ref
 		return nil, o.err
@@ -73,9 +90,8 @@ func decodeWith(data []byte, limit int, decoders map[string]decoder) (Frame, err
 
 // envelope splits a frame into its top-level keys.
 func envelope(data []byte) (map[string]json.RawMessage, *Error) {
-	if !utf8.Valid(data) {
-		return nil, &Error{Code: CodeInvalidJSON, Message: "frame is not valid UTF-8"}
-	}
+	// Invalid UTF-8 outside strings fails as JSON here; inside a string it is
+	// left to the text check, which names the field.
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(data, &m); err != nil {
 		var te *json.UnmarshalTypeError
@@ -158,7 +174,7 @@ func (o *object) idValue(field string, v json.RawMessage) string {
 		return ""
 	}
 	s := o.strValue(field, v, MaxIDBytes)
-	if o.err == nil && !ValidID(s) {
+	if o.err == nil && !ari.ValidID(s) {
 		o.fail(field, "must be 1-%d characters of A-Z a-z 0-9 _ -", MaxIDBytes)
 		return ""
 	}
@@ -201,20 +217,6 @@ func (o *object) boolean(key string, required bool) bool {
 		o.fail(key, "must be true or false")
 	}
 	return b
-}
-
-// ValidID reports whether s is a well-formed id or clientMessageId.
-func ValidID(s string) bool {
-	if len(s) == 0 || len(s) > MaxIDBytes {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 func decodeSendMessage(o *object) Frame {
@@ -274,7 +276,7 @@ func decodeSync(o *object) Frame {
 	}
 	for k, raw := range items {
 		field := "cursors." + k
-		if !ValidID(k) {
+		if !ari.ValidID(k) {
 			o.fail("cursors", "key %q is not a valid conversationId", k)
 			return nil
 		}

@@ -59,7 +59,8 @@ func TestDecodeEnvelope(t *testing.T) {
 		{name: "not json", in: `{"type":`, code: CodeInvalidJSON},
 		{name: "empty", in: ``, code: CodeInvalidJSON},
 		{name: "trailing value", in: `{"type":"ping"}{}`, code: CodeInvalidJSON},
-		{name: "invalid utf8", in: "{\"type\":\"ping\",\"x\":\"\xff\"}", code: CodeInvalidJSON},
+		{name: "invalid utf8 in a string", in: "{\"type\":\"ping\",\"x\":\"\xff\"}", code: CodeInvalidFrame, field: "x"},
+		{name: "invalid utf8 outside strings", in: "{\"type\":\"ping\",\"x\":\xff}", code: CodeInvalidJSON},
 		{name: "array", in: `[{"type":"ping"}]`, code: CodeInvalidFrame},
 		{name: "string", in: `"ping"`, code: CodeInvalidFrame},
 		{name: "null", in: `null`, code: CodeInvalidFrame},
@@ -239,4 +240,36 @@ func TestErrorFrame(t *testing.T) {
 	if !strings.Contains(perr.Error(), "content") {
 		t.Fatalf("Error() = %q", perr.Error())
 	}
+}
+
+// The text rule applies to every string of every frame, on both sockets:
+// valid UTF-8, no U+0000, no lone surrogate escape; the error names the field
+// and carries the frame's ref.
+func TestDecodeHostileText(t *testing.T) {
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "nul in content", in: `{"type":"send_message","conversationId":"c1","content":"a\u0000b","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "lone high surrogate", in: `{"type":"send_message","conversationId":"c1","content":"a\ud83d","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "lone low surrogate", in: `{"type":"send_message","conversationId":"c1","content":"\ude00!","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "surrogate pair is fine", in: `{"type":"send_message","conversationId":"c1","content":"\ud83d\ude00","clientMessageId":"m1"}`,
+			want: &SendMessage{ConversationID: "c1", Content: "😀", ClientMessageID: "m1"}},
+		{name: "truncated utf8", in: "{\"type\":\"send_message\",\"conversationId\":\"c1\",\"content\":\"ok\xc3\",\"clientMessageId\":\"m1\"}",
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "nul in an unknown key", in: `{"type":"ping","future":{"x":["\u0000"]}}`, code: CodeInvalidFrame, field: "future.x[0]"},
+		{name: "nul in a key", in: `{"type":"ping","a\u0000":1}`, code: CodeInvalidFrame, field: "frame"},
+		{name: "nul in type", in: `{"type":"ping\u0000"}`, code: CodeInvalidFrame, field: "type"},
+		{name: "nul in id", in: `{"type":"cancel_stream","messageId":"m\u0000"}`, code: CodeInvalidFrame, field: "messageId"},
+		{name: "bad id shape", in: `{"type":"cancel_stream","messageId":"%ff%fe"}`, code: CodeInvalidFrame, field: "messageId"},
+		{name: "nul in cursor key", in: `{"type":"sync","cursors":{"c\u0000":1}}`, code: CodeInvalidFrame, field: "cursors"},
+	})
+	runDecodeCases(t, DecodeAgent, []decodeCase{
+		{name: "nul in chunk", in: `{"type":"agent_chunk","taskId":"t1","content":"\u0000"}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "lone surrogate in chunk", in: `{"type":"agent_chunk","taskId":"t1","content":"x\udbff"}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "nul in complete", in: `{"type":"agent_complete","taskId":"t1","content":"ok\u0000"}`, code: CodeInvalidFrame, field: "content", ref: "t1"},
+		{name: "nul in error", in: `{"type":"agent_error","taskId":"t1","error":"\u0000"}`, code: CodeInvalidFrame, field: "error", ref: "t1"},
+		{name: "nul in skill", in: `{"type":"skills","skills":[{"name":"a"},{"name":"b","description":"\u0000"}]}`, code: CodeInvalidFrame, field: "skills[1].description"},
+		{name: "nul in token", in: `{"type":"auth","token":"ari_\u0000"}`, code: CodeInvalidFrame, field: "token"},
+	})
 }

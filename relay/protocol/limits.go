@@ -4,7 +4,11 @@
 // It does no I/O; relay/PROTOCOL.md is the prose version of the same contract.
 package protocol
 
-import "time"
+import (
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+)
 
 // Version is the protocol name, also offered as the WebSocket subprotocol.
 const Version = "ari.v1"
@@ -28,8 +32,9 @@ const (
 	MaxContentBytes = 16 << 10
 	// MaxReplyBytes bounds the text of one agent reply.
 	MaxReplyBytes = 256 << 10
-	// MaxIDBytes bounds every id, clientMessageId included.
-	MaxIDBytes = 64
+	// MaxIDBytes bounds every id, clientMessageId included (shared/ari's
+	// rule, the same one REST applies to path ids).
+	MaxIDBytes = ari.MaxIDBytes
 	// MaxAttachments bounds send_message.attachments.
 	MaxAttachments = 10
 	// MaxCursors bounds sync.cursors.

@@ -1,5 +1,8 @@
 package ari
 
+// MaxUserName bounds a user's name in characters; sign-up refuses longer.
+const MaxUserName = 100
+
 // User is a row of Better Auth's "user" table.
 type User struct {
 	ID            string  `json:"id"`

@@ -59,6 +59,11 @@ func (a *Authenticator) Token(r *http.Request) (string, bool) {
 		return "", false
 	}
 	v := strings.TrimSpace(h[7:])
+	if !printableASCII(v) {
+		// Tokens we issue are printable ASCII (base64url and '.'); anything
+		// else is no token at all, refused before it reaches a query.
+		return "", false
+	}
 	if strings.Contains(v, ".") {
 		return VerifySignedValue(v, a.Secret)
 	}
@@ -66,6 +71,15 @@ func (a *Authenticator) Token(r *http.Request) (string, bool) {
 		return "", false
 	}
 	return v, true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Authenticate returns the caller of r or ErrNoSession.

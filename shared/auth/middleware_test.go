@@ -49,6 +49,14 @@ func TestRequire(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+auth.SignValue(u.Token, "other-secret-0123456789abcdefghijklmnop"))
 		},
 		"unsigned cookie": func(r *http.Request) { r.AddCookie(&http.Cookie{Name: a.Cookies.SessionToken(), Value: u.Token}) },
+		// Bearer values that are not printable ASCII are no token (they used
+		// to reach the session query and answer 500).
+		"bearer not UTF-8":  func(r *http.Request) { r.Header.Set("Authorization", "Bearer \xc3\x28") },
+		"bearer NUL":        func(r *http.Request) { r.Header["Authorization"] = []string{"Bearer a\x00b"} },
+		"bearer high bytes": func(r *http.Request) { r.Header.Set("Authorization", "Bearer \xff\xfe"+u.Token) },
+		"bearer inner space": func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer "+u.Token[:4]+" "+u.Token[4:])
+		},
 	} {
 		if rec := do(mod); rec.Code != 401 {
 			t.Errorf("%s: want 401, got %d", name, rec.Code)

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/textcheck"
 )
 
 // DefaultMaxBody bounds JSON request bodies unless a handler says otherwise.
@@ -34,18 +36,24 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) err
 			return ari.Errorf(ari.CodeUnsupportedMedia, "content type must be application/json")
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if is := textcheck.JSON(raw); is != nil {
+			return textIssue(is)
+		}
 		return decodeError(err)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return decodeError(err)
-		}
 		return ari.Errorf(ari.CodeInvalid, "body must hold a single JSON object")
+	}
+	// Every string, at any depth (jsonb included), before anything sees it.
+	if is := textcheck.JSON(raw); is != nil {
+		return textIssue(is)
 	}
 	if v, ok := dst.(Validator); ok {
 		if fields := v.Validate(); len(fields) > 0 {
@@ -93,4 +101,13 @@ func jsonKind(k string) string {
 	default:
 		return "a number"
 	}
+}
+
+// textIssue reports a string that breaks the text rule as a 400 naming it.
+func textIssue(is *textcheck.Issue) error {
+	field := is.Field
+	if field == "" {
+		field = "body"
+	}
+	return ari.Invalid(map[string]string{field: is.Problem})
 }

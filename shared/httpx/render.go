@@ -17,9 +17,14 @@ import (
 // HandlerFunc is an HTTP handler that returns its error for Handle to render.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// Handle adapts h into an http.Handler whose errors go through the one renderer.
+// Handle adapts h into an http.Handler whose errors go through the one
+// renderer. The request's path values and query pass CheckRequest first.
 func Handle(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := CheckRequest(r); e != nil {
+			WriteError(w, r, e)
+			return
+		}
 		if err := h(w, r); err != nil {
 			WriteError(w, r, err)
 		}

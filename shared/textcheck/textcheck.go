@@ -1,0 +1,255 @@
+// Package textcheck is the one rule for text a client sends, applied where
+// bytes are decoded (REST bodies, forms, query strings, path values, socket
+// frames): every string is valid UTF-8 and holds no U+0000 (Postgres text
+// cannot store it), and JSON carries no lone UTF-16 surrogate escape
+// ("\ud800" without its pair), which encoding/json would otherwise turn into
+// U+FFFD without a word, changing the text the sender meant.
+package textcheck
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Problems, as shown after the field's name.
+const (
+	NotUTF8       = "is not valid UTF-8"
+	HasNUL        = "contains U+0000"
+	LoneSurrogate = "contains a lone UTF-16 surrogate escape"
+)
+
+// String returns what is wrong with s as client text, or "".
+func String(s string) string {
+	if !utf8.ValidString(s) {
+		return NotUTF8
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return HasNUL
+		}
+	}
+	return ""
+}
+
+// Issue is the first string in a JSON document that breaks the rule.
+type Issue struct {
+	// Field is the path of the value: "name", "skills[0].name",
+	// "cursors.abc"; "" for the document itself (a bare string, or a key at
+	// the top level, whose path is the object's).
+	Field   string
+	Problem string
+}
+
+// Message is the field and its problem in one line.
+func (i *Issue) Message() string {
+	if i.Field == "" {
+		return "body " + i.Problem
+	}
+	return i.Field + ": " + i.Problem
+}
+
+// JSON checks every string (keys and values, at any depth) of raw, a JSON
+// document, and returns the first that breaks the rule, or nil. Syntax is not
+// its business: on malformed input it stops and returns nil, so the caller's
+// decoder reports the syntax error.
+func JSON(raw []byte) *Issue {
+	s := scanner{b: raw}
+	s.value("")
+	return s.issue
+}
+
+type scanner struct {
+	b     []byte
+	i     int
+	issue *Issue
+	bad   bool // malformed input: stop quietly
+}
+
+func (s *scanner) done() bool { return s.issue != nil || s.bad || s.i >= len(s.b) }
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\r', '\n':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) value(path string) {
+	s.ws()
+	if s.done() {
+		return
+	}
+	switch s.b[s.i] {
+	case '{':
+		s.object(path)
+	case '[':
+		s.array(path)
+	case '"':
+		s.str(path)
+	default: // number, true, false, null: no strings inside
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case ',', ']', '}', ' ', '\t', '\r', '\n':
+				return
+			}
+			s.i++
+		}
+	}
+}
+
+func (s *scanner) object(path string) {
+	s.i++ // {
+	for {
+		s.ws()
+		if s.done() {
+			return
+		}
+		if s.b[s.i] == '}' {
+			s.i++
+			return
+		}
+		if s.b[s.i] != '"' {
+			s.bad = true
+			return
+		}
+		key, ok := s.str(path)
+		if !ok {
+			return
+		}
+		s.ws()
+		if s.done() || s.b[s.i] != ':' {
+			s.bad = true
+			return
+		}
+		s.i++
+		child := key
+		if path != "" {
+			child = path + "." + key
+		}
+		s.value(child)
+		s.ws()
+		if s.done() {
+			return
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return
+		default:
+			s.bad = true
+			return
+		}
+	}
+}
+
+func (s *scanner) array(path string) {
+	s.i++ // [
+	for n := 0; ; n++ {
+		s.ws()
+		if s.done() {
+			return
+		}
+		if s.b[s.i] == ']' {
+			s.i++
+			return
+		}
+		s.value(path + "[" + strconv.Itoa(n) + "]")
+		s.ws()
+		if s.done() {
+			return
+		}
+		switch s.b[s.i] {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return
+		default:
+			s.bad = true
+			return
+		}
+	}
+}
+
+// str checks the string literal at s.i, reporting a problem under path, and
+// returns its decoded text (used for keys).
+func (s *scanner) str(path string) (string, bool) {
+	start := s.i
+	s.i++ // opening quote
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			lit := s.b[start:s.i]
+			if !utf8.Valid(lit) {
+				s.issue = &Issue{Field: path, Problem: NotUTF8}
+				return "", false
+			}
+			var out string
+			if json.Unmarshal(lit, &out) != nil {
+				s.bad = true
+				return "", false
+			}
+			return out, true
+		case c == 0:
+			s.issue = &Issue{Field: path, Problem: HasNUL}
+			return "", false
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				s.bad = true
+				return "", false
+			}
+			if s.b[s.i+1] != 'u' {
+				s.i += 2
+				continue
+			}
+			r, ok := s.hex4(s.i + 2)
+			if !ok {
+				s.bad = true
+				return "", false
+			}
+			s.i += 6
+			switch {
+			case r == 0:
+				s.issue = &Issue{Field: path, Problem: HasNUL}
+				return "", false
+			case r >= 0xDC00 && r <= 0xDFFF: // a low half with no high half before it
+				s.issue = &Issue{Field: path, Problem: LoneSurrogate}
+				return "", false
+			case r >= 0xD800 && r <= 0xDBFF:
+				low, ok := rune(0), false
+				if s.i+1 < len(s.b) && s.b[s.i] == '\\' && s.b[s.i+1] == 'u' {
+					low, ok = s.hex4(s.i + 2)
+				}
+				if !ok || low < 0xDC00 || low > 0xDFFF {
+					s.issue = &Issue{Field: path, Problem: LoneSurrogate}
+					return "", false
+				}
+				s.i += 6
+			}
+		default:
+			s.i++
+		}
+	}
+	s.bad = true
+	return "", false
+}
+
+func (s *scanner) hex4(at int) (rune, bool) {
+	if at+4 > len(s.b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(s.b[at:at+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(n), true
+}
