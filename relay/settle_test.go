@@ -127,14 +127,9 @@ func newPGProxy(t *testing.T, target string) *pgProxy {
 			if err != nil {
 				return
 			}
-			p.mu.Lock()
-			if p.cut {
-				p.mu.Unlock()
-				in.Close()
+			if !p.track(in) {
 				continue
 			}
-			p.conns[in] = true
-			p.mu.Unlock()
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
@@ -150,20 +145,30 @@ func newPGProxy(t *testing.T, target string) *pgProxy {
 	return p
 }
 
+// track records c so that a cut closes it; while cut, c is closed at once and
+// track reports false.
+func (p *pgProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	cut := p.cut
+	if !cut {
+		p.conns[c] = true
+	}
+	p.mu.Unlock()
+	if cut {
+		c.Close()
+	}
+	return !cut
+}
+
 func (p *pgProxy) forward(in net.Conn) {
 	defer in.Close()
 	out, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
 	}
-	p.mu.Lock()
-	if p.cut {
-		p.mu.Unlock()
-		out.Close()
+	if !p.track(out) {
 		return
 	}
-	p.conns[out] = true
-	p.mu.Unlock()
 	defer out.Close()
 	done := make(chan struct{})
 	go func() {

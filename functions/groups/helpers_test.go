@@ -22,14 +22,24 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return serve(t, nil)
+}
+
+// serve runs the groups function on a fresh database and Redis prefix; more,
+// when given, adds to its dependencies (limits, for instance).
+func serve(t *testing.T, more func(d *Deps, rdb *redis.Client, keys kv.Keys)) *fixture {
+	t.Helper()
 	db := testenv.DB(t)
 	rdb, keys := testenv.Redis(t)
-	h := New(Deps{
+	d := Deps{
 		DB:     db,
 		Events: events.NewPublisher(rdb, keys),
 		Auth:   &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")},
-	})
-	return &fixture{db: db, rdb: rdb, keys: keys, api: apitest.Serve(t, h)}
+	}
+	if more != nil {
+		more(&d, rdb, keys)
+	}
+	return &fixture{db: db, rdb: rdb, keys: keys, api: apitest.Serve(t, New(d))}
 }
 
 // call sends a request as the user with token (none when empty).

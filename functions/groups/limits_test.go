@@ -4,28 +4,20 @@ import (
 	"context"
 	"testing"
 
-	"github.com/ari-chat/ari-server/shared/auth"
-	"github.com/ari-chat/ari-server/shared/config"
-	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/testenv"
-	"github.com/ari-chat/ari-server/shared/testenv/apitest"
+	"github.com/redis/go-redis/v9"
 )
 
 // limited serves the groups function with small per-user limits, counted in
 // the test's Redis as in production.
 func limited(t *testing.T, groupsPerHour, membersPerHour int) *fixture {
 	t.Helper()
-	db := testenv.DB(t)
-	rdb, keys := testenv.Redis(t)
-	h := New(Deps{
-		DB:      db,
-		Events:  events.NewPublisher(rdb, keys),
-		Auth:    &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")},
-		Limiter: ratelimit.New(rdb, keys),
-		Limits:  LimitsFrom(groupsPerHour, membersPerHour),
+	return serve(t, func(d *Deps, rdb *redis.Client, keys kv.Keys) {
+		d.Limiter = ratelimit.New(rdb, keys)
+		d.Limits = LimitsFrom(groupsPerHour, membersPerHour)
 	})
-	return &fixture{db: db, rdb: rdb, keys: keys, api: apitest.Serve(t, h)}
 }
 
 func groupCount(t *testing.T, f *fixture, userID string) int {

@@ -54,15 +54,7 @@ func TestRedisDownAndBack(t *testing.T) {
 		"postgres": db.Ping,
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 	}, Timeout: time.Second})
-	get := func() (int, body) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
-		var b body
-		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
-			t.Fatalf("%s: %v", rec.Body, err)
-		}
-		return rec.Code, b
-	}
+	get := func() (int, body) { return getHealth(t, h) }
 	waitFor := func(want int) body {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -123,15 +115,7 @@ func TestPostgresDown(t *testing.T) {
 		"postgres": pool.Ping,
 		"redis":    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 	}, Timeout: 2 * time.Second})
-	get := func() (int, body) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
-		var b body
-		if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
-			t.Fatalf("%s: %v", rec.Body, err)
-		}
-		return rec.Code, b
-	}
+	get := func() (int, body) { return getHealth(t, h) }
 	if code, b := get(); code != http.StatusOK || b.Checks["postgres"].Status != "ok" {
 		t.Fatalf("with postgres up: %d %+v", code, b)
 	}
@@ -151,4 +135,16 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// getHealth asks h for /health and decodes its answer.
+func getHealth(t *testing.T, h http.Handler) (int, body) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+	var b body
+	if err := json.Unmarshal(rec.Body.Bytes(), &b); err != nil {
+		t.Fatalf("%s: %v", rec.Body, err)
+	}
+	return rec.Code, b
 }

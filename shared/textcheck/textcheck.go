@@ -132,18 +132,7 @@ func (s *scanner) object(path string) {
 			child = path + "." + key
 		}
 		s.value(child)
-		s.ws()
-		if s.done() {
-			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return
-		default:
-			s.bad = true
+		if !s.more('}') {
 			return
 		}
 	}
@@ -161,21 +150,29 @@ func (s *scanner) array(path string) {
 			return
 		}
 		s.value(path + "[" + strconv.Itoa(n) + "]")
-		s.ws()
-		if s.done() {
-			return
-		}
-		switch s.b[s.i] {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return
-		default:
-			s.bad = true
+		if !s.more(']') {
 			return
 		}
 	}
+}
+
+// more consumes what follows a member of an object or array: a comma (another
+// member follows, true) or the closing byte (false); anything else is bad JSON.
+func (s *scanner) more(closing byte) bool {
+	s.ws()
+	if s.done() {
+		return false
+	}
+	switch s.b[s.i] {
+	case ',':
+		s.i++
+		return true
+	case closing:
+		s.i++
+	default:
+		s.bad = true
+	}
+	return false
 }
 
 // str checks the string literal at s.i, reporting a problem under path, and
