@@ -14,14 +14,15 @@ import (
 	"github.com/ari-chat/ari-server/functions/sandbox"
 	"github.com/ari-chat/ari-server/functions/uploads"
 	"github.com/ari-chat/ari-server/functions/uploadscleanup"
-	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
-	"github.com/ari-chat/ari-server/shared/ratelimit"
 )
 
 // function is one functions/<name> package as the shim mounts it. Name matches
-// the folder and the SAM resource (<Name>Function) in template.yaml.
+// the folder and the SAM resource (<Name>Function) in template.yaml. Build
+// calls the package's own DepsFrom, as its lambda main does; messages and
+// uploads go through ForPlatform, which keeps the shim serving when file
+// storage cannot be opened.
 type function struct {
 	Name  string
 	Build func(p *platform.Platform) *httpx.Router
@@ -30,29 +31,17 @@ type function struct {
 // functions lists every function; the template test checks it against both
 // functions/ and template.yaml.
 var functions = []function{
-	{"health", func(p *platform.Platform) *httpx.Router { return health.New(p.HealthChecks()) }},
-	{"sandbox", func(p *platform.Platform) *httpx.Router { return sandbox.New(sandbox.Deps{}) }},
-	{"auth", func(p *platform.Platform) *httpx.Router {
-		return authfn.New(authfn.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys),
-			Events: events.NewPublisher(p.Redis, p.Keys)})
-	}},
-	{"agents", func(p *platform.Platform) *httpx.Router {
-		return agents.New(agents.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys),
-			AllowPrivateNetworks: p.Config.A2AAllowPrivateNetworks})
-	}},
-	{"conversations", func(p *platform.Platform) *httpx.Router {
-		return conversations.New(conversations.Deps{DB: p.DB, Redis: p.Redis, Keys: p.Keys, Auth: p.Authenticator(), Events: events.NewPublisher(p.Redis, p.Keys)})
-	}},
+	{"health", func(p *platform.Platform) *httpx.Router { return health.New(health.DepsFrom(p)) }},
+	{"sandbox", func(p *platform.Platform) *httpx.Router { return sandbox.New(sandbox.DepsFrom(p)) }},
+	{"auth", func(p *platform.Platform) *httpx.Router { return authfn.New(authfn.DepsFrom(p)) }},
+	{"agents", func(p *platform.Platform) *httpx.Router { return agents.New(agents.DepsFrom(p)) }},
+	{"conversations", func(p *platform.Platform) *httpx.Router { return conversations.New(conversations.DepsFrom(p)) }},
 	{"messages", messages.ForPlatform},
-	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.Deps{}) }},
+	{"docs", func(p *platform.Platform) *httpx.Router { return docs.New(docs.DepsFrom(p)) }},
 	{"groups", func(p *platform.Platform) *httpx.Router { return groups.New(groups.DepsFrom(p)) }},
 	{"reactions", func(p *platform.Platform) *httpx.Router { return reactions.New(reactions.DepsFrom(p)) }},
-	{"push", func(p *platform.Platform) *httpx.Router {
-		return push.New(push.Deps{DB: p.DB, Auth: p.Authenticator(), VAPIDPublicKey: p.Config.VAPIDPublicKey})
-	}},
-	{"notifications", func(p *platform.Platform) *httpx.Router {
-		return notifications.New(notifications.Deps{DB: p.DB, Auth: p.Authenticator()})
-	}},
+	{"push", func(p *platform.Platform) *httpx.Router { return push.New(push.DepsFrom(p)) }},
+	{"notifications", func(p *platform.Platform) *httpx.Router { return notifications.New(notifications.DepsFrom(p)) }},
 	{"uploads", uploads.ForPlatform},
 	{"uploadscleanup", func(p *platform.Platform) *httpx.Router { return uploadscleanup.New() }},
 }

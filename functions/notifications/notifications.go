@@ -2,17 +2,18 @@
 // be notified at all, quiet hours in their own time zone, which events to be
 // told about, and whether notifications show the message text.
 //
-// A user who never saved preferences has notify.DefaultPrefs: enabled, no
-// quiet hours, agent replies, group messages and mentions on, previews on.
+// A user who never saved preferences has ari.DefaultNotificationPreferences:
+// enabled, no quiet hours, agent replies, group messages and mentions on,
+// previews on.
 package notifications
 
 import (
 	"net/http"
 	"strings"
 
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/httpx"
-	"github.com/ari-chat/ari-server/shared/notify"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -51,7 +52,7 @@ type Preferences struct {
 	Preview       bool        `json:"preview"`
 }
 
-func fromPrefs(p notify.Prefs) Preferences {
+func fromPrefs(p ari.NotificationPreferences) Preferences {
 	out := Preferences{Enabled: p.Enabled, AgentReplies: p.AgentReplies, GroupMessages: p.GroupMessages,
 		Mentions: p.Mentions, Preview: p.Preview}
 	if p.QuietStart != "" {
@@ -70,7 +71,7 @@ type PutRequest struct {
 	Mentions      *bool       `json:"mentions"`
 	Preview       *bool       `json:"preview"`
 
-	prefs notify.Prefs
+	prefs ari.NotificationPreferences
 }
 
 // Validate checks everything at once and leaves the result in r.prefs.
@@ -83,7 +84,7 @@ func (r *PutRequest) Validate() map[string]string {
 		}
 		return *v
 	}
-	p := notify.Prefs{
+	p := ari.NotificationPreferences{
 		Enabled:       flag("enabled", r.Enabled),
 		AgentReplies:  flag("agentReplies", r.AgentReplies),
 		GroupMessages: flag("groupMessages", r.GroupMessages),

@@ -11,6 +11,7 @@ package uploadscleanup
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ari-chat/ari-server/shared/httpx"
@@ -49,6 +50,13 @@ func Run(ctx context.Context, d Deps) (int, error) {
 		return 0, fmt.Errorf("uploadscleanup: ORPHAN_UPLOAD_TTL %s is shorter than %s", d.OlderThan, MinAge)
 	}
 	return d.DB.CleanupOrphanAttachments(ctx, time.Now().Add(-d.OlderThan), d.Storage.Delete)
+}
+
+// Sweep is one scheduled run: Run, then a log line saying what it removed.
+func (d Deps) Sweep(ctx context.Context) error {
+	n, err := Run(ctx, d)
+	slog.InfoContext(ctx, "orphaned uploads removed", "count", n, "olderThan", d.OlderThan.String(), "err", err)
+	return err
 }
 
 // New returns an empty router: the function is invoked by its schedule, not

@@ -62,17 +62,3 @@ type PushSubscription struct {
 	CreatedAt  Time   `json:"createdAt"`
 	LastUsedAt *Time  `json:"lastUsedAt,omitempty"`
 }
-
-// NotificationPreferences is a row of notification_preferences.
-type NotificationPreferences struct {
-	UserID        string  `json:"userId"`
-	Enabled       bool    `json:"enabled"`
-	QuietStart    *string `json:"quietStart"` // "HH:MM"
-	QuietEnd      *string `json:"quietEnd"`
-	TimeZone      string  `json:"timeZone"` // IANA
-	AgentReplies  bool    `json:"agentReplies"`
-	GroupMessages bool    `json:"groupMessages"`
-	Mentions      bool    `json:"mentions"`
-	Preview       bool    `json:"preview"`
-	UpdatedAt     Time    `json:"updatedAt"`
-}

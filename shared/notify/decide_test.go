@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ari-chat/ari-server/shared/ari"
 )
 
 func utc(s string) time.Time {
@@ -18,7 +20,7 @@ func utc(s string) time.Time {
 
 // allowed is an input every rule lets through; each case below changes it.
 func allowed() DecisionInput {
-	return DecisionInput{Prefs: DefaultPrefs(), Kind: KindAgentReply, Now: utc("2025-01-15T12:00:00Z")}
+	return DecisionInput{Prefs: ari.DefaultNotificationPreferences(), Kind: KindAgentReply, Now: utc("2025-01-15T12:00:00Z")}
 }
 
 func TestDecideEachRuleAlone(t *testing.T) {
@@ -109,7 +111,7 @@ func TestDecideCombinedRules(t *testing.T) {
 }
 
 func TestQuietHoursAcrossMidnightInBerlinAcrossDST(t *testing.T) {
-	p := DefaultPrefs()
+	p := ari.DefaultNotificationPreferences()
 	p.QuietStart, p.QuietEnd, p.TimeZone = "22:00", "07:00", "Europe/Berlin"
 	for _, c := range []struct {
 		now   string
@@ -150,72 +152,12 @@ func TestQuietHoursAcrossMidnightInBerlinAcrossDST(t *testing.T) {
 	}
 }
 
-func TestQuietHoursOtherShapes(t *testing.T) {
-	cases := []struct {
-		start, end, zone, now string
-		quiet                 bool
-	}{
-		{"13:00", "14:00", "America/New_York", "2025-07-01T17:30:00Z", true},  // 13:30 EDT
-		{"13:00", "14:00", "America/New_York", "2025-07-01T13:30:00Z", false}, // 09:30 EDT; 13:30 only in UTC
-		{"13:00", "14:00", "", "2025-07-01T13:30:00Z", true},                  // empty zone is UTC
-		{"08:00", "08:00", "UTC", "2025-07-01T08:00:00Z", false},              // equal: no quiet hours
-		{"", "", "Asia/Tokyo", "2025-07-01T15:00:00Z", false},                 // none set
-		{"00:00", "23:59", "Asia/Tokyo", "2025-07-01T14:58:00Z", true},        // 23:58 JST
-		{"00:00", "23:59", "Asia/Tokyo", "2025-07-01T14:59:00Z", false},       // 23:59 JST
-		{"23:00", "01:00", "Asia/Kolkata", "2025-07-01T18:00:00Z", true},      // 23:30 IST, half-hour zone
-		{"23:00", "01:00", "Asia/Kolkata", "2025-07-01T19:30:00Z", false},     // 01:00 IST
-	}
-	for _, c := range cases {
-		p := Prefs{QuietStart: c.start, QuietEnd: c.end, TimeZone: c.zone}
-		got, err := p.InQuietHours(utc(c.now))
-		if err != nil || got != c.quiet {
-			t.Errorf("%s–%s %s at %s: quiet=%v err=%v, want %v", c.start, c.end, c.zone, c.now, got, err, c.quiet)
-		}
-	}
-}
-
-func TestPrefsValidate(t *testing.T) {
-	if err := DefaultPrefs().Validate(); err != nil {
-		t.Errorf("defaults invalid: %v", err)
-	}
-	for _, c := range []struct {
-		p     Prefs
-		field string
-	}{
-		{Prefs{QuietStart: "22:00"}, "give both"},
-		{Prefs{QuietStart: "24:00", QuietEnd: "07:00"}, "quietStart"},
-		{Prefs{QuietStart: "22:00", QuietEnd: "7:00"}, "quietEnd"},
-		{Prefs{QuietStart: "22:60", QuietEnd: "07:00"}, "quietStart"},
-		{Prefs{QuietStart: "+1:00", QuietEnd: "07:00"}, "quietStart"},
-		{Prefs{QuietStart: "22.00", QuietEnd: "07:00"}, "quietStart"},
-		{Prefs{TimeZone: "Europe/Atlantis"}, "timeZone"},
-		{Prefs{TimeZone: "CEST"}, "timeZone"},
-	} {
-		err := c.p.Validate()
-		if err == nil || !strings.Contains(err.Error(), c.field) {
-			t.Errorf("%+v: err %v, want one naming %q", c.p, err, c.field)
-		}
-	}
-}
-
-func TestDefaultPrefs(t *testing.T) {
-	want := Prefs{Enabled: true, TimeZone: "UTC", AgentReplies: true, GroupMessages: true, Mentions: true, Preview: true}
-	if DefaultPrefs() != want {
-		t.Errorf("DefaultPrefs() = %+v", DefaultPrefs())
-	}
-	b, _ := json.Marshal(DefaultPrefs())
-	const js = `{"enabled":true,"quietStart":"","quietEnd":"","timeZone":"UTC","agentReplies":true,"groupMessages":true,"mentions":true,"preview":true}`
-	if string(b) != js {
-		t.Errorf("JSON %s\nwant %s", b, js)
-	}
-}
-
 func TestBuildPayload(t *testing.T) {
 	m := Message{
 		Kind: KindGroupMessage, ConversationID: "c/1 x", MessageID: "m1",
 		ConversationTitle: "Trip planning", SenderName: "Ada", Text: "  the secret plan  ",
 	}
-	on := BuildPayload(DefaultPrefs(), m)
+	on := BuildPayload(ari.DefaultNotificationPreferences(), m)
 	want := Payload{
 		Title: "Ada in Trip planning", Body: "the secret plan", Kind: KindGroupMessage,
 		ConversationID: "c/1 x", MessageID: "m1", URL: "/conversations/c%2F1%20x", Tag: "conversation:c/1 x",
@@ -224,7 +166,7 @@ func TestBuildPayload(t *testing.T) {
 		t.Errorf("preview on:\n got %+v\nwant %+v", on, want)
 	}
 
-	prefs := DefaultPrefs()
+	prefs := ari.DefaultNotificationPreferences()
 	prefs.Preview = false
 	off := BuildPayload(prefs, m)
 	b, _ := json.Marshal(off)
@@ -245,19 +187,19 @@ func TestBuildPayload(t *testing.T) {
 		{Message{Kind: KindMention, SenderName: "Bo"}, "Bo mentioned you"},
 		{Message{Kind: KindGroupMessage}, "Someone"},
 	} {
-		if got := BuildPayload(DefaultPrefs(), c.m).Title; got != c.title {
+		if got := BuildPayload(ari.DefaultNotificationPreferences(), c.m).Title; got != c.title {
 			t.Errorf("title %q, want %q", got, c.title)
 		}
 	}
 
-	if p := BuildPayload(DefaultPrefs(), Message{Kind: KindAgentReply, Text: "   "}); p.Body != NeutralBody {
+	if p := BuildPayload(ari.DefaultNotificationPreferences(), Message{Kind: KindAgentReply, Text: "   "}); p.Body != NeutralBody {
 		t.Errorf("blank text gave body %q", p.Body)
 	}
-	if p := BuildPayload(DefaultPrefs(), Message{URL: "/custom"}); p.URL != "/custom" {
+	if p := BuildPayload(ari.DefaultNotificationPreferences(), Message{URL: "/custom"}); p.URL != "/custom" {
 		t.Errorf("caller's URL replaced: %q", p.URL)
 	}
 
-	long := BuildPayload(DefaultPrefs(), Message{SenderName: strings.Repeat("名", 300), Text: strings.Repeat("ü", 1000)})
+	long := BuildPayload(ari.DefaultNotificationPreferences(), Message{SenderName: strings.Repeat("名", 300), Text: strings.Repeat("ü", 1000)})
 	if n := utf8.RuneCountInString(long.Body); n != maxBodyRunes || !strings.HasSuffix(long.Body, "…") {
 		t.Errorf("body %d runes, suffix %q", n, long.Body[len(long.Body)-3:])
 	}

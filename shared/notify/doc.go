@@ -16,7 +16,7 @@
 // hours. Quiet hours are "HH:MM" wall-clock times in the user's IANA time
 // zone, start inclusive and end exclusive; an end earlier than the start
 // means the window crosses midnight; equal start and end mean no quiet hours.
-// DefaultPrefs: enabled, no quiet hours, UTC, all kinds on, previews on.
+// ari.DefaultNotificationPreferences: enabled, no quiet hours, UTC, all kinds on, previews on.
 //
 // # Payload (what the client's service worker receives)
 //

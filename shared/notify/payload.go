@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ari-chat/ari-server/shared/ari"
 )
 
 // Payload is the JSON the client's service worker receives in its push event
@@ -52,7 +54,7 @@ type Message struct {
 // without preview the body is NeutralBody, so neither the message text nor
 // any part of it leaves for the push service (it is encrypted, but the
 // lock screen is not).
-func BuildPayload(prefs Prefs, m Message) Payload {
+func BuildPayload(prefs ari.NotificationPreferences, m Message) Payload {
 	p := Payload{
 		Title:          truncate(title(m), maxTitleRunes),
 		Body:           NeutralBody,

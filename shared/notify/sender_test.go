@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/netguard"
 )
 
@@ -42,7 +43,7 @@ func newTestSender(t *testing.T, v VAPID, mod func(*SenderConfig)) *Sender {
 }
 
 func samplePayload() Payload {
-	return BuildPayload(DefaultPrefs(), Message{
+	return BuildPayload(ari.DefaultNotificationPreferences(), Message{
 		Kind:              KindGroupMessage,
 		ConversationID:    "conv-42",
 		MessageID:         "msg-7",

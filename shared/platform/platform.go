@@ -1,11 +1,12 @@
 // Package platform builds, once per process, what every binary needs: the
 // configuration, the JSON logger, the Postgres pool and the Redis client. Mains
-// call Open, build their handlers, and hand them to ServeLambda or a server.
+// call Open, build their handlers (each function's DepsFrom(p) assembles its
+// dependencies), and hand them to lambdaserve or a server. Nothing here links
+// Lambda code.
 package platform
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,8 +20,6 @@ import (
 	"github.com/ari-chat/ari-server/shared/logging"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -133,14 +132,6 @@ func rejectRateLimited(w http.ResponseWriter, r *http.Request, d ratelimit.Decis
 	}
 	httpx.WriteError(w, r, &ari.Error{Code: ari.CodeRateLimited, Message: "too many requests, try again later",
 		RetryAfter: d.RetryAfterSeconds()})
-}
-
-// ServeLambda serves h as a Lambda behind an HTTP API (payload format 2.0).
-// It returns only if the Lambda runtime does.
-func ServeLambda(h http.Handler) error {
-	adapter := httpadapter.NewV2(h)
-	lambda.Start(adapter.ProxyWithContext)
-	return fmt.Errorf("lambda runtime returned")
 }
 
 // Authenticator is the session check every signed-in route uses: Better Auth's

@@ -51,7 +51,7 @@ func setup(t *testing.T) *fixture {
 
 // user makes a signed-up user with one subscription at the push service path
 // "/u/<id>" (or none when subscribe is false) and the given preferences.
-func (f *fixture) user(t *testing.T, name string, prefs *notify.Prefs) (testenv.TestUser, string) {
+func (f *fixture) user(t *testing.T, name string, prefs *ari.NotificationPreferences) (testenv.TestUser, string) {
 	t.Helper()
 	u := testenv.NewUser(t, f.db, name)
 	path := "/u/" + u.ID
@@ -202,8 +202,8 @@ func TestReplyCompleteNotifiesTheConversationsUser(t *testing.T) {
 
 // tokyo is 22:00–07:00 quiet hours in a zone nine hours east of UTC, so the
 // window crosses midnight locally while UTC says mid-afternoon.
-func tokyo() notify.Prefs {
-	p := notify.DefaultPrefs()
+func tokyo() ari.NotificationPreferences {
+	p := ari.DefaultNotificationPreferences()
 	p.QuietStart, p.QuietEnd, p.TimeZone = "22:00", "07:00", "Asia/Tokyo"
 	return p
 }
@@ -219,17 +219,17 @@ func at(utc string) func() time.Time {
 // Each rule alone, through the real trigger: one user, one conversation, one
 // reply; the rule either holds the notification back or lets it through.
 func TestRulesAlone(t *testing.T) {
-	off := notify.DefaultPrefs()
+	off := ari.DefaultNotificationPreferences()
 	off.Enabled = false
-	repliesOff := notify.DefaultPrefs()
+	repliesOff := ari.DefaultNotificationPreferences()
 	repliesOff.AgentReplies = false
-	noPreview := notify.DefaultPrefs()
+	noPreview := ari.DefaultNotificationPreferences()
 	noPreview.Preview = false
 	quiet := tokyo()
 
 	cases := []struct {
 		name   string
-		prefs  *notify.Prefs
+		prefs  *ari.NotificationPreferences
 		muted  bool
 		focus  *presence.Entry // the user's one socket, if any
 		now    func() time.Time
@@ -348,9 +348,9 @@ func TestRulesCombined(t *testing.T) {
 	ctx := context.Background()
 	quietNoPreview := tokyo()
 	quietNoPreview.Preview = false
-	mentionsOff := notify.DefaultPrefs()
+	mentionsOff := ari.DefaultNotificationPreferences()
 	mentionsOff.Mentions = false
-	groupOff := notify.DefaultPrefs()
+	groupOff := ari.DefaultNotificationPreferences()
 	groupOff.GroupMessages = false
 
 	sender, _ := f.user(t, "sender", nil)
@@ -447,7 +447,7 @@ func TestMentionByNameHandle(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	ann, _ := f.user(t, "Ann", nil)
-	groupOff := notify.DefaultPrefs()
+	groupOff := ari.DefaultNotificationPreferences()
 	groupOff.GroupMessages = false
 	ada, adaPath := f.user(t, "Ada Lovelace", &groupOff) // group pushes off, mentions on
 	bob, bobPath := f.user(t, "Bob", nil)

@@ -4,33 +4,33 @@ import (
 	"context"
 	"errors"
 
-	"github.com/ari-chat/ari-server/shared/notify"
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/jackc/pgx/v5"
 )
 
 // NotificationPrefs returns the caller's notification preferences, or
-// notify.DefaultPrefs when they never changed any.
-func (db *DB) NotificationPrefs(ctx context.Context, userID string) (notify.Prefs, error) {
-	var p notify.Prefs
+// ari.DefaultNotificationPreferences when they never changed any.
+func (db *DB) NotificationPrefs(ctx context.Context, userID string) (ari.NotificationPreferences, error) {
+	var p ari.NotificationPreferences
 	var start, end *string
 	err := db.Pool.QueryRow(ctx, `select enabled, quiet_start, quiet_end, time_zone,
 			agent_replies, group_messages, mentions, preview
 		from notification_preferences where user_id = $1`, userID).
 		Scan(&p.Enabled, &start, &end, &p.TimeZone, &p.AgentReplies, &p.GroupMessages, &p.Mentions, &p.Preview)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return notify.DefaultPrefs(), nil
+		return ari.DefaultNotificationPreferences(), nil
 	}
 	if err != nil {
-		return notify.Prefs{}, err
+		return ari.NotificationPreferences{}, err
 	}
 	p.QuietStart, p.QuietEnd = emptyIfNull(start), emptyIfNull(end)
 	return p, nil
 }
 
 // PutNotificationPrefs stores the caller's preferences whole. The caller
-// validates first (notify.Prefs.Validate); the table's checks are the last
+// validates first (ari.NotificationPreferences.Validate); the table's checks are the last
 // line. No quiet hours are stored as NULLs.
-func (db *DB) PutNotificationPrefs(ctx context.Context, userID string, p notify.Prefs) error {
+func (db *DB) PutNotificationPrefs(ctx context.Context, userID string, p ari.NotificationPreferences) error {
 	if p.TimeZone == "" {
 		p.TimeZone = "UTC"
 	}
@@ -54,7 +54,7 @@ type NotifyTarget struct {
 	UserID string
 	Name   string // display name: people are @mentioned by its handle
 	Muted  bool
-	Prefs  notify.Prefs
+	Prefs  ari.NotificationPreferences
 }
 
 // NotifyConversation is what a notification says about the conversation.
@@ -75,7 +75,7 @@ func (db *DB) NotifyTargets(ctx context.Context, conversationID, excludeUserID s
 	if err != nil {
 		return conv, nil, err
 	}
-	d := notify.DefaultPrefs()
+	d := ari.DefaultNotificationPreferences()
 	rows, err := db.Pool.Query(ctx, `select cm.user_id, u.name, cm.muted,
 			coalesce(p.enabled, $3), p.quiet_start, p.quiet_end, coalesce(p.time_zone, $4),
 			coalesce(p.agent_replies, $5), coalesce(p.group_messages, $6),

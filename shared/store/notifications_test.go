@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/ari-chat/ari-server/shared/notify"
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -15,10 +15,10 @@ func TestNotificationPrefsDefaultsAndRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	u := testenv.NewUser(t, db, "prefs")
 	got, err := db.NotificationPrefs(ctx, u.ID)
-	if err != nil || got != notify.DefaultPrefs() {
+	if err != nil || got != ari.DefaultNotificationPreferences() {
 		t.Fatalf("no row: %+v %v, want defaults", got, err)
 	}
-	want := notify.Prefs{Enabled: true, QuietStart: "22:30", QuietEnd: "07:00", TimeZone: "Asia/Tokyo",
+	want := ari.NotificationPreferences{Enabled: true, QuietStart: "22:30", QuietEnd: "07:00", TimeZone: "Asia/Tokyo",
 		AgentReplies: false, GroupMessages: true, Mentions: false, Preview: false}
 	if err := db.PutNotificationPrefs(ctx, u.ID, want); err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func TestNotifyTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cyPrefs := notify.DefaultPrefs()
+	cyPrefs := ari.DefaultNotificationPreferences()
 	cyPrefs.Preview = false
 	cyPrefs.QuietStart, cyPrefs.QuietEnd, cyPrefs.TimeZone = "22:00", "07:00", "Europe/Berlin"
 	if err := db.PutNotificationPrefs(ctx, cy.ID, cyPrefs); err != nil {
@@ -77,7 +77,7 @@ func TestNotifyTargets(t *testing.T) {
 	if len(targets) != 2 || targets[0].UserID != bob.ID || targets[1].UserID != cy.ID {
 		t.Fatalf("targets %+v, want bob and cy (sender excluded)", targets)
 	}
-	if !targets[0].Muted || targets[0].Prefs != notify.DefaultPrefs() {
+	if !targets[0].Muted || targets[0].Prefs != ari.DefaultNotificationPreferences() {
 		t.Errorf("bob: %+v", targets[0])
 	}
 	if targets[1].Muted || targets[1].Prefs != cyPrefs {

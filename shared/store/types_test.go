@@ -24,9 +24,11 @@ var rowTypes = map[string]any{
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,
-// and storage details kept out of the domain type.
+// and storage details kept out of the domain type (per-user settings are
+// read for their user, so the key and bookkeeping stay in the store).
 var noField = map[string]bool{
 	"agents.token_hash": true, "messages.search": true,
+	"notification_preferences.user_id": true, "notification_preferences.updated_at": true,
 }
 
 // Columns whose field has another name.

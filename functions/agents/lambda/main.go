@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/agents"
-	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -24,11 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(p.Wrap(agents.New(agents.Deps{
-		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
-		Auth:   p.Authenticator(),
-		Events: events.NewPublisher(p.Redis, p.Keys),
-
-		AllowPrivateNetworks: p.Config.A2AAllowPrivateNetworks,
-	})))
+	return lambdaserve.HTTP(p.Wrap(agents.New(agents.DepsFrom(p))))
 }

@@ -7,9 +7,8 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/auth"
-	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
-	"github.com/ari-chat/ari-server/shared/ratelimit"
 )
 
 func main() {
@@ -25,7 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	h := auth.New(auth.Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys),
-		Events: events.NewPublisher(p.Redis, p.Keys)})
-	return platform.ServeLambda(p.Wrap(h))
+	return lambdaserve.HTTP(p.Wrap(auth.New(auth.DepsFrom(p))))
 }

@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/conversations"
-	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -24,9 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(p.Wrap(conversations.New(conversations.Deps{
-		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
-		Auth:   p.Authenticator(),
-		Events: events.NewPublisher(p.Redis, p.Keys),
-	})))
+	return lambdaserve.HTTP(p.Wrap(conversations.New(conversations.DepsFrom(p))))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/docs"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -26,5 +27,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(p.Wrap(docs.New(docs.Deps{})))
+	return lambdaserve.HTTP(p.Wrap(docs.New(docs.DepsFrom(p))))
 }

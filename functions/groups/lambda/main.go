@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/groups"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -23,5 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(p.Wrap(groups.New(groups.DepsFrom(p))))
+	return lambdaserve.HTTP(p.Wrap(groups.New(groups.DepsFrom(p))))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/messages"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -27,5 +28,5 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return platform.ServeLambda(p.Wrap(messages.New(d)))
+	return lambdaserve.HTTP(p.Wrap(messages.New(d)))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/notifications"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -23,9 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	h := notifications.New(notifications.Deps{
-		DB:   p.DB,
-		Auth: p.Authenticator(),
-	})
-	return platform.ServeLambda(p.Wrap(h))
+	return lambdaserve.HTTP(p.Wrap(notifications.New(notifications.DepsFrom(p))))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/push"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -23,10 +24,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	h := push.New(push.Deps{
-		DB:             p.DB,
-		Auth:           p.Authenticator(),
-		VAPIDPublicKey: p.Config.VAPIDPublicKey,
-	})
-	return platform.ServeLambda(p.Wrap(h))
+	return lambdaserve.HTTP(p.Wrap(push.New(push.DepsFrom(p))))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/sandbox"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -26,5 +27,5 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	return platform.ServeLambda(p.Wrap(sandbox.New(sandbox.Deps{})))
+	return lambdaserve.HTTP(p.Wrap(sandbox.New(sandbox.DepsFrom(p))))
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/uploads"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
 
@@ -23,9 +24,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	deps, err := uploads.DepsFrom(p)
+	d, err := uploads.DepsFrom(p)
 	if err != nil {
 		return err
 	}
-	return platform.ServeLambda(p.Wrap(uploads.New(deps)))
+	return lambdaserve.HTTP(p.Wrap(uploads.New(d)))
 }

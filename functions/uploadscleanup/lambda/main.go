@@ -7,8 +7,8 @@ import (
 	"os"
 
 	"github.com/ari-chat/ari-server/functions/uploadscleanup"
+	"github.com/ari-chat/ari-server/shared/lambdaserve"
 	"github.com/ari-chat/ari-server/shared/platform"
-	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
@@ -24,14 +24,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer p.Close()
-	deps, err := uploadscleanup.DepsFrom(p)
+	d, err := uploadscleanup.DepsFrom(p)
 	if err != nil {
 		return err
 	}
-	lambda.Start(func(ctx context.Context) error {
-		n, err := uploadscleanup.Run(ctx, deps)
-		slog.InfoContext(ctx, "orphaned uploads removed", "count", n, "olderThan", deps.OlderThan.String(), "err", err)
-		return err
-	})
-	return nil
+	return lambdaserve.Scheduled(d.Sweep)
 }

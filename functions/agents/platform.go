@@ -1,0 +1,18 @@
+package agents
+
+import (
+	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/platform"
+)
+
+// DepsFrom builds Deps from the process's platform; the lambda main and the
+// local shim both call it.
+func DepsFrom(p *platform.Platform) Deps {
+	return Deps{
+		DB: p.DB, Redis: p.Redis, Keys: p.Keys,
+		Auth:   p.Authenticator(),
+		Events: events.NewPublisher(p.Redis, p.Keys),
+
+		AllowPrivateNetworks: p.Config.A2AAllowPrivateNetworks,
+	}
+}

@@ -1,0 +1,8 @@
+package sandbox
+
+import "github.com/ari-chat/ari-server/shared/platform"
+
+// DepsFrom builds Deps from the process's platform. The sandbox touches
+// neither Postgres nor Redis; the function exists so every function is built
+// the same way.
+func DepsFrom(*platform.Platform) Deps { return Deps{} }
