@@ -234,7 +234,7 @@ func hijacker(w http.ResponseWriter) http.ResponseWriter {
 // has stopped or grace has passed.
 func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler) error {
 	var loops sync.WaitGroup
-	loops.Add(2)
+	loops.Add(3)
 	go func() {
 		defer loops.Done()
 		if err := s.hub.Run(s.ctx); err != nil {
@@ -245,6 +245,18 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 		defer loops.Done()
 		s.background(s.ctx)
 	}()
+	go func() {
+		defer loops.Done()
+		s.engine.RunMembership(s.ctx)
+	}()
+	// Before serving: a member removed while this instance streams to them
+	// must be heard of (stream/members.go). Without it the heartbeat still
+	// applies removals, only later.
+	if err := s.hub.Subscribe(s.ctx, s.d.Keys.MembershipChannel(), 0, func(p []byte) {
+		s.engine.MembersChanged(string(p))
+	}); err != nil {
+		s.d.Log.Error("relay membership subscribe", "err", err)
+	}
 	srv := httpx.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

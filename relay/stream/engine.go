@@ -71,12 +71,16 @@ type Engine struct {
 	d Deps
 
 	mu      sync.Mutex
-	driving map[string]string // reply id → conversation id, marks this instance refreshes
+	driving map[string]string      // reply id → conversation id, marks this instance refreshes
+	fanout  map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
+	changed map[string]bool        // conversations whose members left, not yet applied (members.go)
+	wake    chan struct{}          // RunMembership's signal: changed has entries
 }
 
 // New returns an engine.
 func New(d Deps) *Engine {
-	return &Engine{d: d, driving: map[string]string{}}
+	return &Engine{d: d, driving: map[string]string{}, fanout: map[string]*recipients{},
+		changed: map[string]bool{}, wake: make(chan struct{}, 1)}
 }
 
 // Errors of task frames from agents.
@@ -291,8 +295,12 @@ func (e *Engine) Drive(conversationID, replyID string) {
 }
 
 // Heartbeat refreshes the active marks of the replies this instance drives
-// and forgets those that ended.
+// and forgets those that ended. It also re-reads the members of the
+// conversations whose replies this instance fans out, in case a notice of a
+// member leaving was lost (a Redis reconnect drops what was published
+// meanwhile).
 func (e *Engine) Heartbeat(ctx context.Context) {
+	defer e.recheckMembers(ctx)
 	e.mu.Lock()
 	ids := make(map[string]string, len(e.driving))
 	for r, c := range e.driving {
@@ -306,9 +314,7 @@ func (e *Engine) Heartbeat(ctx context.Context) {
 			continue
 		}
 		if n == 0 {
-			e.mu.Lock()
-			delete(e.driving, r)
-			e.mu.Unlock()
+			e.forget(r)
 		}
 	}
 }
@@ -318,5 +324,18 @@ func (e *Engine) Heartbeat(ctx context.Context) {
 func (e *Engine) StopDriving() {
 	e.mu.Lock()
 	e.driving = map[string]string{}
+	e.fanout = map[string]*recipients{}
 	e.mu.Unlock()
+}
+
+// forget stops driving a reply and fanning it out from this instance; false
+// when it did neither.
+func (e *Engine) forget(replyID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, driven := e.driving[replyID]
+	_, fanned := e.fanout[replyID]
+	delete(e.driving, replyID)
+	delete(e.fanout, replyID)
+	return driven || fanned
 }

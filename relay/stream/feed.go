@@ -194,7 +194,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		size := len(skip) + 96 + len(t.ID) + len(t.ConversationID) + len(deltas[i]) + len(deltas[i])/8
 		payload := appendStreamChunk(append(make([]byte, 0, size), skip...), t.ID, t.ConversationID, deltas[i], t.sent)
 		frame := payload[len(skip):len(payload):len(payload)]
-		for _, u := range t.Users {
+		for _, u := range t.to.list() {
 			channel := e.d.Keys.UserChannel(u)
 			local += e.d.Hub.Deliver(channel, frame)
 			pipe.SPublish(ctx, channel, payload)

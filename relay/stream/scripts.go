@@ -94,6 +94,14 @@ redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
 return 1
 `)
 
+// usersScript replaces a streaming reply's recipients in its meta, unless
+// the meta has expired (an HSET would bring it back without a TTL).
+// KEYS: meta. ARGV: users (comma-separated).
+var usersScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'users', ARGV[1]) end
+return 0
+`)
+
 // takePendingScript removes and returns a user's pending events (newest
 // first, as LPUSH left them) and whether some were dropped.
 // KEYS: pending, dropped.

@@ -69,9 +69,7 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 		}
 		return false
 	}
-	e.mu.Lock()
-	delete(e.driving, replyID)
-	e.mu.Unlock()
+	e.forget(replyID)
 	if !settled {
 		return false
 	}
@@ -140,7 +138,8 @@ func keepable(text string) string {
 }
 
 // endUnsaved ends a reply whose end cannot reach Postgres: its members (as
-// they were when it started) get stream_end, the agent task_cancel, and the
+// they were when it started, less those who left since: see members.go) get
+// stream_end, the agent task_cancel, and the
 // conversation's queue moves on. The end is recorded with the buffer (only
 // the first instance to record one announces it) for kv.UnsavedEndTTL;
 // whichever sweeper next finds the reply open in Postgres saves it then
@@ -165,9 +164,7 @@ func (e *Engine) endUnsaved(ctx context.Context, replyID string, end End, text s
 	conv, _ := meta[0].(string)
 	agentID, _ := meta[1].(string)
 	users, _ := meta[2].(string)
-	e.mu.Lock()
-	delete(e.driving, replyID)
-	e.mu.Unlock()
+	e.forget(replyID)
 	if conv == "" { // never started: nobody saw it, nothing to announce
 		return
 	}
@@ -197,9 +194,7 @@ func (e *Engine) saveRecorded(ctx context.Context, replyID, text string, end End
 		}
 		return
 	}
-	e.mu.Lock()
-	delete(e.driving, replyID)
-	e.mu.Unlock()
+	e.forget(replyID)
 	if settled {
 		e.release(ctx, m.ConversationID, replyID)
 		e.advance(ctx, m.ConversationID)

@@ -144,20 +144,30 @@ func (e *Engine) forgetDeleted(ctx context.Context, open []store.OpenReply) {
 	}
 	e.mu.Unlock()
 	for _, id := range gone {
-		if _, err := e.d.DB.Message(ctx, id); !errors.Is(err, store.ErrNotFound) {
-			continue
-		}
 		e.mu.Lock()
 		conv := e.driving[id]
-		delete(e.driving, id)
 		e.mu.Unlock()
-		meta, _ := e.d.Redis.HGet(ctx, e.d.Keys.StreamMeta(id), "agent").Result()
-		_ = endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(id), e.d.Keys.StreamMeta(id)}, int(kv.StreamTTL/time.Second)).Err()
-		e.release(ctx, conv, id)
-		if meta != "" {
-			if b, err := protocol.Encode(&protocol.TaskCancel{TaskID: id, Reason: protocol.CancelConversationDeleted}); err == nil {
-				_, _ = e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(meta), b)
-			}
+		e.dropDeleted(ctx, id, conv)
+	}
+}
+
+// dropDeleted stops a reply of this instance that no longer exists: its
+// buffer is closed (later chunks are dropped), its conversation's active mark
+// released and the agent told to stop. Nothing is announced: there is no
+// conversation left to announce it in.
+func (e *Engine) dropDeleted(ctx context.Context, id, conv string) {
+	if _, err := e.d.DB.Message(ctx, id); !errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if !e.forget(id) {
+		return // dropped already (the sweeper and a notice both found it)
+	}
+	agentID, _ := e.d.Redis.HGet(ctx, e.d.Keys.StreamMeta(id), "agent").Result()
+	_ = endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(id), e.d.Keys.StreamMeta(id)}, int(kv.StreamTTL/time.Second)).Err()
+	e.release(ctx, conv, id)
+	if agentID != "" {
+		if b, err := protocol.Encode(&protocol.TaskCancel{TaskID: id, Reason: protocol.CancelConversationDeleted}); err == nil {
+			_, _ = e.d.Hub.Publish(ctx, e.d.Keys.AgentChannel(agentID), b)
 		}
 	}
 }

@@ -17,14 +17,15 @@ import (
 func encodeEvent(v any) ([]byte, error) { return json.Marshal(v) }
 
 // Task is a reply as the instance holding its agent's socket sees it: the
-// text so far (to merge accumulated chunks) and whom to fan chunks out to.
+// text so far (to merge accumulated chunks) and whom to fan chunks out to
+// (which shrinks when members leave mid-reply; see members.go).
 // The agent session's reader accepts text into it (Text); the sending side
 // (Feed's sender, or the caller of Chunk) owns sent, touched and first.
 type Task struct {
 	ID             string
 	ConversationID string
 	AgentID        string
-	Users          []string
+	to             *recipients
 	Text           string // accepted so far (the reader's view); see accept
 	first          bool
 	text           strings.Builder // Text's storage, grown in place
@@ -78,8 +79,8 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 		users = strings.Split(meta["users"], ",")
 	}
 	e.Drive(meta["conv"], taskID)
-	t := &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID, Users: users,
-		first: meta["first"] == "1", sent: int64(len(text))}
+	t := &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID,
+		to: e.recipientsOf(ctx, taskID, meta["conv"], users), first: meta["first"] == "1", sent: int64(len(text))}
 	t.accept(text)
 	return t, nil
 }

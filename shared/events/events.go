@@ -72,10 +72,21 @@ func NewPublisher(rdb redis.UniversalClient, keys kv.Keys) *Publisher {
 // ToUsers delivers ev to each user: live over their sharded channel when some
 // relay instance is subscribed (SPUBLISH counts receivers), else into their
 // offline queue.
+//
+// An event that takes users out of a conversation (member_removed,
+// conversation_deleted) first tells every relay instance
+// (kv.Keys.MembershipChannel), so that a reply streaming there stops reaching
+// them at once, wherever it is driven. It is done here, on the one path every
+// such event takes, so no caller can forget it.
 func (p *Publisher) ToUsers(ctx context.Context, userIDs []string, ev Event) error {
 	raw, err := json.Marshal(ev)
 	if err != nil {
 		return err
+	}
+	if (ev.Type == MemberRemoved || ev.Type == ConversationDeleted) && ev.ConversationID != "" {
+		if err := p.rdb.SPublish(ctx, p.keys.MembershipChannel(), ev.ConversationID).Err(); err != nil {
+			return fmt.Errorf("events: publish membership: %w", err)
+		}
 	}
 	for _, u := range userIDs {
 		n, err := p.rdb.SPublish(ctx, p.keys.UserChannel(u), raw).Result()

@@ -76,7 +76,15 @@ func (k Keys) UserChannel(userID string) string { return k.Prefix + "ch:user:{" 
 // the relay holding an agent's socket.
 func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:{" + agentID + "}" }
 
-// StreamChannel carries the chunks of one reply to every relay with a member.
+// MembershipChannel tells every relay instance that users left a
+// conversation (a member removed, the conversation deleted); the payload is
+// the conversation's id. An instance streaming a reply there stops sending
+// its frames to users who are no longer members. One channel for all
+// conversations: these changes are rare next to chunks, and every instance
+// must hear them whichever users' sockets it holds.
+func (k Keys) MembershipChannel() string { return k.Prefix + "ch:relay:membership" }
+
+// ConvChannel names a per-conversation channel (unused by the relay today).
 func (k Keys) ConvChannel(conversationID string) string {
 	return k.Prefix + "ch:conv:{" + conversationID + "}"
 }
