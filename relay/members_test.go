@@ -51,7 +51,7 @@ func (c *cluster) startShim() string {
 	port := freePort(t)
 	cmd := exec.Command(shimBinary, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PORT=" + strconv.Itoa(port),
-		"LOCAL_STORAGE_DIR=" + t.TempDir()}
+		"UPLOAD_DIR=" + t.TempDir()}
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

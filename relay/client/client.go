@@ -259,7 +259,8 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 		}
 	}
 	sent, err := d.DB.InsertUserMessage(ctx, store.NewUserMessage{UserID: ss.user.ID, ConversationID: f.ConversationID,
-		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments, ReplyAgentIDs: to})
+		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments, ReplyAgentIDs: to,
+		Deployment: d.Keys.Prefix})
 	var ae *ari.Error
 	switch {
 	case errors.Is(err, store.ErrNotFound):

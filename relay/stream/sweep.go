@@ -28,7 +28,7 @@ import (
 //     queue (an instance died between two steps): missing ids are put back
 //     in seq order and the head is started.
 func (e *Engine) Sweep(ctx context.Context) error {
-	open, err := e.d.DB.OpenReplies(ctx)
+	open, err := e.d.DB.OpenReplies(ctx, e.d.Keys.Prefix)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // The caller's socket is subscribed before this runs, so every later chunk
 // reaches it live: each chunk is in the text returned, live, or both.
 func (e *Engine) ActiveStreams(ctx context.Context, userID string) ([]protocol.ActiveStream, error) {
-	replies, err := e.d.DB.UserStreamingReplies(ctx, userID)
+	replies, err := e.d.DB.UserStreamingReplies(ctx, e.d.Keys.Prefix, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -180,7 +180,7 @@ func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
 // AgentRevoked ends the agent's streaming replies, and the replies named by
 // also: its token was regenerated or it was deleted, so nothing more will come.
 func (e *Engine) AgentRevoked(ctx context.Context, agentID string, also ...string) {
-	replies, err := e.d.DB.AgentStreamingReplies(ctx, agentID)
+	replies, err := e.d.DB.AgentStreamingReplies(ctx, e.d.Keys.Prefix, agentID)
 	if err != nil {
 		e.d.Log.Error("relay revoked agent replies", "agent", agentID, "err", err)
 	}
@@ -196,7 +196,7 @@ func (e *Engine) AgentRevoked(ctx context.Context, agentID string, also ...strin
 // Adopt makes this instance drive the agent's streaming replies: its socket
 // has (re)connected here, perhaps after another instance went away.
 func (e *Engine) Adopt(ctx context.Context, agentID string) {
-	replies, err := e.d.DB.AgentStreamingReplies(ctx, agentID)
+	replies, err := e.d.DB.AgentStreamingReplies(ctx, e.d.Keys.Prefix, agentID)
 	if err != nil {
 		e.d.Log.Warn("relay adopt replies", "agent", agentID, "err", err)
 		return

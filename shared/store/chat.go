@@ -51,6 +51,9 @@ type NewUserMessage struct {
 	ClientMessageID string
 	Attachments     []string
 	ReplyAgentIDs   []string
+	// Deployment names the relay deployment whose instances run the
+	// replies (its REDIS_PREFIX, kv.Keys.Prefix); see OpenReplies.
+	Deployment string
 }
 
 // UserSend is the stored message and the pending replies created with it.
@@ -97,8 +100,8 @@ func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSen
 		out.Message = msg
 		for _, agentID := range in.ReplyAgentIDs {
 			r, err := insertMessage(ctx, tx, in.ConversationID, `insert into messages
-				(conversation_id, seq, role, sender_agent_id, status, reply_to_id)
-				values ($1, $2, 'agent', $3, 'pending', $4)`, agentID, msg.ID)
+				(conversation_id, seq, role, sender_agent_id, status, reply_to_id, relay_deployment)
+				values ($1, $2, 'agent', $3, 'pending', $4, $5)`, agentID, msg.ID, in.Deployment)
 			if err != nil {
 				return err
 			}
@@ -231,11 +234,19 @@ type OpenReply struct {
 	CreatedAt      time.Time
 }
 
-// OpenReplies lists every pending or streaming reply, oldest first per
-// conversation (the relay's sweeper un-wedges conversations from it).
-func (db *DB) OpenReplies(ctx context.Context) ([]OpenReply, error) {
+// Replies belong to the relay deployment that created them
+// (NewUserMessage.Deployment, its REDIS_PREFIX): deployments that share the
+// database keep their live state apart in Redis, so the queries a relay runs
+// over open replies see only its own deployment's, and replies stored before
+// replies were marked (NULL), which every deployment sees.
+const ownReplies = `(relay_deployment = $1 or relay_deployment is null)`
+
+// OpenReplies lists the deployment's pending or streaming replies, oldest
+// first per conversation (the relay's sweeper un-wedges conversations from it).
+func (db *DB) OpenReplies(ctx context.Context, deployment string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
-		from messages where status in ('pending', 'streaming') order by conversation_id, seq`)
+		from messages where status in ('pending', 'streaming') and `+ownReplies+`
+		order by conversation_id, seq`, deployment)
 }
 
 // ConversationOpenReplies lists a conversation's open replies, oldest first.
@@ -244,11 +255,12 @@ func (db *DB) ConversationOpenReplies(ctx context.Context, conversationID string
 		from messages where status in ('pending', 'streaming') and conversation_id = $1 order by seq`, conversationID)
 }
 
-// UserStreamingReplies lists the streaming replies in the user's conversations.
-func (db *DB) UserStreamingReplies(ctx context.Context, userID string) ([]OpenReply, error) {
+// UserStreamingReplies lists the deployment's streaming replies in the
+// user's conversations (another deployment's buffers are not in its Redis).
+func (db *DB) UserStreamingReplies(ctx context.Context, deployment, userID string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select m.id, m.conversation_id, coalesce(m.sender_agent_id, ''), m.status, m.seq, m.created_at
-		from messages m join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $1
-		where m.status = 'streaming' order by m.conversation_id, m.seq`, userID)
+		from messages m join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $2
+		where m.status = 'streaming' and `+ownReplies+` order by m.conversation_id, m.seq`, deployment, userID)
 }
 
 func (db *DB) openReplies(ctx context.Context, q string, args ...any) ([]OpenReply, error) {
@@ -309,8 +321,9 @@ func (db *DB) ConversationStates(ctx context.Context, userID string) ([]Conversa
 	})
 }
 
-// AgentStreamingReplies lists the agent's replies that are streaming.
-func (db *DB) AgentStreamingReplies(ctx context.Context, agentID string) ([]OpenReply, error) {
+// AgentStreamingReplies lists the agent's streaming replies of the deployment.
+func (db *DB) AgentStreamingReplies(ctx context.Context, deployment, agentID string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
-		from messages where status = 'streaming' and sender_agent_id = $1 order by conversation_id, seq`, agentID)
+		from messages where status = 'streaming' and sender_agent_id = $2 and `+ownReplies+`
+		order by conversation_id, seq`, deployment, agentID)
 }

@@ -188,3 +188,57 @@ func TestSettleOnceAndReadMarks(t *testing.T) {
 		t.Fatalf("task input = %+v, %v", in, err)
 	}
 }
+
+func TestOpenRepliesAreTheDeploymentsOwn(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	u := testenv.NewUser(t, db, "ada")
+	conv, agent := chatFixture(t, db, "direct", u)
+	reply := map[string]string{}
+	for i, dep := range []string{"one:", "two:", "legacy"} {
+		s, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: u.ID, ConversationID: conv, Content: "hi",
+			ClientMessageID: fmt.Sprintf("dep-%d", i), ReplyAgentIDs: []string{agent}, Deployment: dep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reply[dep] = s.Replies[0].ID
+		if ok, err := db.StartReply(ctx, reply[dep]); err != nil || !ok {
+			t.Fatalf("start = %v, %v", ok, err)
+		}
+	}
+	// A reply stored before replies were marked belongs to every deployment.
+	if _, err := db.Pool.Exec(ctx, `update messages set relay_deployment = null where id = $1`, reply["legacy"]); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(rs []store.OpenReply, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			if r.ConversationID == conv { // other tests share the database
+				out = append(out, r.ID)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	for _, dep := range []string{"one:", "two:"} {
+		want := []string{reply[dep], reply["legacy"]}
+		sort.Strings(want)
+		for name, got := range map[string][]string{
+			"OpenReplies":           ids(db.OpenReplies(ctx, dep)),
+			"AgentStreamingReplies": ids(db.AgentStreamingReplies(ctx, dep, agent)),
+			"UserStreamingReplies":  ids(db.UserStreamingReplies(ctx, dep, u.ID)),
+		} {
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s(%q) = %v, want %v", name, dep, got, want)
+			}
+		}
+	}
+	var dep *string
+	if err := db.Pool.QueryRow(ctx, `select relay_deployment from messages where id = $1`, reply["one:"]).Scan(&dep); err != nil || dep == nil || *dep != "one:" {
+		t.Fatalf("relay_deployment = %v, %v", dep, err)
+	}
+}
