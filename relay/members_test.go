@@ -150,25 +150,44 @@ func (p *peer) quietUntilMarker(c *cluster, userID string, bad func(frame) bool)
 	})
 }
 
+// groupReply is a group of Ada (owner, on instance 1) and Bob (on instance
+// 2) with an agent whose reply to Ada has started; the sweepers are a minute
+// apart, so nothing here is their doing.
+type groupReply struct {
+	c           *cluster
+	api         string
+	ada, bob    testenv.TestUser
+	conv        string
+	pa, pb      *peer
+	agent       *peer
+	reply, task string
+}
+
+// startGroupReply puts the agent's socket on instance 1 or 2 (agentOn).
+func startGroupReply(t *testing.T, agentOn int) *groupReply {
+	t.Helper()
+	g := &groupReply{c: newCluster(t, map[string]string{"RELAY_SWEEP_INTERVAL": "1m"})}
+	relays := []*relayProc{g.c.start(), g.c.start()}
+	g.api = g.c.startShim()
+	g.ada = testenv.NewUser(t, g.c.db, "Ada")
+	g.bob = testenv.NewUser(t, g.c.db, "Bob")
+	agentID, token := newAgent(t, g.c.db, g.ada, "Slow Bot")
+	g.conv = newGroup(t, g.c.db, []testenv.TestUser{g.ada, g.bob}, agentID)
+	g.pa = dialClient(t, relays[0], g.ada)
+	g.pb = dialClient(t, relays[1], g.bob)
+	g.agent = dialAgent(t, relays[agentOn-1], token)
+	g.pa.sendMessage(g.conv, "erzähl", "g-1")
+	g.reply = g.pa.expect("stream_start").str("messageId")
+	g.pb.expectWhere("stream_start", func(f frame) bool { return f.str("messageId") == g.reply })
+	g.task = g.agent.expect("task").str("taskId")
+	return g
+}
+
 func TestRemovedMemberGetsNoMoreOfTheLiveReply(t *testing.T) {
-	// The sweeper plays no part: a removal applies through the notice.
-	c := newCluster(t, map[string]string{"RELAY_SWEEP_INTERVAL": "1m"})
-	r1, r2 := c.start(), c.start()
-	api := c.startShim()
-	ada := testenv.NewUser(t, c.db, "Ada")
-	bob := testenv.NewUser(t, c.db, "Bob")
-	agentID, token := newAgent(t, c.db, ada, "Slow Bot")
-	conv := newGroup(t, c.db, []testenv.TestUser{ada, bob}, agentID)
-	pa := dialClient(t, r1, ada)
-	pb := dialClient(t, r2, bob)
 	// The agent is on Bob's instance: the reply is driven there, and Bob's
 	// frames are handed to his socket before Ada's are published to Redis.
-	agent := dialAgent(t, r2, token)
-
-	pa.sendMessage(conv, "erzähl langsam", "rm-1")
-	reply := pa.expect("stream_start").str("messageId")
-	pb.expectWhere("stream_start", func(f frame) bool { return f.str("messageId") == reply })
-	task := agent.expect("task").str("taskId")
+	g := startGroupReply(t, 2)
+	c, api, ada, bob, conv, pa, pb, agent, reply, task := g.c, g.api, g.ada, g.bob, g.conv, g.pa, g.pb, g.agent, g.reply, g.task
 	var sent strings.Builder
 	asm := &assembler{}
 	chunk := func(text string) {
@@ -241,7 +260,7 @@ func TestRemovedMemberGetsNoMoreOfTheLiveReply(t *testing.T) {
 		t.Fatalf("add Bob: %d", st)
 	}
 	pb.expect("member_added")
-	pa.sendMessage(conv, "noch einmal", "rm-2")
+	pa.sendMessage(conv, "noch einmal", "g-2")
 	next := pb.expect("stream_start").str("messageId")
 	task2 := agent.expect("task").str("taskId")
 	agent.send(map[string]any{"type": "agent_chunk", "taskId": task2, "content": "wieder da", "mode": "delta"})
@@ -252,21 +271,9 @@ func TestRemovedMemberGetsNoMoreOfTheLiveReply(t *testing.T) {
 }
 
 func TestDeletedConversationsLiveReplyStops(t *testing.T) {
-	c := newCluster(t, map[string]string{"RELAY_SWEEP_INTERVAL": "1m"})
-	r1, r2 := c.start(), c.start()
-	api := c.startShim()
-	ada := testenv.NewUser(t, c.db, "Ada")
-	bob := testenv.NewUser(t, c.db, "Bob")
-	agentID, token := newAgent(t, c.db, ada, "Slow Bot")
-	conv := newGroup(t, c.db, []testenv.TestUser{ada, bob}, agentID)
-	pa := dialClient(t, r1, ada)
-	pb := dialClient(t, r2, bob)
-	agent := dialAgent(t, r1, token)
-
-	pa.sendMessage(conv, "erzähl", "del-1")
-	reply := pa.expect("stream_start").str("messageId")
-	pb.expectWhere("stream_start", func(f frame) bool { return f.str("messageId") == reply })
-	task := agent.expect("task").str("taskId")
+	// The agent is on Ada's instance: Bob's frames go through Redis.
+	g := startGroupReply(t, 1)
+	c, api, ada, bob, conv, pa, pb, agent, reply, task := g.c, g.api, g.ada, g.bob, g.conv, g.pa, g.pb, g.agent, g.reply, g.task
 	agent.send(map[string]any{"type": "agent_chunk", "taskId": task, "content": "vorher", "mode": "delta"})
 	for _, p := range []*peer{pa, pb} {
 		p.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
