@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/presence"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -39,6 +41,13 @@ type Deps struct {
 	Push interface {
 		UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool
 	}
+	// Limiter and SendRule bound each user's send_message frames over every
+	// instance (nil Limiter: no limit).
+	Limiter  *ratelimit.Limiter
+	SendRule ratelimit.Rule
+	// MaxSockets caps each user's open client sockets over every instance
+	// (0: no cap).
+	MaxSockets int
 }
 
 // Sessions are this instance's client sockets.
@@ -59,6 +68,8 @@ type session struct {
 	mu     sync.Mutex
 	focus  string
 	active bool
+	// revoked: a sessions_revoked notice named this socket's session.
+	revoked atomic.Bool
 }
 
 // Serve runs one client socket of caller until it closes. The socket is
@@ -66,6 +77,16 @@ type session struct {
 // sends later sees every chunk either in the buffers or live.
 func (s *Sessions) Serve(ctx context.Context, c *conn.Conn, caller auth.Caller) {
 	ss := &session{s: s, c: c, user: caller, name: hub.SocketName(s.d.InstanceID, c.ID())}
+	bg := context.WithoutCancel(ctx)
+	// The newest socket is the one refused: the sockets a user already
+	// has keep working, and a client looping on reconnects cannot push
+	// the user's other devices out.
+	if !ss.claimSocket(ctx) {
+		c.Close(protocol.CloseTooManySockets)
+		c.Run(func([]byte) {})
+		return
+	}
+	defer ss.releaseSocket(bg)
 	channel := s.d.Keys.UserChannel(caller.ID)
 	if err := s.d.Hub.Subscribe(ctx, channel, c.ID(), ss.onChannel); err != nil {
 		s.d.Log.Error("relay client subscribe", "user", caller.ID, "err", err)
@@ -81,7 +102,6 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn, caller auth.Caller) 
 	s.mu.Lock()
 	delete(s.all, c.ID())
 	s.mu.Unlock()
-	bg := context.WithoutCancel(ctx)
 	s.d.Hub.Unsubscribe(bg, channel, c.ID())
 	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, caller.ID, ss.name); err != nil {
 		s.d.Log.Warn("relay presence", "user", caller.ID, "err", err)
@@ -97,8 +117,9 @@ func (s *Sessions) CloseAll(code int) {
 	}
 }
 
-// Heartbeat refreshes the presence of every local socket and closes those
-// whose session is gone (4001).
+// Heartbeat refreshes the presence (and the socket-cap entry) of every local
+// socket and closes those whose session is gone (4001): the fallback for a
+// sessions_revoked notice that never arrived.
 func (s *Sessions) Heartbeat(ctx context.Context) {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.all))
@@ -106,6 +127,7 @@ func (s *Sessions) Heartbeat(ctx context.Context) {
 		list = append(list, ss)
 	}
 	s.mu.Unlock()
+	s.refreshSockets(ctx, list)
 	ids := make([]string, 0, len(list))
 	for _, ss := range list {
 		ss.savePresence(ctx)
@@ -139,7 +161,7 @@ func (ss *session) savePresence(ctx context.Context) {
 // meant for other sockets only.
 func (ss *session) onChannel(payload []byte) {
 	frame, skip := hub.SplitUserPayload(payload)
-	if frame == nil || hub.Skips(skip, ss.name) {
+	if frame == nil || hub.Skips(skip, ss.name) || ss.revokedBy(frame) {
 		return
 	}
 	ss.c.Send(frame)
@@ -221,6 +243,12 @@ func route(kind string, agents []store.RelayAgent, content string) []string {
 func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	d := ss.s.d
 	ref := f.ClientMessageID
+	// The limit comes first, before any Postgres work: over it, even a
+	// retry of a stored clientMessageId waits (its retry after
+	// retryAfterMs gets the stored message's ack).
+	if !ss.allowSend(ctx, ref) {
+		return
+	}
 	if prior, err := d.DB.UserSendByClientID(ctx, ss.user.ID, f.ClientMessageID); err == nil {
 		ss.ackExisting(ctx, f, prior)
 		return
@@ -258,11 +286,19 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 			return
 		}
 	}
+	if ss.revoked.Load() {
+		return // the socket is closing with 4001
+	}
+	// The session is checked in the insert's transaction too: a message
+	// sent after sign-out is not stored even when the notice is late.
 	sent, err := d.DB.InsertUserMessage(ctx, store.NewUserMessage{UserID: ss.user.ID, ConversationID: f.ConversationID,
 		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments, ReplyAgentIDs: to,
-		Deployment: d.Keys.Prefix})
+		Deployment: d.Keys.Prefix, SessionID: ss.user.SessionID})
 	var ae *ari.Error
 	switch {
+	case errors.Is(err, store.ErrSessionEnded):
+		ss.c.Close(protocol.CloseUnauthorized)
+		return
 	case errors.Is(err, store.ErrNotFound):
 		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
 		return

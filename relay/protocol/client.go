@@ -154,6 +154,9 @@ type ErrorFrame struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	Ref     string `json:"ref,omitempty"`
+	// RetryAfterMs comes with rate_limited: how long to wait, in whole
+	// milliseconds (at least 1), before the same frame would be accepted.
+	RetryAfterMs int64 `json:"retryAfterMs,omitempty"`
 }
 
 func (*SendMessage) FrameType() string  { return TypeSendMessage }

@@ -47,6 +47,9 @@ const (
 	CloseReplaced     = 4004 // a newer socket of the same agent took over
 	CloseSlowConsumer = 4008 // the send queue filled up
 	CloseAuthTimeout  = 4009 // no auth frame within AuthTimeout
+	// CloseTooManySockets refuses a client socket that would take its user
+	// past RELAY_MAX_SOCKETS_PER_USER open sockets over every instance.
+	CloseTooManySockets = 4029
 )
 
 // CloseReason is the reason text sent with one of the close codes above.
@@ -72,6 +75,8 @@ func CloseReason(code int) string {
 		return "slow consumer"
 	case CloseAuthTimeout:
 		return "auth timeout"
+	case CloseTooManySockets:
+		return "too many sockets"
 	}
 	return ""
 }

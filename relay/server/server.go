@@ -33,6 +33,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/netguard"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -95,7 +96,8 @@ func New(d Deps) *Server {
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
 		Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
-		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push})
+		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push,
+		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),
@@ -116,6 +118,12 @@ func New(d Deps) *Server {
 	s.agentUp.ReadBufferSize = 8192
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s
+}
+
+// sendRule is the per-user limit on send_message frames:
+// RATE_LIMIT_SEND_PER_MINUTE, with bursts up to RATE_LIMIT_SEND_BURST.
+func sendRule(c config.Config) ratelimit.Rule {
+	return ratelimit.Rule{Name: "relay:send", Rate: c.RateLimitSend, Period: time.Minute, Burst: c.RateLimitSendBurst}
 }
 
 // Handler routes the relay's endpoints.

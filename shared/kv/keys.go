@@ -54,6 +54,15 @@ func (k Keys) PendingDropped(userID string) string {
 // user's live sockets.
 func (k Keys) UserPresence(userID string) string { return k.Prefix + "presence:user:{" + userID + "}" }
 
+// UserSockets is a sorted set of a user's open client sockets on every relay
+// instance: member = socket name ("instance/socketId"), score = the Unix time
+// in milliseconds at which the entry expires unless a heartbeat refreshes it
+// (now + PresenceTTL). Entries of a killed instance thus stop counting
+// towards RELAY_MAX_SOCKETS_PER_USER by themselves.
+func (k Keys) UserSockets(userID string) string {
+	return k.Prefix + "presence:user:{" + userID + "}:sockets"
+}
+
 // AgentPresence names the relay instance that holds an agent's socket.
 func (k Keys) AgentPresence(agentID string) string {
 	return k.Prefix + "presence:agent:{" + agentID + "}"

@@ -66,6 +66,13 @@ func (d Decision) RetryAfterSeconds() int {
 	return s
 }
 
+// RetryAfterMillis rounds RetryAfter up to whole milliseconds (at least 1),
+// as the relay's rate_limited frame carries it.
+func (d Decision) RetryAfterMillis() int64 {
+	ms := (d.RetryAfter + time.Millisecond - 1) / time.Millisecond
+	return max(int64(ms), 1)
+}
+
 // Limiter checks rules against counters in Redis.
 type Limiter struct {
 	rl     *redis_rate.Limiter

@@ -113,3 +113,14 @@ func TestClientIP(t *testing.T) {
 		t.Errorf("garbage header: %s", got)
 	}
 }
+
+func TestRetryAfterMillisRoundsUp(t *testing.T) {
+	for _, tc := range []struct {
+		in   time.Duration
+		want int64
+	}{{0, 1}, {time.Microsecond, 1}, {time.Millisecond, 1}, {time.Millisecond + 1, 2}, {2750 * time.Millisecond, 2750}} {
+		if got := (ratelimit.Decision{RetryAfter: tc.in}).RetryAfterMillis(); got != tc.want {
+			t.Errorf("RetryAfterMillis(%s) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

@@ -54,7 +54,15 @@ type NewUserMessage struct {
 	// Deployment names the relay deployment whose instances run the
 	// replies (its REDIS_PREFIX, kv.Keys.Prefix); see OpenReplies.
 	Deployment string
+	// SessionID, when set, is the sender's session: the message is stored
+	// only while that session lives (else ErrSessionEnded), checked in the
+	// transaction under a key-share lock on the session row, so a sign-out
+	// either comes after the message or refuses it.
+	SessionID string
 }
+
+// ErrSessionEnded: the sender's session was signed out, revoked or expired.
+var ErrSessionEnded = errors.New("store: session ended")
 
 // UserSend is the stored message and the pending replies created with it.
 // Created is false when the clientMessageId had been stored before: the
@@ -80,6 +88,17 @@ func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSen
 	}
 	var out UserSend
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		if in.SessionID != "" {
+			var one int
+			err := tx.QueryRow(ctx, `select 1 from "session" where id = $1 and "expiresAt" > now() for key share`,
+				in.SessionID).Scan(&one)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ErrSessionEnded
+			}
+			if err != nil {
+				return err
+			}
+		}
 		var member bool
 		if err := tx.QueryRow(ctx, `select exists(select 1 from conversation_members
 			where conversation_id = $1 and user_id = $2)`, in.ConversationID, in.UserID).Scan(&member); err != nil {
