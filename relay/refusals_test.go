@@ -165,6 +165,9 @@ func TestUpgradeRefusals(t *testing.T) {
 	}{
 		{"no session", nil, http.StatusUnauthorized},
 		{"bad token", http.Header{"Authorization": {"Bearer nope"}}, http.StatusUnauthorized},
+		// Not printable ASCII: no token at all, whatever the bytes.
+		{"token not UTF-8", http.Header{"Authorization": {"Bearer \xc3\x28"}}, http.StatusUnauthorized},
+		{"token of bytes ff fe", http.Header{"Authorization": {"Bearer \xff\xfe"}}, http.StatusUnauthorized},
 		{"foreign origin", http.Header{"Authorization": {"Bearer " + w.users[0].Token}, "Origin": {"https://evil.example"}}, http.StatusForbidden},
 	} {
 		_, resp, err := websocket.DefaultDialer.Dial("ws://"+r.addr+"/ws", tc.header)
@@ -178,6 +181,15 @@ func TestUpgradeRefusals(t *testing.T) {
 		resp.Body.Close()
 		if body.Error.Code == "" {
 			t.Fatalf("%s: no JSON error body", tc.name)
+		}
+	}
+	// A NUL (or another control byte) in the header never reaches the relay's
+	// code: Go's HTTP server answers 400 itself. Never a 5xx.
+	for _, bearer := range []string{"Bearer \x00", "Bearer ok\x00", "Bearer \x7f"} {
+		st, body := testenv.RawRequest(t, r.addr, "GET /ws HTTP/1.1\r\nHost: "+r.addr+"\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"+
+			"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: "+bearer+"\r\n\r\n")
+		if st < 400 || st >= 500 {
+			t.Fatalf("Authorization %q: %d %s", bearer, st, body)
 		}
 	}
 	// Our own origin is fine.

@@ -8,11 +8,11 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/storage/sniff"
+	"github.com/ari-chat/ari-server/shared/textcheck"
 )
 
 // multipartOverhead is what a multipart body may carry beyond the file
@@ -74,8 +74,8 @@ func (h *handler) upload(w http.ResponseWriter, r *http.Request) error {
 	if sp == nil {
 		return ari.Invalid(map[string]string{"file": "is required"})
 	}
-	if strings.ContainsRune(sp.filename, 0) {
-		return ari.Invalid(map[string]string{"file": "file name contains a NUL byte"})
+	if p := textcheck.String(sp.filename); p != "" {
+		return ari.Invalid(map[string]string{"file": "file name " + p})
 	}
 	t, err := detect(sp.head)
 	if err != nil {

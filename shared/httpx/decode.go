@@ -48,6 +48,10 @@ func Decode(w http.ResponseWriter, r *http.Request, dst any, maxBytes int64) err
 		}
 		return decodeError(err)
 	}
+	// A JSON null decodes into a struct as nothing at all; it is no object.
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+		return ari.Errorf(ari.CodeInvalid, "body must be a JSON object")
+	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return ari.Errorf(ari.CodeInvalid, "body must hold a single JSON object")
 	}

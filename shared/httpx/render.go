@@ -79,7 +79,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &ari.Error{Code: ari.CodeInternal, Message: "internal error", Err: err}
 	}
 	status := Status(e.Code)
-	if status >= 500 {
+	// 501 is an answer (the sandbox is off), not a failure: logging it would
+	// let any client write error lines of its choosing (paths of any length).
+	if status >= 500 && status != http.StatusNotImplemented {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 	}
 	if e.RetryAfter > 0 {
