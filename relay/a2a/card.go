@@ -147,7 +147,11 @@ func (c *Client) discover(ctx context.Context, a Agent) (route, error) {
 		if err != nil {
 			return route{}, err
 		}
-		return pickRoute(card, cardURL)
+		r, err := pickRoute(card, cardURL)
+		if err != nil {
+			return route{}, err
+		}
+		return r, checkRouteOrigins(a, base, r)
 	}
 	return route{}, fmt.Errorf("%w: %s", ErrNoCard, a.Endpoint)
 }
@@ -162,7 +166,7 @@ func (c *Client) fetchCard(ctx context.Context, a Agent, raw string) (agentCard,
 	// the dialect. Older servers ignore the header.
 	req.Header.Set("A2A-Version", "1.0")
 	req.Header.Set("Accept", "application/json")
-	setAuth(req.Header, a.AuthHeader)
+	req = withAuth(req, a.AuthHeader)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return agentCard{}, nil, fmt.Errorf("a2a: fetch agent card: %w", err)

@@ -92,9 +92,13 @@ type Client struct {
 
 // New returns a Client.
 func New(o Options) *Client {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
+	// A copy, so the redirect rule below is ours alone.
+	hc := &http.Client{}
+	if o.HTTPClient != nil {
+		*hc = *o.HTTPClient
 	}
+	hc.CheckRedirect = keepAuthOnOrigin(hc.CheckRedirect)
+	o.HTTPClient = hc
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 2 * time.Minute
 	}
@@ -122,6 +126,9 @@ func (c *Client) Run(ctx context.Context, a Agent, t Task, emit Emit) (Outcome, 
 		return failed(Outcome{}, ErrNoEndpoint, "agent_offline: the agent has no socket and no A2A endpoint")
 	}
 	r, err := c.routeFor(ctx, a)
+	if errors.Is(err, ErrForeignRPCOrigin) {
+		return failed(Outcome{}, err, "the agent card sends calls to another origin than the agent's endpoint; its auth header goes only to the endpoint's origin")
+	}
 	if err != nil {
 		return failed(Outcome{}, err, "could not reach the agent")
 	}

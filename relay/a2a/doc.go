@@ -33,6 +33,9 @@
 // is sent as is ("Bearer tok"). So write Basic credentials with the
 // explicit "Authorization:" prefix, since "user:pw" would read as a header
 // named user. A 401 or 403 returns ErrUnauthorized and is never retried.
+// The header goes only to the endpoint's origin: with one set, a card whose
+// JSON-RPC URL is on another origin is refused (ErrForeignRPCOrigin), and a
+// redirect to another origin is followed without it (origin.go).
 //
 // # Text
 //

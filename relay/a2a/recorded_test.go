@@ -36,6 +36,7 @@ type recordedAgent struct {
 	mu      sync.Mutex
 	methods []string
 	params  []json.RawMessage
+	headers []http.Header // of every request, the card's included
 }
 
 func (r *recordedAgent) record(method string, params json.RawMessage) {
@@ -43,6 +44,18 @@ func (r *recordedAgent) record(method string, params json.RawMessage) {
 	defer r.mu.Unlock()
 	r.methods = append(r.methods, method)
 	r.params = append(r.params, params)
+}
+
+func (r *recordedAgent) recordHeader(h http.Header) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.headers = append(r.headers, h.Clone())
+}
+
+func (r *recordedAgent) seenHeaders() []http.Header {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.headers)
 }
 
 func (r *recordedAgent) calls() ([]string, []json.RawMessage) {
@@ -87,7 +100,10 @@ func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent)
 			io.WriteString(w, `{"jsonrpc":"2.0","id":"`+req.ID+`","error":{"code":-32601,"message":"Method not found"}}`)
 		}
 	})
-	srv = httptest.NewServer(mux)
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec.recordHeader(r.Header)
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv, rec
 }

@@ -105,7 +105,7 @@ func (c *Client) post(ctx context.Context, a Agent, d Dialect, url, method strin
 	if v := d.versionHeader(); v != "" {
 		req.Header.Set("A2A-Version", v)
 	}
-	setAuth(req.Header, a.AuthHeader)
+	req = withAuth(req, a.AuthHeader)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, nil, err
@@ -139,14 +139,6 @@ func (c *Client) post(ctx context.Context, a Agent, d Dialect, url, method strin
 		return nil, nil, &HTTPError{Status: resp.StatusCode}
 	}
 	return nil, &env, nil
-}
-
-// setAuth applies the agent row's auth header; see the package doc.
-func setAuth(h http.Header, raw string) {
-	name, value := parseAuthHeader(raw)
-	if name != "" {
-		h.Set(name, value)
-	}
 }
 
 func parseAuthHeader(raw string) (name, value string) {
