@@ -32,7 +32,7 @@ import (
 )
 
 // DefaultPresignTTL is how long a presigned upload URL works.
-const DefaultPresignTTL = 15 * time.Minute
+const DefaultPresignTTL = storage.DefaultPresignTTL
 
 // Deps is what the function needs.
 type Deps struct {

@@ -75,7 +75,7 @@ func TestRunRemovesOldOrphansOnly(t *testing.T) {
 			recent := upload(t, db, st, u.ID, time.Hour)
 
 			n, err := Run(ctx, Deps{DB: db, Storage: st, OlderThan: 24 * time.Hour})
-			if err != nil || n != 1 {
+			if err != nil || n.Attachments != 1 {
 				t.Fatalf("Run = %d, %v; want 1 removed", n, err)
 			}
 			if _, err := st.Stat(ctx, orphan.StorageKey); !errors.Is(err, storage.ErrNotFound) {
@@ -93,8 +93,84 @@ func TestRunRemovesOldOrphansOnly(t *testing.T) {
 				}
 			}
 			// Running again finds nothing more.
-			if n, err := Run(ctx, Deps{DB: db, Storage: st, OlderThan: 24 * time.Hour}); err != nil || n != 0 {
+			if n, err := Run(ctx, Deps{DB: db, Storage: st, OlderThan: 24 * time.Hour}); err != nil || n != (Removed{}) {
 				t.Fatalf("second Run = %d, %v", n, err)
+			}
+		})
+	}
+}
+
+// Stray incoming/ objects (no row names them: a PUT after the upload was
+// completed or refused) go once they are older than a presigned link lives;
+// younger ones and those of uploads still pending stay. On both backends.
+func TestRunRemovesStrayIncomingObjects(t *testing.T) {
+	local, err := storage.NewLocal(storage.LocalConfig{Dir: t.TempDir(), BaseURL: "http://127.0.0.1:1", Secret: []byte("cleanup-test-secret-0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	s3, err := storage.NewS3(storagetest.VersityGW(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, st := range map[string]storage.Store{"local": local, "s3": s3} {
+		t.Run(name, func(t *testing.T) {
+			db, _ := testenv.FreshDB(t)
+			ctx := context.Background()
+			u := testenv.NewUser(t, db, "strays")
+			put := func(key string) {
+				t.Helper()
+				if err := st.Put(ctx, key, strings.NewReader("late"), 4, "text/plain"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stray := "incoming/" + u.ID + "/" + testenv.RandomID(8) + ".txt"
+			put(stray)
+			pending, err := db.CreateAttachment(ctx, ari.Attachment{OwnerID: u.ID, StorageKey: "incoming/" + u.ID + "/" + testenv.RandomID(8) + ".txt",
+				Name: "p.txt", ContentType: "text/plain", Size: 4, Status: ari.AttachmentPending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			put(pending.StorageKey)
+			final := "u/" + u.ID + "/" + testenv.RandomID(8) + ".txt" // not under incoming/: not the strays' business
+			put(final)
+			exists := func(key string) bool {
+				t.Helper()
+				_, err := st.Stat(ctx, key)
+				if err != nil && !errors.Is(err, storage.ErrNotFound) {
+					t.Fatal(err)
+				}
+				return err == nil
+			}
+			deps := Deps{DB: db, Storage: st, OlderThan: 24 * time.Hour}
+
+			// Now, everything is younger than a presigned link lives: kept.
+			if n, err := Run(ctx, deps); err != nil || n != (Removed{}) {
+				t.Fatalf("Run now = %+v, %v", n, err)
+			}
+			if !exists(stray) || !exists(pending.StorageKey) {
+				t.Fatal("an incoming/ object younger than the link's lifetime was removed")
+			}
+			// An hour on, every link has expired: the stray goes, the pending
+			// upload's object stays (its row goes after ORPHAN_UPLOAD_TTL).
+			deps.Now = func() time.Time { return time.Now().Add(time.Hour) }
+			if n, err := Run(ctx, deps); err != nil || n != (Removed{Strays: 1}) {
+				t.Fatalf("Run an hour later = %+v, %v", n, err)
+			}
+			if exists(stray) {
+				t.Fatal("stray incoming/ object kept")
+			}
+			if !exists(pending.StorageKey) || !exists(final) {
+				t.Fatal("a pending upload's object or a final object was removed")
+			}
+			if _, err := db.Attachment(ctx, u.ID, pending.ID); err != nil {
+				t.Fatalf("pending row removed: %v", err)
+			}
+			// A shorter link lifetime counts from the object's last write.
+			deps.Now, deps.PresignTTL = nil, time.Minute
+			put(stray)
+			if n, err := Run(ctx, deps); err != nil || n != (Removed{}) || !exists(stray) {
+				t.Fatalf("Run with a fresh stray = %+v, %v", n, err)
 			}
 		})
 	}

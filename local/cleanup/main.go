@@ -36,6 +36,6 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	slog.Info("orphaned uploads removed", "count", n, "olderThan", deps.OlderThan.String())
+	slog.Info("orphaned uploads removed", "count", n.Attachments, "strays", n.Strays, "olderThan", deps.OlderThan.String())
 	return nil
 }

@@ -36,7 +36,16 @@ type Store interface {
 	// stops working at expires and must be fetched again. URL does not check
 	// that the object exists.
 	URL(ctx context.Context, key string) (url string, expires time.Time, err error)
+	// List returns the keys that begin with prefix whose object was last
+	// written before olderThan, in no particular order. It is for cleanups
+	// (stray incoming/ objects), so it holds every matching key at once.
+	List(ctx context.Context, prefix string, olderThan time.Time) ([]string, error)
 }
+
+// DefaultPresignTTL is how long a presigned upload link works unless its
+// caller says otherwise. An incoming/ object last written longer ago than
+// this can no longer be written by anyone (see the uploads cleanup).
+const DefaultPresignTTL = 15 * time.Minute
 
 // Info describes a stored object.
 type Info struct {

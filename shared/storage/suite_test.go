@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,6 +267,43 @@ func runStoreSuite(t *testing.T, s Store) {
 			t.Fatalf("ReadHead err = %v", err)
 		}
 		mustNotExist(t, s, key)
+	})
+
+	t.Run("list by prefix and age", func(t *testing.T) {
+		for _, key := range []string{"listing/a.txt", "listing/sub/b.txt", "listingx/c.txt"} {
+			if err := s.Put(ctx, key, strings.NewReader("x"), 1, "text/plain"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list := func(prefix string, olderThan time.Time) []string {
+			t.Helper()
+			keys, err := s.List(ctx, prefix, olderThan)
+			if err != nil {
+				t.Fatalf("List(%q): %v", prefix, err)
+			}
+			slices.Sort(keys)
+			return keys
+		}
+		later := time.Now().Add(time.Minute)
+		if got := list("listing/", later); !slices.Equal(got, []string{"listing/a.txt", "listing/sub/b.txt"}) {
+			t.Fatalf("List(listing/) = %q", got)
+		}
+		if got := list("listing/a", later); !slices.Equal(got, []string{"listing/a.txt"}) {
+			t.Fatalf("List(listing/a) = %q", got)
+		}
+		// Written just now: not older than an hour ago.
+		if got := list("listing/", time.Now().Add(-time.Hour)); len(got) != 0 {
+			t.Fatalf("List(listing/, an hour ago) = %q", got)
+		}
+		if got := list("nothing-here/", later); len(got) != 0 {
+			t.Fatalf("List(nothing-here/) = %q", got)
+		}
+		if err := s.Delete(ctx, "listing/a.txt"); err != nil {
+			t.Fatal(err)
+		}
+		if got := list("listing/", later); !slices.Equal(got, []string{"listing/sub/b.txt"}) {
+			t.Fatalf("after Delete, List(listing/) = %q", got)
+		}
 	})
 
 	t.Run("invalid keys", func(t *testing.T) {

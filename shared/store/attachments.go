@@ -223,3 +223,21 @@ func (db *DB) CleanupOrphanAttachments(ctx context.Context, cutoff time.Time, de
 		}
 	}
 }
+
+// AttachmentKeys returns which of keys an attachment row still names (its
+// object must stay), for the cleanup of stray objects.
+func (db *DB) AttachmentKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	rows, err := db.Pool.Query(ctx, `select storage_key from attachments where storage_key = any($1)`, keys)
+	if err != nil {
+		return nil, err
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(found))
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
