@@ -54,17 +54,24 @@ func attach(t *testing.T, db *store.DB, ownerID, attachmentID string) {
 	}
 }
 
-func TestRunRemovesOldOrphansOnly(t *testing.T) {
+// backends are the two stores the cleanup must work on: local files and a
+// real S3 server (versitygw).
+func backends(t *testing.T) map[string]storage.Store {
+	t.Helper()
 	local, err := storage.NewLocal(storage.LocalConfig{Dir: t.TempDir(), BaseURL: "http://127.0.0.1:1", Secret: []byte("cleanup-test-secret-0123456789abcdef")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	t.Cleanup(func() { local.Close() })
 	s3, err := storage.NewS3(storagetest.VersityGW(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, st := range map[string]storage.Store{"local": local, "s3": s3} {
+	return map[string]storage.Store{"local": local, "s3": s3}
+}
+
+func TestRunRemovesOldOrphansOnly(t *testing.T) {
+	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			db, _ := testenv.FreshDB(t)
 			ctx := context.Background()
@@ -104,16 +111,7 @@ func TestRunRemovesOldOrphansOnly(t *testing.T) {
 // completed or refused) go once they are older than a presigned link lives;
 // younger ones and those of uploads still pending stay. On both backends.
 func TestRunRemovesStrayIncomingObjects(t *testing.T) {
-	local, err := storage.NewLocal(storage.LocalConfig{Dir: t.TempDir(), BaseURL: "http://127.0.0.1:1", Secret: []byte("cleanup-test-secret-0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
-	s3, err := storage.NewS3(storagetest.VersityGW(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, st := range map[string]storage.Store{"local": local, "s3": s3} {
+	for name, st := range backends(t) {
 		t.Run(name, func(t *testing.T) {
 			db, _ := testenv.FreshDB(t)
 			ctx := context.Background()
