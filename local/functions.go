@@ -13,7 +13,6 @@ import (
 	"github.com/ari-chat/ari-server/functions/reactions"
 	"github.com/ari-chat/ari-server/functions/sandbox"
 	"github.com/ari-chat/ari-server/functions/uploads"
-	"github.com/ari-chat/ari-server/functions/uploadscleanup"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 )
@@ -43,5 +42,6 @@ var functions = []function{
 	{"push", func(p *platform.Platform) *httpx.Router { return push.New(push.DepsFrom(p)) }},
 	{"notifications", func(p *platform.Platform) *httpx.Router { return notifications.New(notifications.DepsFrom(p)) }},
 	{"uploads", uploads.ForPlatform},
-	{"uploadscleanup", func(p *platform.Platform) *httpx.Router { return uploadscleanup.New() }},
+	// Run by its schedule (local/cleanup here), so it serves no routes.
+	{"uploadscleanup", func(*platform.Platform) *httpx.Router { return httpx.NewRouter() }},
 }

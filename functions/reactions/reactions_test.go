@@ -71,6 +71,9 @@ func TestReactions(t *testing.T) {
 		t.Fatalf("remove again: %d", st)
 	}
 	st, raw = f.call(t, bob.Token, "GET", base, nil)
+	if st != 200 {
+		t.Fatalf("list after removal: %d %s", st, raw)
+	}
 	p = decode[httpx.Page[ari.ReactionCount]](t, raw)
 	if len(p.Items) != 2 || p.Items[0].Count != 1 || p.Items[0].Me {
 		t.Fatalf("after removal: %s", raw)

@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -118,7 +117,3 @@ func (d Deps) Sweep(ctx context.Context) error {
 		"olderThan", d.OlderThan.String(), "err", err)
 	return err
 }
-
-// New returns an empty router: the function is invoked by its schedule, not
-// over HTTP, and the shim mounts nothing for it.
-func New() *httpx.Router { return httpx.NewRouter() }

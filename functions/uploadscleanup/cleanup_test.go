@@ -179,9 +179,3 @@ func TestRunRefusesATinyAge(t *testing.T) {
 		t.Fatal("Run accepted an age of one second")
 	}
 }
-
-func TestNewServesNoRoutes(t *testing.T) {
-	if p := New().Patterns(); len(p) != 0 {
-		t.Fatalf("routes %v", p)
-	}
-}

@@ -162,7 +162,9 @@ func (c *Conn) Run(handle func(data []byte)) {
 	c.mu.Lock()
 	c.ping.Stop()
 	c.mu.Unlock()
-	c.pingMu.Lock() // a ping already under way ends; later ones see closing
+	// A ping already under way ends; later ones see closing.
+	c.pingMu.Lock()
+	//lint:ignore SA2001 the empty section waits out a ping being written
 	c.pingMu.Unlock()
 	_ = c.ws.Close()
 	close(c.done)

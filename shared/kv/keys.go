@@ -15,10 +15,9 @@ const (
 	// PendingTTL and PendingMax bound a user's offline event queue.
 	PendingTTL = 24 * time.Hour
 	PendingMax = 1000
-	// PresenceTTL is refreshed by heartbeats every PresenceHeartbeat, so the
-	// entries of a crashed relay instance expire by themselves.
-	PresenceTTL       = 60 * time.Second
-	PresenceHeartbeat = 20 * time.Second
+	// PresenceTTL is refreshed by the relay's heartbeats (a third of it), so
+	// the entries of a crashed relay instance expire by themselves.
+	PresenceTTL = 60 * time.Second
 	// ActiveTTL is how long a conversation's active-reply mark lives without a
 	// refresh; a crashed relay cannot wedge a conversation for longer.
 	ActiveTTL = 90 * time.Second
@@ -92,16 +91,6 @@ func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:
 // conversations: these changes are rare next to chunks, and every instance
 // must hear them whichever users' sockets it holds.
 func (k Keys) MembershipChannel() string { return k.Prefix + "ch:relay:membership" }
-
-// ConvChannel names a per-conversation channel (unused by the relay today).
-func (k Keys) ConvChannel(conversationID string) string {
-	return k.Prefix + "ch:conv:{" + conversationID + "}"
-}
-
-// InstanceChannel addresses one relay instance.
-func (k Keys) InstanceChannel(instanceID string) string {
-	return k.Prefix + "ch:instance:{" + instanceID + "}"
-}
 
 // PushDedup is set for PushDedupWindow after a push for user+conversation.
 func (k Keys) PushDedup(userID, conversationID string) string {

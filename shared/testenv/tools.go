@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,7 +54,7 @@ func goTool(pkg, version string) (string, error) {
 	defer os.RemoveAll(gobin)
 	goCmd, err := exec.LookPath("go")
 	if err != nil {
-		goCmd = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("the go command is not on PATH: %w", err)
 	}
 	cmd := exec.Command(goCmd, "install", pkg+"@"+version)
 	cmd.Dir = gobin // outside any module, so the project's go.mod plays no part

@@ -125,11 +125,11 @@ func detectFtyp(b []byte) (Type, bool) {
 	if size < 16 {
 		return Type{}, false
 	}
-	brand := string(b[8:12])
+	brand := b[8:12]
 	switch {
-	case audioBrands[brand]:
+	case audioBrands[string(brand)]:
 		return M4A, true
-	case videoBrands[brand]:
+	case videoBrands[string(brand)]:
 		return MP4, true
 	}
 	return Type{}, false
