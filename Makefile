@@ -30,6 +30,7 @@ test: test-services lint
 
 test-services:
 	@bash local/scripts/services.sh install
+	@bash local/scripts/services.sh install-browser
 	@bash local/scripts/services.sh start $(TEST_DIR) $(TEST_PG_PORT) $(TEST_RDS_PORT)
 
 stop-test-services:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Brings up the services Ari needs on loopback, under a folder of its own:
 #   services.sh install                 install what is missing (Debian, as root)
+#   services.sh install-browser         install headless Chromium for the browser tests
 #   services.sh start DIR PGPORT RPORT  start Postgres and Redis (reuses running ones)
 #   services.sh stop DIR                stop what start started
 #   services.sh purge DIR               stop, then delete the data start created
@@ -51,6 +52,18 @@ install() {
       useradd --system --user-group --home-dir /var/lib/postgresql postgres
     fi
   fi
+}
+
+# Browser tests (shared/testenv/browser) drive Debian's chromium; `make test`
+# installs it, `make local` does not need it.
+install_browser() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "services: missing /usr/bin/chromium for the browser tests. Install it yourself (Debian/Ubuntu: apt-get install -y chromium)." >&2
+    exit 1
+  fi
+  echo "services: installing chromium"
+  apt_install --no-install-recommends chromium
 }
 
 as_pg() {
@@ -149,6 +162,7 @@ purge() {
 cmd=${1:-}
 case "$cmd" in
   install) install ;;
+  install-browser) install_browser ;;
   start)
     dir=$(realpath -m "$2")
     [ "${SKIP_POSTGRES:-}" = 1 ] || start_pg "$dir/postgres" "$3"
@@ -156,5 +170,5 @@ case "$cmd" in
     ;;
   stop) stop "$(realpath -m "$2")" ;;
   purge) purge "$(realpath -m "$2")" ;;
-  *) echo "usage: $0 install | start DIR PGPORT REDISPORT | stop DIR | purge DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | install-browser | start DIR PGPORT REDISPORT | stop DIR | purge DIR" >&2; exit 2 ;;
 esac
