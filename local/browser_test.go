@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ari-chat/ari-server/relay/server"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/ari-chat/ari-server/shared/testenv/browser"
@@ -112,5 +114,101 @@ func TestBrowserCORSSameSite(t *testing.T) {
 	var n int
 	if err := p.DB.Pool.QueryRow(t.Context(), `select count(*) from "user" where email = $1`, refused.Email).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("an untrusted origin's sign-up was stored: %d %v", n, err)
+	}
+}
+
+// startRelay runs a relay instance in this process on p's configuration
+// (hub, sweeper and all, until the test ends) and points p's shim at it.
+func startRelay(t *testing.T, p *platform.Platform) {
+	t.Helper()
+	relay := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
+		InstanceID: "test-" + testenv.RandomID(4), Health: p.HealthChecks()})
+	ln, port := loopback(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx, ln, platform.Wrap(relay.Handler())) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("relay: %v", err)
+			}
+		case <-time.After(p.Config.ShutdownGrace + 5*time.Second):
+			t.Error("the relay did not stop")
+		}
+	})
+	p.Config.RelayURL = "http://127.0.0.1:" + port
+}
+
+// TestBrowserCrossSiteSocketTicket: a web app on another site than the API
+// (page on http://127.0.0.1:B, API and relay behind http://localhost:A: other
+// host names, so other sites) cannot use the SameSite=Lax session cookie, so
+// it keeps the bearer token sign-up returns, gets a socket ticket with it,
+// opens the WebSocket without credentials and authenticates it by sending
+// the ticket as the first frame; then it sends a message and reads its ack.
+// All in headless Chromium; the ticket works once.
+func TestBrowserCrossSiteSocketTicket(t *testing.T) {
+	apiLn, apiPort := loopback(t)
+	pageLn, pagePort := loopback(t)
+	api := "http://localhost:" + apiPort
+	cfg := testenv.Config(t)
+	cfg.BaseURL = api
+	cfg.TrustedOrigins = []string{"http://127.0.0.1:" + pagePort}
+	p, err := platform.FromConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	startRelay(t, p)
+	h, err := shim(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveTest(t, apiLn, h)
+	serveTest(t, pageLn, pages())
+
+	type round struct {
+		Protocol  string         `json:"protocol"`
+		Seen      []string       `json:"seen"`
+		Last      map[string]any `json:"last"`
+		CloseCode int            `json:"closeCode"`
+	}
+	var got struct {
+		Origin        string   `json:"origin"`
+		Email         string   `json:"email"`
+		SignUp        pageCall `json:"signUp"`
+		CookieSession pageCall `json:"cookieSession"`
+		Group         pageCall `json:"group"`
+		Ticket        pageCall `json:"ticket"`
+		Socket        round    `json:"socket"`
+		Again         round    `json:"again"`
+		Error         string   `json:"error"`
+	}
+	browser.Run(t, "http://127.0.0.1:"+pagePort+"/ticket.html?api="+url.QueryEscape(api), pageTimeout, &got)
+	if got.Error != "" {
+		t.Fatalf("page failed: %s (%+v)", got.Error, got)
+	}
+	if got.SignUp.Status != http.StatusOK || got.SignUp.Body["token"] == nil {
+		t.Fatalf("sign-up from %s: %d %v", got.Origin, got.SignUp.Status, got.SignUp.Body)
+	}
+	if got.CookieSession.Status != http.StatusOK || got.CookieSession.Body != nil {
+		t.Fatalf("a cross-site fetch carried the session cookie: %d %v", got.CookieSession.Status, got.CookieSession.Body)
+	}
+	if got.Group.Status != http.StatusCreated || got.Ticket.Status != http.StatusOK {
+		t.Fatalf("bearer calls: group %d %v, ticket %d %v", got.Group.Status, got.Group.Body, got.Ticket.Status, got.Ticket.Body)
+	}
+	ack := got.Socket.Last
+	msg, _ := ack["message"].(map[string]any)
+	if got.Socket.Protocol != "ari.v1" || ack["type"] != "message_ack" || msg["content"] != "hello from "+got.Origin {
+		t.Fatalf("socket: %+v", got.Socket)
+	}
+	var sender string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select u.email from messages m join "user" u on u.id = m.sender_user_id where m.id = $1`,
+		msg["id"]).Scan(&sender); err != nil || sender != got.Email {
+		t.Fatalf("the message is not stored as the page's user's: %q %v", sender, err)
+	}
+	if got.Again.Last["type"] != "auth_error" || got.Again.Last["code"] != "unauthorized" {
+		t.Fatalf("a used ticket opened a socket: %+v", got.Again)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/ari-chat/ari-server/functions/docs"
-	"github.com/ari-chat/ari-server/relay/server"
 	"github.com/ari-chat/ari-server/shared/notify"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -836,11 +835,7 @@ func TestShimSocketUpgradeRefusesHostileBearers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.Close)
-	relay := server.New(server.Deps{Config: p.Config, DB: p.DB, Redis: p.Redis, Keys: p.Keys, Log: p.Log,
-		InstanceID: "walker", Health: p.HealthChecks()})
-	relaySrv := httptest.NewServer(platform.Wrap(relay.Handler()))
-	t.Cleanup(relaySrv.Close)
-	p.Config.RelayURL = relaySrv.URL
+	startRelay(t, p)
 	h, err := shim(p)
 	if err != nil {
 		t.Fatal(err)

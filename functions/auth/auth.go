@@ -32,6 +32,8 @@ type Deps struct {
 	// sessions' sockets at once; nil leaves that to the relays' periodic
 	// check.
 	Events *events.Publisher
+	// Tickets issues socket tickets (POST /api/auth/socket-ticket).
+	Tickets sa.Tickets
 }
 
 type handler struct {
@@ -44,6 +46,7 @@ type handler struct {
 	alg     sa.Algorithm
 	limiter *ratelimit.Limiter
 	events  *events.Publisher
+	tickets sa.Tickets
 	// Strict limits: per IP and per email, for sign-in and sign-up apart.
 	limSignInIP, limSignInEmail, limSignUpIP, limSignUpEmail ratelimit.Rule
 	client                                                   *http.Client
@@ -73,6 +76,7 @@ func New(d Deps) *httpx.Router {
 		alg:            alg,
 		limiter:        d.Limiter,
 		events:         d.Events,
+		tickets:        d.Tickets,
 		limSignInIP:    ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
 		limSignInEmail: ratelimit.PerMinute("auth:sign-in:email", d.Config.RateLimitAuth),
 		limSignUpIP:    ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),
@@ -96,6 +100,7 @@ func New(d Deps) *httpx.Router {
 	route("GET /api/auth/callback/{provider}", h.callback)
 	route("POST /api/auth/callback/{provider}", h.callbackPost)
 	route("GET /api/auth/error", h.errorPage)
+	route("POST /api/auth/socket-ticket", h.socketTicket)
 	// Anything else under /api/auth answers as Better Auth does: an unknown
 	// route, a wrong method or a trailing slash is 404 with an empty body, and
 	// get-session refuses POST with 405.

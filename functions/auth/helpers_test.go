@@ -16,9 +16,7 @@ import (
 	"github.com/ari-chat/ari-server/functions/auth"
 	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
-	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
-	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -58,7 +56,7 @@ func startInstance(t *testing.T, srv *httptest.Server, cfg config.Config) *serve
 	rdb, _ := testenv.Redis(t)
 	p := &platform.Platform{Config: cfg, DB: db, Redis: rdb}
 	p.Keys.Prefix = cfg.RedisPrefix
-	h := auth.New(auth.Deps{Config: cfg, DB: db, Limiter: ratelimit.New(rdb, p.Keys), Events: events.NewPublisher(rdb, p.Keys)})
+	h := auth.New(auth.DepsFrom(p))
 	srv.Config.Handler = p.Wrap(h)
 	srv.Start()
 	t.Cleanup(srv.Close)

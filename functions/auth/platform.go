@@ -1,6 +1,7 @@
 package auth
 
 import (
+	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
@@ -10,5 +11,5 @@ import (
 // local shim both call it.
 func DepsFrom(p *platform.Platform) Deps {
 	return Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys),
-		Events: events.NewPublisher(p.Redis, p.Keys)}
+		Events: events.NewPublisher(p.Redis, p.Keys), Tickets: sa.Tickets{Redis: p.Redis, Keys: p.Keys}}
 }

@@ -283,3 +283,22 @@ func passwordLength(pw string) error {
 	}
 	return nil
 }
+
+// socketTicket answers 200 {"ticket","expiresAt"}: a ticket for the
+// caller's session that opens one client socket, presented in the socket's
+// first frame (relay/PROTOCOL.md §2). It is how a web app on another site,
+// whose cookie the browser keeps to itself, authenticates its socket without
+// putting a secret in a URL. Not a Better Auth endpoint; it answers in Better
+// Auth's shapes like its neighbours.
+func (h *handler) socketTicket(w http.ResponseWriter, r *http.Request) error {
+	s, u, _, err := h.session(r)
+	if err != nil {
+		return err
+	}
+	ticket, expires, err := h.tickets.Issue(r.Context(), sa.Caller{ID: u.ID, Email: u.Email, Name: u.Name, SessionID: s.ID})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusOK, map[string]any{"ticket": ticket, "expiresAt": ari.T(expires)})
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -48,6 +49,11 @@ type Deps struct {
 	// MaxSockets caps each user's open client sockets over every instance
 	// (0: no cap).
 	MaxSockets int
+	// Tickets redeems the socket tickets of sockets whose upgrade carried
+	// no session (ServeTicket); AuthTimeout is how long such a socket may
+	// take to present one.
+	Tickets     auth.Tickets
+	AuthTimeout time.Duration
 }
 
 // Sessions are this instance's client sockets.
@@ -76,36 +82,50 @@ type session struct {
 // subscribed to the user's channel before any frame is read, so a sync it
 // sends later sees every chunk either in the buffers or live.
 func (s *Sessions) Serve(ctx context.Context, c *conn.Conn, caller auth.Caller) {
+	ss := s.open(ctx, c, caller)
+	if ss == nil {
+		c.Run(func([]byte) {})
+		return
+	}
+	c.Run(func(data []byte) { ss.handle(ctx, data) })
+	s.finish(ctx, ss)
+}
+
+// open admits c as a socket of caller: within the user's socket cap,
+// subscribed to the user's channel, present. Nil: c was closed instead.
+func (s *Sessions) open(ctx context.Context, c *conn.Conn, caller auth.Caller) *session {
 	ss := &session{s: s, c: c, user: caller, name: hub.SocketName(s.d.InstanceID, c.ID())}
-	bg := context.WithoutCancel(ctx)
 	// The newest socket is the one refused: the sockets a user already
 	// has keep working, and a client looping on reconnects cannot push
 	// the user's other devices out.
 	if !ss.claimSocket(ctx) {
 		c.Close(protocol.CloseTooManySockets)
-		c.Run(func([]byte) {})
-		return
+		return nil
 	}
-	defer ss.releaseSocket(bg)
-	channel := s.d.Keys.UserChannel(caller.ID)
-	if err := s.d.Hub.Subscribe(ctx, channel, c.ID(), ss.onChannel); err != nil {
+	if err := s.d.Hub.Subscribe(ctx, s.d.Keys.UserChannel(caller.ID), c.ID(), ss.onChannel); err != nil {
 		s.d.Log.Error("relay client subscribe", "user", caller.ID, "err", err)
+		ss.releaseSocket(context.WithoutCancel(ctx))
 		c.Close(protocol.CloseInternal)
-		c.Run(func([]byte) {})
-		return
+		return nil
 	}
 	s.mu.Lock()
 	s.all[c.ID()] = ss
 	s.mu.Unlock()
 	ss.savePresence(ctx)
-	c.Run(func(data []byte) { ss.handle(ctx, data) })
+	return ss
+}
+
+// finish undoes open once the socket has closed.
+func (s *Sessions) finish(ctx context.Context, ss *session) {
+	bg := context.WithoutCancel(ctx)
 	s.mu.Lock()
-	delete(s.all, c.ID())
+	delete(s.all, ss.c.ID())
 	s.mu.Unlock()
-	s.d.Hub.Unsubscribe(bg, channel, c.ID())
-	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, caller.ID, ss.name); err != nil {
-		s.d.Log.Warn("relay presence", "user", caller.ID, "err", err)
+	s.d.Hub.Unsubscribe(bg, s.d.Keys.UserChannel(ss.user.ID), ss.c.ID())
+	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, ss.user.ID, ss.name); err != nil {
+		s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
 	}
+	ss.releaseSocket(bg)
 }
 
 // CloseAll closes every client socket with code.
@@ -188,6 +208,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	switch f := f.(type) {
 	case *protocol.Ping:
 		ss.c.SendFrame(&protocol.Pong{})
+	case *protocol.TicketAuth:
+		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Message: "type: already authenticated", Field: "type"})
 	case *protocol.SendMessage:
 		ss.send(ctx, f)
 	case *protocol.Sync:

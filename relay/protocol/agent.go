@@ -78,9 +78,11 @@ type AgentError struct {
 	Error  string `json:"error"`
 }
 
-// AuthOK accepts the agent.
+// AuthOK accepts the agent, or a client socket that authenticated with a
+// ticket (TicketAuth); exactly one of Agent and User is set.
 type AuthOK struct {
-	Agent    AgentInfo `json:"agent"`
+	Agent    AgentInfo `json:"agent,omitzero"`
+	User     *UserInfo `json:"user,omitempty"`
 	Protocol string    `json:"protocol"`
 }
 

@@ -36,6 +36,7 @@ var clientDecoders = map[string]decoder{
 	TypeCancelStream: decodeCancelStream,
 	TypeMarkRead:     decodeMarkRead,
 	TypeFocus:        decodeFocus,
+	TypeAuth:         decodeTicketAuth,
 	TypePing:         func(*object) Frame { return &Ping{} },
 }
 
@@ -316,6 +317,14 @@ func decodeAuth(o *object) Frame {
 	f := &Auth{Token: o.str("token", true, MaxTokenBytes)}
 	if o.err == nil && f.Token == "" {
 		o.fail("token", "is empty")
+	}
+	return f
+}
+
+func decodeTicketAuth(o *object) Frame {
+	f := &TicketAuth{Ticket: o.str("ticket", true, MaxTokenBytes)}
+	if o.err == nil && f.Ticket == "" {
+		o.fail("ticket", "is empty")
 	}
 	return f
 }

@@ -53,6 +53,12 @@ func TestSpecExamples(t *testing.T) {
 		var f Frame
 		var err error
 		switch {
+		case env.Type == TypeAuth:
+			// auth exists on both sockets: a ticket on /ws, a token on /ws/agent.
+			f, err = DecodeClient([]byte(ex))
+			if err != nil {
+				f, err = DecodeAgent([]byte(ex))
+			}
 		case clientDecoders[env.Type] != nil && env.Type != TypePing:
 			f, err = DecodeClient([]byte(ex))
 		case agentDecoders[env.Type] != nil && env.Type != TypePing:

@@ -1,5 +1,5 @@
 // Package server is the relay's HTTP side and lifecycle: /ws (clients,
-// authenticated on the upgrade), /ws/agent (agents, authenticated by their
+// authenticated on the upgrade, or by a socket ticket in their first frame), /ws/agent (agents, authenticated by their
 // first frame), /health, and the background loops (Redis receive, sweeper,
 // heartbeats). Run serves until its context ends, then shuts down in order.
 package server
@@ -97,7 +97,8 @@ func New(d Deps) *Server {
 		Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push,
-		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser})
+		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
+		Tickets: auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),
@@ -164,7 +165,12 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller, err := s.auth.Authenticate(r)
-	if err != nil {
+	// A browser page (it sends an Origin, trusted by now) without a
+	// session, such as a web app on another site whose SameSite=Lax
+	// cookie the browser keeps, may authenticate with a socket ticket in
+	// its first frame instead. Anything else without a session gets 401.
+	ticket := errors.Is(err, auth.ErrNoSession) && r.Header.Get("Origin") != ""
+	if err != nil && !ticket {
 		httpx.WriteError(w, r, err)
 		return
 	}
@@ -183,6 +189,10 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer s.sockets.Done()
 		defer s.recoverSocket(c)
+		if ticket {
+			s.clients.ServeTicket(s.ctx, c)
+			return
+		}
 		s.clients.Serve(s.ctx, c, caller)
 	}()
 }

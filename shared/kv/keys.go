@@ -27,6 +27,10 @@ const (
 	UnsavedEndTTL = 24 * time.Hour
 	// PushDedupWindow: at most one push per user and conversation in this window.
 	PushDedupWindow = 30 * time.Second
+	// SocketTicketTTL is how long a socket ticket (shared/auth/ticket.go)
+	// can be redeemed: long enough to open a socket, short enough that a
+	// leaked one is worthless.
+	SocketTicketTTL = 30 * time.Second
 )
 
 // Keys builds names under an optional prefix (tests use a unique one each).
@@ -104,4 +108,11 @@ func (k Keys) RateLimit() string { return k.Prefix + "rl:" }
 // agent, the one with the higher epoch is the newer and stays.
 func (k Keys) AgentEpoch(agentID string) string {
 	return k.Prefix + "presence:agent:{" + agentID + "}:epoch"
+}
+
+// SocketTicket holds one unredeemed socket ticket, named by the SHA-256 (hex)
+// of the ticket so the secret itself is never stored; its value is
+// "userId sessionId", taken with GETDEL (single use), TTL SocketTicketTTL.
+func (k Keys) SocketTicket(ticketHash string) string {
+	return k.Prefix + "socket-ticket:" + ticketHash
 }

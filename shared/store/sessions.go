@@ -38,3 +38,18 @@ func (db *DB) SessionByToken(ctx context.Context, token string) (ari.Session, ar
 	}
 	return s, u, nil
 }
+
+// LiveSessionUser returns the user of the session with id when that session
+// exists and has not expired; otherwise ErrNotFound.
+func (db *DB) LiveSessionUser(ctx context.Context, sessionID string) (ari.User, error) {
+	var u ari.User
+	err := db.Pool.QueryRow(ctx, `
+		select u.id, u.name, u.email, u."emailVerified", u.image, u."createdAt", u."updatedAt"
+		from "session" s join "user" u on u.id = s."userId"
+		where s.id = $1 and s."expiresAt" > now()`, sessionID).Scan(
+		&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Image, &u.CreatedAt, &u.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	return u, err
+}
