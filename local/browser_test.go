@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ari-chat/ari-server/relay/server"
+	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/ari-chat/ari-server/shared/testenv/browser"
@@ -61,15 +62,7 @@ func TestBrowserCORSSameSite(t *testing.T) {
 	cfg := testenv.Config(t)
 	cfg.BaseURL = api
 	cfg.TrustedOrigins = []string{"http://localhost:" + pagePort}
-	p, err := platform.FromConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	h, err := shim(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h := shimFor(t, cfg, false)
 	serveTest(t, apiLn, h)
 	serveTest(t, pageLn, pages())
 	serveTest(t, otherLn, pages())
@@ -117,6 +110,25 @@ func TestBrowserCORSSameSite(t *testing.T) {
 	}
 }
 
+// shimFor builds the platform of cfg and its shim, with a relay of its own
+// behind /ws when withRelay is set.
+func shimFor(t *testing.T, cfg config.Config, withRelay bool) (*platform.Platform, http.Handler) {
+	t.Helper()
+	p, err := platform.FromConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if withRelay {
+		startRelay(t, p)
+	}
+	h, err := shim(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, h
+}
+
 // startRelay runs a relay instance in this process on p's configuration
 // (hub, sweeper and all, until the test ends) and points p's shim at it.
 func startRelay(t *testing.T, p *platform.Platform) {
@@ -155,16 +167,7 @@ func TestBrowserCrossSiteSocketTicket(t *testing.T) {
 	cfg := testenv.Config(t)
 	cfg.BaseURL = api
 	cfg.TrustedOrigins = []string{"http://127.0.0.1:" + pagePort}
-	p, err := platform.FromConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	startRelay(t, p)
-	h, err := shim(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, h := shimFor(t, cfg, true)
 	serveTest(t, apiLn, h)
 	serveTest(t, pageLn, pages())
 

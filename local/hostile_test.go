@@ -829,17 +829,7 @@ func (w *walker) multipart(s walkSchema, hostileField, value string, textForFile
 // control byte in the header 4xx (Go's HTTP server refuses it before any
 // handler runs); never a 5xx.
 func TestShimSocketUpgradeRefusesHostileBearers(t *testing.T) {
-	cfg := testenv.Config(t)
-	p, err := platform.FromConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	startRelay(t, p)
-	h, err := shim(p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, h := shimFor(t, testenv.Config(t), true)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	addr := strings.TrimPrefix(srv.URL, "http://")
