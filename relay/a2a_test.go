@@ -265,3 +265,62 @@ func TestA2AEndpointOnPrivateNetworkIsRefused(t *testing.T) {
 		t.Fatalf("the private address was called %d times", s.RPC["open"])
 	}
 }
+
+// Issue 20: an A2A agent's silence is judged by the same settings as a socket
+// agent's and ends the same way, agent_timeout, whatever the A2A client or its
+// transport would wait. Each SDK mode: an agent that accepts the call and never
+// answers (SDK 1.3 then sends not even response headers) ends after the
+// first-chunk timeout; one that sends a little text and goes silent ends after
+// the idle timeout with its text kept, and its task is cancelled with the
+// dialect's cancel call. The two timeouts differ, so the message shows which
+// one applied.
+func TestA2ASilenceUsesTheAgentTimeouts(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "3s", "RELAY_AGENT_IDLE_TIMEOUT": "1s"})
+	r := c.start()
+	for _, mode := range []string{"v1", "compat", "v03"} {
+		t.Run(mode, func(t *testing.T) {
+			base := startA2APeer(t, mode)
+			u := testenv.NewUser(t, c.db, "Ada")
+			agentID, _ := newAgent(t, c.db, u, "Quiet "+mode)
+			if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
+				t.Fatal(err)
+			}
+			conv := newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
+			client := dialClient(t, r, u)
+
+			// Accepts the call, never answers: the first-chunk timeout.
+			start := time.Now()
+			client.sendMessage(conv, "mute please", mode+"-mute")
+			reply := client.expect("stream_start").str("messageId")
+			got := client.collect(reply, nil)
+			t.Logf("%s: a mute agent's reply ended after %v (first-chunk timeout 3s, sweep 200ms)", mode, time.Since(start).Round(10*time.Millisecond))
+			if e := got.ended.obj("error"); got.ended.str("status") != "error" || e.str("code") != "agent_timeout" ||
+				e.str("message") != "the agent did not start answering within 3s" || len(got.text) != 0 {
+				t.Fatalf("mute: end %v, text %q", got.ended, got.text)
+			}
+			if status, content := replyStatus(t, c.db, reply); status != "error" || content != "" {
+				t.Fatalf("mute stored %s %q", status, content)
+			}
+			if n := peerStats(t, base).RPC["open"]; n != 1 {
+				t.Fatalf("the agent saw %d calls, want 1", n)
+			}
+
+			// A little text, then silence: the idle timeout, text kept, task cancelled.
+			start = time.Now()
+			client.sendMessage(conv, "slow please", mode+"-slow")
+			reply = client.expect("stream_start").str("messageId")
+			got = client.collect(reply, nil)
+			t.Logf("%s: a silent agent's reply ended %v after its send (idle timeout 1s)", mode, time.Since(start).Round(10*time.Millisecond))
+			if e := got.ended.obj("error"); got.ended.str("status") != "error" || e.str("code") != "agent_timeout" ||
+				e.str("message") != "the agent sent nothing for 1s" || string(got.text) != "partial " || got.ended.str("content") != "partial " {
+				t.Fatalf("slow: end %v, text %q", got.ended, got.text)
+			}
+			if status, content := replyStatus(t, c.db, reply); status != "error" || content != "partial " {
+				t.Fatalf("slow stored %s %q", status, content)
+			}
+			waitFor(t, 5*time.Second, "the silent agent's task to be cancelled", func() bool {
+				return len(peerStats(t, base).Cancels) == 1
+			})
+		})
+	}
+}

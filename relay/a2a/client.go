@@ -234,6 +234,11 @@ func (c *Client) stream(ctx context.Context, a Agent, d Dialect, r route, t Task
 	if err != nil {
 		if ctx.Err() != nil {
 			err = context.Cause(ctx)
+			if v01 {
+				// Given up on before any answer: v1.0 and v0.3 agents have not
+				// named a task to cancel yet, but a v0.1 agent works on ours.
+				c.cancelQuietly(ctx, a, d, r.urlFor(d), d.taskName(t))
+			}
 		}
 		msg := "could not reach the agent"
 		if errors.Is(err, ErrUnauthorized) {

@@ -109,20 +109,24 @@ func (d Dialect) streamParams(t Task, tenant string) any {
 		if len(meta) > 0 {
 			msg["metadata"] = meta
 		}
-		// v0.1 has no server-minted task id: answering an input-required
-		// task means sending to the same id again.
-		id := t.RemoteTaskID
-		if id == "" {
-			id = t.TaskID
-		}
 		return map[string]any{
-			"id":            id,
+			"id":            d.taskName(t),
 			"sessionId":     t.ConversationID,
 			"message":       msg,
 			"historyLength": 0,
 			"metadata":      map[string]any{},
 		}
 	}
+}
+
+// taskName is the task id a v0.1 call names. v0.1 has no server-minted
+// task id: answering an input-required task means sending to the same id
+// again.
+func (Dialect) taskName(t Task) string {
+	if t.RemoteTaskID != "" {
+		return t.RemoteTaskID
+	}
+	return t.TaskID
 }
 
 // normState maps every dialect's state spelling to the v0.3 one:

@@ -53,9 +53,15 @@
 // auth-required, or at end of stream; "final" flags are not trusted (v1.0
 // has none). A stream that ends in a working state counts as complete when
 // it produced text. There is no whole-request timeout: ctx bounds the run
-// and Options.IdleTimeout the silence between bytes. Closing a stream does
-// not stop an A2A agent, so a run cut short by idle timeout, ctx or an Emit
-// error sends the dialect's cancel call (CancelTask / tasks/cancel) itself.
+// and Options.IdleTimeout the silence between bytes, the wait for the
+// response headers included (SDK 1.3 sends none before the agent's first
+// event). The relay ends silent agents through ctx, after the same
+// first-chunk and idle timeouts as socket agents, and sets IdleTimeout
+// beyond both as a backstop. Closing a stream does not stop an A2A agent,
+// so a run cut short by idle timeout, ctx or an Emit error sends the
+// dialect's cancel call (CancelTask / tasks/cancel) itself once the agent
+// has named its task; a v0.1 agent works on the client's task id, so it
+// is cancelled also when it never answered.
 //
 // # History
 //

@@ -3,6 +3,7 @@ package a2a
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,6 +65,8 @@ func (r *recordedAgent) calls() ([]string, []json.RawMessage) {
 	return slices.Clone(r.methods), slices.Clone(r.params)
 }
 
+// newV01Agent serves stream (%ID% and %TASK% filled in) to tasks/sendSubscribe;
+// an empty stream means the agent accepts the call and never answers.
 func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent) {
 	rec := &recordedAgent{}
 	mux := http.NewServeMux()
@@ -89,6 +92,11 @@ func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent)
 		json.Unmarshal(req.Params, &p)
 		switch req.Method {
 		case "tasks/sendSubscribe":
+			if stream == "" {
+				// Accepts the call and never answers.
+				<-r.Context().Done()
+				return
+			}
 			w.Header().Set("Content-Type", "text/event-stream")
 			out := strings.NewReplacer("%ID%", req.ID, "%TASK%", p.ID).Replace(stream)
 			io.WriteString(w, out)
@@ -197,5 +205,29 @@ func TestEventErrorFrame(t *testing.T) {
 	if err != nil || out.Status != StatusError || out.FinalText != "abc" || out.RemoteTaskID != "t1" ||
 		!strings.Contains(out.Error, "Stream ordering violation") || out.Dialect != V03 {
 		t.Fatalf("%+v %v", out, err)
+	}
+}
+
+// A v0.1 agent works on the task id the client chose, so a run given up on
+// before any answer (the relay's silence timeout ends its context) can still
+// cancel it; v1.0 and v0.3 agents have named no task by then.
+func TestV01CancelBeforeAnyAnswer(t *testing.T) {
+	srv, rec := newV01Agent(t, "")
+	c := New(Options{})
+	a := Agent{ID: "agent-v01-mute", Endpoint: srv.URL}
+	task := newTask("mute")
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	out, err := c.Run(ctx, a, task, newCollector().emit)
+	if !errors.Is(err, context.DeadlineExceeded) || out.Status != StatusError {
+		t.Fatalf("%+v %v", out, err)
+	}
+	methods, params := rec.calls()
+	if !slices.Equal(methods, []string{"message/stream", "tasks/sendSubscribe", "tasks/cancel"}) {
+		t.Fatalf("methods %q", methods)
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(params[2], &p); err != nil || p.ID != task.TaskID {
+		t.Fatalf("cancel params %s, want id %s", params[2], task.TaskID)
 	}
 }

@@ -125,6 +125,10 @@ func (d *Router) run(ctx context.Context, replies *stream.Engine, ag store.Relay
 		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
 			Message: "the relay instance calling the agent stopped"})
 		return
+	case errors.Is(err, a2a.ErrIdleTimeout):
+		// The client's backstop; the sweeper normally ends silence first.
+		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout, Message: out.Error})
+		return
 	}
 	switch out.Status {
 	case a2a.StatusComplete, a2a.StatusInputRequired:

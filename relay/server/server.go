@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -89,7 +90,7 @@ func New(d Deps) *Server {
 	c := d.Config
 	s := &Server{d: d, hub: hub.New(d.Redis, d.Log, d.InstanceID)}
 	s.router = dispatch.New(dispatch.Deps{Sockets: agent.TaskPublisher{Hub: s.hub, Keys: d.Keys},
-		A2A:   a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks)}),
+		A2A:   a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks), IdleTimeout: a2aBackstop(&c)}),
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log})
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Transport: s.router, Log: d.Log, InstanceID: d.InstanceID,
@@ -352,18 +353,31 @@ func files(st storage.Store) interface {
 
 // a2aClient calls agents' A2A endpoints, which their owners choose: unless
 // private networks are allowed, only public addresses are dialled (checked on
-// the address actually dialled, so DNS tricks and redirects are covered). No
-// overall timeout: replies stream; the a2a client bounds idle time instead.
+// the address actually dialled, so DNS tricks and redirects are covered).
+// Nothing here bounds the wait for an answer: replies stream, and SDK 1.3
+// servers send no headers before the agent's first event, so how long an
+// agent may think is RELAY_AGENT_FIRST_CHUNK_TIMEOUT's to say, through the
+// sweeper, exactly as for socket agents.
 func a2aClient(allowPrivate bool) *http.Client {
+	dial := netguard.Dialer(false).DialContext
+	var proxy func(*http.Request) (*url.URL, error) // none: the guard checks what is dialled
 	if allowPrivate {
-		return &http.Client{}
+		dial = (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		proxy = http.ProxyFromEnvironment
 	}
 	return &http.Client{Transport: &http.Transport{
-		Proxy:                 nil,
-		DialContext:           netguard.Dialer(false).DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 30 * time.Second,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:               proxy,
+		DialContext:         dial,
+		ForceAttemptHTTP2:   true,
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     90 * time.Second,
 	}}
+}
+
+// a2aBackstop is the A2A client's own limit on silence between bytes. The
+// sweeper ends a silent A2A reply first (agent_timeout, after the same
+// first-chunk and idle timeouts as a socket agent's); this only stops a call
+// the sweeper cannot end, e.g. while Redis is unreachable.
+func a2aBackstop(c *config.Config) time.Duration {
+	return max(c.AgentFirstChunkTimeout, c.AgentIdleTimeout) + 2*c.RelaySweepInterval + 10*time.Second
 }

@@ -16,7 +16,9 @@
 // GET /stats reports what the server saw (requests, methods, cancels).
 //
 // The agent's behaviour is picked by the first word of the user's text:
-// stream (default), status, message, fail, ask, slow, silent, echo-history.
+// stream (default), status, message, fail, ask, slow (a little text, then
+// silence until cancelled), silent (a task, then silence), mute (no answer at
+// all), echo-history.
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
@@ -35,6 +37,14 @@ async function behave(ev, text, history) {
   const word = (text.trim().split(/\s+/)[0] || 'stream').toLowerCase();
   if (word === 'message') {
     ev.message('Just one message ✓');
+    return;
+  }
+  if (word === 'mute') {
+    // Accepts the call and says nothing, not even that a task exists: SDK
+    // 1.3 then sends no response headers at all (it waits for the first
+    // event), SDK 0.3.14 only its SSE headers.
+    await sleep(60000);
+    ev.message('too late');
     return;
   }
   ev.task('submitted');
