@@ -10,12 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ari-chat/ari-server/relay/a2a"
 	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/ari-chat/ari-server/shared/testenv/npm"
 )
 
 // The A2A peers are relay/a2a's: real servers built with the official JS SDK.
 const a2aServers = "a2a/testdata/servers"
+
+// wantRejection is what users read of the peers' refusal (server.mjs
+// REJECTION: control characters, a line break and 3000 more bytes).
+var wantRejection = func() string {
+	head := "quota exceeded: try again later ✋ "
+	return "the agent reported an error: " + head + strings.Repeat("z", a2a.MaxReasonBytes-len(head)-len("…")) + "…"
+}()
 
 func startA2APeer(t *testing.T, mode string) string {
 	t.Helper()
@@ -170,6 +178,16 @@ func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
 			}
 			if status, _ := replyStatus(t, c.db, reply); status != "error" {
 				t.Fatalf("fail stored %s", status)
+			}
+
+			// The agent refuses the streaming call (HTTP 200, a JSON-RPC error
+			// object): its own words, cleaned and cut, not "could not reach".
+			reply, got = turn("reject please", "reject")
+			if e := got.ended.obj("error"); got.ended.str("status") != "error" || e.str("code") != "agent_error" || e.str("message") != wantRejection {
+				t.Fatalf("reject: end %v", got.ended)
+			}
+			if status, _ := replyStatus(t, c.db, reply); status != "error" {
+				t.Fatalf("reject stored %s", status)
 			}
 
 			// Cancel: cancelled here, and the remote task is cancelled.

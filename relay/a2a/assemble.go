@@ -230,7 +230,7 @@ func (a *assembler) outcome(d Dialect) Outcome {
 		o.Status = StatusInputRequired
 	case "failed", "rejected":
 		o.Status = StatusError
-		o.Error = a.finalStatus
+		o.Error = reason(a.finalStatus)
 		if o.Error == "" {
 			o.Error = "agent reported " + a.state
 		}

@@ -241,8 +241,16 @@ func (c *Client) stream(ctx context.Context, a Agent, d Dialect, r route, t Task
 			}
 		}
 		msg := "could not reach the agent"
-		if errors.Is(err, ErrUnauthorized) {
+		var re *RPCError
+		var he *HTTPError
+		switch {
+		case errors.Is(err, ErrUnauthorized):
 			msg = "the agent rejected its credentials"
+		case errors.As(err, &re):
+			// The agent refused the call itself, with its own words.
+			msg = rpcReason(re)
+		case errors.As(err, &he):
+			msg = fmt.Sprintf("the agent answered HTTP %d", he.Status)
 		}
 		o, err := failed(Outcome{Dialect: d}, err, msg)
 		return o, false, err
@@ -276,7 +284,7 @@ func (c *Client) stream(ctx context.Context, a Agent, d Dialect, r route, t Task
 		if rpcErr != nil {
 			// The agent aborted the stream; keep what it said so far.
 			o, _, _ := end(rpcErr)
-			o.Error = "the agent reported an error: " + rpcErr.Message
+			o.Error = rpcReason(rpcErr)
 			return o, true, nil
 		}
 		asm.apply(u)

@@ -14,6 +14,17 @@ import (
 
 const streamedText = "Grüße, 世界 — naïve café 🙂 done"
 
+// rejection is the test peer's refusal (server.mjs REJECTION); wantRejection
+// is what users read of it: control characters gone, line break a space, the
+// agent's words cut to MaxReasonBytes with an ellipsis.
+var (
+	rejection     = "quota exceeded:\u0007 try\nagain\u001b later ✋ " + strings.Repeat("z", 3000)
+	wantRejection = func() string {
+		head := "quota exceeded: try again later ✋ "
+		return "the agent reported an error: " + head + strings.Repeat("z", MaxReasonBytes-len(head)-len("…")) + "…"
+	}()
+)
+
 // collector applies Emit's contract the way the relay's pipeline must.
 type collector struct {
 	mu     sync.Mutex
@@ -145,6 +156,21 @@ func testPeer(t *testing.T, p *peer, mode string, want Dialect) {
 		out, _, err := run(t, c, open, newTask("fail"))
 		if err != nil || out.Status != StatusError || out.Error != "boom: the agent failed" || out.RemoteState != "failed" {
 			t.Fatalf("%+v %v", out, err)
+		}
+	})
+
+	t.Run("refused before the stream", func(t *testing.T) {
+		// HTTP 200 with a JSON-RPC error object instead of a stream.
+		before := len(p.stats(t).methodsFor("open"))
+		out, _, err := run(t, c, open, newTask("reject"))
+		var re *RPCError
+		if !errors.As(err, &re) || re.Code != -32004 || out.Status != StatusError || out.Error != wantRejection {
+			t.Fatalf("%+v %v", out, err)
+		}
+		// The refusal is not a reason to step down or to call again.
+		m := p.stats(t).methodsFor("open")
+		if len(m) != before+1 || m[before] != want.streamMethod()+"@"+want.versionHeader() {
+			t.Fatalf("calls %q after %d", m, before)
 		}
 	})
 

@@ -63,6 +63,11 @@
 // has named its task; a v0.1 agent works on the client's task id, so it
 // is cancelled also when it never answered.
 //
+// Outcome.Error is fit to show: the agent's own words (a failed task's
+// status message, a JSON-RPC error before or during the stream) cleaned of
+// control characters and cut to MaxReasonBytes (reason.go), or what went
+// wrong with the call itself.
+//
 // # History
 //
 // A2A has no field for earlier turns, so Task.History travels in the

@@ -66,7 +66,8 @@ func (r *recordedAgent) calls() ([]string, []json.RawMessage) {
 }
 
 // newV01Agent serves stream (%ID% and %TASK% filled in) to tasks/sendSubscribe;
-// an empty stream means the agent accepts the call and never answers.
+// one starting with "{" is a JSON answer instead of a stream, and an empty one
+// means the agent accepts the call and never answers.
 func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent) {
 	rec := &recordedAgent{}
 	mux := http.NewServeMux()
@@ -98,6 +99,9 @@ func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent)
 				return
 			}
 			w.Header().Set("Content-Type", "text/event-stream")
+			if strings.HasPrefix(stream, "{") {
+				w.Header().Set("Content-Type", "application/json") // an answer instead of a stream
+			}
 			out := strings.NewReplacer("%ID%", req.ID, "%TASK%", p.ID).Replace(stream)
 			io.WriteString(w, out)
 		case "tasks/cancel":
@@ -230,4 +234,23 @@ func TestV01CancelBeforeAnyAnswer(t *testing.T) {
 	if err := json.Unmarshal(params[2], &p); err != nil || p.ID != task.TaskID {
 		t.Fatalf("cancel params %s, want id %s", params[2], task.TaskID)
 	}
+}
+
+// A v0.1 agent refusing tasks/sendSubscribe with a JSON-RPC error (HTTP 200):
+// the user reads the agent's own words, cleaned and cut.
+func TestV01RefusalBeforeTheStream(t *testing.T) {
+	srv, rec := newV01Agent(t, `{"jsonrpc":"2.0","id":"%ID%","error":{"code":-32000,"message":`+jsonString(rejection)+`}}`)
+	out, err := New(Options{}).Run(context.Background(), Agent{ID: "v01-refuses", Endpoint: srv.URL}, newTask("x"), newCollector().emit)
+	var re *RPCError
+	if !errors.As(err, &re) || re.Code != -32000 || out.Status != StatusError || out.Dialect != V01 || out.Error != wantRejection {
+		t.Fatalf("%+v %v", out, err)
+	}
+	if methods, _ := rec.calls(); !slices.Equal(methods, []string{"message/stream", "tasks/sendSubscribe"}) {
+		t.Fatalf("methods %q", methods)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }

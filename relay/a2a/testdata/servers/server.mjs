@@ -18,7 +18,8 @@
 // The agent's behaviour is picked by the first word of the user's text:
 // stream (default), status, message, fail, ask, slow (a little text, then
 // silence until cancelled), silent (a task, then silence), mute (no answer at
-// all), echo-history.
+// all), echo-history, reject (the streaming call is refused before any stream:
+// HTTP 200 with a JSON-RPC error object whose message is REJECTION).
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express from 'express';
@@ -30,11 +31,16 @@ const stats = { rpc: {}, methods: [], cancels: [], unauthorized: 0 };
 const cancelled = new Set();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const firstWord = (text) => (text.trim().split(/\s+/)[0] || 'stream').toLowerCase();
+
+// The agent's own refusal: control characters and more than the relay shows
+// (2048 bytes), so a client must clean and cut it.
+const REJECTION = 'quota exceeded:\u0007 try\nagain\u001b later ✋ ' + 'z'.repeat(3000);
 
 // The behaviours are written once against this small event vocabulary; an
 // adapter per SDK turns them into that SDK's event objects.
 async function behave(ev, text, history) {
-  const word = (text.trim().split(/\s+/)[0] || 'stream').toLowerCase();
+  const word = firstWord(text);
   if (word === 'message') {
     ev.message('Just one message ✓');
     return;
@@ -148,6 +154,15 @@ async function v1Peer(base, prefix, compat) {
   };
   const store = new InMemoryTaskStore();
   const handler = new DefaultRequestHandler(card, store, executor);
+  // An error thrown before the first event is answered by the SDK itself as
+  // HTTP 200 with a JSON-RPC error object (code -32004, ErrorInfo data).
+  const { UnsupportedOperationError } = await import('@a2a-js/sdk/errors');
+  const streamMessage = handler.sendMessageStream.bind(handler);
+  handler.sendMessageStream = async function* (params, context) {
+    const text = (params.message?.parts ?? []).map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+    if (firstWord(text) === 'reject') throw new UnsupportedOperationError(REJECTION);
+    yield* streamMessage(params, context);
+  };
   const router = express.Router();
   const legacyCompat = compat ? { enabled: true } : undefined;
   router.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler, legacyCompat }));
@@ -157,7 +172,7 @@ async function v1Peer(base, prefix, compat) {
 
 // ---- SDK 0.3.14 (wire-shaped objects tagged with kind) ----
 async function v03Peer(base, prefix, lieV1) {
-  const { DefaultRequestHandler, InMemoryTaskStore } = await import('a2a-sdk-03/server');
+  const { A2AError, DefaultRequestHandler, InMemoryTaskStore } = await import('a2a-sdk-03/server');
   const { jsonRpcHandler, agentCardHandler, UserBuilder } = await import('a2a-sdk-03/server/express');
   const msg = (ctx, t) => ({ kind: 'message', messageId: randomUUID(), role: 'agent', parts: [{ kind: 'text', text: t }], taskId: ctx.taskId, contextId: ctx.contextId });
   const status = (ctx, s, t) => ({ state: s, timestamp: new Date().toISOString(), ...(t === undefined ? {} : { message: msg(ctx, t) }) });
@@ -200,6 +215,15 @@ async function v03Peer(base, prefix, lieV1) {
   const handler = new DefaultRequestHandler(card, store, executor);
   const router = express.Router();
   router.use('/.well-known/agent-card.json', agentCardHandler({ agentCardProvider: handler }));
+  // SDK 0.3.14 sends its SSE headers before the agent's first event, so it
+  // never refuses a streaming call with a JSON-RPC error; other v0.3 agents
+  // do, and this answers as they would, with the SDK's own error object.
+  router.post('/rpc', express.json(), (req, res, next) => {
+    const parts = req.body?.params?.message?.parts ?? [];
+    const text = parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+    if (req.body?.method !== 'message/stream' || firstWord(text) !== 'reject') return next();
+    res.status(200).json({ jsonrpc: '2.0', id: req.body.id ?? null, error: new A2AError(-32004, REJECTION).toJSONRPCError() });
+  });
   router.use('/rpc', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
   return router;
 }
