@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,11 +96,48 @@ func TestAgentWithoutSocketIsReachedOverA2A(t *testing.T) {
 	if status, content := replyStatus(t, c.db, reply); status != "complete" || content != want {
 		t.Fatalf("stored %s %q", status, content)
 	}
+	// What the agent received (PROTOCOL.md §14): the user's text as one text
+	// part, the reply's id as messageId, the conversation as contextId, no
+	// earlier turns yet, text output only.
+	var call struct {
+		Message struct {
+			Kind, MessageID, ContextID, TaskID, Role string
+			Parts                                    []map[string]any
+			Metadata                                 map[string]json.RawMessage
+		}
+		Configuration struct {
+			AcceptedOutputModes []string
+			HistoryLength       *int
+		}
+	}
+	if err := json.Unmarshal(peerStats(t, base).LastParams["open"], &call); err != nil {
+		t.Fatal(err)
+	}
+	m := call.Message
+	if m.Kind != "message" || m.Role != "user" || m.MessageID != reply || m.ContextID != w.conv || m.TaskID != "" ||
+		len(m.Parts) != 1 || m.Parts[0]["kind"] != "text" || m.Parts[0]["text"] != "stream please" || len(m.Metadata) != 0 ||
+		!slices.Equal(call.Configuration.AcceptedOutputModes, []string{"text/plain"}) ||
+		call.Configuration.HistoryLength == nil || *call.Configuration.HistoryLength != 0 {
+		t.Fatalf("the agent received %s", peerStats(t, base).LastParams["open"])
+	}
 
 	// Cancel reaches the remote agent as a cancel call.
 	client.sendMessage(w.conv, "slow please", "a-2")
 	reply = client.expect("stream_start").str("messageId")
 	client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+	// The second turn carries the first as history: [{role, name, text}].
+	var second struct {
+		Message struct {
+			Metadata map[string][]map[string]string
+		}
+	}
+	if err := json.Unmarshal(peerStats(t, base).LastParams["open"], &second); err != nil {
+		t.Fatal(err)
+	}
+	if h := second.Message.Metadata["ari.history"]; len(h) != 2 || len(h[0]) != 3 || h[0]["role"] != "user" || h[0]["name"] != "Ada" || h[0]["text"] != "stream please" ||
+		h[1]["role"] != "agent" || h[1]["name"] != "Echo Bot" || h[1]["text"] != want {
+		t.Fatalf("history sent %v", h)
+	}
 	client.send(map[string]any{"type": "cancel_stream", "messageId": reply})
 	end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
 	if end.str("status") != "cancelled" || !strings.HasPrefix(end.str("content"), "partial") {
@@ -234,6 +272,7 @@ type a2aPeerStats struct {
 	RPC          map[string]int
 	Cancels      []string
 	Unauthorized int
+	LastParams   map[string]json.RawMessage
 }
 
 func peerStats(t *testing.T, base string) a2aPeerStats {

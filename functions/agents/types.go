@@ -14,7 +14,9 @@ type CreateAgentRequest struct {
 	Description string  `json:"description"`
 	AvatarURL   *string `json:"avatarUrl"`
 	// A2AEndpoint is where the relay reaches an agent that has no socket open;
-	// A2AAuthHeader, when set, is sent as its Authorization header.
+	// A2AAuthHeader, when set, is sent with every call there: "Name: value"
+	// as that header, else as the Authorization value (a single word as a
+	// bearer token). The OpenAPI document and README say it in full.
 	A2AEndpoint   *string     `json:"a2aEndpoint"`
 	A2AAuthHeader *string     `json:"a2aAuthHeader"`
 	Visibility    string      `json:"visibility"` // private (default) or public

@@ -71,5 +71,7 @@
 // # History
 //
 // A2A has no field for earlier turns, so Task.History travels in the
-// message metadata under "ari.history" as [{role, name?, text}].
+// message metadata under "ari.history" as [{role, name?, text}]. The
+// message itself is the user's text as one text part; attachments are not
+// sent (relay/PROTOCOL.md §14 lists exactly what an agent receives).
 package a2a

@@ -13,7 +13,8 @@
 //            on JSON-RPC calls (the card stays public), else 401
 //   /ladder  (v03 only) a card that wrongly advertises a v1.0 interface, so a
 //            client must step down from SendStreamingMessage to message/stream
-// GET /stats reports what the server saw (requests, methods, cancels).
+// GET /stats reports what the server saw (requests, methods, cancels, and the
+// params of each prefix's latest call).
 //
 // The agent's behaviour is picked by the first word of the user's text:
 // stream (default), status, message, fail, ask, slow (a little text, then
@@ -27,7 +28,7 @@ import express from 'express';
 const mode = process.argv[2] || 'v1';
 const CHUNKS = ['Grüße, ', '世界 — ', 'naïve café ', '🙂 done'];
 
-const stats = { rpc: {}, methods: [], cancels: [], unauthorized: 0 };
+const stats = { rpc: {}, methods: [], cancels: [], unauthorized: 0, lastParams: {} };
 const cancelled = new Set();
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -238,6 +239,7 @@ function recorder(prefix) {
     parse(req, res, (err) => {
       if (err) return next(err);
       stats.methods.push({ prefix, method: req.body?.method ?? '', version: req.header('A2A-Version') ?? '' });
+      stats.lastParams[prefix] = req.body?.params ?? null;
       next();
     });
   };
