@@ -185,14 +185,7 @@ func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
 	r := c.start()
 	for _, mode := range []string{"v1", "compat", "v03"} {
 		t.Run(mode, func(t *testing.T) {
-			base := startA2APeer(t, mode)
-			u := testenv.NewUser(t, c.db, "Ada")
-			agentID, _ := newAgent(t, c.db, u, "Remote "+mode)
-			if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
-				t.Fatal(err)
-			}
-			conv := newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
-			client := dialClient(t, r, u)
+			base, agentID, conv, client := a2aConversation(t, c, r, mode, "Remote "+mode)
 			turn := func(content, id string) (string, *assembler) {
 				client.sendMessage(conv, content, mode+"-"+id)
 				reply := client.expect("stream_start").str("messageId")
@@ -268,6 +261,20 @@ func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
 	}
 }
 
+// a2aConversation starts an A2A peer in mode and gives a new user a direct
+// conversation with a socketless agent reached at the peer's /open agent.
+func a2aConversation(t *testing.T, c *cluster, r *relayProc, mode, agentName string) (base, agentID, conv string, client *peer) {
+	t.Helper()
+	base = startA2APeer(t, mode)
+	u := testenv.NewUser(t, c.db, "Ada")
+	agentID, _ = newAgent(t, c.db, u, agentName)
+	if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
+		t.Fatal(err)
+	}
+	conv = newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
+	return base, agentID, conv, dialClient(t, r, u)
+}
+
 type a2aPeerStats struct {
 	RPC          map[string]int
 	Cancels      []string
@@ -336,14 +343,7 @@ func TestA2ASilenceUsesTheAgentTimeouts(t *testing.T) {
 	r := c.start()
 	for _, mode := range []string{"v1", "compat", "v03"} {
 		t.Run(mode, func(t *testing.T) {
-			base := startA2APeer(t, mode)
-			u := testenv.NewUser(t, c.db, "Ada")
-			agentID, _ := newAgent(t, c.db, u, "Quiet "+mode)
-			if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
-				t.Fatal(err)
-			}
-			conv := newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
-			client := dialClient(t, r, u)
+			base, _, conv, client := a2aConversation(t, c, r, mode, "Quiet "+mode)
 
 			// Accepts the call, never answers: the first-chunk timeout.
 			start := time.Now()
