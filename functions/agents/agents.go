@@ -38,26 +38,19 @@ type handler struct{ Deps }
 func New(d Deps) *httpx.Router {
 	h := handler{d}
 	r := httpx.NewRouter()
-	route := func(pattern string, fn httpx.HandlerFunc) {
-		r.Handle(pattern, d.Auth.Require(httpx.Handle(fn)))
-	}
-	route("POST /api/agents", h.create)
-	route("GET /api/agents", h.list)
-	route("GET /api/agents/{id}", h.get)
-	route("PUT /api/agents/{id}", h.update)
-	route("DELETE /api/agents/{id}", h.delete)
-	route("GET /api/agents/{id}/skills", h.getSkills)
-	route("PUT /api/agents/{id}/skills", h.putSkills)
-	route("POST /api/agents/{id}/regenerate-token", h.regenerateToken)
-	route("GET /api/agents/{id}/stats", h.stats)
-	route("GET /api/agents/{id}/history", h.history)
-	route("GET /api/agents/{id}/export", h.export)
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("POST /api/agents", h.create)
+	authed.HandleFunc("GET /api/agents", h.list)
+	authed.HandleFunc("GET /api/agents/{id}", h.get)
+	authed.HandleFunc("PUT /api/agents/{id}", h.update)
+	authed.HandleFunc("DELETE /api/agents/{id}", h.delete)
+	authed.HandleFunc("GET /api/agents/{id}/skills", h.getSkills)
+	authed.HandleFunc("PUT /api/agents/{id}/skills", h.putSkills)
+	authed.HandleFunc("POST /api/agents/{id}/regenerate-token", h.regenerateToken)
+	authed.HandleFunc("GET /api/agents/{id}/stats", h.stats)
+	authed.HandleFunc("GET /api/agents/{id}/history", h.history)
+	authed.HandleFunc("GET /api/agents/{id}/export", h.export)
 	return r
-}
-
-func caller(r *http.Request) auth.Caller {
-	c, _ := auth.CallerFrom(r.Context())
-	return c
 }
 
 // agentResponse is an agent plus what only the relay's presence knows.
@@ -100,7 +93,11 @@ func (h handler) online(ctx context.Context, ids []string) ([]bool, error) {
 
 // visible returns an agent the caller may see; anything else is 404.
 func (h handler) visible(r *http.Request) (ari.Agent, error) {
-	a, err := h.DB.VisibleAgent(r.Context(), caller(r).ID, r.PathValue("id"))
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return ari.Agent{}, err
+	}
+	a, err := h.DB.VisibleAgent(r.Context(), caller.ID, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return a, ari.NotFound("agent")
 	}
@@ -110,11 +107,15 @@ func (h handler) visible(r *http.Request) (ari.Agent, error) {
 // owned returns an agent the caller owns: a foreign public agent is 403
 // (visible, not theirs to change), a private or unknown one 404.
 func (h handler) owned(r *http.Request) (ari.Agent, error) {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return ari.Agent{}, err
+	}
 	a, err := h.visible(r)
 	if err != nil {
 		return a, err
 	}
-	if a.OwnerID != caller(r).ID {
+	if a.OwnerID != caller.ID {
 		return a, ari.Errorf(ari.CodeForbidden, "only the agent's owner can do this")
 	}
 	return a, nil
@@ -129,6 +130,10 @@ func storeErr(err error) error {
 }
 
 func (h handler) create(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	var req CreateAgentRequest
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
@@ -146,7 +151,7 @@ func (h handler) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := store.AgentFields{Name: &req.Name, Description: &req.Description, AvatarURL: req.AvatarURL,
 		A2AEndpoint: req.A2AEndpoint, A2AAuthHeader: req.A2AAuthHeader, Visibility: &vis}
-	a, err := h.DB.CreateAgent(r.Context(), caller(r).ID, f, req.Skills, hash, hint)
+	a, err := h.DB.CreateAgent(r.Context(), caller.ID, f, req.Skills, hash, hint)
 	if err != nil {
 		return err
 	}
@@ -155,6 +160,10 @@ func (h handler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) list(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	limit, err := httpx.Limit(r, 50, 100)
 	if err != nil {
 		return err
@@ -166,7 +175,7 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	me := caller(r).ID
+	me := caller.ID
 	agents, err := h.DB.AgentsByOwner(r.Context(), me, after, limit+1)
 	if err != nil {
 		return err
@@ -196,11 +205,15 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) get(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	a, err := h.visible(r)
 	if err != nil {
 		return err
 	}
-	resp, err := h.agentResponse(r.Context(), caller(r).ID, a)
+	resp, err := h.agentResponse(r.Context(), caller.ID, a)
 	if err != nil {
 		return err
 	}
@@ -208,6 +221,10 @@ func (h handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) update(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	if _, err := h.owned(r); err != nil {
 		return err
 	}
@@ -218,13 +235,13 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err := h.checkEndpoint(req.A2AEndpoint); err != nil {
 		return err
 	}
-	a, err := h.DB.UpdateAgent(r.Context(), caller(r).ID, r.PathValue("id"), store.AgentFields{
+	a, err := h.DB.UpdateAgent(r.Context(), caller.ID, r.PathValue("id"), store.AgentFields{
 		Name: req.Name, Description: req.Description, AvatarURL: req.AvatarURL,
 		A2AEndpoint: req.A2AEndpoint, A2AAuthHeader: req.A2AAuthHeader, Visibility: req.Visibility})
 	if err != nil {
 		return storeErr(err)
 	}
-	resp, err := h.agentResponse(r.Context(), caller(r).ID, a)
+	resp, err := h.agentResponse(r.Context(), caller.ID, a)
 	if err != nil {
 		return err
 	}
@@ -232,11 +249,15 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) delete(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	a, err := h.owned(r)
 	if err != nil {
 		return err
 	}
-	if err := h.DB.DeleteAgent(r.Context(), caller(r).ID, a.ID); err != nil {
+	if err := h.DB.DeleteAgent(r.Context(), caller.ID, a.ID); err != nil {
 		return storeErr(err)
 	}
 	// The relay holding the agent's socket closes it.
@@ -264,6 +285,10 @@ func (h handler) getSkills(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) putSkills(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	if _, err := h.owned(r); err != nil {
 		return err
 	}
@@ -271,7 +296,7 @@ func (h handler) putSkills(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
 	}
-	a, err := h.DB.ReplaceAgentSkills(r.Context(), caller(r).ID, r.PathValue("id"), req.Skills)
+	a, err := h.DB.ReplaceAgentSkills(r.Context(), caller.ID, r.PathValue("id"), req.Skills)
 	if err != nil {
 		return storeErr(err)
 	}
@@ -279,6 +304,10 @@ func (h handler) putSkills(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) regenerateToken(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	if _, err := h.owned(r); err != nil {
 		return err
 	}
@@ -286,7 +315,7 @@ func (h handler) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.DB.SetAgentToken(r.Context(), caller(r).ID, r.PathValue("id"), hash, hint)
+	a, err := h.DB.SetAgentToken(r.Context(), caller.ID, r.PathValue("id"), hash, hint)
 	if err != nil {
 		return storeErr(err)
 	}
@@ -295,7 +324,7 @@ func (h handler) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 	if err := h.toAgent(r.Context(), events.AgentTokenRevoked, a.ID); err != nil {
 		return err
 	}
-	resp, err := h.agentResponse(r.Context(), caller(r).ID, a)
+	resp, err := h.agentResponse(r.Context(), caller.ID, a)
 	if err != nil {
 		return err
 	}
@@ -303,11 +332,15 @@ func (h handler) regenerateToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) stats(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	a, err := h.owned(r)
 	if err != nil {
 		return err
 	}
-	s, err := h.DB.AgentStats(r.Context(), caller(r).ID, a.ID)
+	s, err := h.DB.AgentStats(r.Context(), caller.ID, a.ID)
 	if err != nil {
 		return storeErr(err)
 	}
@@ -320,6 +353,10 @@ func (h handler) stats(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) history(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	a, err := h.owned(r)
 	if err != nil {
 		return err
@@ -335,7 +372,7 @@ func (h handler) history(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	tasks, err := h.DB.AgentHistory(r.Context(), caller(r).ID, a.ID, after, limit+1)
+	tasks, err := h.DB.AgentHistory(r.Context(), caller.ID, a.ID, after, limit+1)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -34,6 +35,10 @@ type ExportConversation struct {
 const flushEvery = 32 << 10
 
 func (h handler) export(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	a, err := h.owned(r)
 	if err != nil {
 		return err
@@ -56,7 +61,7 @@ func (h handler) export(w http.ResponseWriter, r *http.Request) error {
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"conversations":[`)
 	current, first := "", true
-	err = h.DB.EachAgentExportRow(r.Context(), caller(r).ID, a.ID, func(c store.ExportConversation, m *ari.Message) error {
+	err = h.DB.EachAgentExportRow(r.Context(), caller.ID, a.ID, func(c store.ExportConversation, m *ari.Message) error {
 		if c.ID != current {
 			if current != "" {
 				bw.WriteString("]}")

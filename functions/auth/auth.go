@@ -87,20 +87,19 @@ func New(d Deps) *httpx.Router {
 	h.oauth = providersFrom(d.Config)
 
 	r := httpx.NewRouter()
-	route := func(pattern string, fn handlerFunc) { r.Handle(pattern, h.endpoint(fn)) }
-	route("POST /api/auth/sign-up/email", h.signUpEmail)
-	route("POST /api/auth/sign-in/email", h.signInEmail)
-	route("POST /api/auth/sign-out", h.signOut)
-	route("GET /api/auth/get-session", h.getSession)
-	route("GET /api/auth/list-sessions", h.listSessions)
-	route("POST /api/auth/revoke-session", h.revokeSession)
-	route("POST /api/auth/revoke-other-sessions", h.revokeOtherSessions)
-	route("POST /api/auth/change-password", h.changePassword)
-	route("POST /api/auth/sign-in/social", h.signInSocial)
-	route("GET /api/auth/callback/{provider}", h.callback)
-	route("POST /api/auth/callback/{provider}", h.callbackPost)
-	route("GET /api/auth/error", h.errorPage)
-	route("POST /api/auth/socket-ticket", h.socketTicket)
+	r.Handle("POST /api/auth/sign-up/email", h.endpoint(h.signUpEmail))
+	r.Handle("POST /api/auth/sign-in/email", h.endpoint(h.signInEmail))
+	r.Handle("POST /api/auth/sign-out", h.endpoint(h.signOut))
+	r.Handle("GET /api/auth/get-session", h.endpoint(h.getSession))
+	r.Handle("GET /api/auth/list-sessions", h.endpoint(h.listSessions))
+	r.Handle("POST /api/auth/revoke-session", h.endpoint(h.revokeSession))
+	r.Handle("POST /api/auth/revoke-other-sessions", h.endpoint(h.revokeOtherSessions))
+	r.Handle("POST /api/auth/change-password", h.endpoint(h.changePassword))
+	r.Handle("POST /api/auth/sign-in/social", h.endpoint(h.signInSocial))
+	r.Handle("GET /api/auth/callback/{provider}", h.endpoint(h.callback))
+	r.Handle("POST /api/auth/callback/{provider}", h.endpoint(h.callbackPost))
+	r.Handle("GET /api/auth/error", h.endpoint(h.errorPage))
+	r.Handle("POST /api/auth/socket-ticket", h.endpoint(h.socketTicket))
 	// Anything else under /api/auth answers as Better Auth does: an unknown
 	// route, a wrong method or a trailing slash is 404 with an empty body, and
 	// get-session refuses POST with 405.

@@ -34,23 +34,16 @@ type handler struct{ Deps }
 func New(d Deps) *httpx.Router {
 	h := handler{d}
 	r := httpx.NewRouter()
-	route := func(pattern string, fn httpx.HandlerFunc) {
-		r.Handle(pattern, d.Auth.Require(httpx.Handle(fn)))
-	}
-	route("POST /api/conversations", h.create)
-	route("GET /api/conversations", h.list)
-	route("GET /api/conversations/{id}", h.get)
-	route("PUT /api/conversations/{id}", h.update)
-	route("DELETE /api/conversations/{id}", h.delete)
-	route("POST /api/conversations/{id}/read", h.read)
-	route("POST /api/conversations/{id}/mute", h.mute)
-	route("GET /api/conversations/{id}/status", h.status)
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("POST /api/conversations", h.create)
+	authed.HandleFunc("GET /api/conversations", h.list)
+	authed.HandleFunc("GET /api/conversations/{id}", h.get)
+	authed.HandleFunc("PUT /api/conversations/{id}", h.update)
+	authed.HandleFunc("DELETE /api/conversations/{id}", h.delete)
+	authed.HandleFunc("POST /api/conversations/{id}/read", h.read)
+	authed.HandleFunc("POST /api/conversations/{id}/mute", h.mute)
+	authed.HandleFunc("GET /api/conversations/{id}/status", h.status)
 	return r
-}
-
-func caller(r *http.Request) auth.Caller {
-	c, _ := auth.CallerFrom(r.Context())
-	return c
 }
 
 // storeErr maps the store's sentinels to what the client sees.
@@ -110,11 +103,15 @@ func (h handler) publish(ctx context.Context, users []string, t events.Type, con
 }
 
 func (h handler) create(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	var req CreateConversationRequest
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
 	}
-	me := caller(r).ID
+	me := caller.ID
 	c, err := h.DB.CreateDirectConversation(r.Context(), me, req.AgentID, req.Title)
 	if errors.Is(err, store.ErrNotFound) {
 		return ari.NotFound("agent")
@@ -130,6 +127,10 @@ func (h handler) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) list(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
 	limit, err := httpx.Limit(r, 30, 100)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	convs, err := h.DB.ConversationsFor(r.Context(), caller(r).ID, after, limit+1)
+	convs, err := h.DB.ConversationsFor(r.Context(), caller.ID, after, limit+1)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,11 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) get(w http.ResponseWriter, r *http.Request) error {
-	c, err := h.one(r.Context(), caller(r).ID, r.PathValue("id"))
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.one(r.Context(), caller.ID, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -169,7 +174,11 @@ func (h handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) update(w http.ResponseWriter, r *http.Request) error {
-	me, id := caller(r).ID, r.PathValue("id")
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	me, id := caller.ID, r.PathValue("id")
 	// Membership first, so a stranger gets 404 whatever the body holds.
 	if _, err := h.DB.MemberRole(r.Context(), id, me); err != nil {
 		return storeErr(err)
@@ -198,7 +207,11 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 // delete removes the conversation for everyone when the caller owns it;
 // any other member leaves it instead.
 func (h handler) delete(w http.ResponseWriter, r *http.Request) error {
-	me, id := caller(r).ID, r.PathValue("id")
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	me, id := caller.ID, r.PathValue("id")
 	role, err := h.DB.MemberRole(r.Context(), id, me)
 	if err != nil {
 		return storeErr(err)
@@ -229,7 +242,11 @@ func (h handler) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) read(w http.ResponseWriter, r *http.Request) error {
-	me, id := caller(r).ID, r.PathValue("id")
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	me, id := caller.ID, r.PathValue("id")
 	if _, err := h.DB.MemberRole(r.Context(), id, me); err != nil {
 		return storeErr(err)
 	}
@@ -251,7 +268,11 @@ func (h handler) read(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) mute(w http.ResponseWriter, r *http.Request) error {
-	muted, err := h.DB.ToggleMute(r.Context(), caller(r).ID, r.PathValue("id"))
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	muted, err := h.DB.ToggleMute(r.Context(), caller.ID, r.PathValue("id"))
 	if err != nil {
 		return storeErr(err)
 	}
@@ -259,7 +280,11 @@ func (h handler) mute(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h handler) status(w http.ResponseWriter, r *http.Request) error {
-	me, id := caller(r).ID, r.PathValue("id")
+	caller, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
+	}
+	me, id := caller.ID, r.PathValue("id")
 	if _, err := h.DB.MemberRole(r.Context(), id, me); err != nil {
 		return storeErr(err)
 	}

@@ -49,15 +49,12 @@ func LimitsFrom(groupsPerHour, membersPerHour int) Limits {
 func New(d Deps) *httpx.Router {
 	h := &handler{Deps: d}
 	r := httpx.NewRouter()
-	for pattern, fn := range map[string]httpx.HandlerFunc{
-		"POST /api/groups":                           h.create,
-		"GET /api/groups/{id}/members":               h.members,
-		"POST /api/groups/{id}/members":              h.add,
-		"PUT /api/groups/{id}/members/{memberId}":    h.setRole,
-		"DELETE /api/groups/{id}/members/{memberId}": h.remove,
-	} {
-		r.Handle(pattern, d.Auth.Require(httpx.Handle(fn)))
-	}
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("POST /api/groups", h.create)
+	authed.HandleFunc("GET /api/groups/{id}/members", h.members)
+	authed.HandleFunc("POST /api/groups/{id}/members", h.add)
+	authed.HandleFunc("PUT /api/groups/{id}/members/{memberId}", h.setRole)
+	authed.HandleFunc("DELETE /api/groups/{id}/members/{memberId}", h.remove)
 	return r
 }
 

@@ -42,9 +42,10 @@ type Deps struct {
 func New(d Deps) *httpx.Router {
 	h := &handler{Deps: d}
 	r := httpx.NewRouter()
-	r.Handle("GET /api/conversations/{id}/messages", d.Auth.Require(httpx.Handle(h.page)))
-	r.Handle("GET /api/messages/search", d.Auth.Require(httpx.Handle(h.search)))
-	r.Handle("DELETE /api/messages/{id}", d.Auth.Require(httpx.Handle(h.delete)))
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("GET /api/conversations/{id}/messages", h.page)
+	authed.HandleFunc("GET /api/messages/search", h.search)
+	authed.HandleFunc("DELETE /api/messages/{id}", h.delete)
 	return r
 }
 

@@ -27,8 +27,9 @@ type Deps struct {
 func New(d Deps) *httpx.Router {
 	h := &handler{Deps: d}
 	r := httpx.NewRouter()
-	r.Handle("GET /api/notifications/preferences", d.Auth.Require(httpx.Handle(h.get)))
-	r.Handle("PUT /api/notifications/preferences", d.Auth.Require(httpx.Handle(h.put)))
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("GET /api/notifications/preferences", h.get)
+	authed.HandleFunc("PUT /api/notifications/preferences", h.put)
 	return r
 }
 
@@ -129,9 +130,9 @@ func (r *PutRequest) Validate() map[string]string {
 }
 
 func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return auth.ErrNoSession
+	c, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
 	}
 	p, err := h.DB.NotificationPrefs(r.Context(), c.ID)
 	if err != nil {
@@ -141,9 +142,9 @@ func (h *handler) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *handler) put(w http.ResponseWriter, r *http.Request) error {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return auth.ErrNoSession
+	c, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
 	}
 	var req PutRequest
 	if err := httpx.Decode(w, r, &req, 4<<10); err != nil {

@@ -47,9 +47,10 @@ const maxUserAgent = 512
 func New(d Deps) *httpx.Router {
 	h := &handler{Deps: d}
 	r := httpx.NewRouter()
+	authed := r.With(d.Auth.Require)
 	r.HandleFunc("GET /api/push/vapid-public-key", h.publicKey)
-	r.Handle("POST /api/push/subscribe", d.Auth.Require(httpx.Handle(h.subscribe)))
-	r.Handle("DELETE /api/push/subscribe", d.Auth.Require(httpx.Handle(h.unsubscribe)))
+	authed.HandleFunc("POST /api/push/subscribe", h.subscribe)
+	authed.HandleFunc("DELETE /api/push/subscribe", h.unsubscribe)
 	return r
 }
 
@@ -84,9 +85,9 @@ type SubscriptionResponse struct {
 }
 
 func (h *handler) subscribe(w http.ResponseWriter, r *http.Request) error {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return auth.ErrNoSession
+	c, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
 	}
 	var req SubscribeRequest
 	if err := httpx.Decode(w, r, &req, maxBody); err != nil {
@@ -172,15 +173,15 @@ func (u *UnsubscribeRequest) Validate() map[string]string {
 }
 
 func (h *handler) unsubscribe(w http.ResponseWriter, r *http.Request) error {
-	c, ok := auth.CallerFrom(r.Context())
-	if !ok {
-		return auth.ErrNoSession
+	c, err := auth.RequestCaller(r)
+	if err != nil {
+		return err
 	}
 	var req UnsubscribeRequest
 	if err := httpx.Decode(w, r, &req, maxBody); err != nil {
 		return err
 	}
-	err := h.DB.DeletePushSubscription(r.Context(), c.ID, req.Endpoint)
+	err = h.DB.DeletePushSubscription(r.Context(), c.ID, req.Endpoint)
 	if errors.Is(err, store.ErrNotFound) {
 		return ari.NotFound("subscription")
 	}

@@ -27,9 +27,10 @@ type Deps struct {
 func New(d Deps) *httpx.Router {
 	h := &handler{Deps: d}
 	r := httpx.NewRouter()
-	r.Handle("GET /api/messages/{id}/reactions", d.Auth.Require(httpx.Handle(h.list)))
-	r.Handle("POST /api/messages/{id}/reactions", d.Auth.Require(httpx.Handle(h.add)))
-	r.Handle("DELETE /api/messages/{id}/reactions/{emoji}", d.Auth.Require(httpx.Handle(h.remove)))
+	authed := r.With(d.Auth.Require)
+	authed.HandleFunc("GET /api/messages/{id}/reactions", h.list)
+	authed.HandleFunc("POST /api/messages/{id}/reactions", h.add)
+	authed.HandleFunc("DELETE /api/messages/{id}/reactions/{emoji}", h.remove)
 	return r
 }
 

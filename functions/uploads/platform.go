@@ -35,12 +35,12 @@ func ForPlatform(p *platform.Platform) *httpx.Router {
 		return New(deps)
 	}
 	slog.Error("uploads: storage unavailable", "err", err)
-	unavailable := func(w http.ResponseWriter, r *http.Request) error {
-		return ari.Errorf(ari.CodeUnavailable, "file storage is unavailable")
+	unavailable := func(http.Handler) http.Handler {
+		return httpx.Handle(func(w http.ResponseWriter, r *http.Request) error {
+			return ari.Errorf(ari.CodeUnavailable, "file storage is unavailable")
+		})
 	}
 	r := httpx.NewRouter()
-	for _, pattern := range routes {
-		r.HandleFunc(pattern, unavailable)
-	}
+	(&handler{}).register(r.With(unavailable))
 	return r
 }

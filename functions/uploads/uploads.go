@@ -68,19 +68,17 @@ func New(deps Deps) *httpx.Router {
 		h.presignTTL = DefaultPresignTTL
 	}
 	r := httpx.NewRouter()
-	for i, fn := range []httpx.HandlerFunc{h.upload, h.presign, h.complete, h.get, h.delete} {
-		r.Handle(routes[i], deps.Auth.Require(httpx.Handle(fn)))
-	}
+	h.register(r.With(deps.Auth.Require))
 	return r
 }
 
-// routes are the patterns New serves, in the order of its handlers.
-var routes = []string{
-	"POST /api/uploads",
-	"POST /api/uploads/presign",
-	"POST /api/uploads/{id}/complete",
-	"GET /api/uploads/{id}",
-	"DELETE /api/uploads/{id}",
+// register adds every uploads route to r.
+func (h *handler) register(r *httpx.Router) {
+	r.HandleFunc("POST /api/uploads", h.upload)
+	r.HandleFunc("POST /api/uploads/presign", h.presign)
+	r.HandleFunc("POST /api/uploads/{id}/complete", h.complete)
+	r.HandleFunc("GET /api/uploads/{id}", h.get)
+	r.HandleFunc("DELETE /api/uploads/{id}", h.delete)
 }
 
 type attachmentBody struct {

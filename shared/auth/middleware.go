@@ -27,8 +27,8 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// CallerFrom returns the caller Require put in ctx.
-func CallerFrom(ctx context.Context) (Caller, bool) {
+// callerFrom returns the caller Require put in ctx.
+func callerFrom(ctx context.Context) (Caller, bool) {
 	c, ok := ctx.Value(callerKey{}).(Caller)
 	return c, ok
 }
@@ -122,7 +122,7 @@ func (a *Authenticator) Require(next http.Handler) http.Handler {
 // RequestCaller returns the caller Require put in r's context, or
 // ErrNoSession when the route was mounted without Require.
 func RequestCaller(r *http.Request) (Caller, error) {
-	c, ok := CallerFrom(r.Context())
+	c, ok := callerFrom(r.Context())
 	if !ok {
 		return c, ErrNoSession
 	}

@@ -17,8 +17,8 @@ func TestRequire(t *testing.T) {
 	a := &auth.Authenticator{DB: db, Secret: secret, Cookies: auth.NewCookies("http://localhost:3501")}
 	u := testenv.NewUser(t, db, "alice")
 	h := a.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := auth.CallerFrom(r.Context())
-		if !ok {
+		c, err := auth.RequestCaller(r)
+		if err != nil {
 			http.Error(w, "no caller in the context", http.StatusTeapot)
 			return
 		}

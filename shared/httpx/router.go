@@ -11,16 +11,36 @@ import (
 // Router is a stdlib ServeMux that remembers the patterns it serves, so the
 // local shim can mount them and tests can compare them with template.yaml.
 // Unmatched requests get the JSON error shape, not the mux's plain text.
+//
+// Every function registers its routes the same way: HandleFunc for an
+// error-returning handler (errors go through the one renderer), on the
+// router itself for public routes or on r.With(d.Auth.Require) for routes
+// that need a caller.
 type Router struct {
+	*routes
+	mw []func(http.Handler) http.Handler
+}
+
+// routes is what a Router and every view made by With share.
+type routes struct {
 	mux      *http.ServeMux
 	patterns []string
 }
 
 // NewRouter returns an empty Router.
-func NewRouter() *Router { return &Router{mux: http.NewServeMux()} }
+func NewRouter() *Router { return &Router{routes: &routes{mux: http.NewServeMux()}} }
+
+// With returns a view of rt that registers into the same mux with mw wrapped
+// around each handler (the first outermost), after rt's own middleware.
+func (rt *Router) With(mw ...func(http.Handler) http.Handler) *Router {
+	return &Router{routes: rt.routes, mw: append(slices.Clip(rt.mw), mw...)}
+}
 
 // Handle registers h for a stdlib pattern such as "GET /api/agents/{id}".
 func (rt *Router) Handle(pattern string, h http.Handler) {
+	for i := len(rt.mw) - 1; i >= 0; i-- {
+		h = rt.mw[i](h)
+	}
 	rt.mux.Handle(pattern, h)
 	rt.patterns = append(rt.patterns, pattern)
 }
