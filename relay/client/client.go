@@ -384,15 +384,8 @@ func (ss *session) publishEvent(ctx context.Context, users []string, ev events.E
 	if err != nil {
 		return
 	}
-	offline, err := d.Hub.ToUsers(ctx, d.Keys, users, raw, ss.name)
-	if err != nil {
+	if err := d.Hub.ToUsersOrQueue(ctx, d.Keys, users, raw, ss.name, raw); err != nil {
 		d.Log.Error("relay publish event", "type", ev.Type, "err", err)
-		return
-	}
-	for _, u := range offline {
-		if err := events.QueuePending(ctx, d.Redis, d.Keys, u, raw); err != nil {
-			d.Log.Error("relay queue pending", "user", u, "err", err)
-		}
 	}
 }
 

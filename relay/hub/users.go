@@ -5,8 +5,8 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
-	"github.com/redis/go-redis/v9"
 )
 
 // What travels on a user's channel (kv.Keys.UserChannel) is a complete frame
@@ -70,33 +70,15 @@ func Skips(skip, name string) bool {
 	return skip[len(skip)-1] == '/' && len(name) > len(skip) && name[:len(skip)] == skip
 }
 
-// ToUsers publishes frame to each user's channel and returns the users no
-// instance holds a socket for (SPUBLISH counted no receiver). Several users
-// go in one pipeline, one round trip.
+// ToUsers publishes frame, prefixed to skip the socket or instance named by
+// skip, to each user's channel and returns the users no instance holds a
+// socket for.
 func (h *Hub) ToUsers(ctx context.Context, keys kv.Keys, userIDs []string, frame []byte, skip string) (offline []string, err error) {
-	payload := UserPayload(frame, skip)
-	if len(userIDs) == 1 {
-		n, err := h.Publish(ctx, keys.UserChannel(userIDs[0]), payload)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			offline = userIDs
-		}
-		return offline, nil
-	}
-	pipe := h.rdb.Pipeline()
-	for _, u := range userIDs {
-		pipe.SPublish(ctx, keys.UserChannel(u), payload)
-	}
-	cmds, err := pipe.Exec(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range cmds {
-		if ic, ok := c.(*redis.IntCmd); ok && ic.Val() == 0 {
-			offline = append(offline, userIDs[i])
-		}
-	}
-	return offline, nil
+	return events.PublishUsers(ctx, h.rdb, keys, userIDs, UserPayload(frame, skip))
+}
+
+// ToUsersOrQueue is ToUsers that queues event (shared/events.Deliver) for the
+// users found offline.
+func (h *Hub) ToUsersOrQueue(ctx context.Context, keys kv.Keys, userIDs []string, frame []byte, skip string, event []byte) error {
+	return events.Deliver(ctx, h.rdb, keys, userIDs, UserPayload(frame, skip), event)
 }

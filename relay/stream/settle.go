@@ -220,10 +220,6 @@ func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.St
 	if err != nil {
 		return err
 	}
-	offline, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, b, "")
-	if err != nil || len(offline) == 0 {
-		return err
-	}
 	ev, err := events.New(events.MessageNew, m.ConversationID, protocol.MessageNewData{Message: m})
 	if err != nil {
 		return err
@@ -232,10 +228,5 @@ func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.St
 	if err != nil {
 		return err
 	}
-	for _, u := range offline {
-		if err := events.QueuePending(ctx, e.d.Redis, e.d.Keys, u, raw); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.d.Hub.ToUsersOrQueue(ctx, e.d.Keys, users, b, "", raw)
 }

@@ -88,18 +88,7 @@ func (p *Publisher) ToUsers(ctx context.Context, userIDs []string, ev Event) err
 			return fmt.Errorf("events: publish membership: %w", err)
 		}
 	}
-	for _, u := range userIDs {
-		n, err := p.rdb.SPublish(ctx, p.keys.UserChannel(u), raw).Result()
-		if err != nil {
-			return fmt.Errorf("events: publish: %w", err)
-		}
-		if n == 0 {
-			if err := QueuePending(ctx, p.rdb, p.keys, u, raw); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return Deliver(ctx, p.rdb, p.keys, userIDs, raw, raw)
 }
 
 // ToAgent sends a control event to the relay holding the agent's socket. With
@@ -167,6 +156,54 @@ redis.call('EXPIRE', KEYS[1], ARGV[3])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
 return n
 `)
+
+// PublishUsers publishes payload on each user's channel (several users in
+// one pipeline, one round trip) and returns the users no instance holds a
+// socket for (SPUBLISH counted no receiver).
+func PublishUsers(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userIDs []string, payload []byte) (offline []string, err error) {
+	if len(userIDs) == 1 {
+		n, err := rdb.SPublish(ctx, keys.UserChannel(userIDs[0]), payload).Result()
+		if err != nil {
+			return nil, fmt.Errorf("events: publish: %w", err)
+		}
+		if n == 0 {
+			offline = userIDs
+		}
+		return offline, nil
+	}
+	pipe := rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(userIDs))
+	for i, u := range userIDs {
+		cmds[i] = pipe.SPublish(ctx, keys.UserChannel(u), payload)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("events: publish: %w", err)
+	}
+	for i, c := range cmds {
+		if c.Val() == 0 {
+			offline = append(offline, userIDs[i])
+		}
+	}
+	return offline, nil
+}
+
+// Deliver is the one "live, else pending" step: it publishes live to each
+// user's channel and queues queued (an event envelope) for every user no
+// instance holds a socket for. live and queued differ when the socket frame
+// is not itself an event (a relay's stream_end, whose offline form is the
+// message_new event) or carries a relay's skip prefix.
+func Deliver(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userIDs []string, live, queued []byte) error {
+	offline, err := PublishUsers(ctx, rdb, keys, userIDs, live)
+	if err != nil {
+		return err
+	}
+	for _, u := range offline {
+		if err := QueuePending(ctx, rdb, keys, u, queued); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // QueuePending appends a raw event to the user's offline queue.
 func QueuePending(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userID string, raw []byte) error {
