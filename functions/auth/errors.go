@@ -73,12 +73,7 @@ func render(w http.ResponseWriter, r *http.Request, err error) {
 		slog.ErrorContext(r.Context(), "auth request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		e = baErr(500, "INTERNAL_SERVER_ERROR", "Internal Server Error")
 	}
-	if e.RetryAfter > 0 {
-		// Better Auth sends X-Retry-After; Retry-After is the standard one.
-		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-		w.Header().Set("X-Retry-After", strconv.Itoa(e.RetryAfter))
-	}
-	_ = writeJSON(w, e.Status, map[string]string{"message": e.Message, "code": e.Code})
+	httpx.WriteBetterAuthError(w, e.Status, e.Code, e.Message, e.RetryAfter)
 }
 
 // writeJSON encodes into a buffer before writing the status, so an encoding

@@ -34,6 +34,10 @@ type Error struct {
 	Fields map[string]string
 	// RetryAfter, in seconds, for rate limits and unavailability.
 	RetryAfter int
+	// Status, when set, is the HTTP status to answer with instead of the
+	// one Code maps to: for codes only one server speaks (the local file
+	// server's link_expired, upload_closed, ...).
+	Status int
 	// Err is the cause, for logs only.
 	Err error
 }

@@ -1,9 +1,7 @@
 package auth
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/rs/cors"
@@ -53,24 +51,6 @@ const AuthPathPrefix = "/api/auth/"
 
 // IsAuthPath reports whether r is for a Better Auth endpoint.
 func IsAuthPath(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, AuthPathPrefix) }
-
-// WriteBetterAuthError writes Better Auth's error shape {"message","code"}.
-// retryAfter > 0 adds Retry-After and Better Auth's X-Retry-After.
-func WriteBetterAuthError(w http.ResponseWriter, status int, code, message string, retryAfter int) {
-	if retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		w.Header().Set("X-Retry-After", strconv.Itoa(retryAfter))
-	}
-	b, _ := json.Marshal(struct {
-		Message string `json:"message"`
-		Code    string `json:"code"`
-	}{message, code}) // two strings always marshal
-	body := string(b) + "\n"
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-}
 
 // SignedSessionToken returns the session token of r when it is carried in a
 // form nobody can forge without the secret: the signed cookie or a signed

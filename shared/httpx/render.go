@@ -79,6 +79,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &ari.Error{Code: ari.CodeInternal, Message: "internal error", Err: err}
 	}
 	status := Status(e.Code)
+	if e.Status != 0 {
+		status = e.Status
+	}
 	// 501 is an answer (the sandbox is off), not a failure: logging it would
 	// let any client write error lines of its choosing (paths of any length).
 	if status >= 500 && status != http.StatusNotImplemented {
@@ -91,7 +94,38 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == ari.CodeInternal {
 		msg = "internal error"
 	}
+	errorHeaders(w)
 	_ = JSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: msg, Fields: e.Fields}})
+}
+
+// WriteBetterAuthError writes the other wire shape, Better Auth's
+// {"message","code"}, which every answer under /api/auth uses so Better
+// Auth's own client reads our errors unchanged. retryAfter > 0 (seconds) adds
+// Retry-After and Better Auth's X-Retry-After. Like Better Auth (JavaScript's
+// JSON.stringify), it does not escape <, > and & in the text.
+func WriteBetterAuthError(w http.ResponseWriter, status int, code, message string, retryAfter int) {
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		w.Header().Set("X-Retry-After", strconv.Itoa(retryAfter))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	}{message, code}) // two strings always encode
+	errorHeaders(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// errorHeaders are on every error answer: never sniffed, never cached.
+func errorHeaders(w http.ResponseWriter) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
 }
 
 // JSON encodes v into a buffer first, so an encoding failure can still become a

@@ -126,7 +126,7 @@ func originCheck(o auth.Origins) func(http.Handler) http.Handler {
 
 func rejectRateLimited(w http.ResponseWriter, r *http.Request, d ratelimit.Decision) {
 	if auth.IsAuthPath(r) {
-		auth.WriteBetterAuthError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
+		httpx.WriteBetterAuthError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS",
 			"Too many requests. Please try again later.", d.RetryAfterSeconds())
 		return
 	}

@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"mime"
@@ -9,6 +8,9 @@ import (
 	"path"
 	"strconv"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/httpx"
 )
 
 // inlineTypes may be shown by a browser in place: none of them can run
@@ -45,22 +47,22 @@ func LocalHandler(l *Local) http.Handler {
 func (l *Local) serveGet(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if ValidKey(key) != nil {
-		writeFileError(w, http.StatusNotFound, "not_found", "no such file")
+		writeFileError(w, r, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	q := r.URL.Query()
 	if err := l.signer.verify(l.now(), http.MethodGet, key, q.Get("exp"), q.Get("sig"), 0, ""); err != nil {
-		writeSignatureError(w, err)
+		writeSignatureError(w, r, err)
 		return
 	}
 	f, info, err := l.openFile(r.Context(), key)
 	if errors.Is(err, ErrNotFound) {
-		writeFileError(w, http.StatusNotFound, "not_found", "no such file")
+		writeFileError(w, r, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	if err != nil {
 		slog.ErrorContext(r.Context(), "storage: open local file", "key", key, "err", err)
-		writeFileError(w, http.StatusInternalServerError, "internal", "internal error")
+		writeFileError(w, r, http.StatusInternalServerError, "internal", "internal error")
 		return
 	}
 	defer f.Close()
@@ -104,25 +106,25 @@ func safeHeaders(contentType, name string, linkLeft time.Duration) http.Header {
 func (l *Local) servePut(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	if ValidKey(key) != nil {
-		writeFileError(w, http.StatusNotFound, "not_found", "no such file")
+		writeFileError(w, r, http.StatusNotFound, "not_found", "no such file")
 		return
 	}
 	if r.ContentLength < 0 {
-		writeFileError(w, http.StatusLengthRequired, "length_required", "Content-Length is required")
+		writeFileError(w, r, http.StatusLengthRequired, "length_required", "Content-Length is required")
 		return
 	}
 	q := r.URL.Query()
 	ct := r.Header.Get("Content-Type")
 	if err := l.signer.verify(l.now(), http.MethodPut, key, q.Get("exp"), q.Get("sig"), r.ContentLength, ct); err != nil {
-		writeSignatureError(w, err)
+		writeSignatureError(w, r, err)
 		return
 	}
 	if !l.isOpen(key) {
-		writeFileError(w, http.StatusForbidden, "upload_closed", "this upload was completed, deleted or never started; presign a new one")
+		writeFileError(w, r, http.StatusForbidden, "upload_closed", "this upload was completed, deleted or never started; presign a new one")
 		return
 	}
 	if l.maxPut > 0 && r.ContentLength > l.maxPut {
-		writeFileError(w, http.StatusRequestEntityTooLarge, "too_large", "file is larger than the upload limit")
+		writeFileError(w, r, http.StatusRequestEntityTooLarge, "too_large", "file is larger than the upload limit")
 		return
 	}
 	// The server already stops the body at Content-Length; Put's exact-size
@@ -130,30 +132,25 @@ func (l *Local) servePut(w http.ResponseWriter, r *http.Request) {
 	err := l.Put(r.Context(), key, r.Body, r.ContentLength, ct)
 	switch {
 	case errors.Is(err, ErrSizeMismatch):
-		writeFileError(w, http.StatusBadRequest, "size_mismatch", "body does not match Content-Length")
+		writeFileError(w, r, http.StatusBadRequest, "size_mismatch", "body does not match Content-Length")
 	case err != nil:
 		// A body cut off by the client ends up here too; it is logged
 		// like any failure but the client never sees the error text.
 		slog.ErrorContext(r.Context(), "storage: local upload", "key", key, "err", err)
-		writeFileError(w, http.StatusInternalServerError, "internal", "internal error")
+		writeFileError(w, r, http.StatusInternalServerError, "internal", "internal error")
 	default:
 		w.WriteHeader(http.StatusOK)
 	}
 }
 
-func writeSignatureError(w http.ResponseWriter, err error) {
+func writeSignatureError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errExpired) {
-		writeFileError(w, http.StatusForbidden, "link_expired", "this link has expired")
+		writeFileError(w, r, http.StatusForbidden, "link_expired", "this link has expired")
 		return
 	}
-	writeFileError(w, http.StatusForbidden, "invalid_signature", "the link's signature does not match this request")
+	writeFileError(w, r, http.StatusForbidden, "invalid_signature", "the link's signature does not match this request")
 }
 
-func writeFileError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": code, "message": message}})
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(body)
+func writeFileError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	httpx.WriteError(w, r, &ari.Error{Status: status, Code: ari.Code(code), Message: message})
 }
