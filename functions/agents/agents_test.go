@@ -29,10 +29,10 @@ var tokenFormat = regexp.MustCompile(`^ari_[0-9a-f]{48}$`)
 
 func TestCreateGetList(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "creator")
-	a, token := f.createAgent(t, u.Token, CreateAgentRequest{
-		Name: "  Weather Bot 3000 ", Description: "forecasts", AvatarURL: ptr("https://example.com/a.png"),
-		A2AEndpoint: ptr("https://agents.example.com/a2a"), A2AAuthHeader: ptr("Bearer s3cret"),
+	u := testenv.NewUser(t, f.DB, "creator")
+	a, token := createAgent(t, f, u.Token, CreateAgentRequest{
+		Name: "  Weather Bot 3000 ", Description: "forecasts", AvatarURL: apitest.Ptr("https://example.com/a.png"),
+		A2AEndpoint: apitest.Ptr("https://agents.example.com/a2a"), A2AAuthHeader: apitest.Ptr("Bearer s3cret"),
 		Visibility: "public", Skills: []ari.Skill{{Name: "forecast", Description: "tomorrow's weather"}},
 	})
 	if !tokenFormat.MatchString(token) {
@@ -47,29 +47,29 @@ func TestCreateGetList(t *testing.T) {
 	}
 	// The stored hash is sha256 of the token; the token itself is nowhere.
 	var stored []byte
-	if err := f.db.Pool.QueryRow(context.Background(), `select token_hash from agents where id = $1`, a.ID).Scan(&stored); err != nil {
+	if err := f.DB.Pool.QueryRow(context.Background(), `select token_hash from agents where id = $1`, a.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(stored, ari.HashAgentToken(token)) {
 		t.Fatal("token_hash is not sha256(token)")
 	}
 
-	raw := f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID, nil)
+	raw := f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID, nil)
 	for _, secret := range []string{token, "s3cret", hex.EncodeToString(stored), "tokenHash", "token_hash"} {
 		if bytes.Contains(raw, []byte(secret)) {
 			t.Fatalf("GET shows %q: %s", secret, raw)
 		}
 	}
-	got := decode[AgentResponse](t, raw)
+	got := apitest.Decode[AgentResponse](t, raw)
 	if got.ID != a.ID || got.Online {
 		t.Fatalf("get = %+v", got)
 	}
 
 	// Online comes from the relay's presence key.
-	if err := f.rdb.Set(context.Background(), f.keys.AgentPresence(a.ID), "relay-1", kv.PresenceTTL).Err(); err != nil {
+	if err := f.Redis.Set(context.Background(), f.Keys.AgentPresence(a.ID), "relay-1", kv.PresenceTTL).Err(); err != nil {
 		t.Fatal(err)
 	}
-	list := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, u.Token, "GET", "/api/agents", nil))
+	list := apitest.Decode[httpx.Page[AgentResponse]](t, f.Must(t, 200, u.Token, "GET", "/api/agents", nil))
 	if len(list.Items) != 1 || !list.Items[0].Online || list.NextCursor != nil || list.PrevCursor != nil {
 		t.Fatalf("list = %+v", list)
 	}
@@ -77,7 +77,7 @@ func TestCreateGetList(t *testing.T) {
 
 func TestCreateValidation(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "validator")
+	u := testenv.NewUser(t, f.DB, "validator")
 	cases := []struct {
 		body   any
 		status int
@@ -88,20 +88,20 @@ func TestCreateValidation(t *testing.T) {
 		{CreateAgentRequest{Name: strings.Repeat("n", 101)}, 400, []string{"name"}},
 		{CreateAgentRequest{Name: "ok", Description: strings.Repeat("d", 2001)}, 400, []string{"description"}},
 		{CreateAgentRequest{Name: "ok", Visibility: "secret"}, 400, []string{"visibility"}},
-		{CreateAgentRequest{Name: "ok", AvatarURL: ptr("javascript:alert(1)"), A2AEndpoint: ptr("ftp://x/y")}, 400, []string{"avatarUrl", "a2aEndpoint"}},
-		{CreateAgentRequest{Name: "ok", A2AAuthHeader: ptr("Bearer x\r\nX-Evil: 1")}, 400, []string{"a2aAuthHeader"}},
+		{CreateAgentRequest{Name: "ok", AvatarURL: apitest.Ptr("javascript:alert(1)"), A2AEndpoint: apitest.Ptr("ftp://x/y")}, 400, []string{"avatarUrl", "a2aEndpoint"}},
+		{CreateAgentRequest{Name: "ok", A2AAuthHeader: apitest.Ptr("Bearer x\r\nX-Evil: 1")}, 400, []string{"a2aAuthHeader"}},
 		{CreateAgentRequest{Name: "ok", Skills: []ari.Skill{{Name: "a"}, {Name: "a"}}}, 400, []string{"skills[1].name"}},
 		{`{"name":"ok","tokenHash":"00"}`, 400, []string{"tokenHash"}},
 		{`{"name":`, 400, nil},
 		{`[]`, 400, nil},
 	}
 	for i, c := range cases {
-		status, raw := f.call(t, u.Token, "POST", "/api/agents", c.body)
+		status, raw := f.Call(t, u.Token, "POST", "/api/agents", c.body)
 		if status != c.status {
 			t.Errorf("case %d: status %d, want %d: %s", i, status, c.status, raw)
 			continue
 		}
-		e := decode[errorBody](t, raw)
+		e := apitest.Decode[apitest.ErrorBody](t, raw)
 		if e.Error.Code != "invalid_request" {
 			t.Errorf("case %d: code %q", i, e.Error.Code)
 		}
@@ -112,11 +112,11 @@ func TestCreateValidation(t *testing.T) {
 		}
 	}
 	// Nothing was created by any of them.
-	list := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, u.Token, "GET", "/api/agents", nil))
+	list := apitest.Decode[httpx.Page[AgentResponse]](t, f.Must(t, 200, u.Token, "GET", "/api/agents", nil))
 	if len(list.Items) != 0 {
 		t.Fatalf("bad input created %d agents", len(list.Items))
 	}
-	req, _ := http.NewRequest("POST", f.api.URL+"/api/agents", strings.NewReader(`name=x`))
+	req, _ := http.NewRequest("POST", f.URL+"/api/agents", strings.NewReader(`name=x`))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Authorization", "Bearer "+u.Token)
 	res, err := http.DefaultClient.Do(req)
@@ -131,21 +131,21 @@ func TestCreateValidation(t *testing.T) {
 
 func TestListPagination(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "pager")
-	other := testenv.NewUser(t, f.db, "pager-other")
+	u := testenv.NewUser(t, f.DB, "pager")
+	other := testenv.NewUser(t, f.DB, "pager-other")
 	var want []string
 	for i := range 5 {
-		a, _ := f.createAgent(t, u.Token, CreateAgentRequest{Name: fmt.Sprintf("agent %d", i)})
+		a, _ := createAgent(t, f, u.Token, CreateAgentRequest{Name: fmt.Sprintf("agent %d", i)})
 		want = append([]string{a.ID}, want...)
 	}
-	f.createAgent(t, other.Token, CreateAgentRequest{Name: "not mine", Visibility: "public"})
+	createAgent(t, f, other.Token, CreateAgentRequest{Name: "not mine", Visibility: "public"})
 	var seen []string
 	path := "/api/agents?limit=2"
 	for pages := 0; ; pages++ {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		p := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, u.Token, "GET", path, nil))
+		p := apitest.Decode[httpx.Page[AgentResponse]](t, f.Must(t, 200, u.Token, "GET", path, nil))
 		for _, a := range p.Items {
 			seen = append(seen, a.ID)
 		}
@@ -158,7 +158,7 @@ func TestListPagination(t *testing.T) {
 		t.Fatalf("pages gave %v, want %v", seen, want)
 	}
 	for _, q := range []string{"?cursor=garbage", "?cursor=" + httpx.EncodeCursor("x"), "?limit=0", "?limit=101", "?limit=x"} {
-		if status, raw := f.call(t, u.Token, "GET", "/api/agents"+q, nil); status != 400 {
+		if status, raw := f.Call(t, u.Token, "GET", "/api/agents"+q, nil); status != 400 {
 			t.Errorf("%s: %d %s", q, status, raw)
 		}
 	}
@@ -166,21 +166,21 @@ func TestListPagination(t *testing.T) {
 
 func TestUpdateAndSkills(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "updater")
-	a, _ := f.createAgent(t, u.Token, CreateAgentRequest{Name: "Old Name", AvatarURL: ptr("https://x.example/a.png")})
-	got := decode[AgentResponse](t, f.must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID,
-		UpdateAgentRequest{Name: ptr("New Name"), AvatarURL: ptr(""), Visibility: ptr("public")}))
+	u := testenv.NewUser(t, f.DB, "updater")
+	a, _ := createAgent(t, f, u.Token, CreateAgentRequest{Name: "Old Name", AvatarURL: apitest.Ptr("https://x.example/a.png")})
+	got := apitest.Decode[AgentResponse](t, f.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID,
+		UpdateAgentRequest{Name: apitest.Ptr("New Name"), AvatarURL: apitest.Ptr(""), Visibility: apitest.Ptr("public")}))
 	if got.Name != "New Name" || got.Handle != "new-name" || got.AvatarURL != nil || got.Visibility != "public" || got.Description != "" {
 		t.Fatalf("updated = %+v", got)
 	}
-	if status, raw := f.call(t, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{Name: ptr(""), Visibility: ptr("x")}); status != 400 ||
-		decode[errorBody](t, raw).Error.Fields["visibility"] == "" {
+	if status, raw := f.Call(t, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{Name: apitest.Ptr(""), Visibility: apitest.Ptr("x")}); status != 400 ||
+		apitest.Decode[apitest.ErrorBody](t, raw).Error.Fields["visibility"] == "" {
 		t.Fatalf("bad update: %d %s", status, raw)
 	}
 
 	skills := SkillsBody{Skills: []ari.Skill{{Name: "echo", Description: "says it again"}, {Name: "time"}}}
-	put := decode[SkillsBody](t, f.must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", skills))
-	get := decode[SkillsBody](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/skills", nil))
+	put := apitest.Decode[SkillsBody](t, f.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", skills))
+	get := apitest.Decode[SkillsBody](t, f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/skills", nil))
 	if !slices.Equal(put.Skills, skills.Skills) || !slices.Equal(get.Skills, skills.Skills) {
 		t.Fatalf("skills put %v get %v", put.Skills, get.Skills)
 	}
@@ -191,72 +191,72 @@ func TestUpdateAndSkills(t *testing.T) {
 	for _, bad := range []any{tooMany, SkillsBody{Skills: []ari.Skill{{Name: ""}}}, `{}`,
 		SkillsBody{Skills: []ari.Skill{{Name: strings.Repeat("x", 65)}}},
 		SkillsBody{Skills: []ari.Skill{{Name: "x", Description: strings.Repeat("y", 1025)}}}} {
-		if status, raw := f.call(t, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", bad); status != 400 {
+		if status, raw := f.Call(t, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", bad); status != 400 {
 			t.Errorf("skills %v: %d %s", bad, status, raw)
 		}
 	}
-	get = decode[SkillsBody](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/skills", nil))
+	get = apitest.Decode[SkillsBody](t, f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/skills", nil))
 	if !slices.Equal(get.Skills, skills.Skills) {
 		t.Fatalf("a refused PUT changed the skills: %v", get.Skills)
 	}
 	// Clearing is allowed.
-	if got := decode[SkillsBody](t, f.must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", `{"skills":[]}`)); got.Skills == nil || len(got.Skills) != 0 {
+	if got := apitest.Decode[SkillsBody](t, f.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID+"/skills", `{"skills":[]}`)); got.Skills == nil || len(got.Skills) != 0 {
 		t.Fatalf("cleared skills = %#v", got.Skills)
 	}
 }
 
 func TestRegenerateTokenRevokesOldAtOnce(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "rotator")
-	a, oldToken := f.createAgent(t, u.Token, CreateAgentRequest{Name: "rotating"})
+	u := testenv.NewUser(t, f.DB, "rotator")
+	a, oldToken := createAgent(t, f, u.Token, CreateAgentRequest{Name: "rotating"})
 	ctx := context.Background()
-	if got, err := f.db.AgentByToken(ctx, oldToken); err != nil || got.ID != a.ID {
+	if got, err := f.DB.AgentByToken(ctx, oldToken); err != nil || got.ID != a.ID {
 		t.Fatalf("fresh token refused: %v", err)
 	}
-	ps := subscribe(t, f.rdb, f.keys.AgentChannel(a.ID))
-	res := decode[AgentWithTokenResponse](t, f.must(t, 200, u.Token, "POST", "/api/agents/"+a.ID+"/regenerate-token", nil))
+	ps := apitest.Subscribe(t, f.Redis, f.Keys.AgentChannel(a.ID))
+	res := apitest.Decode[AgentWithTokenResponse](t, f.Must(t, 200, u.Token, "POST", "/api/agents/"+a.ID+"/regenerate-token", nil))
 	if !tokenFormat.MatchString(res.Token) || res.Token == oldToken || res.Agent.ID != a.ID ||
 		res.Agent.TokenHint != "ari_…"+res.Token[len(res.Token)-4:] {
 		t.Fatalf("regenerated = %+v", res)
 	}
-	if _, err := f.db.AgentByToken(ctx, oldToken); !errors.Is(err, store.ErrNotFound) {
+	if _, err := f.DB.AgentByToken(ctx, oldToken); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("old token still works: %v", err)
 	}
-	if got, err := f.db.AgentByToken(ctx, res.Token); err != nil || got.ID != a.ID {
+	if got, err := f.DB.AgentByToken(ctx, res.Token); err != nil || got.ID != a.ID {
 		t.Fatalf("new token refused: %v", err)
 	}
-	ev := nextEvent(t, ps)
-	if ev.Type != events.AgentTokenRevoked || decode[AgentEventData](t, ev.Data).AgentID != a.ID {
+	ev := apitest.NextEvent(t, ps)
+	if ev.Type != events.AgentTokenRevoked || apitest.Decode[AgentEventData](t, ev.Data).AgentID != a.ID {
 		t.Fatalf("event = %+v %s", ev, ev.Data)
 	}
 }
 
 func TestDeletePublishesAndForgets(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "deleter")
-	a, token := f.createAgent(t, u.Token, CreateAgentRequest{Name: "doomed"})
-	ps := subscribe(t, f.rdb, f.keys.AgentChannel(a.ID))
-	f.must(t, 204, u.Token, "DELETE", "/api/agents/"+a.ID, nil)
-	ev := nextEvent(t, ps)
-	if ev.Type != events.AgentDeleted || decode[AgentEventData](t, ev.Data).AgentID != a.ID {
+	u := testenv.NewUser(t, f.DB, "deleter")
+	a, token := createAgent(t, f, u.Token, CreateAgentRequest{Name: "doomed"})
+	ps := apitest.Subscribe(t, f.Redis, f.Keys.AgentChannel(a.ID))
+	f.Must(t, 204, u.Token, "DELETE", "/api/agents/"+a.ID, nil)
+	ev := apitest.NextEvent(t, ps)
+	if ev.Type != events.AgentDeleted || apitest.Decode[AgentEventData](t, ev.Data).AgentID != a.ID {
 		t.Fatalf("event = %+v", ev)
 	}
-	f.must(t, 404, u.Token, "GET", "/api/agents/"+a.ID, nil)
-	f.must(t, 404, u.Token, "DELETE", "/api/agents/"+a.ID, nil)
-	if _, err := f.db.AgentByToken(context.Background(), token); !errors.Is(err, store.ErrNotFound) {
+	f.Must(t, 404, u.Token, "GET", "/api/agents/"+a.ID, nil)
+	f.Must(t, 404, u.Token, "DELETE", "/api/agents/"+a.ID, nil)
+	if _, err := f.DB.AgentByToken(context.Background(), token); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted agent's token works: %v", err)
 	}
 }
 
 func TestStatsAndHistoryOverHTTP(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "statist")
-	a, _ := f.createAgent(t, u.Token, CreateAgentRequest{Name: "measured"})
-	conv, err := f.db.CreateDirectConversation(context.Background(), u.ID, a.ID, "")
+	u := testenv.NewUser(t, f.DB, "statist")
+	a, _ := createAgent(t, f, u.Token, CreateAgentRequest{Name: "measured"})
+	conv, err := f.DB.CreateDirectConversation(context.Background(), u.ID, a.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	empty := decode[ari.AgentStats](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/stats", nil))
+	empty := apitest.Decode[ari.AgentStats](t, f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/stats", nil))
 	if empty.Conversations != 1 || empty.Messages != 0 || empty.FirstChunkMs.Median != nil || empty.CompletionMs.P95 != nil {
 		t.Fatalf("empty stats = %+v", empty)
 	}
@@ -270,10 +270,10 @@ func TestStatsAndHistoryOverHTTP(t *testing.T) {
 		if i == 3 {
 			status = ari.StatusError
 		}
-		seedMessage(t, f.db, conv.ID, ari.RoleUser, &u.ID, nil, "q", ari.StatusComplete, created, nil, nil)
-		replies = append(replies, seedMessage(t, f.db, conv.ID, ari.RoleAgent, nil, &a.ID, "a", status, created, &first, &done))
+		apitest.SeedMessage(t, f.DB, conv.ID, ari.RoleUser, &u.ID, nil, "q", ari.StatusComplete, created, nil, nil)
+		replies = append(replies, apitest.SeedMessage(t, f.DB, conv.ID, ari.RoleAgent, nil, &a.ID, "a", status, created, &first, &done))
 	}
-	s := decode[ari.AgentStats](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/stats", nil))
+	s := apitest.Decode[ari.AgentStats](t, f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID+"/stats", nil))
 	// first chunk over 100, 200, 300, 900: median 250, p95 = 300 + 0.85*600.
 	if s.Messages != 8 || s.Replies.Completed != 3 || s.Replies.Errored != 1 ||
 		*s.FirstChunkMs.Median != 250 || *s.FirstChunkMs.P95 < 809.99 || *s.FirstChunkMs.P95 > 810.01 ||
@@ -284,7 +284,7 @@ func TestStatsAndHistoryOverHTTP(t *testing.T) {
 	var seen []string
 	path := "/api/agents/" + a.ID + "/history?limit=3"
 	for {
-		p := decode[httpx.Page[ari.AgentTask]](t, f.must(t, 200, u.Token, "GET", path, nil))
+		p := apitest.Decode[httpx.Page[ari.AgentTask]](t, f.Must(t, 200, u.Token, "GET", path, nil))
 		for _, k := range p.Items {
 			seen = append(seen, k.MessageID)
 			if k.ConversationID != conv.ID || k.FirstChunkMs == nil || k.DurationMs == nil {
@@ -300,26 +300,26 @@ func TestStatsAndHistoryOverHTTP(t *testing.T) {
 	if !slices.Equal(seen, replies) {
 		t.Fatalf("history %v, want newest first of %v", seen, replies)
 	}
-	f.must(t, 400, u.Token, "GET", "/api/agents/"+a.ID+"/history?cursor=%7B", nil)
+	f.Must(t, 400, u.Token, "GET", "/api/agents/"+a.ID+"/history?cursor=%7B", nil)
 }
 
 func TestExportStreamsValidJSON(t *testing.T) {
 	f := setup(t)
-	owner := testenv.NewUser(t, f.db, "exporter")
-	stranger := testenv.NewUser(t, f.db, "export-stranger")
-	a, token := f.createAgent(t, owner.Token, CreateAgentRequest{Name: "exported", Visibility: "public",
-		A2AAuthHeader: ptr("Bearer hidden-credential"), Skills: []ari.Skill{{Name: "echo"}}})
+	owner := testenv.NewUser(t, f.DB, "exporter")
+	stranger := testenv.NewUser(t, f.DB, "export-stranger")
+	a, token := createAgent(t, f, owner.Token, CreateAgentRequest{Name: "exported", Visibility: "public",
+		A2AAuthHeader: apitest.Ptr("Bearer hidden-credential"), Skills: []ari.Skill{{Name: "echo"}}})
 	ctx := context.Background()
-	mine1, _ := f.db.CreateDirectConversation(ctx, owner.ID, a.ID, "first")
-	empty, _ := f.db.CreateDirectConversation(ctx, owner.ID, a.ID, "empty")
-	theirs, _ := f.db.CreateDirectConversation(ctx, stranger.ID, a.ID, "private talk")
+	mine1, _ := f.DB.CreateDirectConversation(ctx, owner.ID, a.ID, "first")
+	empty, _ := f.DB.CreateDirectConversation(ctx, owner.ID, a.ID, "empty")
+	theirs, _ := f.DB.CreateDirectConversation(ctx, stranger.ID, a.ID, "private talk")
 	now := time.Now()
 	for i := range 250 {
-		seedMessage(t, f.db, mine1.ID, ari.RoleUser, &owner.ID, nil, fmt.Sprintf("line %d \"quoted\" </script>", i), ari.StatusComplete, now, nil, nil)
+		apitest.SeedMessage(t, f.DB, mine1.ID, ari.RoleUser, &owner.ID, nil, fmt.Sprintf("line %d \"quoted\" </script>", i), ari.StatusComplete, now, nil, nil)
 	}
-	seedMessage(t, f.db, theirs.ID, ari.RoleUser, &stranger.ID, nil, "the stranger's secret", ari.StatusComplete, now, nil, nil)
+	apitest.SeedMessage(t, f.DB, theirs.ID, ari.RoleUser, &stranger.ID, nil, "the stranger's secret", ari.StatusComplete, now, nil, nil)
 
-	req, _ := http.NewRequest("GET", f.api.URL+"/api/agents/"+a.ID+"/export", nil)
+	req, _ := http.NewRequest("GET", f.URL+"/api/agents/"+a.ID+"/export", nil)
 	req.Header.Set("Authorization", "Bearer "+owner.Token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -357,7 +357,7 @@ func TestExportStreamsValidJSON(t *testing.T) {
 		}
 	}
 	var hash []byte
-	if err := f.db.Pool.QueryRow(ctx, `select token_hash from agents where id = $1`, a.ID).Scan(&hash); err != nil {
+	if err := f.DB.Pool.QueryRow(ctx, `select token_hash from agents where id = $1`, a.ID).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
 	for _, secret := range []string{hex.EncodeToString(hash), token, "hidden-credential", "the stranger's secret", "token_hash", "tokenHash"} {
@@ -372,11 +372,11 @@ func TestExportStreamsValidJSON(t *testing.T) {
 // changing or inspecting someone else's public agent, which they may only view.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := setup(t)
-	owner := testenv.NewUser(t, f.db, "matrix-owner")
-	stranger := testenv.NewUser(t, f.db, "matrix-stranger")
-	priv, _ := f.createAgent(t, owner.Token, CreateAgentRequest{Name: "private", A2AEndpoint: ptr("https://x.example/a2a")})
-	pub, _ := f.createAgent(t, owner.Token, CreateAgentRequest{Name: "public", Visibility: "public",
-		A2AEndpoint: ptr("https://x.example/a2a"), A2AAuthHeader: ptr("Bearer zzz")})
+	owner := testenv.NewUser(t, f.DB, "matrix-owner")
+	stranger := testenv.NewUser(t, f.DB, "matrix-stranger")
+	priv, _ := createAgent(t, f, owner.Token, CreateAgentRequest{Name: "private", A2AEndpoint: apitest.Ptr("https://x.example/a2a")})
+	pub, _ := createAgent(t, f, owner.Token, CreateAgentRequest{Name: "public", Visibility: "public",
+		A2AEndpoint: apitest.Ptr("https://x.example/a2a"), A2AAuthHeader: apitest.Ptr("Bearer zzz")})
 
 	type route struct {
 		pattern string
@@ -388,7 +388,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST /api/agents", CreateAgentRequest{Name: "x"}, 0},
 		{"GET /api/agents", nil, 0},
 		{"GET /api/agents/{id}", nil, 200},
-		{"PUT /api/agents/{id}", UpdateAgentRequest{Name: ptr("stolen")}, 403},
+		{"PUT /api/agents/{id}", UpdateAgentRequest{Name: apitest.Ptr("stolen")}, 403},
 		{"DELETE /api/agents/{id}", nil, 403},
 		{"GET /api/agents/{id}/skills", nil, 200},
 		{"PUT /api/agents/{id}/skills", SkillsBody{Skills: []ari.Skill{}}, 403},
@@ -402,18 +402,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		covered = append(covered, r.pattern)
 		method, path := httpx.SplitPattern(r.pattern)
 		at := func(id string) string { return strings.ReplaceAll(path, "{id}", id) }
-		if status, _ := f.call(t, "", method, at(pub.ID), r.body); status != 401 {
+		if status, _ := f.Call(t, "", method, at(pub.ID), r.body); status != 401 {
 			t.Errorf("%s without session: %d", r.pattern, status)
 		}
 		if !strings.Contains(path, "{id}") {
 			continue
 		}
 		for _, id := range []string{priv.ID, "00000000-0000-0000-0000-000000000000", "not-a-uuid"} {
-			if status, raw := f.call(t, stranger.Token, method, at(id), r.body); status != 404 || decode[errorBody](t, raw).Error.Code != "not_found" {
+			if status, raw := f.Call(t, stranger.Token, method, at(id), r.body); status != 404 || apitest.Decode[apitest.ErrorBody](t, raw).Error.Code != "not_found" {
 				t.Errorf("%s as stranger on %s: %d %s", r.pattern, id, status, raw)
 			}
 		}
-		status, raw := f.call(t, stranger.Token, method, at(pub.ID), r.body)
+		status, raw := f.Call(t, stranger.Token, method, at(pub.ID), r.body)
 		if status != r.public {
 			t.Errorf("%s as stranger on a public agent: %d, want %d: %s", r.pattern, status, r.public, raw)
 		}
@@ -422,25 +422,25 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("%s shows owner-only fields to a stranger: %s", r.pattern, raw)
 		}
 	}
-	patterns := f.router.Patterns()
+	patterns := New(Deps{Auth: f.Auth}).Patterns()
 	slices.Sort(covered)
 	if !slices.Equal(patterns, covered) {
 		t.Fatalf("matrix covers %v\nrouter serves %v", covered, patterns)
 	}
 	// The stranger's view of the public agent: public fields, not theirs.
-	v := decode[AgentResponse](t, f.must(t, 200, stranger.Token, "GET", "/api/agents/"+pub.ID, nil))
+	v := apitest.Decode[AgentResponse](t, f.Must(t, 200, stranger.Token, "GET", "/api/agents/"+pub.ID, nil))
 	if v.Mine || v.Name != "public" || v.Handle != "public" {
 		t.Fatalf("public view = %+v", v)
 	}
 	// The stranger's list holds only their own.
-	list := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, stranger.Token, "GET", "/api/agents", nil))
+	list := apitest.Decode[httpx.Page[AgentResponse]](t, f.Must(t, 200, stranger.Token, "GET", "/api/agents", nil))
 	for _, a := range list.Items {
 		if a.OwnerID != stranger.ID {
 			t.Fatalf("stranger's list has %s", a.ID)
 		}
 	}
 	// Nothing the stranger tried changed the agents.
-	after := decode[AgentResponse](t, f.must(t, 200, owner.Token, "GET", "/api/agents/"+pub.ID, nil))
+	after := apitest.Decode[AgentResponse](t, f.Must(t, 200, owner.Token, "GET", "/api/agents/"+pub.ID, nil))
 	if after.Name != "public" || after.TokenHint != pub.TokenHint {
 		t.Fatalf("public agent changed: %+v", after)
 	}
@@ -451,36 +451,36 @@ func TestAuthorizationMatrix(t *testing.T) {
 // are allowed; nothing changes.
 func TestA2AEndpointMustBePublic(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "guarded")
-	a, _ := f.createAgent(t, u.Token, CreateAgentRequest{Name: "guarded", A2AEndpoint: ptr("https://agents.example.com/a2a")})
+	u := testenv.NewUser(t, f.DB, "guarded")
+	a, _ := createAgent(t, f, u.Token, CreateAgentRequest{Name: "guarded", A2AEndpoint: apitest.Ptr("https://agents.example.com/a2a")})
 	for _, ep := range []string{
 		"http://localhost:9999/a2a", "https://a.localhost/a2a", "http://127.0.0.1/a2a", "http://[::1]/a2a",
 		"http://10.0.0.5/a2a", "http://169.254.169.254/latest", "http://100.100.100.200/", "http://198.18.0.1/",
 		"http://192.0.0.1/", "http://240.0.0.1/", "http://0.0.0.0/", "http://[fec0::1]/", "http://[64:ff9b::a9fe:a9fe]/",
 		"http://[2002:a9fe:a9fe::1]/", "http://0x7f000001/", "http://127.1/",
 	} {
-		status, raw := f.call(t, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "x", A2AEndpoint: ptr(ep)})
-		if e := decode[errorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
+		status, raw := f.Call(t, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "x", A2AEndpoint: apitest.Ptr(ep)})
+		if e := apitest.Decode[apitest.ErrorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
 			t.Errorf("create %s: %d %s", ep, status, raw)
 		}
-		status, raw = f.call(t, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: ptr(ep)})
-		if e := decode[errorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
+		status, raw = f.Call(t, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: apitest.Ptr(ep)})
+		if e := apitest.Decode[apitest.ErrorBody](t, raw); status != 400 || e.Error.Fields["a2aEndpoint"] == "" {
 			t.Errorf("update %s: %d %s", ep, status, raw)
 		}
 	}
-	got := decode[AgentResponse](t, f.must(t, 200, u.Token, "GET", "/api/agents/"+a.ID, nil))
+	got := apitest.Decode[AgentResponse](t, f.Must(t, 200, u.Token, "GET", "/api/agents/"+a.ID, nil))
 	if got.A2AEndpoint == nil || *got.A2AEndpoint != "https://agents.example.com/a2a" {
 		t.Fatalf("endpoint changed: %+v", got.A2AEndpoint)
 	}
-	list := decode[httpx.Page[AgentResponse]](t, f.must(t, 200, u.Token, "GET", "/api/agents", nil))
+	list := apitest.Decode[httpx.Page[AgentResponse]](t, f.Must(t, 200, u.Token, "GET", "/api/agents", nil))
 	if len(list.Items) != 1 {
 		t.Fatalf("refused endpoints created %d agents", len(list.Items)-1)
 	}
 
 	// With private networks allowed (local development), they are accepted.
-	open := New(Deps{DB: f.db, Redis: f.rdb, Keys: f.keys, Events: events.NewPublisher(f.rdb, f.keys), AllowPrivateNetworks: true,
-		Auth: &auth.Authenticator{DB: f.db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")}})
+	open := New(Deps{DB: f.DB, Redis: f.Redis, Keys: f.Keys, Events: events.NewPublisher(f.Redis, f.Keys), AllowPrivateNetworks: true,
+		Auth: &auth.Authenticator{DB: f.DB, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")}})
 	api := apitest.Serve(t, open)
-	api.Must(t, 201, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "local", A2AEndpoint: ptr("http://localhost:9999/a2a")})
-	api.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: ptr("http://127.0.0.1:9999/a2a")})
+	api.Must(t, 201, u.Token, "POST", "/api/agents", CreateAgentRequest{Name: "local", A2AEndpoint: apitest.Ptr("http://localhost:9999/a2a")})
+	api.Must(t, 200, u.Token, "PUT", "/api/agents/"+a.ID, UpdateAgentRequest{A2AEndpoint: apitest.Ptr("http://127.0.0.1:9999/a2a")})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 	"slices"
 	"strings"
 	"testing"
@@ -39,48 +40,48 @@ func addMember(t *testing.T, db *store.DB, convID, userID, role string) {
 	}
 }
 
-func (f *fixture) start(t *testing.T, token, agentID, title string) ari.Conversation {
+func start(t *testing.T, f *apitest.Env, token, agentID, title string) ari.Conversation {
 	t.Helper()
-	return decode[ari.Conversation](t, f.must(t, 201, token, "POST", "/api/conversations",
+	return apitest.Decode[ari.Conversation](t, f.Must(t, 201, token, "POST", "/api/conversations",
 		CreateConversationRequest{AgentID: agentID, Title: title}))
 }
 
 func TestCreateConversation(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "starter")
-	dev := testenv.NewUser(t, f.db, "developer")
-	mine := newAgent(t, f.db, u.ID, "My Bot", ari.VisibilityPrivate)
-	public := newAgent(t, f.db, dev.ID, "Public Bot", ari.VisibilityPublic)
-	private := newAgent(t, f.db, dev.ID, "Private Bot", ari.VisibilityPrivate)
+	u := testenv.NewUser(t, f.DB, "starter")
+	dev := testenv.NewUser(t, f.DB, "developer")
+	mine := newAgent(t, f.DB, u.ID, "My Bot", ari.VisibilityPrivate)
+	public := newAgent(t, f.DB, dev.ID, "Public Bot", ari.VisibilityPublic)
+	private := newAgent(t, f.DB, dev.ID, "Private Bot", ari.VisibilityPrivate)
 
-	ps := subscribe(t, f.rdb, f.keys.UserChannel(u.ID))
-	c := f.start(t, u.Token, mine.ID, "  Plans  ")
+	ps := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(u.ID))
+	c := start(t, f, u.Token, mine.ID, "  Plans  ")
 	if c.Kind != ari.KindDirect || c.Title != "Plans" || c.Role != "owner" || c.LastSeq != 0 || c.UnreadCount != 0 ||
 		c.LastMessage != nil || c.Streaming || len(c.Agents) != 1 || c.Agents[0].ID != mine.ID || c.Agents[0].Handle != "my-bot" {
 		t.Fatalf("created = %+v", c)
 	}
-	ev := nextEvent(t, ps)
+	ev := apitest.NextEvent(t, ps)
 	if ev.Type != events.ConversationCreated || ev.ConversationID != c.ID ||
-		decode[ConversationEventData](t, ev.Data).Conversation.ID != c.ID {
+		apitest.Decode[ConversationEventData](t, ev.Data).Conversation.ID != c.ID {
 		t.Fatalf("event = %+v %s", ev, ev.Data)
 	}
 	// Anyone signed in may talk to a public agent; a private foreign one is 404.
-	if pc := f.start(t, u.Token, public.ID, ""); pc.Agents[0].ID != public.ID {
+	if pc := start(t, f, u.Token, public.ID, ""); pc.Agents[0].ID != public.ID {
 		t.Fatalf("public = %+v", pc)
 	}
 	for _, id := range []string{private.ID, "nope"} {
-		status, raw := f.call(t, u.Token, "POST", "/api/conversations", CreateConversationRequest{AgentID: id})
-		if status != 404 || decode[errorBody](t, raw).Error.Code != "not_found" {
+		status, raw := f.Call(t, u.Token, "POST", "/api/conversations", CreateConversationRequest{AgentID: id})
+		if status != 404 || apitest.Decode[apitest.ErrorBody](t, raw).Error.Code != "not_found" {
 			t.Fatalf("agent %s: %d %s", id, status, raw)
 		}
 	}
 	for _, bad := range []any{CreateConversationRequest{}, CreateConversationRequest{AgentID: mine.ID, Title: strings.Repeat("t", 201)},
 		`{"agentId":"` + mine.ID + `","kind":"group"}`, `{"agentId":7}`} {
-		if status, raw := f.call(t, u.Token, "POST", "/api/conversations", bad); status != 400 {
+		if status, raw := f.Call(t, u.Token, "POST", "/api/conversations", bad); status != 400 {
 			t.Fatalf("%v: %d %s", bad, status, raw)
 		}
 	}
-	list := decode[httpx.Page[ari.Conversation]](t, f.must(t, 200, u.Token, "GET", "/api/conversations", nil))
+	list := apitest.Decode[httpx.Page[ari.Conversation]](t, f.Must(t, 200, u.Token, "GET", "/api/conversations", nil))
 	if len(list.Items) != 2 {
 		t.Fatalf("list has %d, want 2 (refused requests must create nothing)", len(list.Items))
 	}
@@ -88,22 +89,22 @@ func TestCreateConversation(t *testing.T) {
 
 func TestListShowsPreviewUnreadMutedStreaming(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "lister")
-	a := newAgent(t, f.db, u.ID, "Lister Bot", ari.VisibilityPrivate)
-	quiet := f.start(t, u.Token, a.ID, "quiet")
-	busy := f.start(t, u.Token, a.ID, "busy")
+	u := testenv.NewUser(t, f.DB, "lister")
+	a := newAgent(t, f.DB, u.ID, "Lister Bot", ari.VisibilityPrivate)
+	quiet := start(t, f, u.Token, a.ID, "quiet")
+	busy := start(t, f, u.Token, a.ID, "busy")
 	now := time.Now()
-	seedMessage(t, f.db, quiet.ID, ari.RoleUser, &u.ID, nil, "hello", ari.StatusComplete, now, nil, nil)
-	seedMessage(t, f.db, quiet.ID, ari.RoleAgent, nil, &a.ID, strings.Repeat("ab", 100), ari.StatusComplete, now.Add(time.Second), nil, nil)
-	reply := seedMessage(t, f.db, busy.ID, ari.RoleUser, &u.ID, nil, "go", ari.StatusComplete, now.Add(2*time.Second), nil, nil)
+	apitest.SeedMessage(t, f.DB, quiet.ID, ari.RoleUser, &u.ID, nil, "hello", ari.StatusComplete, now, nil, nil)
+	apitest.SeedMessage(t, f.DB, quiet.ID, ari.RoleAgent, nil, &a.ID, strings.Repeat("ab", 100), ari.StatusComplete, now.Add(time.Second), nil, nil)
+	reply := apitest.SeedMessage(t, f.DB, busy.ID, ari.RoleUser, &u.ID, nil, "go", ari.StatusComplete, now.Add(2*time.Second), nil, nil)
 	ctx := context.Background()
-	if err := f.rdb.Set(ctx, f.keys.ConvActive(busy.ID), reply, kv.ActiveTTL).Err(); err != nil {
+	if err := f.Redis.Set(ctx, f.Keys.ConvActive(busy.ID), reply, kv.ActiveTTL).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := decode[MuteResponse](t, f.must(t, 200, u.Token, "POST", "/api/conversations/"+quiet.ID+"/mute", nil)); !got.Muted {
+	if got := apitest.Decode[MuteResponse](t, f.Must(t, 200, u.Token, "POST", "/api/conversations/"+quiet.ID+"/mute", nil)); !got.Muted {
 		t.Fatal("mute did not mute")
 	}
-	list := decode[httpx.Page[ari.Conversation]](t, f.must(t, 200, u.Token, "GET", "/api/conversations", nil))
+	list := apitest.Decode[httpx.Page[ari.Conversation]](t, f.Must(t, 200, u.Token, "GET", "/api/conversations", nil))
 	if len(list.Items) != 2 || list.Items[0].ID != busy.ID || list.Items[1].ID != quiet.ID {
 		t.Fatalf("order = %+v", list.Items)
 	}
@@ -114,10 +115,10 @@ func TestListShowsPreviewUnreadMutedStreaming(t *testing.T) {
 	if q.Streaming || !q.Muted || q.UnreadCount != 1 || len(q.LastMessage.Content) != ari.PreviewLength || q.LastSeq != 2 {
 		t.Fatalf("quiet = %+v (preview %d chars)", q, len(q.LastMessage.Content))
 	}
-	if got := decode[MuteResponse](t, f.must(t, 200, u.Token, "POST", "/api/conversations/"+quiet.ID+"/mute", nil)); got.Muted {
+	if got := apitest.Decode[MuteResponse](t, f.Must(t, 200, u.Token, "POST", "/api/conversations/"+quiet.ID+"/mute", nil)); got.Muted {
 		t.Fatal("second mute did not unmute")
 	}
-	one := decode[ari.Conversation](t, f.must(t, 200, u.Token, "GET", "/api/conversations/"+busy.ID, nil))
+	one := apitest.Decode[ari.Conversation](t, f.Must(t, 200, u.Token, "GET", "/api/conversations/"+busy.ID, nil))
 	if !one.Streaming || one.ID != busy.ID {
 		t.Fatalf("get = %+v", one)
 	}
@@ -125,16 +126,16 @@ func TestListShowsPreviewUnreadMutedStreaming(t *testing.T) {
 
 func TestListPagination(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "pager")
-	a := newAgent(t, f.db, u.ID, "Pager", ari.VisibilityPrivate)
+	u := testenv.NewUser(t, f.DB, "pager")
+	a := newAgent(t, f.DB, u.ID, "Pager", ari.VisibilityPrivate)
 	var want []string
 	for i := range 7 {
-		want = append([]string{f.start(t, u.Token, a.ID, fmt.Sprint(i)).ID}, want...)
+		want = append([]string{start(t, f, u.Token, a.ID, fmt.Sprint(i)).ID}, want...)
 	}
 	var seen []string
 	path := "/api/conversations?limit=3"
 	for range 5 {
-		p := decode[httpx.Page[ari.Conversation]](t, f.must(t, 200, u.Token, "GET", path, nil))
+		p := apitest.Decode[httpx.Page[ari.Conversation]](t, f.Must(t, 200, u.Token, "GET", path, nil))
 		for _, c := range p.Items {
 			seen = append(seen, c.ID)
 		}
@@ -147,7 +148,7 @@ func TestListPagination(t *testing.T) {
 		t.Fatalf("pages %v, want %v", seen, want)
 	}
 	for _, q := range []string{"?cursor=@@@", "?cursor=" + httpx.EncodeCursor(42), "?limit=0", "?limit=1000"} {
-		if status, raw := f.call(t, u.Token, "GET", "/api/conversations"+q, nil); status != 400 {
+		if status, raw := f.Call(t, u.Token, "GET", "/api/conversations"+q, nil); status != 400 {
 			t.Errorf("%s: %d %s", q, status, raw)
 		}
 	}
@@ -155,73 +156,73 @@ func TestListPagination(t *testing.T) {
 
 func TestRenameTellsMembers(t *testing.T) {
 	f := setup(t)
-	owner := testenv.NewUser(t, f.db, "renamer")
-	member := testenv.NewUser(t, f.db, "member")
-	a := newAgent(t, f.db, owner.ID, "Namer", ari.VisibilityPrivate)
-	c := f.start(t, owner.Token, a.ID, "old")
-	addMember(t, f.db, c.ID, member.ID, "member")
-	psOwner := subscribe(t, f.rdb, f.keys.UserChannel(owner.ID))
-	psMember := subscribe(t, f.rdb, f.keys.UserChannel(member.ID))
-	got := decode[ari.Conversation](t, f.must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "new"}))
+	owner := testenv.NewUser(t, f.DB, "renamer")
+	member := testenv.NewUser(t, f.DB, "member")
+	a := newAgent(t, f.DB, owner.ID, "Namer", ari.VisibilityPrivate)
+	c := start(t, f, owner.Token, a.ID, "old")
+	addMember(t, f.DB, c.ID, member.ID, "member")
+	psOwner := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(owner.ID))
+	psMember := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(member.ID))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "new"}))
 	if got.Title != "new" {
 		t.Fatalf("renamed = %+v", got)
 	}
-	for name, ev := range map[string]events.Event{"owner": nextEvent(t, psOwner), "member": nextEvent(t, psMember)} {
-		d := decode[ConversationEventData](t, ev.Data)
+	for name, ev := range map[string]events.Event{"owner": apitest.NextEvent(t, psOwner), "member": apitest.NextEvent(t, psMember)} {
+		d := apitest.Decode[ConversationEventData](t, ev.Data)
 		if ev.Type != events.ConversationUpdated || ev.ConversationID != c.ID || d.Conversation.Title != "new" || d.Conversation.Kind != "direct" {
 			t.Fatalf("%s got %+v %s", name, ev, ev.Data)
 		}
 	}
 	// A plain member may not rename: visible, not theirs to change.
-	if status, raw := f.call(t, member.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "mine"}); status != 403 {
+	if status, raw := f.Call(t, member.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "mine"}); status != 403 {
 		t.Fatalf("member rename: %d %s", status, raw)
 	}
-	if status, raw := f.call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: strings.Repeat("x", 201)}); status != 400 ||
-		decode[errorBody](t, raw).Error.Fields["title"] == "" {
+	if status, raw := f.Call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: strings.Repeat("x", 201)}); status != 400 ||
+		apitest.Decode[apitest.ErrorBody](t, raw).Error.Fields["title"] == "" {
 		t.Fatalf("long title: %d %s", status, raw)
 	}
-	if got := decode[ari.Conversation](t, f.must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil)); got.Title != "new" {
+	if got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil)); got.Title != "new" {
 		t.Fatalf("title after refused changes = %q", got.Title)
 	}
 }
 
 func TestReadMarks(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "reader")
-	other := testenv.NewUser(t, f.db, "co-reader")
-	a := newAgent(t, f.db, u.ID, "Reader", ari.VisibilityPrivate)
-	c := f.start(t, u.Token, a.ID, "")
-	addMember(t, f.db, c.ID, other.ID, "member")
+	u := testenv.NewUser(t, f.DB, "reader")
+	other := testenv.NewUser(t, f.DB, "co-reader")
+	a := newAgent(t, f.DB, u.ID, "Reader", ari.VisibilityPrivate)
+	c := start(t, f, u.Token, a.ID, "")
+	addMember(t, f.DB, c.ID, other.ID, "member")
 	for i := range 5 {
-		seedMessage(t, f.db, c.ID, ari.RoleAgent, nil, &a.ID, fmt.Sprint("m", i), ari.StatusComplete, time.Now(), nil, nil)
+		apitest.SeedMessage(t, f.DB, c.ID, ari.RoleAgent, nil, &a.ID, fmt.Sprint("m", i), ari.StatusComplete, time.Now(), nil, nil)
 	}
-	psMe := subscribe(t, f.rdb, f.keys.UserChannel(u.ID))
-	psOther := subscribe(t, f.rdb, f.keys.UserChannel(other.ID))
+	psMe := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(u.ID))
+	psOther := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(other.ID))
 	path := "/api/conversations/" + c.ID + "/read"
-	if got := decode[ReadResponse](t, f.must(t, 200, u.Token, "POST", path, ReadRequest{Seq: ptr[int64](3)})); got.LastReadSeq != 3 {
+	if got := apitest.Decode[ReadResponse](t, f.Must(t, 200, u.Token, "POST", path, ReadRequest{Seq: apitest.Ptr[int64](3)})); got.LastReadSeq != 3 {
 		t.Fatalf("read 3 = %+v", got)
 	}
-	ev := nextEvent(t, psMe)
-	if d := decode[ReadUpdatedData](t, ev.Data); ev.Type != events.ReadUpdated || d.Seq != 3 || d.UserID != u.ID || ev.ConversationID != c.ID {
+	ev := apitest.NextEvent(t, psMe)
+	if d := apitest.Decode[ReadUpdatedData](t, ev.Data); ev.Type != events.ReadUpdated || d.Seq != 3 || d.UserID != u.ID || ev.ConversationID != c.ID {
 		t.Fatalf("event = %+v %s", ev, ev.Data)
 	}
 	// Backwards is a no-op answered with the stored mark, and tells no one.
-	if got := decode[ReadResponse](t, f.must(t, 200, u.Token, "POST", path, ReadRequest{Seq: ptr[int64](1)})); got.LastReadSeq != 3 {
+	if got := apitest.Decode[ReadResponse](t, f.Must(t, 200, u.Token, "POST", path, ReadRequest{Seq: apitest.Ptr[int64](1)})); got.LastReadSeq != 3 {
 		t.Fatalf("read 1 after 3 = %+v", got)
 	}
-	for _, bad := range []any{ReadRequest{Seq: ptr[int64](6)}, ReadRequest{Seq: ptr[int64](-1)}, `{}`, `{"seq":"3"}`} {
-		if status, raw := f.call(t, u.Token, "POST", path, bad); status != 400 {
+	for _, bad := range []any{ReadRequest{Seq: apitest.Ptr[int64](6)}, ReadRequest{Seq: apitest.Ptr[int64](-1)}, `{}`, `{"seq":"3"}`} {
+		if status, raw := f.Call(t, u.Token, "POST", path, bad); status != 400 {
 			t.Fatalf("%v: %d %s", bad, status, raw)
 		}
 	}
-	f.must(t, 200, u.Token, "POST", path, ReadRequest{Seq: ptr[int64](5)})
-	if ev := nextEvent(t, psMe); decode[ReadUpdatedData](t, ev.Data).Seq != 5 {
+	f.Must(t, 200, u.Token, "POST", path, ReadRequest{Seq: apitest.Ptr[int64](5)})
+	if ev := apitest.NextEvent(t, psMe); apitest.Decode[ReadUpdatedData](t, ev.Data).Seq != 5 {
 		t.Fatalf("second event = %s (the no-op read must not publish)", ev.Data)
 	}
 	if msg, err := psOther.ReceiveTimeout(context.Background(), 200*time.Millisecond); err == nil {
 		t.Fatalf("another member was told of my read mark: %v", msg)
 	}
-	got := decode[ari.Conversation](t, f.must(t, 200, u.Token, "GET", "/api/conversations/"+c.ID, nil))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, u.Token, "GET", "/api/conversations/"+c.ID, nil))
 	if got.LastReadSeq != 5 || got.UnreadCount != 0 {
 		t.Fatalf("after reading = %+v", got)
 	}
@@ -229,20 +230,20 @@ func TestReadMarks(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	f := setup(t)
-	u := testenv.NewUser(t, f.db, "watcher")
-	a := newAgent(t, f.db, u.ID, "Watched", ari.VisibilityPrivate)
-	c := f.start(t, u.Token, a.ID, "")
+	u := testenv.NewUser(t, f.DB, "watcher")
+	a := newAgent(t, f.DB, u.ID, "Watched", ari.VisibilityPrivate)
+	c := start(t, f, u.Token, a.ID, "")
 	path := "/api/conversations/" + c.ID + "/status"
-	idle := decode[StatusResponse](t, f.must(t, 200, u.Token, "GET", path, nil))
+	idle := apitest.Decode[StatusResponse](t, f.Must(t, 200, u.Token, "GET", path, nil))
 	if idle.Streaming || idle.ActiveMessageID != nil || idle.Queued != 0 || idle.AgentOnline ||
 		len(idle.Agents) != 1 || idle.Agents[0].ID != a.ID || idle.Agents[0].Online {
 		t.Fatalf("idle = %+v", idle)
 	}
 	ctx := context.Background()
-	f.rdb.Set(ctx, f.keys.ConvActive(c.ID), "msg-7", kv.ActiveTTL)
-	f.rdb.RPush(ctx, f.keys.ConvQueue(c.ID), "q1", "q2")
-	f.rdb.Set(ctx, f.keys.AgentPresence(a.ID), "relay-2", kv.PresenceTTL)
-	busy := decode[StatusResponse](t, f.must(t, 200, u.Token, "GET", path, nil))
+	f.Redis.Set(ctx, f.Keys.ConvActive(c.ID), "msg-7", kv.ActiveTTL)
+	f.Redis.RPush(ctx, f.Keys.ConvQueue(c.ID), "q1", "q2")
+	f.Redis.Set(ctx, f.Keys.AgentPresence(a.ID), "relay-2", kv.PresenceTTL)
+	busy := apitest.Decode[StatusResponse](t, f.Must(t, 200, u.Token, "GET", path, nil))
 	if !busy.Streaming || busy.ActiveMessageID == nil || *busy.ActiveMessageID != "msg-7" || busy.Queued != 2 ||
 		!busy.AgentOnline || !busy.Agents[0].Online {
 		t.Fatalf("busy = %+v", busy)
@@ -251,37 +252,37 @@ func TestStatus(t *testing.T) {
 
 func TestDeleteByOwnerAndLeaveByMember(t *testing.T) {
 	f := setup(t)
-	owner := testenv.NewUser(t, f.db, "owner")
-	member := testenv.NewUser(t, f.db, "leaver")
-	a := newAgent(t, f.db, owner.ID, "Shared", ari.VisibilityPrivate)
-	c := f.start(t, owner.Token, a.ID, "")
-	addMember(t, f.db, c.ID, member.ID, "member")
-	psOwner := subscribe(t, f.rdb, f.keys.UserChannel(owner.ID))
-	psMember := subscribe(t, f.rdb, f.keys.UserChannel(member.ID))
+	owner := testenv.NewUser(t, f.DB, "owner")
+	member := testenv.NewUser(t, f.DB, "leaver")
+	a := newAgent(t, f.DB, owner.ID, "Shared", ari.VisibilityPrivate)
+	c := start(t, f, owner.Token, a.ID, "")
+	addMember(t, f.DB, c.ID, member.ID, "member")
+	psOwner := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(owner.ID))
+	psMember := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(member.ID))
 
 	// The member leaves: both are told; the owner keeps the conversation.
-	f.must(t, 204, member.Token, "DELETE", "/api/conversations/"+c.ID, nil)
-	for _, ev := range []events.Event{nextEvent(t, psOwner), nextEvent(t, psMember)} {
-		d := decode[MemberRemovedData](t, ev.Data)
+	f.Must(t, 204, member.Token, "DELETE", "/api/conversations/"+c.ID, nil)
+	for _, ev := range []events.Event{apitest.NextEvent(t, psOwner), apitest.NextEvent(t, psMember)} {
+		d := apitest.Decode[MemberRemovedData](t, ev.Data)
 		if ev.Type != events.MemberRemoved || d.MemberID != member.ID || d.Kind != "user" || ev.ConversationID != c.ID {
 			t.Fatalf("leave event = %+v %s", ev, ev.Data)
 		}
 	}
-	f.must(t, 404, member.Token, "GET", "/api/conversations/"+c.ID, nil)
-	f.must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil)
+	f.Must(t, 404, member.Token, "GET", "/api/conversations/"+c.ID, nil)
+	f.Must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil)
 
 	// The owner deletes: gone for everyone, everyone told.
-	addMember(t, f.db, c.ID, member.ID, "admin")
-	f.must(t, 204, owner.Token, "DELETE", "/api/conversations/"+c.ID, nil)
-	for _, ev := range []events.Event{nextEvent(t, psOwner), nextEvent(t, psMember)} {
-		if ev.Type != events.ConversationDeleted || decode[ConversationDeletedData](t, ev.Data).ConversationID != c.ID {
+	addMember(t, f.DB, c.ID, member.ID, "admin")
+	f.Must(t, 204, owner.Token, "DELETE", "/api/conversations/"+c.ID, nil)
+	for _, ev := range []events.Event{apitest.NextEvent(t, psOwner), apitest.NextEvent(t, psMember)} {
+		if ev.Type != events.ConversationDeleted || apitest.Decode[ConversationDeletedData](t, ev.Data).ConversationID != c.ID {
 			t.Fatalf("delete event = %+v %s", ev, ev.Data)
 		}
 	}
-	f.must(t, 404, owner.Token, "GET", "/api/conversations/"+c.ID, nil)
-	f.must(t, 404, member.Token, "GET", "/api/conversations/"+c.ID, nil)
+	f.Must(t, 404, owner.Token, "GET", "/api/conversations/"+c.ID, nil)
+	f.Must(t, 404, member.Token, "GET", "/api/conversations/"+c.ID, nil)
 	var n int
-	if err := f.db.Pool.QueryRow(context.Background(), `select count(*) from conversations where id = $1`, c.ID).Scan(&n); err != nil || n != 0 {
+	if err := f.DB.Pool.QueryRow(context.Background(), `select count(*) from conversations where id = $1`, c.ID).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("conversation rows left: %d %v", n, err)
 	}
 }
@@ -291,11 +292,11 @@ func TestDeleteByOwnerAndLeaveByMember(t *testing.T) {
 // never matters and nothing changes.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := setup(t)
-	owner := testenv.NewUser(t, f.db, "matrix-owner")
-	stranger := testenv.NewUser(t, f.db, "matrix-stranger")
-	a := newAgent(t, f.db, owner.ID, "Matrix", ari.VisibilityPublic)
-	c := f.start(t, owner.Token, a.ID, "secret title")
-	seedMessage(t, f.db, c.ID, ari.RoleUser, &owner.ID, nil, "private words", ari.StatusComplete, time.Now(), nil, nil)
+	owner := testenv.NewUser(t, f.DB, "matrix-owner")
+	stranger := testenv.NewUser(t, f.DB, "matrix-stranger")
+	a := newAgent(t, f.DB, owner.ID, "Matrix", ari.VisibilityPublic)
+	c := start(t, f, owner.Token, a.ID, "secret title")
+	apitest.SeedMessage(t, f.DB, c.ID, ari.RoleUser, &owner.ID, nil, "private words", ari.StatusComplete, time.Now(), nil, nil)
 
 	routes := []struct {
 		pattern string
@@ -306,7 +307,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET /api/conversations/{id}", nil},
 		{"PUT /api/conversations/{id}", UpdateConversationRequest{Title: "hijacked"}},
 		{"DELETE /api/conversations/{id}", nil},
-		{"POST /api/conversations/{id}/read", ReadRequest{Seq: ptr[int64](1)}},
+		{"POST /api/conversations/{id}/read", ReadRequest{Seq: apitest.Ptr[int64](1)}},
 		{"POST /api/conversations/{id}/mute", nil},
 		{"GET /api/conversations/{id}/status", nil},
 	}
@@ -315,15 +316,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		covered = append(covered, r.pattern)
 		method, path := httpx.SplitPattern(r.pattern)
 		at := func(id string) string { return strings.ReplaceAll(path, "{id}", id) }
-		if status, _ := f.call(t, "", method, at(c.ID), r.body); status != 401 {
+		if status, _ := f.Call(t, "", method, at(c.ID), r.body); status != 401 {
 			t.Errorf("%s without session: %d", r.pattern, status)
 		}
 		if !strings.Contains(path, "{id}") {
 			continue
 		}
 		for _, id := range []string{c.ID, "00000000-0000-0000-0000-000000000000", "x'; drop table messages; --"} {
-			status, raw := f.call(t, stranger.Token, method, at(strings.ReplaceAll(id, " ", "%20")), r.body)
-			if status != 404 || decode[errorBody](t, raw).Error.Code != "not_found" {
+			status, raw := f.Call(t, stranger.Token, method, at(strings.ReplaceAll(id, " ", "%20")), r.body)
+			if status != 404 || apitest.Decode[apitest.ErrorBody](t, raw).Error.Code != "not_found" {
 				t.Errorf("%s as stranger on %q: %d %s", r.pattern, id, status, raw)
 			}
 			if bytes.Contains(raw, []byte("secret title")) || bytes.Contains(raw, []byte("private words")) {
@@ -331,16 +332,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
-	served := f.router.Patterns()
+	served := New(Deps{Auth: f.Auth}).Patterns()
 	slices.Sort(covered)
 	if !slices.Equal(served, covered) {
 		t.Fatalf("matrix covers %v\nrouter serves %v", covered, served)
 	}
 	// The stranger's list is empty and the owner's conversation is untouched.
-	if l := decode[httpx.Page[ari.Conversation]](t, f.must(t, 200, stranger.Token, "GET", "/api/conversations", nil)); len(l.Items) != 0 {
+	if l := apitest.Decode[httpx.Page[ari.Conversation]](t, f.Must(t, 200, stranger.Token, "GET", "/api/conversations", nil)); len(l.Items) != 0 {
 		t.Fatalf("stranger's list = %+v", l.Items)
 	}
-	got := decode[ari.Conversation](t, f.must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil))
 	if got.Title != "secret title" || got.Muted || got.LastSeq != 1 {
 		t.Fatalf("owner's conversation changed: %+v", got)
 	}

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,13 +13,13 @@ import (
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
-func memberIDs(t *testing.T, f *fixture, token, group string) map[string]string {
+func memberIDs(t *testing.T, f *apitest.Env, token, group string) map[string]string {
 	t.Helper()
-	st, raw := f.call(t, token, "GET", "/api/groups/"+group+"/members", nil)
+	st, raw := f.Call(t, token, "GET", "/api/groups/"+group+"/members", nil)
 	if st != 200 {
 		t.Fatalf("members: %d %s", st, raw)
 	}
-	p := decode[httpx.Page[ari.Member]](t, raw)
+	p := apitest.Decode[httpx.Page[ari.Member]](t, raw)
 	out := map[string]string{}
 	for _, m := range p.Items {
 		out[m.ID] = m.Kind + ":" + m.Role
@@ -28,21 +29,21 @@ func memberIDs(t *testing.T, f *fixture, token, group string) map[string]string 
 
 func TestGroupLifecycle(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	bob := testenv.NewUser(t, f.db, "bob")
-	cat := testenv.NewUser(t, f.db, "cat")
-	eve := testenv.NewUser(t, f.db, "eve")
-	mine := agent(t, f.db, ada.ID, "Helper", "private")
-	public := agent(t, f.db, eve.ID, "Public", "public")
-	evesPrivate := agent(t, f.db, eve.ID, "Secret", "private")
+	ada := testenv.NewUser(t, f.DB, "ada")
+	bob := testenv.NewUser(t, f.DB, "bob")
+	cat := testenv.NewUser(t, f.DB, "cat")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	mine := apitest.Agent(t, f.DB, ada.ID, "Helper", "private")
+	public := apitest.Agent(t, f.DB, eve.ID, "Public", "public")
+	evesPrivate := apitest.Agent(t, f.DB, eve.ID, "Secret", "private")
 
-	bobHears := f.listen(t, bob.ID)
-	st, raw := f.call(t, ada.Token, "POST", "/api/groups", map[string]any{
+	bobHears := f.Listen(t, bob.ID)
+	st, raw := f.Call(t, ada.Token, "POST", "/api/groups", map[string]any{
 		"title": "  Trip  ", "userIds": []string{bob.ID}, "agentIds": []string{mine, public}})
 	if st != 201 {
 		t.Fatalf("create: %d %s", st, raw)
 	}
-	g := decode[ari.Conversation](t, raw)
+	g := apitest.Decode[ari.Conversation](t, raw)
 	if g.Kind != "group" || g.Title != "Trip" || g.Role != "owner" || len(g.Agents) != 2 {
 		t.Fatalf("group %+v", g)
 	}
@@ -56,29 +57,29 @@ func TestGroupLifecycle(t *testing.T) {
 
 	// Adding: only owners and admins; agents must be visible to the adder.
 	members := "/api/groups/" + g.ID + "/members"
-	if st, raw := f.call(t, bob.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 403 {
+	if st, raw := f.Call(t, bob.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 403 {
 		t.Fatalf("member adding: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, eve.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 404 {
+	if st, raw := f.Call(t, eve.Token, "POST", members, map[string]string{"userId": cat.ID}); st != 404 {
 		t.Fatalf("outsider adding: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"agentId": evesPrivate}); st != 404 {
+	if st, raw := f.Call(t, ada.Token, "POST", members, map[string]string{"agentId": evesPrivate}); st != 404 {
 		t.Fatalf("adding someone's private agent: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"userId": "nobody"}); st != 404 {
+	if st, raw := f.Call(t, ada.Token, "POST", members, map[string]string{"userId": "nobody"}); st != 404 {
 		t.Fatalf("adding unknown user: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "POST", members, map[string]string{"userId": bob.ID}); st != 409 {
+	if st, raw := f.Call(t, ada.Token, "POST", members, map[string]string{"userId": bob.ID}); st != 409 {
 		t.Fatalf("adding a member again: %d: %s", st, raw)
 	}
 	for _, bad := range []any{map[string]string{}, map[string]string{"userId": cat.ID, "agentId": mine}, map[string]any{"userId": 5}, map[string]string{"who": "x"}} {
-		if st, raw := f.call(t, ada.Token, "POST", members, bad); st != 400 {
+		if st, raw := f.Call(t, ada.Token, "POST", members, bad); st != 400 {
 			t.Fatalf("bad body %v: %d %s", bad, st, raw)
 		}
 	}
-	catHears := f.listen(t, cat.ID)
-	st, raw = f.call(t, ada.Token, "POST", members, map[string]string{"userId": cat.ID})
-	if m := decode[ari.Member](t, raw); st != 201 || m.ID != cat.ID || m.Kind != "user" || m.Role != "member" || m.Name != "cat" {
+	catHears := f.Listen(t, cat.ID)
+	st, raw = f.Call(t, ada.Token, "POST", members, map[string]string{"userId": cat.ID})
+	if m := apitest.Decode[ari.Member](t, raw); st != 201 || m.ID != cat.ID || m.Kind != "user" || m.Role != "member" || m.Name != "cat" {
 		t.Fatalf("add cat: %d %s", st, raw)
 	}
 	for _, hear := range []func() events.Event{bobHears, catHears} {
@@ -89,32 +90,32 @@ func TestGroupLifecycle(t *testing.T) {
 	}
 
 	// Roles: only owners change them. Make bob an admin.
-	if st, raw := f.call(t, bob.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 403 {
+	if st, raw := f.Call(t, bob.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 403 {
 		t.Fatalf("member promoting self: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "king"}); st != 400 {
+	if st, raw := f.Call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "king"}); st != 400 {
 		t.Fatalf("bad role: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+mine, map[string]string{"role": "admin"}); st != 403 {
+	if st, raw := f.Call(t, ada.Token, "PUT", members+"/"+mine, map[string]string{"role": "admin"}); st != 403 {
 		t.Fatalf("agent role: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "admin"}); st != 200 {
+	if st, raw := f.Call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "admin"}); st != 200 {
 		t.Fatalf("promote bob: %d %s", st, raw)
 	}
 	// An admin adds and removes members but cannot remove the owner.
-	if st, raw := f.call(t, bob.Token, "DELETE", members+"/"+ada.ID, nil); st != 403 {
+	if st, raw := f.Call(t, bob.Token, "DELETE", members+"/"+ada.ID, nil); st != 403 {
 		t.Fatalf("admin removing owner: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, cat.Token, "DELETE", members+"/"+mine, nil); st != 403 {
+	if st, raw := f.Call(t, cat.Token, "DELETE", members+"/"+mine, nil); st != 403 {
 		t.Fatalf("member removing an agent: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, eve.Token, "DELETE", members+"/"+cat.ID, nil); st != 404 {
+	if st, raw := f.Call(t, eve.Token, "DELETE", members+"/"+cat.ID, nil); st != 404 {
 		t.Fatalf("outsider removing: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, bob.Token, "DELETE", members+"/nobody", nil); st != 404 {
+	if st, raw := f.Call(t, bob.Token, "DELETE", members+"/nobody", nil); st != 404 {
 		t.Fatalf("removing unknown: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, bob.Token, "DELETE", members+"/"+mine, nil); st != 204 {
+	if st, raw := f.Call(t, bob.Token, "DELETE", members+"/"+mine, nil); st != 204 {
 		t.Fatalf("admin removing agent: %d %s", st, raw)
 	}
 	for _, hear := range []func() events.Event{bobHears, catHears} {
@@ -123,27 +124,27 @@ func TestGroupLifecycle(t *testing.T) {
 		}
 	}
 	// Leaving: anyone may, and the removed user hears it too.
-	if st, raw := f.call(t, cat.Token, "DELETE", members+"/"+cat.ID, nil); st != 204 {
+	if st, raw := f.Call(t, cat.Token, "DELETE", members+"/"+cat.ID, nil); st != 204 {
 		t.Fatalf("cat leaving: %d: %s", st, raw)
 	}
 	if ev := catHears(); ev.Type != events.MemberRemoved || !strings.Contains(string(ev.Data), cat.ID) {
 		t.Fatalf("cat heard %+v", ev)
 	}
 	bobHears()
-	if st, raw := f.call(t, cat.Token, "GET", members, nil); st != 404 {
+	if st, raw := f.Call(t, cat.Token, "GET", members, nil); st != 404 {
 		t.Fatalf("former member reads members: %d: %s", st, raw)
 	}
 	// The last owner cannot leave, nor step down, before handing over.
-	if st, raw := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 409 {
+	if st, raw := f.Call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 409 {
 		t.Fatalf("last owner leaving: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+ada.ID, map[string]string{"role": "member"}); st != 409 {
+	if st, raw := f.Call(t, ada.Token, "PUT", members+"/"+ada.ID, map[string]string{"role": "member"}); st != 409 {
 		t.Fatalf("last owner stepping down: %d: %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 200 {
+	if st, raw := f.Call(t, ada.Token, "PUT", members+"/"+bob.ID, map[string]string{"role": "owner"}); st != 200 {
 		t.Fatalf("hand over: %d %s", st, raw)
 	}
-	if st, raw := f.call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 204 {
+	if st, raw := f.Call(t, ada.Token, "DELETE", members+"/"+ada.ID, nil); st != 204 {
 		t.Fatalf("owner leaving after handing over: %d %s", st, raw)
 	}
 	want = map[string]string{bob.ID: "user:owner", public: "agent:member"}
@@ -166,9 +167,9 @@ func sameMap(a, b map[string]string) bool {
 
 func TestCreateValidation(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	eve := testenv.NewUser(t, f.db, "eve")
-	private := agent(t, f.db, eve.ID, "Hidden", "private")
+	ada := testenv.NewUser(t, f.DB, "ada")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	private := apitest.Agent(t, f.DB, eve.ID, "Hidden", "private")
 	for _, c := range []struct {
 		body  any
 		st    int
@@ -183,35 +184,35 @@ func TestCreateValidation(t *testing.T) {
 		{map[string]any{"title": "t", "agentIds": []string{private}}, 404, ""},
 		{map[string]any{"title": "t", "userIds": []string{"ghost"}}, 404, ""},
 	} {
-		st, raw := f.call(t, ada.Token, "POST", "/api/groups", c.body)
+		st, raw := f.Call(t, ada.Token, "POST", "/api/groups", c.body)
 		if st != c.st {
 			t.Errorf("%v: %d %s", c.body, st, raw)
 			continue
 		}
 		if c.field != "" {
-			if e := decode[errorBody](t, raw); e.Error.Fields[c.field] == "" {
+			if e := apitest.Decode[apitest.ErrorBody](t, raw); e.Error.Fields[c.field] == "" {
 				t.Errorf("%v: %s does not name %s", c.body, raw, c.field)
 			}
 		}
 	}
 	// A refused create leaves nothing behind.
 	var n int
-	if err := f.db.Pool.QueryRow(context.Background(), `select count(*) from conversations where created_by = $1`, ada.ID).Scan(&n); err != nil || n != 0 {
+	if err := f.DB.Pool.QueryRow(context.Background(), `select count(*) from conversations where created_by = $1`, ada.ID).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d conversations left by refused creates (%v)", n, err)
 	}
 	// A direct conversation is not a group.
-	direct := conversation(t, f.db, "direct", ada.ID)
-	if st, raw := f.call(t, ada.Token, "GET", "/api/groups/"+direct+"/members", nil); st != 404 {
+	direct := apitest.Conversation(t, f.DB, "direct", ada.ID)
+	if st, raw := f.Call(t, ada.Token, "GET", "/api/groups/"+direct+"/members", nil); st != 404 {
 		t.Fatalf("direct conversation as a group: %d: %s", st, raw)
 	}
 }
 
 func TestRoutesNeedSignIn(t *testing.T) {
 	f := setup(t)
-	for _, p := range New(Deps{DB: f.db}).Patterns() {
+	for _, p := range New(Deps{DB: f.DB}).Patterns() {
 		method, path := httpx.SplitPattern(p)
 		path = strings.NewReplacer("{id}", "x", "{memberId}", "y").Replace(path)
-		if st, raw := f.call(t, "", method, path, map[string]string{}); st != http.StatusUnauthorized {
+		if st, raw := f.Call(t, "", method, path, map[string]string{}); st != http.StatusUnauthorized {
 			t.Errorf("%s: %d without a session: %s", p, st, raw)
 		}
 	}

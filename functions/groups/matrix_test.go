@@ -13,11 +13,11 @@ import (
 // member and an outsider. It fails when a route is added without a row here.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	bob := testenv.NewUser(t, f.db, "bob")
-	cat := testenv.NewUser(t, f.db, "cat")
-	eve := testenv.NewUser(t, f.db, "eve")
-	g, err := f.db.CreateGroup(t.Context(), ada.ID, store.NewGroup{Title: "m", UserIDs: []string{bob.ID}})
+	ada := testenv.NewUser(t, f.DB, "ada")
+	bob := testenv.NewUser(t, f.DB, "bob")
+	cat := testenv.NewUser(t, f.DB, "cat")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	g, err := f.DB.CreateGroup(t.Context(), ada.ID, store.NewGroup{Title: "m", UserIDs: []string{bob.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,13 +43,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			who  testenv.TestUser
 			want int
 		}{{eve, r.eve}, {bob, r.member}, {ada, r.owner}} {
-			if st, raw := f.call(t, c.who.Token, method, r.path, r.body); st != c.want {
+			if st, raw := f.Call(t, c.who.Token, method, r.path, r.body); st != c.want {
 				t.Errorf("%s as %s: %d, want %d: %s", r.pattern, c.who.Name, st, c.want, raw)
 			}
 		}
 	}
 	slices.Sort(covered)
-	if routes := New(Deps{DB: f.db}).Patterns(); !slices.Equal(routes, covered) {
+	if routes := New(Deps{DB: f.DB}).Patterns(); !slices.Equal(routes, covered) {
 		t.Fatalf("matrix covers %v, the router serves %v", covered, routes)
 	}
 }

@@ -3,69 +3,12 @@ package messages
 import (
 	"testing"
 
-	"github.com/ari-chat/ari-server/shared/auth"
-	"github.com/ari-chat/ari-server/shared/config"
-	"github.com/ari-chat/ari-server/shared/events"
-	"github.com/ari-chat/ari-server/shared/kv"
-	"github.com/ari-chat/ari-server/shared/store"
-	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/ari-chat/ari-server/shared/testenv/apitest"
-	"github.com/redis/go-redis/v9"
 )
 
-type fixture struct {
-	db   *store.DB
-	rdb  *redis.Client
-	keys kv.Keys
-	api  *apitest.Server
-}
-
-func setup(t *testing.T) *fixture {
+// setup serves the function on a fresh database and Redis prefix.
+func setup(t *testing.T) *apitest.Env {
 	t.Helper()
-	db := testenv.DB(t)
-	rdb, keys := testenv.Redis(t)
-	h := New(Deps{
-		DB:     db,
-		Events: events.NewPublisher(rdb, keys),
-		Auth:   &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")},
-	})
-	return &fixture{db: db, rdb: rdb, keys: keys, api: apitest.Serve(t, h)}
-}
-
-// call sends a request as the user with token (none when empty).
-func (f *fixture) call(t *testing.T, token, method, path string, body any) (int, []byte) {
-	t.Helper()
-	return f.api.Call(t, token, method, path, body)
-}
-
-func decode[T any](t *testing.T, raw []byte) T {
-	t.Helper()
-	return apitest.Decode[T](t, raw)
-}
-
-type errorBody = apitest.ErrorBody
-
-// conversation makes a conversation with the users as members, the first
-// one its owner.
-func conversation(t *testing.T, db *store.DB, kind string, users ...string) string {
-	t.Helper()
-	return apitest.Conversation(t, db, kind, users...)
-}
-
-// post stores messages as the relay does (next seq under the counter's lock).
-func post(t *testing.T, db *store.DB, conv, sender string, texts ...string) []string {
-	t.Helper()
-	return apitest.Post(t, db, conv, sender, texts...)
-}
-
-// postMany stores n messages "message <seq>" at once.
-func postMany(t *testing.T, db *store.DB, conv, sender string, n int) {
-	t.Helper()
-	apitest.PostMany(t, db, conv, sender, n)
-}
-
-// listen subscribes to a user's channel the way a relay does.
-func (f *fixture) listen(t *testing.T, userID string) func() events.Event {
-	t.Helper()
-	return apitest.Listen(t, f.rdb, f.keys, userID)
+	e := apitest.New(t)
+	return e.Serve(t, New(Deps{DB: e.DB, Events: e.Events, Auth: e.Auth}))
 }

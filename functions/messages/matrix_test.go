@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
 // TestAuthorizationMatrix walks every route as the message's sender, another
 // member and an outsider. It fails when a route is added without a row here.
 func TestAuthorizationMatrix(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	bob := testenv.NewUser(t, f.db, "bob")
-	eve := testenv.NewUser(t, f.db, "eve")
-	conv := conversation(t, f.db, "group", ada.ID, bob.ID)
-	msg := post(t, f.db, conv, ada.ID, "matrix words")[0]
+	ada := testenv.NewUser(t, f.DB, "ada")
+	bob := testenv.NewUser(t, f.DB, "bob")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	conv := apitest.Conversation(t, f.DB, "group", ada.ID, bob.ID)
+	msg := apitest.Post(t, f.DB, conv, ada.ID, "matrix words")[0]
 	type row struct {
 		pattern, path       string
 		sender, member, eve int // expected statuses; the sender goes last
@@ -34,13 +35,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			who  testenv.TestUser
 			want int
 		}{{eve, r.eve}, {bob, r.member}, {ada, r.sender}} {
-			if st, raw := f.call(t, c.who.Token, method, r.path, nil); st != c.want {
+			if st, raw := f.Call(t, c.who.Token, method, r.path, nil); st != c.want {
 				t.Errorf("%s as %s: %d, want %d: %s", r.pattern, c.who.Name, st, c.want, raw)
 			}
 		}
 	}
 	slices.Sort(covered)
-	if routes := New(Deps{DB: f.db}).Patterns(); !slices.Equal(routes, covered) {
+	if routes := New(Deps{DB: f.DB}).Patterns(); !slices.Equal(routes, covered) {
 		t.Fatalf("matrix covers %v, the router serves %v", covered, routes)
 	}
 }

@@ -3,6 +3,7 @@ package messages
 import (
 	"context"
 	"fmt"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,9 +27,9 @@ func seqs(p page) []int64 {
 
 func TestPaginationWalksEveryMessageOnceInOrder(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	conv := conversation(t, f.db, "direct", ada.ID)
-	postMany(t, f.db, conv, ada.ID, 1000)
+	ada := testenv.NewUser(t, f.DB, "ada")
+	conv := apitest.Conversation(t, f.DB, "direct", ada.ID)
+	apitest.PostMany(t, f.DB, conv, ada.ID, 1000)
 	base := "/api/conversations/" + conv + "/messages"
 
 	// Backwards from the newest page by prevCursor.
@@ -38,11 +39,11 @@ func TestPaginationWalksEveryMessageOnceInOrder(t *testing.T) {
 		if pages > 100 {
 			t.Fatal("pagination does not end")
 		}
-		st, raw := f.call(t, ada.Token, "GET", path, nil)
+		st, raw := f.Call(t, ada.Token, "GET", path, nil)
 		if st != 200 {
 			t.Fatalf("status %d: %s", st, raw)
 		}
-		p := decode[page](t, raw)
+		p := apitest.Decode[page](t, raw)
 		if len(p.Items) > 37 {
 			t.Fatalf("page of %d items over limit 37", len(p.Items))
 		}
@@ -64,11 +65,11 @@ func TestPaginationWalksEveryMessageOnceInOrder(t *testing.T) {
 		if pages > 100 {
 			t.Fatal("pagination does not end")
 		}
-		st, raw := f.call(t, ada.Token, "GET", path, nil)
+		st, raw := f.Call(t, ada.Token, "GET", path, nil)
 		if st != 200 {
 			t.Fatalf("status %d: %s", st, raw)
 		}
-		p := decode[page](t, raw)
+		p := apitest.Decode[page](t, raw)
 		got = append(got, seqs(p)...)
 		if p.NextCursor == nil {
 			break
@@ -94,11 +95,11 @@ func TestPaginationWalksEveryMessageOnceInOrder(t *testing.T) {
 		{"limit=100", 901, 1000, true, false},
 		{"", 951, 1000, true, false}, // default limit 50
 	} {
-		st, raw := f.call(t, ada.Token, "GET", base+"?"+c.query, nil)
+		st, raw := f.Call(t, ada.Token, "GET", base+"?"+c.query, nil)
 		if st != 200 {
 			t.Fatalf("%s: status %d: %s", c.query, st, raw)
 		}
-		p := decode[page](t, raw)
+		p := apitest.Decode[page](t, raw)
 		checkRun(t, seqs(p), c.first, c.end)
 		if (p.PrevCursor != nil) != c.older || (p.NextCursor != nil) != c.newer {
 			t.Errorf("%s: cursors prev=%v next=%v, want older=%v newer=%v", c.query, p.PrevCursor != nil, p.NextCursor != nil, c.older, c.newer)
@@ -127,9 +128,9 @@ func short(s []int64) []int64 {
 
 func TestPageValidation(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	conv := conversation(t, f.db, "direct", ada.ID)
-	post(t, f.db, conv, ada.ID, "hello")
+	ada := testenv.NewUser(t, f.DB, "ada")
+	conv := apitest.Conversation(t, f.DB, "direct", ada.ID)
+	apitest.Post(t, f.DB, conv, ada.ID, "hello")
 	base := "/api/conversations/" + conv + "/messages?"
 	for q, field := range map[string]string{
 		"limit=0":                     "limit",
@@ -144,12 +145,12 @@ func TestPageValidation(t *testing.T) {
 		"cursor=not-a-cursor":         "cursor",
 		"before=99999999999999999999": "before",
 	} {
-		st, raw := f.call(t, ada.Token, "GET", base+q, nil)
+		st, raw := f.Call(t, ada.Token, "GET", base+q, nil)
 		if st != 400 {
 			t.Errorf("%s: status %d, want 400: %s", q, st, raw)
 			continue
 		}
-		e := decode[errorBody](t, raw)
+		e := apitest.Decode[apitest.ErrorBody](t, raw)
 		if e.Error.Code != "invalid_request" || e.Error.Fields[field] == "" {
 			t.Errorf("%s: error %s, want a problem with %s", q, raw, field)
 		}
@@ -158,56 +159,56 @@ func TestPageValidation(t *testing.T) {
 
 func TestDeleteLeavesTombstoneAndTellsMembers(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	bob := testenv.NewUser(t, f.db, "bob")
-	eve := testenv.NewUser(t, f.db, "eve")
-	conv := conversation(t, f.db, "group", ada.ID, bob.ID)
-	ids := post(t, f.db, conv, ada.ID, "one", "two secret", "three")
-	bobsOwn := post(t, f.db, conv, bob.ID, "bob's")
+	ada := testenv.NewUser(t, f.DB, "ada")
+	bob := testenv.NewUser(t, f.DB, "bob")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	conv := apitest.Conversation(t, f.DB, "group", ada.ID, bob.ID)
+	ids := apitest.Post(t, f.DB, conv, ada.ID, "one", "two secret", "three")
+	bobsOwn := apitest.Post(t, f.DB, conv, bob.ID, "bob's")
 	var attID string
-	if err := f.db.Pool.QueryRow(context.Background(), `insert into attachments (owner_id, message_id, storage_key, content_type, size, status)
+	if err := f.DB.Pool.QueryRow(context.Background(), `insert into attachments (owner_id, message_id, storage_key, content_type, size, status)
 		values ($1, $2, 'k/1', 'image/png', 10, 'ready') returning id`, ada.ID, ids[1]).Scan(&attID); err != nil {
 		t.Fatal(err)
 	}
-	st, raw := f.call(t, ada.Token, "GET", "/api/conversations/"+conv+"/messages", nil)
-	if p := decode[page](t, raw); st != 200 || len(p.Items[1].Attachments) != 1 || p.Items[1].Attachments[0].ID != attID {
+	st, raw := f.Call(t, ada.Token, "GET", "/api/conversations/"+conv+"/messages", nil)
+	if p := apitest.Decode[page](t, raw); st != 200 || len(p.Items[1].Attachments) != 1 || p.Items[1].Attachments[0].ID != attID {
 		t.Fatalf("attachment not listed: %d %s", st, raw)
 	}
 
-	adaEvents, bobEvents := f.listen(t, ada.ID), f.listen(t, bob.ID)
+	adaEvents, bobEvents := f.Listen(t, ada.ID), f.Listen(t, bob.ID)
 
 	// Someone else's message in a conversation I am in: visible, not mine.
-	if st, raw := f.call(t, bob.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 403 {
+	if st, raw := f.Call(t, bob.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 403 {
 		t.Fatalf("member deleting another's message: %d %s", st, raw)
 	}
 	// Not a member, or no such message: the same 404.
-	if st, raw := f.call(t, eve.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 404 {
+	if st, raw := f.Call(t, eve.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 404 {
 		t.Fatalf("outsider: %d %s", st, raw)
 	}
-	if st, _ := f.call(t, ada.Token, "DELETE", "/api/messages/nope", nil); st != 404 {
+	if st, _ := f.Call(t, ada.Token, "DELETE", "/api/messages/nope", nil); st != 404 {
 		t.Fatalf("unknown id: %d", st)
 	}
-	if st, _ := f.call(t, "", "DELETE", "/api/messages/"+ids[1], nil); st != 401 {
+	if st, _ := f.Call(t, "", "DELETE", "/api/messages/"+ids[1], nil); st != 401 {
 		t.Fatalf("anonymous: %d", st)
 	}
-	if st, raw := f.call(t, ada.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 204 {
+	if st, raw := f.Call(t, ada.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 204 {
 		t.Fatalf("delete own: %d %s", st, raw)
 	}
 	for _, next := range []func() events.Event{adaEvents, bobEvents} {
 		ev := next()
-		d := decode[MessageDeletedData](t, ev.Data)
+		d := apitest.Decode[MessageDeletedData](t, ev.Data)
 		if ev.Type != events.MessageDeleted || ev.ConversationID != conv || d.MessageID != ids[1] || d.Seq != 2 {
 			t.Fatalf("event %+v %s", ev, ev.Data)
 		}
 	}
 	// Repeating is harmless (and tells again, so a lost event heals).
-	if st, _ := f.call(t, ada.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 204 {
+	if st, _ := f.Call(t, ada.Token, "DELETE", "/api/messages/"+ids[1], nil); st != 204 {
 		t.Fatalf("repeat delete: %d", st)
 	}
 	adaEvents()
 
-	st, raw = f.call(t, bob.Token, "GET", "/api/conversations/"+conv+"/messages", nil)
-	p := decode[page](t, raw)
+	st, raw = f.Call(t, bob.Token, "GET", "/api/conversations/"+conv+"/messages", nil)
+	p := apitest.Decode[page](t, raw)
 	if st != 200 || len(p.Items) != 4 {
 		t.Fatalf("page after delete: %d %s", st, raw)
 	}
@@ -220,7 +221,7 @@ func TestDeleteLeavesTombstoneAndTellsMembers(t *testing.T) {
 		t.Fatal("deleted text still served")
 	}
 	var n int
-	if err := f.db.Pool.QueryRow(context.Background(), `select count(*) from attachments where id = $1`, attID).Scan(&n); err != nil || n != 0 {
+	if err := f.DB.Pool.QueryRow(context.Background(), `select count(*) from attachments where id = $1`, attID).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("attachment row kept: %d %v", n, err)
 	}
 	if p.Items[3].ID != bobsOwn[0] || p.Items[3].Deleted {
@@ -230,57 +231,57 @@ func TestDeleteLeavesTombstoneAndTellsMembers(t *testing.T) {
 
 func TestHistoryIsMembersOnly(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	eve := testenv.NewUser(t, f.db, "eve")
-	conv := conversation(t, f.db, "direct", ada.ID)
-	post(t, f.db, conv, ada.ID, "private words")
+	ada := testenv.NewUser(t, f.DB, "ada")
+	eve := testenv.NewUser(t, f.DB, "eve")
+	conv := apitest.Conversation(t, f.DB, "direct", ada.ID)
+	apitest.Post(t, f.DB, conv, ada.ID, "private words")
 	for _, path := range []string{
 		"/api/conversations/" + conv + "/messages",
 		"/api/conversations/" + conv + "/messages?around=1",
 		"/api/conversations/unknown/messages",
 		"/api/messages/search?q=private&conversationId=" + conv,
 	} {
-		st, raw := f.call(t, eve.Token, "GET", path, nil)
+		st, raw := f.Call(t, eve.Token, "GET", path, nil)
 		if st != 404 || strings.Contains(string(raw), "private words") {
 			t.Errorf("%s as outsider: %d %s", path, st, raw)
 		}
-		if st, _ := f.call(t, "", "GET", path, nil); st != 401 {
+		if st, _ := f.Call(t, "", "GET", path, nil); st != 401 {
 			t.Errorf("%s anonymous: %d", path, st)
 		}
 	}
-	st, raw := f.call(t, eve.Token, "GET", "/api/messages/search?q=private", nil)
-	if p := decode[httpx.Page[SearchHit]](t, raw); st != 200 || len(p.Items) != 0 {
+	st, raw := f.Call(t, eve.Token, "GET", "/api/messages/search?q=private", nil)
+	if p := apitest.Decode[httpx.Page[SearchHit]](t, raw); st != 200 || len(p.Items) != 0 {
 		t.Fatalf("outsider search found %s", raw)
 	}
 }
 
 type hitPage = httpx.Page[SearchHit]
 
-func search(t *testing.T, f *fixture, token, q string, extra string) hitPage {
+func search(t *testing.T, f *apitest.Env, token, q string, extra string) hitPage {
 	t.Helper()
-	st, raw := f.call(t, token, "GET", "/api/messages/search?q="+url.QueryEscape(q)+extra, nil)
+	st, raw := f.Call(t, token, "GET", "/api/messages/search?q="+url.QueryEscape(q)+extra, nil)
 	if st != 200 {
 		t.Fatalf("search %q: %d %s", q, st, raw)
 	}
-	return decode[hitPage](t, raw)
+	return apitest.Decode[hitPage](t, raw)
 }
 
 func TestSearch(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	bob := testenv.NewUser(t, f.db, "bob")
-	mine := conversation(t, f.db, "direct", ada.ID)
-	other := conversation(t, f.db, "group", ada.ID, bob.ID)
-	bobs := conversation(t, f.db, "direct", bob.ID)
-	ids := post(t, f.db, mine, ada.ID,
+	ada := testenv.NewUser(t, f.DB, "ada")
+	bob := testenv.NewUser(t, f.DB, "bob")
+	mine := apitest.Conversation(t, f.DB, "direct", ada.ID)
+	other := apitest.Conversation(t, f.DB, "group", ada.ID, bob.ID)
+	bobs := apitest.Conversation(t, f.DB, "direct", bob.ID)
+	ids := apitest.Post(t, f.DB, mine, ada.ID,
 		"Planning the trip to Lisbon in spring",
 		"The <b>train</b> leaves at nine & arrives late",
 		"Lisbonne ou Lisboa? Both spellings",
 		"nothing to see here")
-	groupIDs := post(t, f.db, other, bob.ID, "Bob likes Lisbon too")
-	post(t, f.db, bobs, bob.ID, "Bob's private Lisbon diary", "zebra crossing")
-	gone := post(t, f.db, mine, ada.ID, "deleted Lisbon note")
-	if _, err := f.db.DeleteMessage(context.Background(), ada.ID, gone[0]); err != nil {
+	groupIDs := apitest.Post(t, f.DB, other, bob.ID, "Bob likes Lisbon too")
+	apitest.Post(t, f.DB, bobs, bob.ID, "Bob's private Lisbon diary", "zebra crossing")
+	gone := apitest.Post(t, f.DB, mine, ada.ID, "deleted Lisbon note")
+	if _, err := f.DB.DeleteMessage(context.Background(), ada.ID, gone[0]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -335,7 +336,7 @@ func TestSearch(t *testing.T) {
 	if !strings.Contains(snip, "<mark>train</mark>") || !strings.Contains(snip, "nine &amp; arrives") || strings.ContainsAny(bare, "<>") {
 		t.Fatalf("snippet %q", snip)
 	}
-	post(t, f.db, mine, ada.ID, "if a < b then kiwi > c")
+	apitest.Post(t, f.DB, mine, ada.ID, "if a < b then kiwi > c")
 	if p := search(t, f, ada.Token, "kiwi", ""); len(p.Items) != 1 || p.Items[0].Snippet != "if a &lt; b then <mark>kiwi</mark> &gt; c" {
 		t.Fatalf("snippet: %+v", p.Items)
 	}
@@ -346,7 +347,7 @@ func TestSearch(t *testing.T) {
 		`'; drop table messages; --`, `lisbon' or '1'='1`, `$1`, `%`, `_`, "lisbon\u00a0", "🙂", `<->`, `lisbon <-> trip`,
 		`!lisbon`, `lisbon:A`, `x:*B`, "a\tb\nc", strings.Repeat("lisbon ", 142),
 	} {
-		st, raw := f.call(t, ada.Token, "GET", "/api/messages/search?q="+url.QueryEscape(q), nil)
+		st, raw := f.Call(t, ada.Token, "GET", "/api/messages/search?q="+url.QueryEscape(q), nil)
 		if st != 200 && st != 400 {
 			t.Fatalf("q=%q: %d %s", q, st, raw)
 		}
@@ -360,17 +361,17 @@ func TestSearch(t *testing.T) {
 		"bad\xffutf8":                   400,
 		strings.Repeat("é", 1000):       200,
 	} {
-		st, raw := f.call(t, ada.Token, "GET", "/api/messages/search?q="+url.QueryEscape(q), nil)
+		st, raw := f.Call(t, ada.Token, "GET", "/api/messages/search?q="+url.QueryEscape(q), nil)
 		if st != want {
 			t.Errorf("q of %d bytes: %d, want %d: %.200s", len(q), st, want, raw)
 		}
 	}
 	var n int
-	if err := f.db.Pool.QueryRow(context.Background(), `select count(*) from messages`).Scan(&n); err != nil || n < 8 {
+	if err := f.DB.Pool.QueryRow(context.Background(), `select count(*) from messages`).Scan(&n); err != nil || n < 8 {
 		t.Fatalf("messages table harmed: %d %v", n, err)
 	}
 	for _, bad := range []string{"&limit=0", "&limit=51", "&cursor=zz", "&conversationId="} {
-		if st, _ := f.call(t, ada.Token, "GET", "/api/messages/search?q=lisbon"+bad, nil); st != 400 {
+		if st, _ := f.Call(t, ada.Token, "GET", "/api/messages/search?q=lisbon"+bad, nil); st != 400 {
 			t.Errorf("%s: %d", bad, st)
 		}
 	}
@@ -378,11 +379,11 @@ func TestSearch(t *testing.T) {
 
 func TestSearchPagesByRank(t *testing.T) {
 	f := setup(t)
-	ada := testenv.NewUser(t, f.db, "ada")
-	conv := conversation(t, f.db, "direct", ada.ID)
+	ada := testenv.NewUser(t, f.DB, "ada")
+	conv := apitest.Conversation(t, f.DB, "direct", ada.ID)
 	for i := 0; i < 45; i++ {
 		// Different densities of the word give different ranks; many tie.
-		post(t, f.db, conv, ada.ID, strings.Repeat("kiwi ", 1+i%4)+fmt.Sprintf("filler %d words here", i))
+		apitest.Post(t, f.DB, conv, ada.ID, strings.Repeat("kiwi ", 1+i%4)+fmt.Sprintf("filler %d words here", i))
 	}
 	seen := map[string]bool{}
 	var last float32 = 1e9
@@ -410,10 +411,10 @@ func TestSearchPagesByRank(t *testing.T) {
 
 func TestRoutesNeedSignIn(t *testing.T) {
 	f := setup(t)
-	for _, p := range New(Deps{DB: f.db}).Patterns() {
+	for _, p := range New(Deps{DB: f.DB}).Patterns() {
 		method, path := httpx.SplitPattern(p)
 		path = strings.NewReplacer("{id}", "x").Replace(path)
-		if st, _ := f.call(t, "", method, path, nil); st != http.StatusUnauthorized {
+		if st, _ := f.Call(t, "", method, path, nil); st != http.StatusUnauthorized {
 			t.Errorf("%s: %d without a session", p, st)
 		}
 	}
