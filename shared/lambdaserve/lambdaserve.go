@@ -7,7 +7,11 @@ package lambdaserve
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"os"
+
+	"github.com/ari-chat/ari-server/shared/platform"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -29,4 +33,41 @@ func HTTP(h http.Handler) error {
 func Scheduled(job func(context.Context) error) error {
 	lambda.Start(job)
 	return errReturned
+}
+
+// Main is a lambda main's whole body: it opens the platform, builds the
+// function's handler with build (behind the platform's middleware) and
+// serves it; on failure it logs and exits non-zero.
+func Main(name string, build func(p *platform.Platform) (http.Handler, error)) {
+	run(name, func(p *platform.Platform) error {
+		h, err := build(p)
+		if err != nil {
+			return err
+		}
+		return HTTP(p.Wrap(h))
+	})
+}
+
+// MainScheduled is Main for a function its schedule invokes.
+func MainScheduled(name string, build func(p *platform.Platform) (func(context.Context) error, error)) {
+	run(name, func(p *platform.Platform) error {
+		job, err := build(p)
+		if err != nil {
+			return err
+		}
+		return Scheduled(job)
+	})
+}
+
+func run(name string, serve func(p *platform.Platform) error) {
+	err := func() error {
+		p, err := platform.Open(context.Background())
+		if err != nil {
+			return err
+		}
+		defer p.Close()
+		return serve(p)
+	}()
+	slog.Error(name+" function stopped", "err", err)
+	os.Exit(1)
 }

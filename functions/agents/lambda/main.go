@@ -2,9 +2,7 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
+	"net/http"
 
 	"github.com/ari-chat/ari-server/functions/agents"
 	"github.com/ari-chat/ari-server/shared/lambdaserve"
@@ -12,17 +10,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		slog.Error("agents function stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	p, err := platform.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	return lambdaserve.HTTP(p.Wrap(agents.New(agents.DepsFrom(p))))
+	lambdaserve.Main("agents", func(p *platform.Platform) (http.Handler, error) {
+		return agents.New(agents.DepsFrom(p)), nil
+	})
 }

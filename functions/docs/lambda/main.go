@@ -2,9 +2,7 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
+	"net/http"
 
 	"github.com/ari-chat/ari-server/functions/docs"
 	"github.com/ari-chat/ari-server/shared/lambdaserve"
@@ -12,20 +10,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		slog.Error("docs function stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-// run serves under p.Wrap like every function, so the document gets the same
-// CORS (API explorers on a trusted origin can fetch it) and rate limit; the
-// document itself is embedded and needs no database.
-func run(ctx context.Context) error {
-	p, err := platform.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	return lambdaserve.HTTP(p.Wrap(docs.New(docs.DepsFrom(p))))
+	lambdaserve.Main("docs", func(p *platform.Platform) (http.Handler, error) {
+		return docs.New(docs.DepsFrom(p)), nil
+	})
 }

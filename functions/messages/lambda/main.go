@@ -2,9 +2,7 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
+	"net/http"
 
 	"github.com/ari-chat/ari-server/functions/messages"
 	"github.com/ari-chat/ari-server/shared/lambdaserve"
@@ -12,21 +10,11 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		slog.Error("messages function stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	p, err := platform.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	d, err := messages.DepsFrom(p)
-	if err != nil {
-		return err
-	}
-	return lambdaserve.HTTP(p.Wrap(messages.New(d)))
+	lambdaserve.Main("messages", func(p *platform.Platform) (http.Handler, error) {
+		d, err := messages.DepsFrom(p)
+		if err != nil {
+			return nil, err
+		}
+		return messages.New(d), nil
+	})
 }

@@ -2,9 +2,7 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
+	"net/http"
 
 	"github.com/ari-chat/ari-server/functions/uploads"
 	"github.com/ari-chat/ari-server/shared/lambdaserve"
@@ -12,21 +10,11 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		slog.Error("uploads function stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	p, err := platform.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	d, err := uploads.DepsFrom(p)
-	if err != nil {
-		return err
-	}
-	return lambdaserve.HTTP(p.Wrap(uploads.New(d)))
+	lambdaserve.Main("uploads", func(p *platform.Platform) (http.Handler, error) {
+		d, err := uploads.DepsFrom(p)
+		if err != nil {
+			return nil, err
+		}
+		return uploads.New(d), nil
+	})
 }

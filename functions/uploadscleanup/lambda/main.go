@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/ari-chat/ari-server/functions/uploadscleanup"
 	"github.com/ari-chat/ari-server/shared/lambdaserve"
@@ -12,21 +10,11 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
-		slog.Error("uploadscleanup function stopped", "err", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	p, err := platform.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	d, err := uploadscleanup.DepsFrom(p)
-	if err != nil {
-		return err
-	}
-	return lambdaserve.Scheduled(d.Sweep)
+	lambdaserve.MainScheduled("uploadscleanup", func(p *platform.Platform) (func(context.Context) error, error) {
+		d, err := uploadscleanup.DepsFrom(p)
+		if err != nil {
+			return nil, err
+		}
+		return d.Sweep, nil
+	})
 }
