@@ -164,16 +164,9 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := httpx.Limit(r, 50, 100)
+	limit, after, err := httpx.PageRequest[store.AgentCursor](r, 50, 100)
 	if err != nil {
 		return err
-	}
-	var after *store.AgentCursor
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		after = new(store.AgentCursor)
-		if err := httpx.DecodeCursor(c, after); err != nil {
-			return err
-		}
 	}
 	me := caller.ID
 	agents, err := h.DB.AgentsByOwner(r.Context(), me, after, limit+1)
@@ -361,16 +354,9 @@ func (h handler) history(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := httpx.Limit(r, 50, 100)
+	limit, after, err := httpx.PageRequest[store.AgentTaskCursor](r, 50, 100)
 	if err != nil {
 		return err
-	}
-	var after *store.AgentTaskCursor
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		after = new(store.AgentTaskCursor)
-		if err := httpx.DecodeCursor(c, after); err != nil {
-			return err
-		}
 	}
 	tasks, err := h.DB.AgentHistory(r.Context(), caller.ID, a.ID, after, limit+1)
 	if err != nil {

@@ -18,14 +18,8 @@ import (
 // signUpEmail creates a user with a credential account and signs them in
 // (Better Auth's autoSignIn): 200 {"token","user"} and the session cookie.
 func (h *handler) signUpEmail(w http.ResponseWriter, r *http.Request) error {
-	if p := h.origins.CheckFormCSRF(r); p != nil {
-		return baErr(http.StatusForbidden, p.Code, p.Message)
-	}
 	ctx := r.Context()
-	if err := h.limit(ctx, h.limSignUpIP, h.clientIP(r)); err != nil {
-		return err
-	}
-	b, err := readBody(w, r)
+	b, err := h.credentialsBody(w, r, h.limSignUpIP)
 	if err != nil {
 		return err
 	}
@@ -100,14 +94,8 @@ type signInResponse struct {
 // a password and a wrong password get the same 401, and each spends one
 // password derivation, so neither the answer nor its time tells them apart.
 func (h *handler) signInEmail(w http.ResponseWriter, r *http.Request) error {
-	if p := h.origins.CheckFormCSRF(r); p != nil {
-		return baErr(http.StatusForbidden, p.Code, p.Message)
-	}
 	ctx := r.Context()
-	if err := h.limit(ctx, h.limSignInIP, h.clientIP(r)); err != nil {
-		return err
-	}
-	b, err := readBody(w, r)
+	b, err := h.credentialsBody(w, r, h.limSignInIP)
 	if err != nil {
 		return err
 	}
@@ -189,4 +177,16 @@ func profileNameProblem(name string) string {
 		return "Invalid input: must not contain control characters"
 	}
 	return ""
+}
+
+// credentialsBody starts a sign-up or sign-in: a cross-site form post is
+// refused, the client's address spends one try of rule, then the body is read.
+func (h *handler) credentialsBody(w http.ResponseWriter, r *http.Request, rule ratelimit.Rule) (*body, error) {
+	if p := h.origins.CheckFormCSRF(r); p != nil {
+		return nil, baErr(http.StatusForbidden, p.Code, p.Message)
+	}
+	if err := h.limit(r.Context(), rule, h.clientIP(r)); err != nil {
+		return nil, err
+	}
+	return readBody(w, r)
 }

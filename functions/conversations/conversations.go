@@ -131,16 +131,9 @@ func (h handler) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := httpx.Limit(r, 30, 100)
+	limit, after, err := httpx.PageRequest[store.ConversationCursor](r, 30, 100)
 	if err != nil {
 		return err
-	}
-	var after *store.ConversationCursor
-	if s := r.URL.Query().Get("cursor"); s != "" {
-		after = new(store.ConversationCursor)
-		if err := httpx.DecodeCursor(s, after); err != nil {
-			return err
-		}
 	}
 	convs, err := h.DB.ConversationsFor(r.Context(), caller.ID, after, limit+1)
 	if err != nil {

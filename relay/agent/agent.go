@@ -168,9 +168,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	}
 	f, err := protocol.DecodeAgent(data)
 	if err != nil {
-		var pe *protocol.Error
-		if errors.As(err, &pe) {
-			ss.c.SendFrame(pe.Frame())
+		if ef := protocol.FrameFor(err); ef != nil {
+			ss.c.SendFrame(ef)
 		}
 		return
 	}

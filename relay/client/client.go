@@ -40,7 +40,7 @@ type Deps struct {
 	// Push is told of users' messages in groups (pushtrigger.AsyncNotifier;
 	// never blocks). Nil: no notifications.
 	Push interface {
-		UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool
+		UserMessage(m ari.Message, senderName string) bool
 	}
 	// Limiter and SendRule bound each user's send_message frames over every
 	// instance (nil Limiter: no limit).
@@ -199,9 +199,8 @@ func (ss *session) internal(err error, ref string) {
 func (ss *session) handle(ctx context.Context, data []byte) {
 	f, err := protocol.DecodeClient(data)
 	if err != nil {
-		var pe *protocol.Error
-		if errors.As(err, &pe) {
-			ss.c.SendFrame(pe.Frame())
+		if ef := protocol.FrameFor(err); ef != nil {
+			ss.c.SendFrame(ef)
 		}
 		return
 	}
@@ -347,7 +346,7 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	ss.c.SendFrame(&protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: sent.Message, Queued: queued, Position: pos})
 	ss.announce(ctx, sent.Message)
 	if kind == "group" && d.Push != nil {
-		d.Push.UserMessage(sent.Message, ss.user.Name, nil)
+		d.Push.UserMessage(sent.Message, ss.user.Name)
 	}
 	d.Engine.Start(context.WithoutCancel(ctx), f.ConversationID, start)
 }

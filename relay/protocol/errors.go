@@ -1,6 +1,9 @@
 package protocol
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error codes carried by error frames (and auth_error). They are stable.
 const (
@@ -102,4 +105,14 @@ func (e *Error) Error() string {
 // Frame returns the error frame that reports e.
 func (e *Error) Frame() *ErrorFrame {
 	return &ErrorFrame{Code: e.Code, Message: e.Message, Field: e.Field, Ref: e.Ref}
+}
+
+// FrameFor is the error frame that answers a decode error, or nil when err
+// is not a protocol *Error (then the frame is dropped without an answer).
+func FrameFor(err error) *ErrorFrame {
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe.Frame()
+	}
+	return nil
 }

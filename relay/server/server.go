@@ -58,7 +58,7 @@ type Deps struct {
 // Push is what the relay tells push notifications; calls never block.
 type Push interface {
 	Reply(reply ari.Message) bool
-	UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool
+	UserMessage(m ari.Message, senderName string) bool
 }
 
 // Server is one relay instance.

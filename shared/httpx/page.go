@@ -72,6 +72,21 @@ func DecodeCursor(s string, v any) error {
 	return nil
 }
 
+// PageRequest reads a forward list request: ?limit= as Limit does, and
+// ?cursor= (optional) decoded into a C, nil when absent.
+func PageRequest[C any](r *http.Request, def, max int) (limit int, after *C, err error) {
+	if limit, err = Limit(r, def, max); err != nil {
+		return 0, nil, err
+	}
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		after = new(C)
+		if err := DecodeCursor(c, after); err != nil {
+			return 0, nil, err
+		}
+	}
+	return limit, after, nil
+}
+
 // Limit reads the ?limit= query parameter: def when absent, otherwise an
 // integer from 1 to max, else an invalid-request error.
 func Limit(r *http.Request, def, max int) (int, error) {

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"encoding/json"
+	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -62,6 +64,25 @@ func TestLimit(t *testing.T) {
 		}
 		if err != nil || n != want {
 			t.Errorf("%q: %d, %v; want %d", q, n, err, want)
+		}
+	}
+}
+
+func TestPageRequest(t *testing.T) {
+	req := func(q string) *http.Request { return httptest.NewRequest("GET", "/x?"+q, nil) }
+	limit, after, err := PageRequest[testPos](req(""), 30, 100)
+	if err != nil || limit != 30 || after != nil {
+		t.Fatalf("no query: %d %v %v", limit, after, err)
+	}
+	c := EncodeCursor(testPos{Seq: 7, ID: "m"})
+	limit, after, err = PageRequest[testPos](req("limit=5&cursor="+c), 30, 100)
+	if err != nil || limit != 5 || after == nil || *after != (testPos{Seq: 7, ID: "m"}) {
+		t.Fatalf("limit and cursor: %d %v %v", limit, after, err)
+	}
+	for _, q := range []string{"limit=0", "limit=101", "cursor=%00", "cursor=" + EncodeCursor(map[string]any{"x": 1})} {
+		var e *ari.Error
+		if _, _, err := PageRequest[testPos](req(q), 30, 100); !errors.As(err, &e) || e.Code != ari.CodeInvalid {
+			t.Errorf("%s: %v, want invalid_request", q, err)
 		}
 	}
 }

@@ -53,11 +53,11 @@ func (d *AsyncNotifier) Reply(reply ari.Message) bool {
 
 // UserMessage queues n.OnUserMessage for a stored user message; false when
 // dropped.
-func (d *AsyncNotifier) UserMessage(m ari.Message, senderName string, mentionedUserIDs []string) bool {
+func (d *AsyncNotifier) UserMessage(m ari.Message, senderName string) bool {
 	if d == nil {
 		return false
 	}
-	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName, mentionedUserIDs) })
+	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName) })
 }
 
 func (d *AsyncNotifier) start(fn func(ctx context.Context)) bool {

@@ -25,14 +25,14 @@ func (b *blocker) OnReply(ctx context.Context, _ ari.Message) []Decision {
 	return nil
 }
 
-func (b *blocker) OnUserMessage(ctx context.Context, m ari.Message, _ string, _ []string) []Decision {
+func (b *blocker) OnUserMessage(ctx context.Context, m ari.Message, _ string) []Decision {
 	return b.OnReply(ctx, m)
 }
 
 func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}
 	d := NewAsyncNotifier(b, 200*time.Millisecond, 2, nil)
-	if !d.Reply(ari.Message{ID: "m1"}) || !d.UserMessage(ari.Message{ID: "m2"}, "n", nil) {
+	if !d.Reply(ari.Message{ID: "m1"}) || !d.UserMessage(ari.Message{ID: "m2"}, "n") {
 		t.Fatal("calls within the bound were refused")
 	}
 	// The caller never waits: a third call is dropped at once, not queued.
@@ -74,7 +74,7 @@ func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	if el := time.Since(start); el < 90*time.Millisecond || el > 5*time.Second {
 		t.Fatalf("Shutdown took %v, want about its 100 ms deadline", el)
 	}
-	if d3.UserMessage(ari.Message{ID: "m7"}, "n", nil) {
+	if d3.UserMessage(ari.Message{ID: "m7"}, "n") {
 		t.Fatal("a shut-down async notifier accepted a call")
 	}
 }
@@ -99,7 +99,7 @@ func TestAsyncNotifierRunsTheTrigger(t *testing.T) {
 	// Not complete: no notification.
 	d.Reply(ari.Message{ID: "m-0", ConversationID: direct, SenderAgentID: &agentID, Status: ari.StatusError, Content: "x"})
 	d.Reply(ari.Message{ID: "m-1", ConversationID: direct, SenderAgentID: &agentID, Status: ari.StatusComplete, Content: "done"})
-	d.UserMessage(ari.Message{ID: "m-2", ConversationID: group, SenderUserID: &u.ID, Status: ari.StatusComplete, Content: "hi"}, u.Name, nil)
+	d.UserMessage(ari.Message{ID: "m-2", ConversationID: group, SenderUserID: &u.ID, Status: ari.StatusComplete, Content: "hi"}, u.Name)
 	d.Wait()
 	if got := f.received(t, path); len(got) != 1 || got[0].Kind != notify.KindAgentReply || got[0].Title != "Helper" || got[0].MessageID != "m-1" {
 		t.Fatalf("the asker received %+v", got)

@@ -18,7 +18,7 @@ import (
 // these off the relay's path.
 type Notifier interface {
 	OnReply(ctx context.Context, reply ari.Message) []Decision
-	OnUserMessage(ctx context.Context, m ari.Message, senderName string, mentionedUserIDs []string) []Decision
+	OnUserMessage(ctx context.Context, m ari.Message, senderName string) []Decision
 }
 
 var _ Notifier = (*Trigger)(nil)
@@ -59,9 +59,9 @@ func (t *Trigger) OnReply(ctx context.Context, reply ari.Message) []Decision {
 
 // OnUserMessage notifies the other users of a conversation of m (in a direct
 // conversation there are none).
-func (t *Trigger) OnUserMessage(ctx context.Context, m ari.Message, senderName string, mentionedUserIDs []string) []Decision {
+func (t *Trigger) OnUserMessage(ctx context.Context, m ari.Message, senderName string) []Decision {
 	if t.Sender == nil || m.SenderUserID == nil {
 		return nil
 	}
-	return t.OnGroupMessage(ctx, m.ConversationID, m.ID, *m.SenderUserID, senderName, m.Content, mentionedUserIDs)
+	return t.OnGroupMessage(ctx, m.ConversationID, m.ID, *m.SenderUserID, senderName, m.Content)
 }

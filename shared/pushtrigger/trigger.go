@@ -90,14 +90,10 @@ func (t *Trigger) OnReplyComplete(ctx context.Context, conversationID, messageID
 }
 
 // OnGroupMessage notifies a group's other users of senderUserID's message.
-// Those mentioned are told of a mention (their Mentions switch applies
-// instead of GroupMessages): the users in mentionedUserIDs, and everyone whose
-// display name's handle the text @mentions (ari.Mentions, ari.AgentHandle).
-func (t *Trigger) OnGroupMessage(ctx context.Context, conversationID, messageID, senderUserID, senderName, text string, mentionedUserIDs []string) []Decision {
-	mentioned := make(map[string]bool, len(mentionedUserIDs))
-	for _, u := range mentionedUserIDs {
-		mentioned[u] = true
-	}
+// Those the text @mentions by their display name's handle (ari.Mentions,
+// ari.AgentHandle) are told of a mention: their Mentions switch applies
+// instead of GroupMessages.
+func (t *Trigger) OnGroupMessage(ctx context.Context, conversationID, messageID, senderUserID, senderName, text string) []Decision {
 	handles := map[string]bool{}
 	for _, h := range ari.Mentions(text) {
 		handles[h] = true
@@ -105,7 +101,7 @@ func (t *Trigger) OnGroupMessage(ctx context.Context, conversationID, messageID,
 	return t.run(ctx, event{conv: conversationID, msg: messageID, sender: senderUserID, senderName: senderName, text: text,
 		group: true,
 		kind: func(tg store.NotifyTarget) notify.Kind {
-			if mentioned[tg.UserID] || (tg.Name != "" && handles[ari.AgentHandle(tg.Name)]) {
+			if tg.Name != "" && handles[ari.AgentHandle(tg.Name)] {
 				return notify.KindMention
 			}
 			return notify.KindGroupMessage

@@ -148,7 +148,7 @@ func TestGroupMessageInteropAndGoneCleanup(t *testing.T) {
 	f.ps.AnswerAlways("/gone/"+bob.ID, http.StatusGone)
 	conv := f.conversation(t, "group", "Trip planning", []string{ann.ID, bob.ID, cy.ID})
 
-	ds := f.tr.OnGroupMessage(ctx, conv, "m-1", ann.ID, "Ann", "Shall we leave at 9?", []string{cy.ID})
+	ds := f.tr.OnGroupMessage(ctx, conv, "m-1", ann.ID, "Ann", "@cy shall we leave at 9?")
 	if len(ds) != 2 {
 		t.Fatalf("decisions %+v, want bob and cy only", ds)
 	}
@@ -158,7 +158,7 @@ func TestGroupMessageInteropAndGoneCleanup(t *testing.T) {
 	if got := f.received(t, annPath); len(got) != 0 {
 		t.Fatalf("the sender was notified: %+v", got)
 	}
-	want := notify.Payload{Title: "Ann in Trip planning", Body: "Shall we leave at 9?", Kind: notify.KindGroupMessage,
+	want := notify.Payload{Title: "Ann in Trip planning", Body: "@cy shall we leave at 9?", Kind: notify.KindGroupMessage,
 		ConversationID: conv, MessageID: "m-1", URL: "/conversations/" + conv, Tag: "conversation:" + conv}
 	if got := f.received(t, bobPath); len(got) != 1 || got[0] != want {
 		t.Fatalf("bob's browser decrypted %+v\nwant %+v", got, want)
@@ -372,8 +372,7 @@ func TestRulesCombined(t *testing.T) {
 
 	tr := *f.tr
 	tr.Now = at("2026-07-01T15:00:00Z") // 00:00 in Tokyo, inside 22:00–07:00
-	ds := tr.OnGroupMessage(ctx, conv, "m-1", sender.ID, "Sam", "deploy now",
-		[]string{mentionedNoMentions.ID, mentionedGroupOff.ID, focusedQuiet.ID})
+	ds := tr.OnGroupMessage(ctx, conv, "m-1", sender.ID, "Sam", "deploy now @mention-off @group-off-but-named @focused-quiet")
 
 	want := map[string]string{
 		mutedQuiet.ID:          notify.ReasonMuted,
@@ -453,7 +452,7 @@ func TestMentionByNameHandle(t *testing.T) {
 	bob, bobPath := f.user(t, "Bob", nil)
 	conv := f.conversation(t, "group", "Lab", []string{ann.ID, ada.ID, bob.ID})
 
-	ds := f.tr.OnGroupMessage(ctx, conv, "m-7", ann.ID, "Ann", "@Ada-Lovelace can you check this?", nil)
+	ds := f.tr.OnGroupMessage(ctx, conv, "m-7", ann.ID, "Ann", "@Ada-Lovelace can you check this?")
 	if d := reasonFor(t, ds, ada.ID); d.Kind != notify.KindMention || !d.Sent() {
 		t.Fatalf("ada: %+v", d)
 	}
