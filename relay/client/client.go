@@ -338,12 +338,12 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	for _, r := range sent.Replies {
 		ids = append(ids, r.ID)
 	}
-	start, queued, pos, err := d.Engine.Enqueue(ctx, f.ConversationID, ids)
+	start, positions, err := d.Engine.Enqueue(ctx, f.ConversationID, ids)
 	if err != nil {
 		// Stored but not queued: the sweeper re-queues pending replies.
 		d.Log.Error("relay enqueue", "conversation", f.ConversationID, "err", err)
 	}
-	ss.c.SendFrame(&protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: sent.Message, Queued: queued, Position: pos})
+	ss.c.SendFrame(newAck(f.ClientMessageID, sent, positions))
 	ss.announce(ctx, sent.Message)
 	if kind == "group" && d.Push != nil {
 		d.Push.UserMessage(sent.Message, ss.user.Name)
@@ -351,14 +351,43 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	d.Engine.Start(context.WithoutCancel(ctx), f.ConversationID, start)
 }
 
+// ackExisting answers a send whose clientMessageId the user has used
+// before: with the stored message when it is the same conversation's (a
+// retry), with client_message_id_in_use when it is another's (the id's
+// scope is the user, so that is a different message; nothing is stored).
 func (ss *session) ackExisting(ctx context.Context, f *protocol.SendMessage, prior store.UserSend) {
-	ack := &protocol.MessageAck{ClientMessageID: f.ClientMessageID, Message: prior.Message}
-	if len(prior.Replies) > 0 && prior.Replies[0].Status == ari.StatusPending {
-		if pos := ss.s.d.Engine.Position(ctx, prior.Message.ConversationID, prior.Replies[0].ID); pos > 0 {
-			ack.Queued, ack.Position = true, pos
+	if prior.Message.ConversationID != f.ConversationID {
+		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeClientIDInUse, Field: "clientMessageId", Ref: f.ClientMessageID,
+			Message: "clientMessageId: already used for one of your messages in another conversation; nothing was stored, send it with a new id"})
+		return
+	}
+	positions := make([]int, len(prior.Replies))
+	for i, r := range prior.Replies {
+		if r.Status == ari.StatusPending {
+			positions[i] = ss.s.d.Engine.Position(ctx, prior.Message.ConversationID, r.ID)
 		}
 	}
-	ss.c.SendFrame(ack)
+	ss.c.SendFrame(newAck(f.ClientMessageID, prior, positions))
+}
+
+// newAck is the message_ack of a stored send whose replies wait at
+// positions (0: not waiting); queued and position are about the first.
+func newAck(clientID string, sent store.UserSend, positions []int) *protocol.MessageAck {
+	ack := &protocol.MessageAck{ClientMessageID: clientID, Message: sent.Message}
+	for i, r := range sent.Replies {
+		e := protocol.AckReply{MessageID: r.ID}
+		if r.SenderAgentID != nil {
+			e.AgentID = *r.SenderAgentID
+		}
+		if i < len(positions) {
+			e.Position = positions[i]
+		}
+		ack.Replies = append(ack.Replies, e)
+	}
+	if len(ack.Replies) > 0 && ack.Replies[0].Position > 0 {
+		ack.Queued, ack.Position = true, ack.Replies[0].Position
+	}
+	return ack
 }
 
 // announce sends message_new to the other members and the sender's other

@@ -81,12 +81,23 @@ type Pong struct{}
 
 // MessageAck confirms a stored user message. Queued is true when a reply for
 // it waits behind another; Position then counts the replies ahead of it plus
-// one (1 = next).
+// one (1 = next). Replies lists every reply the message asked for, so a
+// client can cancel one before its stream_start.
 type MessageAck struct {
 	ClientMessageID string      `json:"clientMessageId"`
 	Message         ari.Message `json:"message"`
 	Queued          bool        `json:"queued"`
 	Position        int         `json:"position,omitempty"`
+	Replies         []AckReply  `json:"replies,omitempty"`
+}
+
+// AckReply is one reply a message_ack announces: its id (the future
+// stream_start's messageId), its agent, and while it waits in the queue its
+// Position (1 = next to start; absent when it is starting or has started).
+type AckReply struct {
+	MessageID string `json:"messageId"`
+	AgentID   string `json:"agentId"`
+	Position  int    `json:"position,omitempty"`
 }
 
 // StreamStart announces that a reply started streaming.

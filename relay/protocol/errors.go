@@ -16,8 +16,11 @@ const (
 	CodeRateLimited      = "rate_limited"
 	CodeNotYourTask      = "not_your_task"
 	CodeConversationBusy = "conversation_busy"
-	CodeAgentOffline     = "agent_offline"
-	CodeInternal         = "internal"
+	// CodeClientIDInUse refuses a send_message whose clientMessageId the
+	// user already used for a message in another conversation.
+	CodeClientIDInUse = "client_message_id_in_use"
+	CodeAgentOffline  = "agent_offline"
+	CodeInternal      = "internal"
 	// CodeUnauthorized is used by auth_error and the HTTP 401 before upgrade.
 	CodeUnauthorized = "unauthorized"
 	// CodeAuthRequired answers an agent whose first frame is not auth.

@@ -131,7 +131,7 @@ func TestSpecMentionsCodes(t *testing.T) {
 	text := string(doc)
 	codes := []string{
 		CodeInvalidJSON, CodeUnknownType, CodeInvalidFrame, CodeFrameTooLarge, CodeNotFound,
-		CodeForbidden, CodeRateLimited, CodeNotYourTask, CodeConversationBusy, CodeAgentOffline,
+		CodeForbidden, CodeRateLimited, CodeNotYourTask, CodeConversationBusy, CodeClientIDInUse, CodeAgentOffline,
 		CodeInternal, CodeUnauthorized, CodeAuthRequired, CodeAuthTimeout,
 		StreamErrAgentError, StreamErrAgentTimeout, StreamErrAgentOffline, StreamErrReplyTooLarge,
 		StreamErrInvalidChunk, StreamErrInterrupted, StreamErrInternal,

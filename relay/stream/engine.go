@@ -99,12 +99,13 @@ func (e *Engine) Busy(ctx context.Context, conversationID string) (bool, error) 
 
 // Enqueue puts new replies of a conversation in its queue and claims the
 // active mark for the head when nothing is active. It returns the reply that
-// the caller must now Start ("" for none), and whether the first reply given
-// waits and its position (1 = next). Starting is left to the caller so it can
-// acknowledge the send before stream_start goes out.
-func (e *Engine) Enqueue(ctx context.Context, conversationID string, replyIDs []string) (start string, queued bool, position int, err error) {
+// the caller must now Start ("" for none) and, for each reply given, where it
+// waits (1 = next to start; 0 = not waiting: it is the one to start).
+// Starting is left to the caller so it can acknowledge the send before
+// stream_start goes out.
+func (e *Engine) Enqueue(ctx context.Context, conversationID string, replyIDs []string) (start string, positions []int, err error) {
 	if len(replyIDs) == 0 {
-		return "", false, 0, nil
+		return "", nil, nil
 	}
 	args := []any{e.d.ActiveTTL.Milliseconds()}
 	for _, id := range replyIDs {
@@ -112,14 +113,17 @@ func (e *Engine) Enqueue(ctx context.Context, conversationID string, replyIDs []
 	}
 	res, err := enqueueScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ConvActive(conversationID), e.d.Keys.ConvQueue(conversationID)}, args...).Slice()
 	if err != nil {
-		return "", false, 0, fmt.Errorf("stream: enqueue: %w", err)
+		return "", nil, fmt.Errorf("stream: enqueue: %w", err)
 	}
 	start, _ = res[0].(string)
-	pos, _ := res[1].(int64)
-	if pos < 0 {
-		return start, false, 0, nil
+	positions = make([]int, len(replyIDs))
+	for i := range replyIDs {
+		if i+1 < len(res) {
+			pos, _ := res[i+1].(int64)
+			positions[i] = int(pos) + 1 // -1 (not waiting) becomes 0
+		}
 	}
-	return start, true, int(pos) + 1, nil
+	return start, positions, nil
 }
 
 // Start runs a reply whose active mark Enqueue claimed for the caller.

@@ -7,8 +7,8 @@ import "github.com/redis/go-redis/v9"
 
 // enqueueScript appends replies to the conversation's queue and, when no
 // reply is active, makes the queue's head active. It returns the id that
-// became active ("" for none) and the 0-based queue position of the first
-// reply given (-1 when it is not waiting, i.e. it became active).
+// became active ("" for none) and then, for each reply given, its 0-based
+// queue position (-1 when it is not waiting, i.e. it became active).
 //
 // KEYS: active, queue. ARGV: active TTL (ms), reply ids...
 var enqueueScript = redis.NewScript(`
@@ -21,9 +21,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
     started = id
   end
 end
-local pos = redis.call('LPOS', KEYS[2], ARGV[2])
-if not pos then pos = -1 end
-return {started, pos}
+local out = {started}
+for i = 2, #ARGV do
+  local pos = redis.call('LPOS', KEYS[2], ARGV[i])
+  if not pos then pos = -1 end
+  out[#out + 1] = pos
+end
+return out
 `)
 
 // advanceScript makes the queue's head active when nothing is.
