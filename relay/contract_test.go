@@ -2,6 +2,9 @@ package main
 
 import (
 	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -111,4 +114,130 @@ func TestAckNamesRepliesSoAQueuedOneCanBeCancelled(t *testing.T) {
 	calPeer.send(map[string]any{"type": "agent_complete", "taskId": task.str("taskId"), "content": "zwei"})
 	p.collect(rs[1].str("messageId"), nil)
 	echoPeer.pingPast("task")
+}
+
+// An accumulated-mode agent keeps a reply alive with an empty chunk (in any
+// mode it adds nothing and resets the silence clock) or by resending its
+// text unchanged; neither ends the reply.
+func TestAccumulatedKeepAlive(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "2s"})
+	r := c.start()
+	w := newWorld(t, c)
+	p := dialClient(t, r, w.users[0])
+	agent := dialAgent(t, r, w.agentToken)
+	p.sendMessage(w.conv, "erzähl", "ka-1")
+	task := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": task, "content": "Es war ", "mode": "accumulated"})
+	// Keep-alives for twice the idle timeout: the reply must stay open.
+	began := time.Now()
+	for i := 0; time.Since(began) < 4*time.Second; i++ {
+		content := ""
+		if i%2 == 1 {
+			content = "Es war "
+		}
+		agent.send(map[string]any{"type": "agent_chunk", "taskId": task, "content": content, "mode": "accumulated"})
+		time.Sleep(250 * time.Millisecond)
+	}
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": task, "content": "Es war einmal", "mode": "accumulated"})
+	agent.send(map[string]any{"type": "agent_complete", "taskId": task})
+	got := p.collect(task, nil)
+	if got.ended.str("status") != "complete" || got.ended.str("content") != "Es war einmal" || string(got.text) != "Es war einmal" {
+		t.Fatalf("stream_end = %v, assembled %q", got.ended, got.text)
+	}
+}
+
+// A reply whose agent cannot be reached gets its stream_start like any
+// other reply that reaches its turn, then at once its stream_end with error
+// agent_offline and no chunk.
+func TestAgentOfflineReplyStartsThenEnds(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c) // the agent has no socket and no A2A endpoint
+	p := dialClient(t, r, w.users[0])
+	ack := p.sendMessage(w.conv, "jemand da?", "off-1")
+	list, _ := ack["replies"].([]any)
+	if len(list) != 1 {
+		t.Fatalf("ack = %v", ack)
+	}
+	reply := frame(list[0].(map[string]any)).str("messageId")
+	var seen []string
+	for {
+		f := p.expectWhere("", func(f frame) bool { return f.str("messageId") == reply })
+		seen = append(seen, f.str("type"))
+		if f.str("type") == "stream_end" {
+			if f.str("status") != "error" || f.obj("error").str("code") != "agent_offline" || f.str("content") != "" {
+				t.Fatalf("stream_end = %v", f)
+			}
+			break
+		}
+	}
+	if len(seen) != 2 || seen[0] != "stream_start" {
+		t.Fatalf("frames of the reply: %v, want stream_start, stream_end", seen)
+	}
+}
+
+// How the relay answers frames the spec left open (PROTOCOL.md sections 1,
+// 4, 5 and 9).
+func TestOddFramesAnswers(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	p := dialClient(t, r, w.users[0])
+	for _, tc := range []struct {
+		raw, code, field string
+	}{
+		{`{"conversationId":"c1"}`, "invalid_frame", "type"},
+		{`{"type":7}`, "invalid_frame", "type"},
+		{`{"type":null}`, "invalid_frame", "type"},
+		{`{"type":"ping"} {"type":"ping"}`, "invalid_json", ""},
+		{`{"type":"ping"} x`, "invalid_json", ""},
+		{`{"type":"sync","cursors":{"not an id!":3}}`, "invalid_frame", "cursors"},
+	} {
+		p.sendRaw(websocket.TextMessage, []byte(tc.raw))
+		e := p.expectWhere("", func(f frame) bool {
+			return f.str("type") == "error" || f.str("type") == "pong" || f.str("type") == "sync_result"
+		})
+		if e.str("type") != "error" || e.str("code") != tc.code || e.str("field") != tc.field {
+			t.Fatalf("%s: answered %v", tc.raw, e)
+		}
+	}
+	// Whitespace around the JSON value is JSON's own: accepted.
+	p.sendRaw(websocket.TextMessage, []byte(" \t{\"type\":\"ping\"} \r\n\t "))
+	if f := p.expectWhere("", func(frame) bool { return true }); f.str("type") != "pong" {
+		t.Fatalf("trailing whitespace answered %v", f)
+	}
+
+	agent := dialAgent(t, r, w.agentToken)
+	agent.send(map[string]any{"type": "auth", "token": w.agentToken})
+	if e := agent.expect("error"); e.str("code") != "invalid_frame" || e.str("field") != "type" || e.str("message") != "type: already authenticated" {
+		t.Fatalf("second auth answered %v", e)
+	}
+	agent.send(map[string]any{"type": "ping"})
+	agent.expect("pong")
+}
+
+// The instance driving a reply dies after chunks and the agent does not come
+// back: the first deadline to pass ends the reply. Here the silence timeout
+// (2 s) is shorter than the active mark's TTL (8 s), as with the defaults
+// (60 s and 90 s), so it ends agent_timeout; TestKilledInstanceUnwedgesConversation
+// has the mark expire first (interrupted).
+func TestDeadDriverSilenceTimeoutWinsWhenShorter(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "2s", "RELAY_ACTIVE_TTL": "8s"})
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, a, w.users[0])
+	agent := dialAgent(t, b, w.agentToken)
+	client.sendMessage(w.conv, "und dann?", "dd-1")
+	reply := client.expect("stream_start").str("messageId")
+	agent.expect("task")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "Teil ", "mode": "delta"})
+	client.expect("stream_chunk")
+	b.kill(t)
+	agent.waitClosed()
+	killed := time.Now()
+	end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
+	if end.str("status") != "error" || end.obj("error").str("code") != "agent_timeout" || end.str("content") != "Teil " {
+		t.Fatalf("stream_end = %v", end)
+	}
+	t.Logf("ended %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 }

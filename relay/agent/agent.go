@@ -177,7 +177,7 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	case *protocol.Ping:
 		ss.c.SendFrame(&protocol.Pong{})
 	case *protocol.Auth:
-		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Message: "already authenticated", Field: "type"})
+		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Message: "type: already authenticated", Field: "type"})
 	case *protocol.Skills:
 		skills := make([]ari.Skill, 0, len(f.Skills))
 		for _, sk := range f.Skills {

@@ -418,7 +418,7 @@ func (ss *session) publishEvent(ctx context.Context, users []string, ev events.E
 }
 
 func (ss *session) markRead(ctx context.Context, f *protocol.MarkRead) {
-	stored, err := ss.s.d.DB.MarkRead(ctx, ss.user.ID, f.ConversationID, f.Seq)
+	stored, moved, err := ss.s.d.DB.MarkRead(ctx, ss.user.ID, f.ConversationID, f.Seq)
 	if errors.Is(err, store.ErrNotFound) {
 		ss.fail(protocol.CodeNotFound, "conversation not found", f.ConversationID)
 		return
@@ -426,6 +426,9 @@ func (ss *session) markRead(ctx context.Context, f *protocol.MarkRead) {
 	if err != nil {
 		ss.internal(err, f.ConversationID)
 		return
+	}
+	if !moved {
+		return // at or behind the stored mark: nothing changed, nothing to tell
 	}
 	ev, err := events.New(events.ReadUpdated, f.ConversationID, protocol.ReadUpdatedData{UserID: ss.user.ID, Seq: stored})
 	if err != nil {

@@ -19,7 +19,8 @@ var (
 //   - ModeDelta: chunk is appended.
 //   - ModeAccumulated: chunk is the whole text so far; it must start with
 //     textSoFar (else ErrNotExtending) and the delta is the rest. A chunk equal
-//     to textSoFar adds nothing.
+//     to textSoFar adds nothing, and so does an empty chunk (the keep-alive
+//     of every mode: it never shortens the text).
 //   - "" (mode absent): the chunk counts as accumulated when textSoFar is not
 //     empty and chunk is longer than textSoFar and starts with it; otherwise as
 //     a delta. So the first chunk and an empty chunk are deltas (both readings
@@ -34,6 +35,9 @@ func Merge(textSoFar, chunk, mode string) (delta, newText string, err error) {
 	switch mode {
 	case ModeDelta:
 	case ModeAccumulated:
+		if chunk == "" {
+			return checkSize(textSoFar, "") // a keep-alive, as in every mode
+		}
 		if !strings.HasPrefix(chunk, textSoFar) {
 			return "", textSoFar, ErrNotExtending
 		}

@@ -22,7 +22,7 @@ func TestMerge(t *testing.T) {
 		{"accumulated unchanged", "Hello", "Hello", ModeAccumulated, "", "Hello", nil},
 		{"accumulated rewrites", "Hello", "Help", ModeAccumulated, "", "Hello", ErrNotExtending},
 		{"accumulated shorter", "Hello", "Hell", ModeAccumulated, "", "Hello", ErrNotExtending},
-		{"accumulated empty after text", "Hi", "", ModeAccumulated, "", "Hi", ErrNotExtending},
+		{"accumulated empty after text is a keep-alive", "Hi", "", ModeAccumulated, "", "Hi", nil},
 		{"detect first chunk is delta", "", "Hello", "", "Hello", "Hello", nil},
 		{"detect empty chunk", "Hi", "", "", "", "Hi", nil},
 		{"detect empty on empty", "", "", "", "", "", nil},

@@ -296,19 +296,20 @@ func (db *DB) openReplies(ctx context.Context, q string, args ...any) ([]OpenRep
 
 // MarkRead moves the user's read mark forward to seq (lowered to the
 // conversation's last seq; never backwards) and returns the stored mark.
-func (db *DB) MarkRead(ctx context.Context, userID, conversationID string, seq int64) (int64, error) {
-	var stored int64
-	err := db.Pool.QueryRow(ctx, `insert into conversation_reads (conversation_id, user_id, last_read_seq)
+func (db *DB) MarkRead(ctx context.Context, userID, conversationID string, seq int64) (stored int64, moved bool, err error) {
+	var before int64
+	err = db.Pool.QueryRow(ctx, `with prev as (select last_read_seq from conversation_reads where conversation_id = $1 and user_id = $2)
+		insert into conversation_reads (conversation_id, user_id, last_read_seq)
 		select c.id, cm.user_id, least($3, c.last_seq) from conversations c
 		join conversation_members cm on cm.conversation_id = c.id and cm.user_id = $2
 		where c.id = $1
 		on conflict (conversation_id, user_id) do update
 		set last_read_seq = greatest(conversation_reads.last_read_seq, excluded.last_read_seq), updated_at = now()
-		returning last_read_seq`, conversationID, userID, seq).Scan(&stored)
+		returning last_read_seq, coalesce((select last_read_seq from prev), 0)`, conversationID, userID, seq).Scan(&stored, &before)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrNotFound
+		return 0, false, ErrNotFound
 	}
-	return stored, err
+	return stored, stored > before, err
 }
 
 // ConversationState is where one conversation stands for one user.

@@ -166,14 +166,17 @@ func TestSettleOnceAndReadMarks(t *testing.T) {
 		t.Fatalf("stored = %+v", got)
 	}
 
-	if got, err := db.MarkRead(ctx, u.ID, conv, 99); err != nil || got != 2 {
-		t.Fatalf("mark past end = %d, %v; want lowered to 2", got, err)
+	if got, moved, err := db.MarkRead(ctx, u.ID, conv, 99); err != nil || got != 2 || !moved {
+		t.Fatalf("mark past end = %d %v, %v; want lowered to 2, moved", got, moved, err)
 	}
-	if got, err := db.MarkRead(ctx, u.ID, conv, 1); err != nil || got != 2 {
-		t.Fatalf("mark backwards = %d, %v; want 2 kept", got, err)
+	if got, moved, err := db.MarkRead(ctx, u.ID, conv, 1); err != nil || got != 2 || moved {
+		t.Fatalf("mark backwards = %d %v, %v; want 2 kept, not moved", got, moved, err)
+	}
+	if got, moved, err := db.MarkRead(ctx, u.ID, conv, 2); err != nil || got != 2 || moved {
+		t.Fatalf("mark again = %d %v, %v; want 2 kept, not moved", got, moved, err)
 	}
 	eve := testenv.NewUser(t, db, "eve")
-	if _, err := db.MarkRead(ctx, eve.ID, conv, 1); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := db.MarkRead(ctx, eve.ID, conv, 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("foreign mark = %v", err)
 	}
 	states, err := db.ConversationStates(ctx, u.ID)
