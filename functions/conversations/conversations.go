@@ -1,5 +1,5 @@
 // Package conversations serves /api/conversations: a user's conversations
-// with their agents — start, list, rename, delete or leave, read marks, mute,
+// with their agents — start, list, rename or set the turn policy, delete or leave, read marks, mute,
 // and whether a reply is being written. Every route answers only for
 // conversations the caller is a member of; any other id is 404.
 package conversations
@@ -180,7 +180,7 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
 	}
-	if _, err := h.DB.RenameConversation(r.Context(), me, id, req.Title); err != nil {
+	if _, err := h.DB.UpdateConversation(r.Context(), me, id, store.ConversationChange{Title: req.Title, TurnPolicy: req.TurnPolicy}); err != nil {
 		return storeErr(err)
 	}
 	c, err := h.one(r.Context(), me, id)

@@ -163,7 +163,7 @@ func TestRenameTellsMembers(t *testing.T) {
 	addMember(t, f.DB, c.ID, member.ID, "member")
 	psOwner := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(owner.ID))
 	psMember := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(member.ID))
-	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "new"}))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: apitest.Ptr("new")}))
 	if got.Title != "new" {
 		t.Fatalf("renamed = %+v", got)
 	}
@@ -174,15 +174,57 @@ func TestRenameTellsMembers(t *testing.T) {
 		}
 	}
 	// A plain member may not rename: visible, not theirs to change.
-	if status, raw := f.Call(t, member.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: "mine"}); status != 403 {
+	if status, raw := f.Call(t, member.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: apitest.Ptr("mine")}); status != 403 {
 		t.Fatalf("member rename: %d %s", status, raw)
 	}
-	if status, raw := f.Call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: strings.Repeat("x", 201)}); status != 400 ||
+	if status, raw := f.Call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{Title: apitest.Ptr(strings.Repeat("x", 201))}); status != 400 ||
 		apitest.Decode[apitest.ErrorBody](t, raw).Error.Fields["title"] == "" {
 		t.Fatalf("long title: %d %s", status, raw)
 	}
 	if got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil)); got.Title != "new" {
 		t.Fatalf("title after refused changes = %q", got.Title)
+	}
+}
+
+func TestTurnPolicySetting(t *testing.T) {
+	f := setup(t)
+	owner := testenv.NewUser(t, f.DB, "policy owner")
+	member := testenv.NewUser(t, f.DB, "policy member")
+	a := newAgent(t, f.DB, owner.ID, "Policy", ari.VisibilityPrivate)
+	c := start(t, f, owner.Token, a.ID, "kept")
+	if c.TurnPolicy != ari.TurnQueue {
+		t.Fatalf("default turn policy = %q", c.TurnPolicy)
+	}
+	addMember(t, f.DB, c.ID, member.ID, "member")
+	ps := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(member.ID))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID,
+		UpdateConversationRequest{TurnPolicy: apitest.Ptr(ari.TurnInterrupt)}))
+	if got.TurnPolicy != ari.TurnInterrupt || got.Title != "kept" {
+		t.Fatalf("after PUT turnPolicy: %+v", got)
+	}
+	ev := apitest.NextEvent(t, ps)
+	if d := apitest.Decode[ConversationEventData](t, ev.Data); ev.Type != events.ConversationUpdated || d.Conversation.TurnPolicy != ari.TurnInterrupt {
+		t.Fatalf("member got %+v %s", ev, ev.Data)
+	}
+	// Who may change it: owners and admins, as for the title.
+	if status, raw := f.Call(t, member.Token, "PUT", "/api/conversations/"+c.ID, UpdateConversationRequest{TurnPolicy: apitest.Ptr(ari.TurnReject)}); status != 403 {
+		t.Fatalf("member sets policy: %d %s", status, raw)
+	}
+	for _, body := range []any{map[string]any{"turnPolicy": "later"}, map[string]any{"turnPolicy": "QUEUE"}, map[string]any{"turnPolicy": 1},
+		map[string]any{"turnPolicy": ""}, map[string]any{}} {
+		status, raw := f.Call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, body)
+		if status != 400 {
+			t.Fatalf("%v: %d %s", body, status, raw)
+		}
+	}
+	got = apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "GET", "/api/conversations/"+c.ID, nil))
+	if got.TurnPolicy != ari.TurnInterrupt || got.Title != "kept" {
+		t.Fatalf("after refused changes: %+v", got)
+	}
+	got = apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID,
+		map[string]any{"title": "", "turnPolicy": ari.TurnReject}))
+	if got.TurnPolicy != ari.TurnReject || got.Title != "" {
+		t.Fatalf("both: %+v", got)
 	}
 }
 
@@ -305,7 +347,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST /api/conversations", CreateConversationRequest{AgentID: a.ID}},
 		{"GET /api/conversations", nil},
 		{"GET /api/conversations/{id}", nil},
-		{"PUT /api/conversations/{id}", UpdateConversationRequest{Title: "hijacked"}},
+		{"PUT /api/conversations/{id}", UpdateConversationRequest{Title: apitest.Ptr("hijacked")}},
 		{"DELETE /api/conversations/{id}", nil},
 		{"POST /api/conversations/{id}/read", ReadRequest{Seq: apitest.Ptr[int64](1)}},
 		{"POST /api/conversations/{id}/mute", nil},

@@ -28,16 +28,28 @@ func (q *CreateConversationRequest) Validate() map[string]string {
 	return bad
 }
 
-// UpdateConversationRequest is the body of PUT /api/conversations/{id}.
+// UpdateConversationRequest is the body of PUT /api/conversations/{id}:
+// absent fields stay as they are.
 type UpdateConversationRequest struct {
-	Title string `json:"title"`
+	Title      *string `json:"title"`
+	TurnPolicy *string `json:"turnPolicy"`
 }
 
-// Validate checks the title ("" clears it).
+// Validate checks the title ("" clears it) and the turn policy, and that
+// the body changes something.
 func (q *UpdateConversationRequest) Validate() map[string]string {
 	bad := map[string]string{}
-	q.Title = strings.TrimSpace(q.Title)
-	checkTitle(bad, q.Title)
+	if q.Title == nil && q.TurnPolicy == nil {
+		bad["title"] = "give title or turnPolicy (or both)"
+	}
+	if q.Title != nil {
+		t := strings.TrimSpace(*q.Title)
+		q.Title = &t
+		checkTitle(bad, t)
+	}
+	if q.TurnPolicy != nil && !ari.ValidTurnPolicy(*q.TurnPolicy) {
+		bad["turnPolicy"] = "must be one of queue, reject, interrupt"
+	}
 	return bad
 }
 
@@ -107,14 +119,16 @@ type ConversationEventData struct {
 
 // ConversationSummary is what conversation events say about a conversation.
 type ConversationSummary struct {
-	ID        string   `json:"id"`
-	Kind      string   `json:"kind"`
-	Title     string   `json:"title"`
-	UpdatedAt ari.Time `json:"updatedAt"`
+	ID         string   `json:"id"`
+	Kind       string   `json:"kind"`
+	Title      string   `json:"title"`
+	TurnPolicy string   `json:"turnPolicy"`
+	UpdatedAt  ari.Time `json:"updatedAt"`
 }
 
 func eventData(c ari.Conversation) ConversationEventData {
-	return ConversationEventData{Conversation: ConversationSummary{ID: c.ID, Kind: c.Kind, Title: c.Title, UpdatedAt: c.UpdatedAt}}
+	return ConversationEventData{Conversation: ConversationSummary{ID: c.ID, Kind: c.Kind, Title: c.Title,
+		TurnPolicy: c.TurnPolicy, UpdatedAt: c.UpdatedAt}}
 }
 
 // ConversationDeletedData is the payload of conversation_deleted.

@@ -298,7 +298,12 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 		return
 	}
 	to := route(kind, agents, f.Content)
+	policy := ari.TurnQueue
 	if len(to) > 0 {
+		if policy, err = d.DB.TurnPolicy(ctx, f.ConversationID); err != nil {
+			ss.internal(err, ref)
+			return
+		}
 		if busy, err := d.Engine.Busy(ctx, f.ConversationID); err != nil {
 			ss.internal(err, ref)
 			return
@@ -310,11 +315,28 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	if ss.revoked.Load() {
 		return // the socket is closing with 4001
 	}
+	// Turn policy reject: the conversation's active mark is taken before
+	// the message is stored, so a send into a busy conversation stores
+	// nothing, and of two sends into an idle one only one is stored.
+	hold := ""
+	if len(to) > 0 && policy == ari.TurnReject {
+		var ok bool
+		if hold, ok, err = d.Engine.Hold(ctx, f.ConversationID); err != nil {
+			ss.internal(err, ref)
+			return
+		} else if !ok {
+			ss.fail(protocol.CodeConversationBusy, "a reply is being written or waiting in this conversation, and it takes no new messages meanwhile (turn policy reject); nothing was stored", ref)
+			return
+		}
+	}
 	// The session is checked in the insert's transaction too: a message
 	// sent after sign-out is not stored even when the notice is late.
 	sent, err := d.DB.InsertUserMessage(ctx, store.NewUserMessage{UserID: ss.user.ID, ConversationID: f.ConversationID,
 		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments, ReplyAgentIDs: to,
 		Deployment: d.Keys.Prefix, SessionID: ss.user.SessionID})
+	if err != nil || !sent.Created {
+		d.Engine.Unhold(context.WithoutCancel(ctx), f.ConversationID, hold)
+	}
 	var ae *ari.Error
 	switch {
 	case errors.Is(err, store.ErrSessionEnded):
@@ -338,17 +360,45 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	for _, r := range sent.Replies {
 		ids = append(ids, r.ID)
 	}
-	start, positions, err := d.Engine.Enqueue(ctx, f.ConversationID, ids)
+	ss.dispatch(ctx, f.ConversationID, policy, hold, ids, func(positions []int) {
+		ss.c.SendFrame(newAck(f.ClientMessageID, sent, positions))
+		ss.announce(ctx, sent.Message)
+		if kind == "group" && d.Push != nil {
+			d.Push.UserMessage(sent.Message, ss.user.Name)
+		}
+	})
+}
+
+// dispatch puts a send's new replies on their way under the conversation's
+// turn policy: acknowledge is called once they are queued (with where each
+// waits, 0 for not waiting), before any of them starts, so the answer to the
+// sender comes before stream_start.
+func (ss *session) dispatch(ctx context.Context, conversationID, policy, hold string, ids []string, acknowledge func(positions []int)) {
+	d := ss.s.d
+	bg := context.WithoutCancel(ctx)
+	if policy == ari.TurnInterrupt && len(ids) > 0 {
+		// The first new reply starts as soon as the active one has ended:
+		// it does not wait, whatever was queued; the others follow it.
+		positions := make([]int, len(ids))
+		for i := range positions {
+			positions[i] = i
+		}
+		acknowledge(positions)
+		start, err := d.Engine.Interrupt(bg, conversationID, ids)
+		if err != nil {
+			// Stored but not queued: the sweeper re-queues pending replies.
+			d.Log.Error("relay interrupt", "conversation", conversationID, "err", err)
+		}
+		d.Engine.Start(bg, conversationID, start)
+		return
+	}
+	start, positions, err := d.Engine.EnqueueHeld(ctx, conversationID, hold, ids)
 	if err != nil {
 		// Stored but not queued: the sweeper re-queues pending replies.
-		d.Log.Error("relay enqueue", "conversation", f.ConversationID, "err", err)
+		d.Log.Error("relay enqueue", "conversation", conversationID, "err", err)
 	}
-	ss.c.SendFrame(newAck(f.ClientMessageID, sent, positions))
-	ss.announce(ctx, sent.Message)
-	if kind == "group" && d.Push != nil {
-		d.Push.UserMessage(sent.Message, ss.user.Name)
-	}
-	d.Engine.Start(context.WithoutCancel(ctx), f.ConversationID, start)
+	acknowledge(positions)
+	d.Engine.Start(bg, conversationID, start)
 }
 
 // ackExisting answers a send whose clientMessageId the user has used

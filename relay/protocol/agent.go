@@ -40,6 +40,9 @@ const (
 	CancelConversationDeleted = "conversation_deleted"
 	CancelAgentRemoved        = "agent_removed"
 	CancelInternal            = "internal"
+	// CancelInterrupted: a new message in a conversation whose turn
+	// policy is interrupt ended the reply (it is saved cancelled).
+	CancelInterrupted = "interrupted"
 )
 
 // Auth must be the agent's first frame.

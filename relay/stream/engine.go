@@ -104,10 +104,19 @@ func (e *Engine) Busy(ctx context.Context, conversationID string) (bool, error) 
 // Starting is left to the caller so it can acknowledge the send before
 // stream_start goes out.
 func (e *Engine) Enqueue(ctx context.Context, conversationID string, replyIDs []string) (start string, positions []int, err error) {
+	return e.EnqueueHeld(ctx, conversationID, "", replyIDs)
+}
+
+// EnqueueHeld is Enqueue for a send that took the active mark with Hold:
+// the hold gives way to the replies.
+func (e *Engine) EnqueueHeld(ctx context.Context, conversationID, hold string, replyIDs []string) (start string, positions []int, err error) {
 	if len(replyIDs) == 0 {
+		if hold != "" {
+			e.release(ctx, conversationID, hold)
+		}
 		return "", nil, nil
 	}
-	args := []any{e.d.ActiveTTL.Milliseconds()}
+	args := []any{e.d.ActiveTTL.Milliseconds(), hold}
 	for _, id := range replyIDs {
 		args = append(args, id)
 	}

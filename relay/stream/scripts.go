@@ -8,11 +8,13 @@ import "github.com/redis/go-redis/v9"
 // enqueueScript appends replies to the conversation's queue and, when no
 // reply is active, makes the queue's head active. It returns the id that
 // became active ("" for none) and then, for each reply given, its 0-based
-// queue position (-1 when it is not waiting, i.e. it became active).
+// queue position (-1 when it is not waiting, i.e. it became active). A hold
+// (holdScript's token) is released first when the active mark still is it.
 //
-// KEYS: active, queue. ARGV: active TTL (ms), reply ids...
+// KEYS: active, queue. ARGV: active TTL (ms), hold token or "", reply ids...
 var enqueueScript = redis.NewScript(`
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+if ARGV[2] ~= '' and redis.call('GET', KEYS[1]) == ARGV[2] then redis.call('DEL', KEYS[1]) end
+for i = 3, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 local started = ''
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local id = redis.call('LPOP', KEYS[2])
@@ -22,12 +24,45 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   end
 end
 local out = {started}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local pos = redis.call('LPOS', KEYS[2], ARGV[i])
   if not pos then pos = -1 end
   out[#out + 1] = pos
 end
 return out
+`)
+
+// holdScript takes an idle conversation's active mark for a send that is
+// about to be stored (turn policy reject): nothing active and nothing
+// queued, else 0. The mark holds the token until enqueueScript replaces it
+// with the send's reply, or releaseScript drops it.
+// KEYS: active, queue. ARGV: token, active TTL (ms).
+var holdScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('LLEN', KEYS[2]) > 0 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// interruptScript empties the queue, queues the new replies instead and,
+// when nothing is active, makes the first of them active (turn policy
+// interrupt). It returns the id that became active ("" for none), the
+// active reply to end ("" for none) and the replies dropped from the queue.
+// KEYS: active, queue. ARGV: active TTL (ms), reply ids...
+var interruptScript = redis.NewScript(`
+local dropped = redis.call('LRANGE', KEYS[2], 0, -1)
+redis.call('DEL', KEYS[2])
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+local active = redis.call('GET', KEYS[1])
+local started = ''
+if not active then
+  active = ''
+  local id = redis.call('LPOP', KEYS[2])
+  if id then
+    redis.call('SET', KEYS[1], id, 'PX', ARGV[1])
+    started = id
+  end
+end
+return {started, active, dropped}
 `)
 
 // advanceScript makes the queue's head active when nothing is.

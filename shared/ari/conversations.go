@@ -6,6 +6,20 @@ const (
 	KindGroup  = "group"  // several users and agents
 )
 
+// Turn policies: what a new message addressed to an agent does while a reply
+// is active or queued in the conversation (relay/PROTOCOL.md section 10). The
+// table's CHECK constraint agrees.
+const (
+	TurnQueue     = "queue"     // wait behind the active reply (the default)
+	TurnReject    = "reject"    // refused with conversation_busy, nothing stored
+	TurnInterrupt = "interrupt" // the active reply ends cancelled, queued ones are dropped
+)
+
+// ValidTurnPolicy reports whether p is one of the turn policies.
+func ValidTurnPolicy(p string) bool {
+	return p == TurnQueue || p == TurnReject || p == TurnInterrupt
+}
+
 // Bounds of a conversation's fields; the table's CHECK constraints agree.
 const (
 	MaxConversationTitle = 200 // characters
@@ -23,6 +37,8 @@ type Conversation struct {
 	LastMessageAt *Time   `json:"lastMessageAt"`
 	CreatedAt     Time    `json:"createdAt"`
 	UpdatedAt     Time    `json:"updatedAt"`
+	// TurnPolicy is one of TurnQueue, TurnReject, TurnInterrupt.
+	TurnPolicy string `json:"turnPolicy"`
 
 	Role        string `json:"role"`
 	Muted       bool   `json:"muted"`

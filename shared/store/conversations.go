@@ -31,7 +31,7 @@ type ConversationCursor struct {
 // conversation prefix, and (conversation_id, seq) for the other two, so the
 // unread count reads only the unread rows.
 var conversationSelect = `
-	select c.id, c.kind, c.title, c.created_by, c.last_seq, c.last_message_at, c.created_at, c.updated_at,
+	select c.id, c.kind, c.title, c.created_by, c.last_seq, c.last_message_at, c.created_at, c.updated_at, c.turn_policy,
 		cm.role, cm.muted, coalesce(r.last_read_seq, 0),
 		(select count(*) from messages u where u.conversation_id = c.id
 			and u.seq > coalesce(r.last_read_seq, 0) and u.deleted_at is null
@@ -58,7 +58,7 @@ func scanConversation(row pgx.Row) (ari.Conversation, error) {
 	var lmDeleted *bool
 	var lmCreated *ari.Time
 	var lm ari.MessagePreview
-	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.CreatedBy, &c.LastSeq, &c.LastMessageAt, &c.CreatedAt, &c.UpdatedAt,
+	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.CreatedBy, &c.LastSeq, &c.LastMessageAt, &c.CreatedAt, &c.UpdatedAt, &c.TurnPolicy,
 		&c.Role, &c.Muted, &c.LastReadSeq, &c.UnreadCount, &c.Agents,
 		&lmID, &lmSeq, &lmRole, &lm.SenderUserID, &lm.SenderAgentID, &lmContent, &lmStatus, &lmDeleted, &lmCreated)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -132,9 +132,16 @@ func (db *DB) CreateDirectConversation(ctx context.Context, userID, agentID, tit
 	return db.ConversationFor(ctx, userID, id)
 }
 
-// RenameConversation sets the title; only an owner or admin may. A member
+// ConversationChange is what PUT /api/conversations/{id} changes; a nil
+// field stays as it is.
+type ConversationChange struct {
+	Title      *string
+	TurnPolicy *string // one of ari.TurnQueue, TurnReject, TurnInterrupt
+}
+
+// UpdateConversation applies a change; only an owner or admin may. A member
 // with another role gets ErrNotAllowed, anyone else ErrNotFound.
-func (db *DB) RenameConversation(ctx context.Context, userID, conversationID, title string) (ari.Conversation, error) {
+func (db *DB) UpdateConversation(ctx context.Context, userID, conversationID string, ch ConversationChange) (ari.Conversation, error) {
 	role, err := db.MemberRole(ctx, conversationID, userID)
 	if err != nil {
 		return ari.Conversation{}, err
@@ -142,9 +149,10 @@ func (db *DB) RenameConversation(ctx context.Context, userID, conversationID, ti
 	if role != RoleOwner && role != RoleAdmin {
 		return ari.Conversation{}, ErrNotAllowed
 	}
-	tag, err := db.Pool.Exec(ctx, `update conversations c set title = $3, updated_at = now()
+	tag, err := db.Pool.Exec(ctx, `update conversations c set title = coalesce($3, title),
+		turn_policy = coalesce($4, turn_policy), updated_at = now()
 		where c.id = $2 and exists (select 1 from conversation_members cm where cm.conversation_id = c.id
-			and cm.user_id = $1 and cm.role in ('owner', 'admin'))`, userID, conversationID, title)
+			and cm.user_id = $1 and cm.role in ('owner', 'admin'))`, userID, conversationID, ch.Title, ch.TurnPolicy)
 	if err != nil {
 		return ari.Conversation{}, err
 	}
@@ -152,6 +160,18 @@ func (db *DB) RenameConversation(ctx context.Context, userID, conversationID, ti
 		return ari.Conversation{}, ErrNotFound
 	}
 	return db.ConversationFor(ctx, userID, conversationID)
+}
+
+// TurnPolicy returns the conversation's turn policy (ErrNotFound when it
+// does not exist); the relay reads it for every message addressed to an
+// agent, after checking the sender's membership.
+func (db *DB) TurnPolicy(ctx context.Context, conversationID string) (string, error) {
+	var p string
+	err := db.Pool.QueryRow(ctx, `select turn_policy from conversations where id = $1`, conversationID).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return p, err
 }
 
 // DeleteConversation removes a conversation for everyone; only an owner may
