@@ -62,6 +62,8 @@ type cluster struct {
 	dbURL  string
 	prefix string
 	env    map[string]string
+	// binary, when set, is the relay binary start runs instead of relayBinary.
+	binary string
 }
 
 func newCluster(t *testing.T, env map[string]string) *cluster {
@@ -127,7 +129,11 @@ func (c *cluster) start() *relayProc {
 	t := c.t
 	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(relayBinary)
+	bin := relayBinary
+	if c.binary != "" {
+		bin = c.binary
+	}
+	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RELAY_PORT=" + strconv.Itoa(port)}
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)

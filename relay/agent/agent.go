@@ -95,7 +95,16 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 			c.Close(protocol.CloseAuthTimeout)
 		}
 	})
+	// Deferred, so that it also runs when handling a frame panics (the
+	// server recovers and closes the socket with 1011): a dead socket keeps
+	// no subscription of the agent's channel, which would take its tasks.
+	defer s.finish(ctx, ss, timer)
 	c.Run(func(data []byte) { ss.handle(ctx, data) })
+}
+
+// finish undoes what the socket held once it has closed.
+func (s *Sessions) finish(ctx context.Context, ss *session, timer *time.Timer) {
+	c := ss.c
 	timer.Stop()
 	ss.settlers.Wait()
 	ss.feed.Close()

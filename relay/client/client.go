@@ -87,8 +87,11 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn, caller auth.Caller) 
 		c.Run(func([]byte) {})
 		return
 	}
+	// Deferred, so that it also runs when handling a frame panics (the
+	// server recovers and closes the socket with 1011): a dead socket keeps
+	// no subscription, presence or place under the user's socket cap.
+	defer s.finish(ctx, ss)
 	c.Run(func(data []byte) { ss.handle(ctx, data) })
-	s.finish(ctx, ss)
 }
 
 // open admits c as a socket of caller: within the user's socket cap,
