@@ -20,7 +20,9 @@ func TestDeploymentsSharingPostgresSweepOnlyTheirOwn(t *testing.T) {
 	}
 	var deps []*deployment
 	for _, name := range []string{"one", "two"} {
-		d := &deployment{c: newCluster(t, map[string]string{"RELAY_ACTIVE_TTL": "2s"})}
+		// Refreshed every 1.3 s: the live drivers keep their marks through a
+		// stall, and a dead one's expires well within the waits below.
+		d := &deployment{c: newCluster(t, map[string]string{"RELAY_ACTIVE_TTL": "4s"})}
 		d.live, d.survivor = d.c.start(), d.c.start()
 		d.w = newWorld(t, d.c)
 		d.client = dialClient(t, d.live, d.w.users[0])

@@ -201,7 +201,9 @@ func (p *pgProxy) setCut(cut bool) {
 // the agent gets task_cancel, and once Postgres is back that end is saved and
 // the queue moves on, with no second stream_end.
 func TestSettleWithPostgresUnreachable(t *testing.T) {
-	c := newCluster(t, nil)
+	// The end reaches members after the active TTL: shorter than the
+	// harness's, so that it comes well within the waits below.
+	c := newCluster(t, map[string]string{"RELAY_ACTIVE_TTL": "5s"})
 	u, err := url.Parse(c.dbURL)
 	if err != nil {
 		t.Fatal(err)

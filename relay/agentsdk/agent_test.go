@@ -143,7 +143,7 @@ func TestSetCompleteWithAndLocalChecks(t *testing.T) {
 
 func TestWrongTokenStopsWithoutRetry(t *testing.T) {
 	r := newStubRelay(t, "ari_other")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*waitFor)
 	defer cancel()
 	err := Run(ctx, testConfig(r, func(context.Context, *Task, *Stream) error { return nil }))
 	var ae *AuthError
