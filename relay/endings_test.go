@@ -82,21 +82,20 @@ func TestCancelQueuedReply(t *testing.T) {
 	client.sendMessage(w.conv, "eins", "cq-1")
 	active := client.expect("stream_start").str("messageId")
 	agent.expect("task")
-	client.sendMessage(w.conv, "zwei", "cq-2")
+	replyOf := func(ack frame) string {
+		t.Helper()
+		list, _ := ack["replies"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("ack = %v, want one reply named", ack)
+		}
+		return frame(list[0].(map[string]any)).str("messageId")
+	}
+	doomed := replyOf(client.sendMessage(w.conv, "zwei", "cq-2"))
 	queuedAck := client.sendMessage(w.conv, "drei", "cq-3")
 	if queuedAck.num("position") != 2 {
 		t.Fatalf("third ack = %v, want position 2", queuedAck)
 	}
-	// The waiting replies' ids: the replies to "zwei" and "drei".
-	var doomed, behind string
-	if err := c.db.Pool.QueryRow(t.Context(), `select r.id from messages r join messages m on r.reply_to_id = m.id
-		where m.conversation_id = $1 and m.client_message_id = 'cq-2'`, w.conv).Scan(&doomed); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.db.Pool.QueryRow(t.Context(), `select r.id from messages r join messages m on r.reply_to_id = m.id
-		where m.conversation_id = $1 and m.client_message_id = 'cq-3'`, w.conv).Scan(&behind); err != nil {
-		t.Fatal(err)
-	}
+	behind := replyOf(queuedAck)
 
 	client.send(map[string]any{"type": "cancel_stream", "messageId": doomed})
 	end := client.expectWhere("", func(f frame) bool {
