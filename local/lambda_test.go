@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -180,26 +182,54 @@ func invoke(t *testing.T, rie, bootstrap string, env []string, event []byte) lam
 // apiGatewayV2Event is an HTTP API (payload format 2.0) event as API Gateway
 // sends it on the $default stage.
 func apiGatewayV2Event(method, path string) []byte {
+	return lambdaRequest{method: method, path: path}.event()
+}
+
+// lambdaRequest is one HTTP request as API Gateway hands it to a function:
+// cookies travel in their own list, a binary body is base64-encoded.
+type lambdaRequest struct {
+	method, path string
+	headers      map[string]string
+	cookies      []string
+	body         []byte
+	binary       bool
+}
+
+func (lr lambdaRequest) event() []byte {
 	now := time.Now()
+	headers := map[string]string{
+		"accept": "application/json", "host": "api.example.com", "user-agent": "ari-test",
+		"x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "https",
+	}
+	for k, v := range lr.headers {
+		headers[strings.ToLower(k)] = v
+	}
 	ev := map[string]any{
 		"version":        "2.0",
 		"routeKey":       "$default",
-		"rawPath":        path,
+		"rawPath":        lr.path,
 		"rawQueryString": "",
-		"headers": map[string]string{
-			"accept": "application/json", "host": "api.example.com", "user-agent": "ari-test",
-			"x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "https",
-		},
+		"headers":        headers,
 		"requestContext": map[string]any{
 			"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
 			"domainPrefix": "api", "requestId": fmt.Sprintf("req-%d", now.UnixNano()),
 			"routeKey": "$default", "stage": "$default", "time": now.UTC().Format("02/Jan/2006:15:04:05 -0700"),
 			"timeEpoch": now.UnixMilli(),
 			"http": map[string]any{
-				"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "ari-test",
+				"method": lr.method, "path": lr.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "ari-test",
 			},
 		},
-		"isBase64Encoded": false,
+		"isBase64Encoded": lr.binary,
+	}
+	if len(lr.cookies) > 0 {
+		ev["cookies"] = lr.cookies
+	}
+	if lr.body != nil {
+		if lr.binary {
+			ev["body"] = base64.StdEncoding.EncodeToString(lr.body)
+		} else {
+			ev["body"] = string(lr.body)
+		}
 	}
 	b, _ := json.Marshal(ev)
 	return b
