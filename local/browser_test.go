@@ -215,3 +215,61 @@ func TestBrowserCrossSiteSocketTicket(t *testing.T) {
 		t.Fatalf("a used ticket opened a socket: %+v", got.Again)
 	}
 }
+
+// TestBrowserSameSiteSocket: a page on a trusted origin of the API's site
+// signs up with a cookie session and opens the WebSocket with nothing but
+// that cookie (no ticket, no header); it sends a message and reads its ack.
+// A frame from an untrusted origin of the same site, whose upgrade carries
+// the same cookie, is refused: the socket never opens (close 1006).
+func TestBrowserSameSiteSocket(t *testing.T) {
+	apiLn, apiPort := loopback(t)
+	pageLn, pagePort := loopback(t)
+	otherLn, otherPort := loopback(t)
+	api := "http://localhost:" + apiPort
+	other := "http://localhost:" + otherPort
+	cfg := testenv.Config(t)
+	cfg.BaseURL = api
+	cfg.TrustedOrigins = []string{"http://localhost:" + pagePort}
+	p, h := shimFor(t, cfg, true)
+	serveTest(t, apiLn, h)
+	serveTest(t, pageLn, pages())
+	serveTest(t, otherLn, pages())
+
+	type round struct {
+		Origin    string         `json:"origin"`
+		Opened    bool           `json:"opened"`
+		Protocol  string         `json:"protocol"`
+		Seen      []string       `json:"seen"`
+		Last      map[string]any `json:"last"`
+		CloseCode int            `json:"closeCode"`
+	}
+	var got struct {
+		Origin    string   `json:"origin"`
+		Email     string   `json:"email"`
+		SignUp    pageCall `json:"signUp"`
+		Group     pageCall `json:"group"`
+		Socket    round    `json:"socket"`
+		Untrusted round    `json:"untrusted"`
+		Error     string   `json:"error"`
+	}
+	browser.Run(t, "http://localhost:"+pagePort+"/socket.html?api="+url.QueryEscape(api)+"&other="+url.QueryEscape(other), pageTimeout, &got)
+	if got.Error != "" {
+		t.Fatalf("page failed: %s (%+v)", got.Error, got)
+	}
+	if got.SignUp.Status != http.StatusOK || got.Group.Status != http.StatusCreated {
+		t.Fatalf("sign-up %d %v, group %d %v", got.SignUp.Status, got.SignUp.Body, got.Group.Status, got.Group.Body)
+	}
+	ack := got.Socket.Last
+	msg, _ := ack["message"].(map[string]any)
+	if !got.Socket.Opened || got.Socket.Protocol != "ari.v1" || ack["type"] != "message_ack" || msg["content"] != "hello from "+got.Origin {
+		t.Fatalf("cookie socket: %+v", got.Socket)
+	}
+	var sender string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select u.email from messages m join "user" u on u.id = m.sender_user_id where m.id = $1`,
+		msg["id"]).Scan(&sender); err != nil || sender != got.Email {
+		t.Fatalf("the message is not stored as the page's user's: %q %v", sender, err)
+	}
+	if got.Untrusted.Origin != other || got.Untrusted.Opened || len(got.Untrusted.Seen) != 0 || got.Untrusted.CloseCode != 1006 {
+		t.Fatalf("a socket from an untrusted origin: %+v", got.Untrusted)
+	}
+}
