@@ -15,6 +15,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -281,7 +282,7 @@ func (h handler) status(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.DB.MemberRole(r.Context(), id, me); err != nil {
 		return storeErr(err)
 	}
-	agentIDs, err := h.DB.MemberAgentIDs(r.Context(), id)
+	agents, err := h.DB.ConversationAgentReach(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -289,13 +290,9 @@ func (h handler) status(w http.ResponseWriter, r *http.Request) error {
 	pipe := h.Redis.Pipeline()
 	active := pipe.Get(ctx, h.Keys.ConvActive(id))
 	queued := pipe.LLen(ctx, h.Keys.ConvQueue(id))
-	online := make([]*redis.IntCmd, len(agentIDs))
-	for i, a := range agentIDs {
-		online[i] = pipe.Exists(ctx, h.Keys.AgentPresence(a))
-	}
 	// Exec reports the first failing command; each is checked on its own below.
 	_, _ = pipe.Exec(ctx)
-	resp := StatusResponse{ConversationID: id, Agents: make([]AgentStatus, len(agentIDs))}
+	resp := StatusResponse{ConversationID: id, Agents: make([]AgentStatus, len(agents))}
 	switch v, err := active.Result(); {
 	case err == nil:
 		resp.Streaming, resp.ActiveMessageID = true, &v
@@ -309,11 +306,16 @@ func (h handler) status(w http.ResponseWriter, r *http.Request) error {
 	if resp.Queued, err = queued.Result(); err != nil {
 		return err
 	}
-	for i, a := range agentIDs {
-		if err := online[i].Err(); err != nil {
-			return err
-		}
-		resp.Agents[i] = AgentStatus{ID: a, Online: online[i].Val() > 0}
+	ids := make([]string, len(agents))
+	for i, a := range agents {
+		ids[i] = a.ID
+	}
+	sockets, err := presence.AgentSockets(ctx, h.Redis, h.Keys, ids)
+	if err != nil {
+		return err
+	}
+	for i, a := range agents {
+		resp.Agents[i] = AgentStatus{ID: a.ID, Online: sockets[a.ID] || a.A2A}
 		resp.AgentOnline = resp.AgentOnline || resp.Agents[i].Online
 	}
 	return httpx.JSON(w, http.StatusOK, resp)

@@ -290,6 +290,21 @@ func TestStatus(t *testing.T) {
 		!busy.AgentOnline || !busy.Agents[0].Online {
 		t.Fatalf("busy = %+v", busy)
 	}
+	// Without a socket, an agent with an A2A endpoint is online too: the
+	// relay would call it.
+	f.Redis.Del(ctx, f.Keys.AgentPresence(a.ID))
+	if got := apitest.Decode[StatusResponse](t, f.Must(t, 200, u.Token, "GET", path, nil)); got.AgentOnline || got.Agents[0].Online {
+		t.Fatalf("after the socket left = %+v", got)
+	}
+	if _, err := f.DB.Pool.Exec(ctx, `update agents set a2a_endpoint = 'https://agent.example/a2a' where id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := apitest.Decode[StatusResponse](t, f.Must(t, 200, u.Token, "GET", path, nil)); !got.AgentOnline || !got.Agents[0].Online {
+		t.Fatalf("with an A2A endpoint = %+v", got)
+	}
+	// Someone else's conversation: 404, nothing about its agents.
+	other := testenv.NewUser(t, f.DB, "outsider")
+	f.Must(t, 404, other.Token, "GET", path, nil)
 }
 
 func TestDeleteByOwnerAndLeaveByMember(t *testing.T) {

@@ -98,12 +98,14 @@ type StatusResponse struct {
 	ActiveMessageID *string `json:"activeMessageId"`
 	// Queued counts sends waiting for the active reply to end.
 	Queued int64 `json:"queued"`
-	// AgentOnline: at least one agent of the conversation has a socket open.
+	// AgentOnline: at least one agent of the conversation is online.
 	AgentOnline bool          `json:"agentOnline"`
 	Agents      []AgentStatus `json:"agents"`
 }
 
-// AgentStatus is whether one agent of the conversation is connected.
+// AgentStatus is whether one agent of the conversation can be reached now:
+// a socket open on some relay instance, or an A2A endpoint the relay would
+// call (whether that endpoint answers shows only when it is called).
 type AgentStatus struct {
 	ID     string `json:"id"`
 	Online bool   `json:"online"`

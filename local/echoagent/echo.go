@@ -19,8 +19,12 @@ type echo struct {
 	delay time.Duration
 }
 
-// answer streams reply(task) one word at a time.
+// answer says it is writing (agent_status, shown to members as
+// stream_status), then streams reply(task) one word at a time.
 func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+	if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
+		return err
+	}
 	text := ""
 	for i, piece := range words(reply(task)) {
 		if i > 0 && e.delay > 0 {

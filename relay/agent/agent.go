@@ -66,6 +66,7 @@ type session struct {
 	c     *conn.Conn
 	name  string
 	agent store.RelayAgent
+	a2a   bool // the agent has an A2A endpoint: online with or without a socket
 	// state: 0 waiting for auth, 1 authenticated (or authenticating), 2 refused.
 	state   atomic.Int32
 	revoked atomic.Bool
@@ -123,6 +124,7 @@ func (s *Sessions) finish(ctx context.Context, ss *session, timer *time.Timer) {
 	// may have written its instance since).
 	if v, _ := s.d.Redis.Get(bg, s.d.Keys.AgentPresence(ss.agent.ID)).Result(); v == s.d.InstanceID && s.liveHere(ss.agent.ID) == nil {
 		s.d.Redis.Del(bg, s.d.Keys.AgentPresence(ss.agent.ID))
+		s.announce(bg, ss.agent.ID, ss.a2a)
 	}
 	if ss.revoked.Load() {
 		// A deleted agent's replies no longer name it in Postgres; the
@@ -208,6 +210,16 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.settle(t, func() { ss.s.d.Engine.Fail(ctx, t, f.Error) })
 		}
+	case *protocol.AgentStatus:
+		if t := ss.task(ctx, f.TaskID); t != nil {
+			ss.feed.Wait() // the chunks sent before the status reach members first
+			if err := ss.s.d.Engine.Status(ctx, t, f.State, f.Label); errors.Is(err, stream.ErrEnded) {
+				delete(ss.tasks, t.ID)
+			} else if err != nil {
+				ss.s.d.Log.Error("relay agent status", "task", t.ID, "err", err)
+				ss.sendError(protocol.CodeInternal, "the relay failed; the status was not applied", t.ID)
+			}
+		}
 	}
 }
 
@@ -287,6 +299,7 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 		return
 	}
 	ss.agent = store.RelayAgent{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}
+	ss.a2a = agent.A2AEndpoint != nil && *agent.A2AEndpoint != ""
 	d := ss.s.d
 	epoch, err := d.Redis.Incr(ctx, d.Keys.AgentEpoch(agent.ID)).Result()
 	if err != nil {
@@ -318,7 +331,9 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 		}
 	}
 	ss.c.SendFrame(&protocol.AuthOK{Agent: protocol.AgentInfo{ID: agent.ID, Name: agent.Name, Handle: agent.Handle}, Protocol: protocol.Version})
-	d.Redis.Set(ctx, d.Keys.AgentPresence(agent.ID), d.InstanceID, d.PresenceTTL)
+	if prev, _ := d.Redis.SetArgs(ctx, d.Keys.AgentPresence(agent.ID), d.InstanceID, redis.SetArgs{TTL: d.PresenceTTL, Get: true}).Result(); prev == "" {
+		ss.s.announce(ctx, agent.ID, ss.a2a) // no socket anywhere before this one
+	}
 	if err := d.DB.TouchAgentLastSeen(ctx, agent.ID, time.Now()); err != nil {
 		d.Log.Warn("relay agent last seen", "agent", agent.ID, "err", err)
 	}

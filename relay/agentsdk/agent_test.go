@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -389,5 +390,67 @@ func TestBackoffGrowsWithJitter(t *testing.T) {
 func TestTruncateKeepsCharacters(t *testing.T) {
 	if got := truncate("aé", 2); got != "a" {
 		t.Fatalf("truncate = %q", got)
+	}
+}
+
+// SendStatus sends agent_status; a bad one is refused locally; a status
+// sent first on a new socket leaves the next chunk re-aligning the text.
+func TestSendStatus(t *testing.T) {
+	r := newStubRelay(t, token)
+	errs := make(chan []error, 1)
+	wrote := make(chan struct{})
+	resume := make(chan struct{})
+	start(t, testConfig(r, func(ctx context.Context, task *Task, s *Stream) error {
+		var e []error
+		e = append(e, s.SendStatus(StateThinking, ""))
+		e = append(e, s.SendStatus("sleeping", ""))
+		e = append(e, s.SendStatus(StateTool, strings.Repeat("x", protocol.MaxStatusLabelBytes+1)))
+		e = append(e, s.SendStatus(StateTool, "\xff"))
+		e = append(e, s.Write("one "))
+		close(wrote)
+		select {
+		case <-resume:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		e = append(e, s.SendStatus(StateTool, "Suche in 東京"))
+		e = append(e, s.Write("two"))
+		errs <- e
+		return nil
+	}))
+	c1 := r.next()
+	c1.recv() // skills
+	c1.send(newTask("t_9", "hi"))
+	within(t, wrote, "the handler's first write")
+	st, ok := c1.recv().(*protocol.AgentStatus)
+	if !ok || st.TaskID != "t_9" || st.State != protocol.StateThinking || st.Label != "" {
+		t.Fatalf("first frame = %+v", st)
+	}
+	first := c1.recv().(*protocol.AgentChunk)
+	c1.drop()
+	c2 := r.next()
+	c2.recv() // skills
+	close(resume)
+	e := within(t, errs, "the handler's results")
+	want := []error{nil, ErrInvalidStatus, ErrInvalidStatus, ErrInvalidStatus, nil, nil, nil}
+	for i := range want {
+		if !errors.Is(e[i], want[i]) {
+			t.Fatalf("call %d: err = %v, want %v", i, e[i], want[i])
+		}
+	}
+	st, ok = c2.recv().(*protocol.AgentStatus)
+	if !ok || st.State != protocol.StateTool || st.Label != "Suche in 東京" {
+		t.Fatalf("status after reconnect = %+v", st)
+	}
+	frames := []protocol.Frame{first}
+	for {
+		f := c2.recv()
+		frames = append(frames, f)
+		if _, ok := f.(*protocol.AgentComplete); ok {
+			break
+		}
+	}
+	if ch := frames[1].(*protocol.AgentChunk); ch.Mode != protocol.ModeAccumulated || ch.Content != "one two" {
+		t.Fatalf("first chunk after reconnect = %+v, want accumulated", ch)
 	}
 }

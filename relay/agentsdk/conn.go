@@ -277,6 +277,10 @@ func (a *Agent) writeLoop(ws *websocket.Conn, stop <-chan struct{}) error {
 // so whatever the relay missed at the loss is filled in.
 func (a *Agent) write(ws *websocket.Conn, it item) error {
 	t := it.task
+	if it.kind == kindStatus {
+		// Carries no text: the task's next text frame still re-aligns.
+		return writeFrame(ws, &protocol.AgentStatus{TaskID: t.id, State: it.state, Label: it.content})
+	}
 	resync := t.epoch != 0 && t.epoch != a.epoch
 	t.epoch = a.epoch
 	var f protocol.Frame

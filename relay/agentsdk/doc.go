@@ -9,7 +9,9 @@
 //   - Stream.Write sends new text (agent_chunk, mode delta);
 //   - Stream.Set sends the whole text so far (mode accumulated);
 //   - Stream.Complete / Stream.CompleteWith end the reply;
-//   - Stream.Fail ends it in error with a message users will read.
+//   - Stream.Fail ends it in error with a message users will read;
+//   - Stream.SendStatus says what the agent is doing meanwhile (thinking,
+//     running a tool, writing, waiting), shown to members beside the reply.
 //
 // A handler that returns nil without ending the reply completes it; one that
 // returns an error fails it with a generic message (the error itself is only

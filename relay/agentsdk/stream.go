@@ -17,6 +17,7 @@ var (
 	ErrInvalidUTF8    = errors.New("agentsdk: text is not valid UTF-8")
 	ErrReplyTooLarge  = errors.New("agentsdk: reply would exceed 256 KiB")
 	ErrNotExtending   = errors.New("agentsdk: Set text does not extend the text sent so far")
+	ErrInvalidStatus  = errors.New("agentsdk: status state must be thinking, tool, writing or waiting, with a label of at most 200 bytes")
 	errHandlerFailure = "the agent could not answer"
 	errAgentStopping  = "the agent is shutting down"
 )
@@ -35,6 +36,7 @@ const (
 	kindSet
 	kindComplete
 	kindError
+	kindStatus
 )
 
 // item is one frame waiting for the socket. It is rendered only when written,
@@ -42,7 +44,8 @@ const (
 type item struct {
 	task    *task
 	kind    itemKind
-	content string // delta text, or the error message
+	content string // delta text, the error message, or a status's label
+	state   string // kindStatus: the state
 	full    string // the whole reply text after this item
 	final   bool   // kindComplete: send full as the authoritative content
 	flushed chan struct{}
@@ -108,6 +111,31 @@ func (s *Stream) Set(text string) error {
 	s.text.Reset()
 	s.text.WriteString(text)
 	return s.a.enqueue(s.t.ctx, item{task: s.t, kind: kindSet, full: s.text.String()})
+}
+
+// Status states for SendStatus.
+const (
+	StateThinking = protocol.StateThinking
+	StateTool     = protocol.StateTool
+	StateWriting  = protocol.StateWriting
+	StateWaiting  = protocol.StateWaiting
+)
+
+// SendStatus tells the conversation's members what the agent is doing
+// (agent_status): state is one of the State constants, label a short text
+// for people (at most 200 bytes, may be empty). Members see the latest one
+// until the reply ends; it also counts as activity for the relay's silence
+// timeouts.
+func (s *Stream) SendStatus(state, label string) error {
+	if !protocol.ValidState(state) || len(label) > protocol.MaxStatusLabelBytes || !utf8.ValidString(label) {
+		return ErrInvalidStatus
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.usable(); err != nil {
+		return err
+	}
+	return s.a.enqueue(s.t.ctx, item{task: s.t, kind: kindStatus, state: state, content: label})
 }
 
 // Complete ends the reply with the text written so far.

@@ -74,6 +74,11 @@ type session struct {
 	mu     sync.Mutex
 	focus  string
 	active bool
+	// watching is the conversation whose agents this socket watches
+	// (presence.Watch) and those agents; the reader writes, the heartbeat
+	// reads, both under mu.
+	watching       string
+	watchingAgents []string
 	// revoked: a sessions_revoked notice named this socket's session.
 	revoked atomic.Bool
 }
@@ -125,6 +130,7 @@ func (s *Sessions) finish(ctx context.Context, ss *session) {
 	delete(s.all, ss.c.ID())
 	s.mu.Unlock()
 	s.d.Hub.Unsubscribe(bg, s.d.Keys.UserChannel(ss.user.ID), ss.c.ID())
+	ss.watch(bg, "")
 	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, ss.user.ID, ss.name); err != nil {
 		s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
 	}
@@ -154,6 +160,7 @@ func (s *Sessions) Heartbeat(ctx context.Context) {
 	ids := make([]string, 0, len(list))
 	for _, ss := range list {
 		ss.savePresence(ctx)
+		ss.refreshWatch(ctx)
 		ids = append(ids, ss.user.SessionID)
 	}
 	// A session signed out or expired since the upgrade ends its sockets.
@@ -184,8 +191,17 @@ func (ss *session) savePresence(ctx context.Context) {
 // meant for other sockets only.
 func (ss *session) onChannel(payload []byte) {
 	frame, skip := hub.SplitUserPayload(payload)
+	frame, focus := hub.SplitFocus(frame)
 	if frame == nil || hub.Skips(skip, ss.name) || ss.revokedBy(frame) {
 		return
+	}
+	if focus != "" {
+		ss.mu.Lock()
+		mine := ss.focus == focus
+		ss.mu.Unlock()
+		if !mine {
+			return
+		}
 	}
 	ss.c.Send(frame)
 }
@@ -235,8 +251,10 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		if f.ConversationID != nil {
 			ss.focus = *f.ConversationID
 		}
+		focus := ss.focus
 		ss.mu.Unlock()
 		ss.savePresence(ctx)
+		ss.watch(ctx, focus)
 	}
 }
 
@@ -514,6 +532,10 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 			LastSeq: st.LastSeq, LastReadSeq: st.LastReadSeq, UnreadCount: st.UnreadCount})
 	}
 	if res.ActiveStreams, err = d.Engine.ActiveStreams(ctx, ss.user.ID); err != nil {
+		ss.internal(err, "")
+		return
+	}
+	if res.Agents, err = ss.agentsOnline(ctx); err != nil {
 		ss.internal(err, "")
 		return
 	}

@@ -15,8 +15,10 @@ import (
 // socket (read_updated goes to the user's *other* sockets) is prefixed with
 // "!<instance>/<socket id>\n"; one that must skip every socket of one
 // instance (which delivered it to them itself, see Hub.Deliver) with
-// "!<instance>/\n". A frame, being a JSON object, never starts with "!".
-// This file is the only place that spells the prefix.
+// "!<instance>/\n". A payload only for the sockets focused on one
+// conversation (agent_presence) is prefixed with "?<conversationId>\n". A
+// frame, being a JSON object, never starts with "!" or "?". This file is the
+// only place that spells the prefixes.
 
 // skipPrefix is what goes before a frame that the sockets skip names must
 // not get.
@@ -41,6 +43,29 @@ func UserPayload(frame []byte, skip string) []byte {
 // SplitUserPayload returns the frame and the socket to skip ("" for none).
 func SplitUserPayload(p []byte) (frame []byte, skip string) {
 	if len(p) == 0 || p[0] != '!' {
+		return p, ""
+	}
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		return nil, ""
+	}
+	return p[i+1:], string(p[1:i])
+}
+
+// FocusPayload builds the payload for a user channel that only the user's
+// sockets focused on conversationID deliver.
+func FocusPayload(frame []byte, conversationID string) []byte {
+	out := make([]byte, 0, len(frame)+len(conversationID)+2)
+	out = append(out, '?')
+	out = append(out, conversationID...)
+	out = append(out, '\n')
+	return append(out, frame...)
+}
+
+// SplitFocus returns the frame and the conversation a socket must be
+// focused on to deliver it ("" for any socket).
+func SplitFocus(p []byte) (frame []byte, conversationID string) {
+	if len(p) == 0 || p[0] != '?' {
 		return p, ""
 	}
 	i := bytes.IndexByte(p, '\n')

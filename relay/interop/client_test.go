@@ -68,6 +68,10 @@ type replyResult struct {
 	Assembled string
 	End       *protocol.StreamEnd
 	Chunks    int
+	// Statuses are the reply's stream_status frames, and Chunks how many
+	// stream_chunks had come before each.
+	Statuses      []*protocol.StreamStatus
+	StatusesAfter []int
 }
 
 // ask sends content and follows its reply to stream_end, assembling chunks
@@ -88,6 +92,11 @@ func (c *goClient) ask(convID, content string, timeout time.Duration) replyResul
 		case *protocol.StreamStart:
 			if r.Ack != nil && f.ReplyToID == r.Ack.Message.ID {
 				r.MessageID = f.MessageID
+			}
+		case *protocol.StreamStatus:
+			if f.MessageID == r.MessageID {
+				r.Statuses = append(r.Statuses, f)
+				r.StatusesAfter = append(r.StatusesAfter, r.Chunks)
 			}
 		case *protocol.StreamChunk:
 			if f.MessageID != r.MessageID {

@@ -72,6 +72,11 @@ func TestEchoAgentAnswersThroughRelay(t *testing.T) {
 		if status, content := c.savedReply(t, r.MessageID); status != "complete" || content != want {
 			t.Fatalf("%s: saved %s %q", mode, status, content)
 		}
+		// It says what it does before the first word (SDK SendStatus).
+		if len(r.Statuses) != 1 || r.Statuses[0].State != protocol.StateWriting || r.Statuses[0].Label == "" ||
+			r.Statuses[0].ConversationID != conv || r.StatusesAfter[0] != 0 {
+			t.Fatalf("%s: stream_status %+v after %v chunks", mode, r.Statuses, r.StatusesAfter)
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:

@@ -9,6 +9,8 @@ const (
 	TypeAgentChunk    = "agent_chunk"
 	TypeAgentComplete = "agent_complete"
 	TypeAgentError    = "agent_error"
+	TypeAgentStatus   = "agent_status"
+	TypeAgentMessage  = "agent_message"
 )
 
 // Frame types of the agent socket, relay → agent (plus TypeError, TypePong).
@@ -17,7 +19,26 @@ const (
 	TypeAuthError  = "auth_error"
 	TypeTask       = "task"
 	TypeTaskCancel = "task_cancel"
+	// TypeAgentMessageAck answers agent_message with the stored message.
+	TypeAgentMessageAck = "agent_message_ack"
 )
+
+// States of agent_status (and of stream_status, which relays it).
+const (
+	StateThinking = "thinking"
+	StateTool     = "tool"
+	StateWriting  = "writing"
+	StateWaiting  = "waiting"
+)
+
+// ValidState reports whether s is one of the agent_status states.
+func ValidState(s string) bool {
+	switch s {
+	case StateThinking, StateTool, StateWriting, StateWaiting:
+		return true
+	}
+	return false
+}
 
 // Chunk modes of agent_chunk.
 const (
@@ -81,6 +102,29 @@ type AgentError struct {
 	Error  string `json:"error"`
 }
 
+// AgentStatus says what the agent is doing on a task; members see it as
+// stream_status. Label is a short text for people ("Searching the web").
+type AgentStatus struct {
+	TaskID string `json:"taskId"`
+	State  string `json:"state"`
+	Label  string `json:"label,omitempty"`
+}
+
+// AgentMessage posts a message in a conversation the agent is a member of,
+// without a task; retries reuse ClientMessageID.
+type AgentMessage struct {
+	ConversationID  string `json:"conversationId"`
+	Content         string `json:"content"`
+	ClientMessageID string `json:"clientMessageId"`
+}
+
+// AgentMessageAck confirms a stored agent message.
+type AgentMessageAck struct {
+	ClientMessageID string `json:"clientMessageId"`
+	MessageID       string `json:"messageId"`
+	Seq             int64  `json:"seq"`
+}
+
 // AuthOK accepts the agent, or a client socket that authenticated with a
 // ticket (TicketAuth); exactly one of Agent and User is set.
 type AuthOK struct {
@@ -140,7 +184,12 @@ func (*Skills) FrameType() string        { return TypeSkills }
 func (*AgentChunk) FrameType() string    { return TypeAgentChunk }
 func (*AgentComplete) FrameType() string { return TypeAgentComplete }
 func (*AgentError) FrameType() string    { return TypeAgentError }
-func (*AuthOK) FrameType() string        { return TypeAuthOK }
-func (*AuthError) FrameType() string     { return TypeAuthError }
-func (*Task) FrameType() string          { return TypeTask }
-func (*TaskCancel) FrameType() string    { return TypeTaskCancel }
+func (*AgentStatus) FrameType() string   { return TypeAgentStatus }
+func (*AgentMessage) FrameType() string  { return TypeAgentMessage }
+func (*AgentMessageAck) FrameType() string {
+	return TypeAgentMessageAck
+}
+func (*AuthOK) FrameType() string     { return TypeAuthOK }
+func (*AuthError) FrameType() string  { return TypeAuthError }
+func (*Task) FrameType() string       { return TypeTask }
+func (*TaskCancel) FrameType() string { return TypeTaskCancel }

@@ -27,9 +27,14 @@ const (
 	TypeStreamStart = "stream_start"
 	TypeStreamChunk = "stream_chunk"
 	TypeStreamEnd   = "stream_end"
-	TypeSyncResult  = "sync_result"
-	TypeError       = "error"
-	TypePong        = "pong"
+	// TypeStreamStatus relays an agent_status to the reply's members.
+	TypeStreamStatus = "stream_status"
+	// TypeAgentPresence tells sockets focused on a conversation that one of
+	// its agents went online or offline.
+	TypeAgentPresence = "agent_presence"
+	TypeSyncResult    = "sync_result"
+	TypeError         = "error"
+	TypePong          = "pong"
 )
 
 // Reply statuses (shared/ari's); stream_end carries one of the last three.
@@ -132,11 +137,41 @@ type StreamError struct {
 	Message string `json:"message"`
 }
 
+// StreamStatus is what the agent writing a reply says it is doing.
+type StreamStatus struct {
+	MessageID      string `json:"messageId"`
+	ConversationID string `json:"conversationId"`
+	State          string `json:"state"`
+	Label          string `json:"label,omitempty"`
+}
+
+// ReplyStatus is the latest status of a reply in flight (sync_result).
+type ReplyStatus struct {
+	State string `json:"state"`
+	Label string `json:"label,omitempty"`
+}
+
+// AgentPresence says an agent of ConversationID went online or offline; it
+// goes only to the sockets focused on that conversation.
+type AgentPresence struct {
+	ConversationID string `json:"conversationId"`
+	AgentID        string `json:"agentId"`
+	Online         bool   `json:"online"`
+}
+
+// AgentOnline is whether one agent can be reached now (sync_result.agents):
+// a socket on some relay instance, or an A2A endpoint.
+type AgentOnline struct {
+	AgentID string `json:"agentId"`
+	Online  bool   `json:"online"`
+}
+
 // SyncResult answers Sync. Events are complete event frames, oldest first;
 // Dropped says older events were discarded and the client should refetch.
 type SyncResult struct {
 	Conversations []ConversationState `json:"conversations"`
 	ActiveStreams []ActiveStream      `json:"activeStreams"`
+	Agents        []AgentOnline       `json:"agents"`
 	Events        []json.RawMessage   `json:"events"`
 	Dropped       bool                `json:"dropped"`
 }
@@ -157,6 +192,8 @@ type ActiveStream struct {
 	AgentID        string `json:"agentId"`
 	Content        string `json:"content"`
 	Offset         int64  `json:"offset"`
+	// Status is the agent's latest agent_status for the reply, if any.
+	Status *ReplyStatus `json:"status,omitempty"`
 }
 
 // ErrorFrame reports a refused frame or a failed request; the socket stays open.
@@ -182,4 +219,8 @@ func (*StreamStart) FrameType() string  { return TypeStreamStart }
 func (*StreamChunk) FrameType() string  { return TypeStreamChunk }
 func (*StreamEnd) FrameType() string    { return TypeStreamEnd }
 func (*SyncResult) FrameType() string   { return TypeSyncResult }
-func (*ErrorFrame) FrameType() string   { return TypeError }
+func (*StreamStatus) FrameType() string { return TypeStreamStatus }
+func (*AgentPresence) FrameType() string {
+	return TypeAgentPresence
+}
+func (*ErrorFrame) FrameType() string { return TypeError }

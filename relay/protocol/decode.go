@@ -46,6 +46,7 @@ var agentDecoders = map[string]decoder{
 	TypeAgentChunk:    decodeAgentChunk,
 	TypeAgentComplete: decodeAgentComplete,
 	TypeAgentError:    decodeAgentError,
+	TypeAgentStatus:   decodeAgentStatus,
 	TypePing:          func(*object) Frame { return &Ping{} },
 }
 
@@ -400,5 +401,16 @@ func decodeAgentError(o *object) Frame {
 	f := &AgentError{}
 	f.TaskID = o.refID("taskId")
 	f.Error = o.str("error", true, MaxAgentErrorBytes)
+	return f
+}
+
+func decodeAgentStatus(o *object) Frame {
+	f := &AgentStatus{}
+	f.TaskID = o.refID("taskId")
+	f.State = o.str("state", true, 32)
+	if o.err == nil && !ValidState(f.State) {
+		o.fail("state", "must be %q, %q, %q or %q", StateThinking, StateTool, StateWriting, StateWaiting)
+	}
+	f.Label = o.str("label", false, MaxStatusLabelBytes)
 	return f
 }

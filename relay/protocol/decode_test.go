@@ -206,6 +206,17 @@ func TestDecodeAgentFrames(t *testing.T) {
 		{name: "error", in: `{"type":"agent_error","taskId":"t1","error":"model overloaded"}`, want: &AgentError{TaskID: "t1", Error: "model overloaded"}},
 		{name: "error missing text", in: `{"type":"agent_error","taskId":"t1"}`, code: CodeInvalidFrame, field: "error", ref: "t1"},
 		{name: "error too long", in: `{"type":"agent_error","taskId":"t1","error":"` + strings.Repeat("e", MaxAgentErrorBytes+1) + `"}`, code: CodeInvalidFrame, field: "error", ref: "t1"},
+		{name: "status", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":"Searching"}`, want: &AgentStatus{TaskID: "t1", State: StateTool, Label: "Searching"}},
+		{name: "status without label", in: `{"type":"agent_status","taskId":"t1","state":"waiting"}`, want: &AgentStatus{TaskID: "t1", State: StateWaiting}},
+		{name: "status null label", in: `{"type":"agent_status","taskId":"t1","state":"writing","label":null}`, want: &AgentStatus{TaskID: "t1", State: StateWriting}},
+		{name: "status label at the bound", in: `{"type":"agent_status","taskId":"t1","state":"thinking","label":"` + strings.Repeat("é", MaxStatusLabelBytes/2) + `"}`, want: &AgentStatus{TaskID: "t1", State: StateThinking, Label: strings.Repeat("é", MaxStatusLabelBytes/2)}},
+		{name: "status label too long", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":"` + strings.Repeat("l", MaxStatusLabelBytes+1) + `"}`, code: CodeInvalidFrame, field: "label", ref: "t1"},
+		{name: "status unknown state", in: `{"type":"agent_status","taskId":"t1","state":"sleeping"}`, code: CodeInvalidFrame, field: "state", ref: "t1"},
+		{name: "status state wrong type", in: `{"type":"agent_status","taskId":"t1","state":3}`, code: CodeInvalidFrame, field: "state", ref: "t1"},
+		{name: "status missing state", in: `{"type":"agent_status","taskId":"t1"}`, code: CodeInvalidFrame, field: "state", ref: "t1"},
+		{name: "status missing task", in: `{"type":"agent_status","state":"tool"}`, code: CodeInvalidFrame, field: "taskId"},
+		{name: "status label not a string", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":["x"]}`, code: CodeInvalidFrame, field: "label", ref: "t1"},
+		{name: "status nul in label", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":"a\u0000"}`, code: CodeInvalidFrame, field: "label", ref: "t1"},
 	})
 }
 

@@ -51,6 +51,9 @@ func (r *SyncResult) withEmptyLists() *SyncResult {
 	if c.ActiveStreams == nil {
 		c.ActiveStreams = []ActiveStream{}
 	}
+	if c.Agents == nil {
+		c.Agents = []AgentOnline{}
+	}
 	if c.Events == nil {
 		c.Events = []json.RawMessage{}
 	}
@@ -92,15 +95,17 @@ func init() {
 }
 
 var relayFrames = map[string]func() Frame{
-	TypeMessageAck:  func() Frame { return &MessageAck{} },
-	TypeStreamStart: func() Frame { return &StreamStart{} },
-	TypeStreamChunk: func() Frame { return &StreamChunk{} },
-	TypeStreamEnd:   func() Frame { return &StreamEnd{} },
-	TypeSyncResult:  func() Frame { return &SyncResult{} },
-	TypeError:       func() Frame { return &ErrorFrame{} },
-	TypePong:        func() Frame { return &Pong{} },
-	TypeAuthOK:      func() Frame { return &AuthOK{} },
-	TypeAuthError:   func() Frame { return &AuthError{} },
-	TypeTask:        func() Frame { return &Task{} },
-	TypeTaskCancel:  func() Frame { return &TaskCancel{} },
+	TypeMessageAck:    func() Frame { return &MessageAck{} },
+	TypeStreamStart:   func() Frame { return &StreamStart{} },
+	TypeStreamChunk:   func() Frame { return &StreamChunk{} },
+	TypeStreamEnd:     func() Frame { return &StreamEnd{} },
+	TypeSyncResult:    func() Frame { return &SyncResult{} },
+	TypeError:         func() Frame { return &ErrorFrame{} },
+	TypePong:          func() Frame { return &Pong{} },
+	TypeAuthOK:        func() Frame { return &AuthOK{} },
+	TypeAuthError:     func() Frame { return &AuthError{} },
+	TypeTask:          func() Frame { return &Task{} },
+	TypeTaskCancel:    func() Frame { return &TaskCancel{} },
+	TypeStreamStatus:  func() Frame { return &StreamStatus{} },
+	TypeAgentPresence: func() Frame { return &AgentPresence{} },
 }

@@ -67,6 +67,8 @@ func relayFramesSample(t *testing.T) []Frame {
 			History: []HistoryEntry{{Role: RoleUser, SenderName: "Ada", Content: "earlier", Seq: 5}},
 			Tools:   json.RawMessage(`[{"name":"move"}]`)},
 		&TaskCancel{TaskID: "t1", Reason: CancelUser},
+		&StreamStatus{MessageID: "r1", ConversationID: "c1", State: StateTool, Label: "Searching"},
+		&AgentPresence{ConversationID: "c1", AgentID: "ag1", Online: true},
 	}
 }
 
@@ -110,7 +112,7 @@ func TestEncodeExactBytes(t *testing.T) {
 		{&Pong{}, `{"type":"pong"}`},
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
-		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"events":[],"dropped":false}`},
+		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"events":[],"dropped":false}`},
 		{&Event{Type: TypeConversationDeleted, ID: "e1", ConversationID: "c1", At: at},
 			`{"type":"conversation_deleted","id":"e1","conversationId":"c1","at":"2026-03-01T08:30:00.120Z"}`},
 		{&AgentComplete{TaskID: "t1", Content: ptr("")}, `{"type":"agent_complete","taskId":"t1","content":""}`},

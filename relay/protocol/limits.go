@@ -47,6 +47,8 @@ const (
 	MaxSkillDescriptionBytes = 1024
 	// MaxAgentErrorBytes bounds agent_error.error, which users get to read.
 	MaxAgentErrorBytes = 2048
+	// MaxStatusLabelBytes bounds agent_status.label.
+	MaxStatusLabelBytes = 200
 	// HistoryEntries and HistoryBytes bound task.history.
 	HistoryEntries = 20
 	HistoryBytes   = 16 << 10

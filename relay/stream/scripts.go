@@ -133,6 +133,16 @@ redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[5])
 return 1
 `)
 
+// statusScript records an agent's status for a reply in its meta and notes
+// the activity for the silence timeouts (sweep.go), unless the reply has
+// ended; 0 then.
+// KEYS: meta. ARGV: state, label, now (ms).
+var statusScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'ended') ~= '0' then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'label', ARGV[2], 'last', ARGV[3])
+return 1
+`)
+
 // usersScript replaces a streaming reply's recipients in its meta, unless
 // the meta has expired (an HSET would bring it back without a TTL).
 // KEYS: meta. ARGV: users (comma-separated).

@@ -119,7 +119,9 @@ func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
 		}
 		return nil
 	}
-	if meta[0] != nil && now.Sub(ms(meta[0])) > e.d.FirstChunkTimeout {
+	// Before the first chunk an agent_status (which moves "last") buys at
+	// least an idle timeout more: the agent said it is working.
+	if meta[0] != nil && now.Sub(ms(meta[0])) > e.d.FirstChunkTimeout && now.Sub(ms(meta[1])) > e.d.IdleTimeout {
 		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
 			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout})
 	}

@@ -17,14 +17,29 @@ func (e *Engine) ActiveStreams(ctx context.Context, userID string) ([]protocol.A
 	if err != nil {
 		return nil, err
 	}
+	// One round trip for every reply: its text and its latest status.
+	pipe := e.d.Redis.Pipeline()
+	texts := make([]*redis.StringCmd, len(replies))
+	states := make([]*redis.SliceCmd, len(replies))
+	for i, r := range replies {
+		texts[i] = pipe.Get(ctx, e.d.Keys.Stream(r.ID))
+		states[i] = pipe.HMGet(ctx, e.d.Keys.StreamMeta(r.ID), "state", "label")
+	}
+	if len(replies) > 0 {
+		_, _ = pipe.Exec(ctx) // errors are read per command
+	}
 	out := []protocol.ActiveStream{}
-	for _, r := range replies {
-		text, err := e.d.Redis.Get(ctx, e.d.Keys.Stream(r.ID)).Result()
+	for i, r := range replies {
+		text, err := texts[i].Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return nil, err
 		}
+		st, err := states[i].Result()
+		if err != nil {
+			return nil, err
+		}
 		out = append(out, protocol.ActiveStream{MessageID: r.ID, ConversationID: r.ConversationID,
-			AgentID: r.AgentID, Content: text, Offset: int64(len(text))})
+			AgentID: r.AgentID, Content: text, Offset: int64(len(text)), Status: replyStatus(st)})
 	}
 	return out, nil
 }

@@ -71,6 +71,15 @@ func (k Keys) AgentPresence(agentID string) string {
 	return k.Prefix + "presence:agent:{" + agentID + "}"
 }
 
+// AgentWatchers is a sorted set of the client sockets focused on a
+// conversation with the agent: member = "userId|conversationId|socket
+// name", score = the Unix time in milliseconds at which the entry expires
+// unless a heartbeat refreshes it (now + PresenceTTL). The relay tells these
+// sockets when the agent goes online or offline (shared/presence.Watch).
+func (k Keys) AgentWatchers(agentID string) string {
+	return k.Prefix + "presence:agent:{" + agentID + "}:watchers"
+}
+
 // ConvActive marks the conversation's active reply (its message id).
 func (k Keys) ConvActive(conversationID string) string {
 	return k.Prefix + "conv:{" + conversationID + "}:active"
