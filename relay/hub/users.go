@@ -102,6 +102,18 @@ func (h *Hub) ToUsers(ctx context.Context, keys kv.Keys, userIDs []string, frame
 	return events.PublishUsers(ctx, h.rdb, keys, userIDs, UserPayload(frame, skip))
 }
 
+// ToUsersHereFirst is ToUsers for a frame that must keep its place among
+// the stream_chunks appendDeltas hands straight to this instance's sockets
+// (stream_start, stream_status): this instance's sockets get it now, from
+// here, and skip the copy published for the other instances. Going round
+// through Redis instead, it could arrive after a chunk the agent sent later.
+func (h *Hub) ToUsersHereFirst(ctx context.Context, keys kv.Keys, instanceID string, userIDs []string, frame []byte) (offline []string, err error) {
+	for _, u := range userIDs {
+		h.Deliver(keys.UserChannel(u), frame)
+	}
+	return h.ToUsers(ctx, keys, userIDs, frame, InstanceName(instanceID))
+}
+
 // ToUsersOrQueue is ToUsers that queues event (shared/events.Deliver) for the
 // users found offline.
 func (h *Hub) ToUsersOrQueue(ctx context.Context, keys kv.Keys, userIDs []string, frame []byte, skip string, event []byte) error {

@@ -218,7 +218,7 @@ func (e *Engine) begin(ctx context.Context, conversationID, replyID string) erro
 	if err != nil {
 		return err
 	}
-	if _, err := e.d.Hub.ToUsers(ctx, e.d.Keys, users, start, ""); err != nil {
+	if _, err := e.d.Hub.ToUsersHereFirst(ctx, e.d.Keys, e.d.InstanceID, users, start); err != nil {
 		return err
 	}
 	agent, err := e.d.DB.RelayAgentByID(ctx, *reply.SenderAgentID)

@@ -25,7 +25,7 @@ func (e *Engine) Status(ctx context.Context, t *Task, state, label string) error
 	if err != nil {
 		return err
 	}
-	_, err = e.d.Hub.ToUsers(ctx, e.d.Keys, t.to.list(), frame, "")
+	_, err = e.d.Hub.ToUsersHereFirst(ctx, e.d.Keys, e.d.InstanceID, t.to.list(), frame)
 	return err
 }
 
