@@ -55,17 +55,7 @@ type pageCall struct {
 // not trusted cannot: the preflight grants nothing, fetch throws, and
 // nothing is created.
 func TestBrowserCORSSameSite(t *testing.T) {
-	apiLn, apiPort := loopback(t)
-	pageLn, pagePort := loopback(t)
-	otherLn, otherPort := loopback(t)
-	api := "http://localhost:" + apiPort
-	cfg := testenv.Config(t)
-	cfg.BaseURL = api
-	cfg.TrustedOrigins = []string{"http://localhost:" + pagePort}
-	p, h := shimFor(t, cfg, false)
-	serveTest(t, apiLn, h)
-	serveTest(t, pageLn, pages())
-	serveTest(t, otherLn, pages())
+	p, api, page, other := sameSite(t, false)
 
 	var got struct {
 		Origin  string   `json:"origin"`
@@ -75,7 +65,7 @@ func TestBrowserCORSSameSite(t *testing.T) {
 		Group   pageCall `json:"group"`
 		Error   string   `json:"error"`
 	}
-	browser.Run(t, "http://localhost:"+pagePort+"/cors.html?api="+url.QueryEscape(api), pageTimeout, &got)
+	browser.Run(t, page+"/cors.html?api="+url.QueryEscape(api), pageTimeout, &got)
 	if got.Error != "" {
 		t.Fatalf("trusted page: fetch failed: %s", got.Error)
 	}
@@ -100,7 +90,7 @@ func TestBrowserCORSSameSite(t *testing.T) {
 		Email string `json:"email"`
 		Error string `json:"error"`
 	}
-	browser.Run(t, "http://localhost:"+otherPort+"/cors.html?api="+url.QueryEscape(api), pageTimeout, &refused)
+	browser.Run(t, other+"/cors.html?api="+url.QueryEscape(api), pageTimeout, &refused)
 	if refused.Error == "" {
 		t.Fatalf("an untrusted origin read the API's answers: %+v", refused)
 	}
@@ -112,6 +102,24 @@ func TestBrowserCORSSameSite(t *testing.T) {
 
 // shimFor builds the platform of cfg and its shim, with a relay of its own
 // behind /ws when withRelay is set.
+// sameSite serves the shim (with a relay when withRelay) on an API origin and
+// the test pages on two more origins of the same site, page trusted and other
+// not, and returns the three origins.
+func sameSite(t *testing.T, withRelay bool) (p *platform.Platform, api, page, other string) {
+	apiLn, apiPort := loopback(t)
+	pageLn, pagePort := loopback(t)
+	otherLn, otherPort := loopback(t)
+	api, page, other = "http://localhost:"+apiPort, "http://localhost:"+pagePort, "http://localhost:"+otherPort
+	cfg := testenv.Config(t)
+	cfg.BaseURL = api
+	cfg.TrustedOrigins = []string{page}
+	p, h := shimFor(t, cfg, withRelay)
+	serveTest(t, apiLn, h)
+	serveTest(t, pageLn, pages())
+	serveTest(t, otherLn, pages())
+	return p, api, page, other
+}
+
 func shimFor(t *testing.T, cfg config.Config, withRelay bool) (*platform.Platform, http.Handler) {
 	t.Helper()
 	p, err := platform.FromConfig(t.Context(), cfg)
@@ -222,18 +230,7 @@ func TestBrowserCrossSiteSocketTicket(t *testing.T) {
 // A frame from an untrusted origin of the same site, whose upgrade carries
 // the same cookie, is refused: the socket never opens (close 1006).
 func TestBrowserSameSiteSocket(t *testing.T) {
-	apiLn, apiPort := loopback(t)
-	pageLn, pagePort := loopback(t)
-	otherLn, otherPort := loopback(t)
-	api := "http://localhost:" + apiPort
-	other := "http://localhost:" + otherPort
-	cfg := testenv.Config(t)
-	cfg.BaseURL = api
-	cfg.TrustedOrigins = []string{"http://localhost:" + pagePort}
-	p, h := shimFor(t, cfg, true)
-	serveTest(t, apiLn, h)
-	serveTest(t, pageLn, pages())
-	serveTest(t, otherLn, pages())
+	p, api, page, other := sameSite(t, true)
 
 	type round struct {
 		Origin    string         `json:"origin"`
@@ -252,7 +249,7 @@ func TestBrowserSameSiteSocket(t *testing.T) {
 		Untrusted round    `json:"untrusted"`
 		Error     string   `json:"error"`
 	}
-	browser.Run(t, "http://localhost:"+pagePort+"/socket.html?api="+url.QueryEscape(api)+"&other="+url.QueryEscape(other), pageTimeout, &got)
+	browser.Run(t, page+"/socket.html?api="+url.QueryEscape(api)+"&other="+url.QueryEscape(other), pageTimeout, &got)
 	if got.Error != "" {
 		t.Fatalf("page failed: %s (%+v)", got.Error, got)
 	}

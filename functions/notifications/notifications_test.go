@@ -1,68 +1,34 @@
 package notifications
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
-	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
 type fixture struct {
 	db  *store.DB
-	srv *httptest.Server
+	srv *apitest.Server
 }
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	db := testenv.DB(t)
 	h := New(Deps{DB: db, Auth: &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")}})
-	srv := httptest.NewServer(platform.Wrap(h))
-	t.Cleanup(srv.Close)
-	return &fixture{db: db, srv: srv}
+	return &fixture{db: db, srv: apitest.Serve(t, h)}
 }
 
 func (f *fixture) call(t *testing.T, token, method string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if s, ok := body.(string); ok {
-		rd = strings.NewReader(s)
-	} else if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+"/api/notifications/preferences", rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, raw
+	return f.srv.Call(t, token, method, "/api/notifications/preferences", body)
 }
 
 func valid() map[string]any {

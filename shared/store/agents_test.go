@@ -9,6 +9,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -124,23 +125,7 @@ func TestVisibleAgentScoping(t *testing.T) {
 	}
 }
 
-// seed inserts a message at the conversation's next seq, as the relay would.
-func seed(t *testing.T, db *store.DB, convID, role string, userID, agentID *string, content, status string,
-	created time.Time, firstChunk, completed *time.Time) string {
-	t.Helper()
-	var id string
-	err := db.Pool.QueryRow(context.Background(), `
-		with c as (update conversations set last_seq = last_seq + 1, last_message_at = $7
-			where id = $1 returning last_seq)
-		insert into messages (conversation_id, seq, role, sender_user_id, sender_agent_id, content, status,
-			created_at, first_chunk_at, completed_at)
-		select $1, c.last_seq, $2, $3, $4, $5, $6, $7, $8, $9 from c returning id`,
-		convID, role, userID, agentID, content, status, created, firstChunk, completed).Scan(&id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+var seed = apitest.SeedMessage
 
 func TestAgentStatsAndHistory(t *testing.T) {
 	db := testenv.DB(t)
