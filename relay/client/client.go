@@ -146,46 +146,6 @@ func (s *Sessions) CloseAll(code int) {
 	}
 }
 
-// Heartbeat refreshes the presence (and the socket-cap entry) of every local
-// socket and closes those whose session is gone (4001): the fallback for a
-// sessions_revoked notice that never arrived.
-func (s *Sessions) Heartbeat(ctx context.Context) {
-	s.mu.Lock()
-	list := make([]*session, 0, len(s.all))
-	for _, ss := range s.all {
-		list = append(list, ss)
-	}
-	s.mu.Unlock()
-	s.refreshSockets(ctx, list)
-	ids := make([]string, 0, len(list))
-	for _, ss := range list {
-		ss.savePresence(ctx)
-		ss.refreshWatch(ctx)
-		ids = append(ids, ss.user.SessionID)
-	}
-	// A session signed out or expired since the upgrade ends its sockets.
-	live, err := s.d.DB.LiveSessions(ctx, ids)
-	if err != nil {
-		s.d.Log.Warn("relay session check", "err", err)
-		return
-	}
-	for _, ss := range list {
-		if !live[ss.user.SessionID] {
-			ss.c.Close(protocol.CloseUnauthorized)
-		}
-	}
-}
-
-// savePresence writes this socket's entry of presence:user:{id}.
-func (ss *session) savePresence(ctx context.Context) {
-	ss.mu.Lock()
-	e := presence.Entry{Instance: ss.s.d.InstanceID, ConversationID: ss.focus, Visible: ss.active}
-	ss.mu.Unlock()
-	if err := presence.Set(ctx, ss.s.d.Redis, ss.s.d.Keys, ss.user.ID, ss.name, e); err != nil {
-		ss.s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
-	}
-}
-
 // onChannel runs on the hub's goroutine or on a goroutine that delivers
 // this instance's own frames (hub.Deliver): queue the frame unless it is
 // meant for other sockets only.
@@ -485,34 +445,6 @@ func (ss *session) publishEvent(ctx context.Context, users []string, ev events.E
 	}
 	if err := d.Hub.ToUsersOrQueue(ctx, d.Keys, users, raw, ss.name, raw); err != nil {
 		d.Log.Error("relay publish event", "type", ev.Type, "err", err)
-	}
-}
-
-func (ss *session) markRead(ctx context.Context, f *protocol.MarkRead) {
-	stored, moved, err := ss.s.d.DB.MarkRead(ctx, ss.user.ID, f.ConversationID, f.Seq)
-	if errors.Is(err, store.ErrNotFound) {
-		ss.fail(protocol.CodeNotFound, "conversation not found", f.ConversationID)
-		return
-	}
-	if err != nil {
-		ss.internal(err, f.ConversationID)
-		return
-	}
-	if !moved {
-		return // at or behind the stored mark: nothing changed, nothing to tell
-	}
-	ev, err := events.New(events.ReadUpdated, f.ConversationID, protocol.ReadUpdatedData{UserID: ss.user.ID, Seq: stored})
-	if err != nil {
-		return
-	}
-	raw, err := encodeEvent(ev)
-	if err != nil {
-		return
-	}
-	// Only the user's other sockets, live: the read mark itself is in
-	// Postgres, which sync reports, so nothing goes to pending.
-	if _, err := ss.s.d.Hub.ToUsers(ctx, ss.s.d.Keys, []string{ss.user.ID}, raw, ss.name); err != nil {
-		ss.s.d.Log.Warn("relay read_updated", "err", err)
 	}
 }
 
