@@ -1,7 +1,9 @@
 // Command local is the all-functions shim: it mounts every function's handler
 // on one mux at PORT and forwards the relay's WebSocket paths to RELAY_URL, so a
 // client sees one origin. `local migrate` applies the database migrations;
-// `local vapid` prints a new VAPID key pair; `local demo` seeds the demo account.
+// `local vapid` prints a new VAPID key pair; `local demo` seeds the demo account;
+// `local conversation <id>`, `local agents` and `local drain <instance>` are
+// the operator's commands (shared/ops).
 package main
 
 import (
@@ -50,8 +52,10 @@ func run(ctx context.Context, args []string) error {
 		return vapid(os.Stdout)
 	case "demo":
 		return demo(ctx, os.Stdout)
+	case "conversation", "agents", "drain":
+		return opsCommand(ctx, os.Stdout, cmd, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, vapid or demo)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, vapid, demo, conversation, agents or drain)", cmd)
 	}
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/netguard"
+	"github.com/ari-chat/ari-server/shared/ops"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -83,12 +84,16 @@ type Server struct {
 	stopping bool
 	ctx      context.Context
 	cancel   context.CancelFunc
+	// drain is closed when an operator asks this instance to drain
+	// (shared/ops.Drain): Run then shuts down as on SIGTERM.
+	drain     chan struct{}
+	drainOnce sync.Once
 }
 
 // New builds an instance; nothing runs until Run.
 func New(d Deps) *Server {
 	c := d.Config
-	s := &Server{d: d, hub: hub.New(d.Redis, d.Log, d.InstanceID)}
+	s := &Server{d: d, hub: hub.New(d.Redis, d.Log, d.InstanceID), drain: make(chan struct{})}
 	s.router = dispatch.New(dispatch.Deps{Sockets: agent.TaskPublisher{Hub: s.hub, Keys: d.Keys},
 		A2A:   a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks), IdleTimeout: a2aBackstop(&c)}),
 		Redis: d.Redis, Keys: d.Keys, Log: d.Log})
@@ -276,15 +281,26 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	}); err != nil {
 		s.d.Log.Error("relay membership subscribe", "err", err)
 	}
+	if err := s.hub.Subscribe(s.ctx, s.d.Keys.RelayControl(s.d.InstanceID), 0, func(p []byte) {
+		if string(p) == ops.DrainMessage {
+			s.drainOnce.Do(func() { close(s.drain) })
+		}
+	}); err != nil {
+		s.d.Log.Error("relay control subscribe", "err", err)
+	}
 	srv := httpx.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
+	why := "signal"
 	select {
 	case err = <-errc:
+		why = "listener"
 	case <-ctx.Done():
+	case <-s.drain:
+		why = "drain"
 	}
-	s.d.Log.Info("relay shutting down", "instance", s.d.InstanceID)
+	s.d.Log.Info("relay shutting down", "instance", s.d.InstanceID, "reason", why)
 	grace := s.d.Config.ShutdownGrace
 	deadline, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()

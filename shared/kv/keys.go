@@ -105,6 +105,12 @@ func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:
 // must hear them whichever users' sockets it holds.
 func (k Keys) MembershipChannel() string { return k.Prefix + "ch:relay:membership" }
 
+// RelayControl carries an operator's commands to one relay instance
+// (shared/ops: "drain").
+func (k Keys) RelayControl(instanceID string) string {
+	return k.Prefix + "ch:relay:control:" + instanceID
+}
+
 // PushDedup is set for PushDedupWindow after a push for user+conversation.
 func (k Keys) PushDedup(userID, conversationID string) string {
 	return k.Prefix + "push:dedup:{" + userID + "}:" + conversationID
