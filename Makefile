@@ -51,12 +51,18 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/.local/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv .local/bin/staticcheck $@
 
-# Bounded fuzzing of the relay's frame decoders; the seed corpus also runs in `go test`.
+# Bounded fuzzing, FUZZTIME per target: the relay's frame decoders, content
+# sniffing and structure checks, and the upload path's check-while-storing.
+# Seed corpora (f.Add, testdata/fuzz) also run in `go test`; a failure the
+# fuzzer finds lands in the package's testdata/fuzz, to be committed with its fix.
 FUZZTIME ?= 15s
+FUZZ_PKGS := ./relay/protocol ./shared/storage/sniff ./functions/uploads
 fuzz:
-	@for f in $$($(GO) test -list '^Fuzz' ./relay/protocol | grep '^Fuzz'); do \
-	  echo "fuzz $$f for $(FUZZTIME)"; \
-	  $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=3s ./relay/protocol || exit 1; \
+	@for p in $(FUZZ_PKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "fuzz $$p $$f for $(FUZZTIME)"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) -fuzzminimizetime=3s $$p || exit 1; \
+	  done; \
 	done
 
 # Messages page/search latencies through the real handler (MESSAGES=1000000 for the 1M run).

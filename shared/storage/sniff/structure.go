@@ -32,7 +32,9 @@ var ErrBadStructure = errors.New("sniff: file structure does not match its type"
 //	OGG          consecutive Ogg pages to the end
 //	MP4, M4A     top-level ISO boxes whose sizes add up to the file's length
 //	WebM         EBML header, then top-level elements whose sizes add up to
-//	             the file's length (a Segment of unknown size runs to the end)
+//	             the file's length; a Segment of unknown size (MediaRecorder,
+//	             live encoders) runs to the end and is walked: Matroska's
+//	             level-1 elements, inside an unknown-size Cluster its blocks
 //	text         every byte valid UTF-8 text without control characters
 //
 // A format's own metadata fields can still carry arbitrary bytes; what this

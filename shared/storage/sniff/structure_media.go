@@ -49,7 +49,7 @@ func checkMP3(s *scanner) error {
 	// Some encoders pad the tag with zeros beyond its declared size.
 	for {
 		b, err := s.peek(1)
-		if err != nil || b[0] != 0 {
+		if err != nil || len(b) == 0 || b[0] != 0 {
 			break
 		}
 		s.skip(1, nil)
@@ -62,7 +62,7 @@ func checkMP3(s *scanner) error {
 			}
 		}
 		h, err := s.peek(4)
-		if err != nil {
+		if err != nil || len(h) < 4 {
 			return bad("MP3 ends inside a frame header")
 		}
 		n := mp3FrameLen(h)
@@ -207,7 +207,71 @@ func checkWebM(s *scanner) error {
 			if id != segment {
 				return bad("EBML element %#x of unknown size", id)
 			}
-			return s.skip(s.left(), nil)
+			return checkOpenSegment(s)
+		}
+		if size > uint64(s.left()) {
+			return bad("EBML element %#x runs past the end", id)
+		}
+		if err := s.skip(int64(size), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Matroska element ids met inside a Segment whose size is unknown (what
+// MediaRecorder and live encoders write, having no way to seek back).
+const (
+	ebmlVoid    = 0xEC
+	ebmlCRC32   = 0xBF
+	ebmlCluster = 0x1F43B675
+)
+
+var (
+	// SeekHead, Info, Tracks, Cluster, Cues, Chapters, Tags, Attachments.
+	segmentChildren = map[uint64]bool{
+		0x114D9B74: true, 0x1549A966: true, 0x1654AE6B: true, ebmlCluster: true,
+		0x1C53BB6B: true, 0x1043A770: true, 0x1254C367: true, 0x1941A469: true,
+		ebmlVoid: true, ebmlCRC32: true,
+	}
+	// Timestamp, SimpleBlock, BlockGroup, Position, PrevSize, SilentTracks,
+	// EncryptedBlock.
+	clusterChildren = map[uint64]bool{
+		0xE7: true, 0xA3: true, 0xA0: true, 0xA7: true, 0xAB: true, 0x5854: true, 0xAF: true,
+		ebmlVoid: true, ebmlCRC32: true,
+	}
+)
+
+// checkOpenSegment walks a Segment of unknown size to the end of the file:
+// its children (Matroska's level-1 elements, Void, CRC-32) each
+// with a size that fits, and inside a Cluster of unknown size the Cluster's
+// own children, until the next level-1 element ends it. Anything else, such
+// as bytes appended to a recording, is refused.
+func checkOpenSegment(s *scanner) error {
+	inCluster := false
+	for s.left() > 0 {
+		at := s.off
+		id, _, _, err := s.ebmlVint(true)
+		if err != nil {
+			return err
+		}
+		size, _, unknown, err := s.ebmlVint(false)
+		if err != nil {
+			return err
+		}
+		switch {
+		case inCluster && clusterChildren[id]:
+		case segmentChildren[id]:
+			inCluster = false
+			if id == ebmlCluster && unknown {
+				inCluster = true
+				continue
+			}
+		default:
+			return bad("EBML element %#x at %d does not belong in a WebM Segment", id, at)
+		}
+		if unknown {
+			return bad("EBML element %#x at %d has unknown size", id, at)
 		}
 		if size > uint64(s.left()) {
 			return bad("EBML element %#x runs past the end", id)

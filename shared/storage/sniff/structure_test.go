@@ -69,6 +69,10 @@ func TestStructureRefusals(t *testing.T) {
 		"gif header on an executable":    append([]byte("GIF89a\x01\x00\x01\x00\x00\x00\x00"), snifftest.ELF...),
 		"riff length too short":          append(snifftest.WebP(), 0, 0),
 		"mp3 tag then garbage":           append([]byte("ID3\x03\x00\x00\x00\x00\x00\x00"), snifftest.ELF...),
+		"mp3 tag and nothing else":       []byte("ID3\x03\x00\x00\x00\x00\x00\x00"), // panicked before (found by FuzzCheckStructure)
+		"mp3 tag and zero padding only":  append([]byte("ID3\x03\x00\x00\x00\x00\x00\x00"), make([]byte, 40)...),
+		"mp3 frames and two bytes more":  append(snifftest.MP3(), 0xFF, 0xFB), // panicked before (found by FuzzCheckStructure)
+		"recording with bytes appended":  append(readSample(t, "chromium-mediarecorder.webm"), snifftest.ELF...),
 		"text with a NUL far in":         append(bytes.Repeat([]byte("a"), 4000), 0),
 		"mp4 box running past the end":   append(snifftest.ISOBox("ftyp", []byte("isom\x00\x00\x00\x00isom")), 0, 0, 0, 99, 'm', 'd', 'a', 't'),
 	} {
