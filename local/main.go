@@ -2,6 +2,7 @@
 // on one mux at PORT and forwards the relay's WebSocket paths to RELAY_URL, so a
 // client sees one origin. `local migrate` applies the database migrations;
 // `local vapid` prints a new VAPID key pair; `local demo` seeds the demo account;
+// `local mailcatcher` is a loopback SMTP server keeping mails in a folder;
 // `local conversation <id>`, `local agents` and `local drain <instance>` are
 // the operator's commands (shared/ops).
 package main
@@ -52,10 +53,12 @@ func run(ctx context.Context, args []string) error {
 		return vapid(os.Stdout)
 	case "demo":
 		return demo(ctx, os.Stdout)
+	case "mailcatcher":
+		return mailcatcher(ctx, os.Stdout, args[1:])
 	case "conversation", "agents", "drain":
 		return opsCommand(ctx, os.Stdout, cmd, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, vapid, demo, conversation, agents or drain)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, vapid, demo, mailcatcher, conversation, agents or drain)", cmd)
 	}
 }
 

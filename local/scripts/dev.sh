@@ -74,6 +74,16 @@ export A2A_ALLOW_PRIVATE_NETWORKS=${A2A_ALLOW_PRIVATE_NETWORKS:-true}
 PORT=${PORT:-3501}
 RELAY_PORT=${RELAY_PORT:-3502}
 export PORT RELAY_PORT RELAY_URL=${RELAY_URL:-http://127.0.0.1:$RELAY_PORT}
+# Mail (verification, password reset): a loopback catcher keeps every mail in
+# a folder unless SMTP_URL points at a real server.
+MAIL_PORT=${MAIL_PORT:-2525}
+if [ -z "${SMTP_URL:-}" ]; then
+  export SMTP_URL="smtp://127.0.0.1:$MAIL_PORT"
+  .local/bin/ari-local mailcatcher -addr "127.0.0.1:$MAIL_PORT" -dir "$DEV/mail" >>"$DEV/mail.log" 2>&1 & pids+=($!)
+  mail_note="Mail:                $DEV/mail/ (one .txt per mail, links clickable; list in $DEV/mail.log)"
+else
+  mail_note="Mail:                sent through $(sed -E 's#//[^@/]*@#//***@#' <<<"$SMTP_URL")"
+fi
 .local/bin/relay >>"$DEV/relay.log" 2>&1 & pids+=($!)
 .local/bin/ari-local serve >>"$DEV/shim.log" 2>&1 & pids+=($!)
 
@@ -93,6 +103,7 @@ Ari is running.
   Client WebSocket:    ws://localhost:$PORT/ws       agents: ws://localhost:$PORT/ws/agent
   Relay (direct):      http://localhost:$RELAY_PORT/health
   Logs:                $DEV/*.log
+  $mail_note
 $( [ -f "$DEV/demo.env" ] && sed -n 's/^# //p' "$DEV/demo.env" )
 Press Ctrl-C to stop.
 MSG

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
@@ -57,6 +58,15 @@ type Config struct {
 	GitHubAuthURL      string        `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
 	GitHubTokenURL     string        `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
 	GitHubAPIURL       string        `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
+
+	// Email over SMTP (shared/mailer). Without SMTP_URL nothing is sent and the
+	// endpoints that need a mail answer as Better Auth does when its send
+	// callbacks are not configured.
+	SMTPURL   string `env:"SMTP_URL"`
+	EmailFrom string `env:"EMAIL_FROM" envDefault:"Ari <no-reply@localhost>"`
+	// Mails an hour per recipient address and per client IP.
+	RateLimitEmailPerAddress int `env:"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR" envDefault:"5"`
+	RateLimitEmailPerIP      int `env:"RATE_LIMIT_EMAIL_PER_IP_PER_HOUR" envDefault:"20"`
 
 	// Per-user limits on what fans out to other people, counted in Redis so
 	// every instance and Lambda shares them: send_message frames on the
@@ -183,6 +193,10 @@ func (c Config) validate() error {
 	checkURL("BETTER_AUTH_URL", c.BaseURL, "http", "https")
 	checkURL("RELAY_URL", c.RelayURL, "http", "https")
 	checkURL("S3_ENDPOINT", c.S3Endpoint, "http", "https")
+	checkURL("SMTP_URL", c.SMTPURL, "smtp", "smtps")
+	if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+		bad("EMAIL_FROM", "must be an address like \"Ari <no-reply@example.com>\"")
+	}
 	checkURL("S3_PUBLIC_URL", c.S3PublicURL, "http", "https")
 	for _, o := range c.TrustedOrigins {
 		checkURL("BETTER_AUTH_TRUSTED_ORIGINS", strings.TrimSpace(o), "http", "https")
@@ -221,7 +235,8 @@ func (c Config) validate() error {
 	}
 	for name, v := range map[string]int{"RATE_LIMIT_SEND_PER_MINUTE": c.RateLimitSend, "RATE_LIMIT_SEND_BURST": c.RateLimitSendBurst,
 		"RATE_LIMIT_GROUPS_PER_HOUR": c.RateLimitGroups, "RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": c.RateLimitGroupMembers,
-		"RELAY_MAX_SOCKETS_PER_USER": c.RelayMaxSocketsPerUser} {
+		"RELAY_MAX_SOCKETS_PER_USER":            c.RelayMaxSocketsPerUser,
+		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP} {
 		if v < 1 {
 			bad(name, "must be at least 1")
 		}

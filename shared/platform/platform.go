@@ -18,6 +18,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/logging"
+	"github.com/ari-chat/ari-server/shared/mailer"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
@@ -30,6 +31,9 @@ type Platform struct {
 	DB     *store.DB
 	Redis  *redis.Client
 	Keys   kv.Keys
+	// Mailer sends mail over SMTP_URL off the request path; nil when
+	// SMTP_URL is not set. Close waits for it to drain.
+	Mailer *mailer.Mailer
 }
 
 // Open reads the environment and connects. The pool connects lazily, so a
@@ -57,11 +61,27 @@ func FromConfig(ctx context.Context, cfg config.Config) (*Platform, error) {
 		db.Close()
 		return nil, err
 	}
-	return &Platform{Config: cfg, Log: log, DB: db, Redis: rdb, Keys: kv.Keys{Prefix: cfg.RedisPrefix}}, nil
+	var ml *mailer.Mailer
+	if cfg.SMTPURL != "" {
+		srv, err := mailer.ParseURL(cfg.SMTPURL)
+		if err == nil {
+			ml, err = mailer.New(mailer.Options{Server: srv, From: cfg.EmailFrom, Log: log})
+		}
+		if err != nil {
+			db.Close()
+			_ = rdb.Close()
+			return nil, err
+		}
+	}
+	return &Platform{Config: cfg, Log: log, DB: db, Redis: rdb, Keys: kv.Keys{Prefix: cfg.RedisPrefix}, Mailer: ml}, nil
 }
 
-// Close releases the clients.
+// Close delivers the mail still queued (for at most SHUTDOWN_TIMEOUT), then
+// releases the clients.
 func (p *Platform) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), p.Config.ShutdownGrace)
+	p.Mailer.Shutdown(ctx)
+	cancel()
 	p.DB.Close()
 	_ = p.Redis.Close()
 }
