@@ -96,7 +96,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
 }
 
 // parsePageQuery reads exactly one of before, after, around or cursor (or
-// none: the newest page) and limit.
+// none: the newest page), limit and versions.
 func parsePageQuery(r *http.Request) (store.PageQuery, error) {
 	v := r.URL.Query()
 	q := store.PageQuery{Mode: store.PageNewest, Limit: store.DefaultPageLimit}
@@ -136,6 +136,14 @@ func parsePageQuery(r *http.Request) (store.PageQuery, error) {
 		}
 		q.Seq = seq
 		q.Mode = map[string]store.PageMode{"before": store.PageBefore, "after": store.PageAfter, "around": store.PageAround}[name]
+	}
+	// versions=all also lists the superseded versions of regenerated
+	// replies (history shows the newest of each by default).
+	if v.Has("versions") {
+		if v.Get("versions") != "all" {
+			fields["versions"] = "must be all (or absent: the newest version of each reply)"
+		}
+		q.AllVersions = true
 	}
 	if len(fields) > 0 {
 		return q, ari.Invalid(fields)

@@ -190,6 +190,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Message: "type: already authenticated", Field: "type"})
 	case *protocol.SendMessage:
 		ss.send(ctx, f)
+	case *protocol.Regenerate:
+		ss.regenerate(ctx, f)
 	case *protocol.Sync:
 		ss.sync(ctx, f)
 	case *protocol.CancelStream:

@@ -154,6 +154,9 @@ type Task struct {
 	Message        TaskMessage     `json:"message"`
 	History        []HistoryEntry  `json:"history"`
 	Tools          json.RawMessage `json:"tools,omitempty"`
+	// Regenerate is set when the reply is a new version of an earlier
+	// answer to the same message (a member asked for another answer).
+	Regenerate *TaskRegenerate `json:"regenerate,omitempty"`
 }
 
 // TaskMessage is the user message the agent answers.

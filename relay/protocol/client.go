@@ -112,6 +112,10 @@ type StreamStart struct {
 	AgentID        string `json:"agentId"`
 	Seq            int64  `json:"seq"`
 	ReplyToID      string `json:"replyToId,omitempty"`
+	// Version and PreviousID come with a regenerated reply (version 2 and
+	// on): the reply is a new version of PreviousID, which it supersedes.
+	Version    int    `json:"version,omitempty"`
+	PreviousID string `json:"previousId,omitempty"`
 }
 
 // StreamChunk carries Delta, whose first byte sits at byte Offset of the reply.

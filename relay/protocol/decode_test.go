@@ -144,6 +144,13 @@ func TestDecodeOtherClientFrames(t *testing.T) {
 		{name: "cancel", in: `{"type":"cancel_stream","messageId":"r9"}`, want: &CancelStream{MessageID: "r9"}},
 		{name: "cancel missing", in: `{"type":"cancel_stream"}`, code: CodeInvalidFrame, field: "messageId"},
 		{name: "cancel number", in: `{"type":"cancel_stream","messageId":9}`, code: CodeInvalidFrame, field: "messageId"},
+		{name: "regenerate", in: `{"type":"regenerate","conversationId":"c1","messageId":"m1"}`,
+			want: &Regenerate{ConversationID: "c1", MessageID: "m1"}},
+		{name: "regenerate agent", in: `{"type":"regenerate","conversationId":"c1","messageId":"m1","agentId":"a1"}`,
+			want: &Regenerate{ConversationID: "c1", MessageID: "m1", AgentID: "a1"}},
+		{name: "regenerate no message", in: `{"type":"regenerate","conversationId":"c1"}`, code: CodeInvalidFrame, field: "messageId"},
+		{name: "regenerate no conversation", in: `{"type":"regenerate","messageId":"m1"}`, code: CodeInvalidFrame, field: "conversationId"},
+		{name: "regenerate bad agent", in: `{"type":"regenerate","conversationId":"c1","messageId":"m1","agentId":"a b"}`, code: CodeInvalidFrame, field: "agentId", ref: "m1"},
 
 		{name: "mark_read", in: `{"type":"mark_read","conversationId":"c1","seq":12}`, want: &MarkRead{ConversationID: "c1", Seq: 12}},
 		{name: "mark_read max", in: `{"type":"mark_read","conversationId":"c1","seq":9007199254740991}`, want: &MarkRead{ConversationID: "c1", Seq: MaxSeq}},

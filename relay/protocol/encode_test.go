@@ -69,6 +69,11 @@ func relayFramesSample(t *testing.T) []Frame {
 		&TaskCancel{TaskID: "t1", Reason: CancelUser},
 		&StreamStatus{MessageID: "r1", ConversationID: "c1", State: StateTool, Label: "Searching"},
 		&AgentPresence{ConversationID: "c1", AgentID: "ag1", Online: true},
+		&RegenerateAck{ConversationID: "c1", MessageID: "m1", ReplyToID: "m1", Reply: AckReply{MessageID: "r2", AgentID: "ag1", Position: 1},
+			Version: 2, PreviousID: "r1", Queued: true},
+		&Task{TaskID: "t2", ConversationID: "c1", MessageID: "r2",
+			Message: TaskMessage{ID: "m1", Seq: 7, Content: "hi", Sender: Sender{ID: "u1", Name: "Ada"}, Attachments: []Attachment{}},
+			History: []HistoryEntry{}, Regenerate: &TaskRegenerate{Version: 2, PreviousReplyID: "r1", PreviousContent: "hello"}},
 	}
 }
 

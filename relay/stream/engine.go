@@ -213,8 +213,22 @@ func (e *Engine) begin(ctx context.Context, conversationID, replyID string) erro
 	if _, err := pipe.Exec(ctx); err != nil {
 		return err
 	}
-	start, err := protocol.Encode(&protocol.StreamStart{ConversationID: conversationID, MessageID: replyID,
-		AgentID: *reply.SenderAgentID, Seq: reply.Seq, ReplyToID: *reply.ReplyToID})
+	var prev *ari.Message // the version a regenerated reply supersedes
+	if reply.Version > 1 {
+		p, err := e.d.DB.PreviousVersion(ctx, reply)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			prev = &p
+		}
+	}
+	ss := &protocol.StreamStart{ConversationID: conversationID, MessageID: replyID,
+		AgentID: *reply.SenderAgentID, Seq: reply.Seq, ReplyToID: *reply.ReplyToID}
+	if prev != nil {
+		ss.Version, ss.PreviousID = reply.Version, prev.ID
+	}
+	start, err := protocol.Encode(ss)
 	if err != nil {
 		return err
 	}
@@ -232,6 +246,13 @@ func (e *Engine) begin(ctx context.Context, conversationID, replyID string) erro
 	task, err := e.buildTask(ctx, reply)
 	if err != nil {
 		return err
+	}
+	if prev != nil {
+		text := prev.Content
+		if len(text) > protocol.HistoryBytes {
+			text = cutUTF8(text, protocol.HistoryBytes)
+		}
+		task.Regenerate = &protocol.TaskRegenerate{Version: reply.Version, PreviousReplyID: prev.ID, PreviousContent: text}
 	}
 	delivered, err := e.d.Transport.Deliver(ctx, e, agent, task)
 	if err != nil {

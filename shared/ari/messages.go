@@ -27,10 +27,19 @@ type Message struct {
 	Error           *string `json:"error,omitempty"`
 	ClientMessageID *string `json:"clientMessageId,omitempty"`
 	ReplyToID       *string `json:"replyToId,omitempty"`
-	CreatedAt       Time    `json:"createdAt"`
-	UpdatedAt       Time    `json:"updatedAt"`
-	FirstChunkAt    *Time   `json:"firstChunkAt,omitempty"`
-	CompletedAt     *Time   `json:"completedAt,omitempty"`
-	DeletedAt       *Time   `json:"deletedAt,omitempty"`
-	Deleted         bool    `json:"deleted"`
+	// Version numbers one agent's answers to one message (replies only,
+	// else 0 and absent): 1 for the first, the next for each regenerate.
+	Version int `json:"version,omitempty"`
+	// Superseded: a newer version of this reply exists; history leaves it
+	// out unless asked for every version.
+	Superseded bool `json:"superseded,omitempty"`
+	// Versions lists, in history pages, the ids of every version of a reply
+	// that has more than one, oldest first (this one included).
+	Versions     []string `json:"versions,omitempty"`
+	CreatedAt    Time     `json:"createdAt"`
+	UpdatedAt    Time     `json:"updatedAt"`
+	FirstChunkAt *Time    `json:"firstChunkAt,omitempty"`
+	CompletedAt  *Time    `json:"completedAt,omitempty"`
+	DeletedAt    *Time    `json:"deletedAt,omitempty"`
+	Deleted      bool     `json:"deleted"`
 }

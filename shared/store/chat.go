@@ -16,14 +16,18 @@ import (
 // chatColumns is the select list scanMessage reads.
 const chatColumns = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m.sender_agent_id,
 	m.content, m.status, m.error, m.client_message_id, m.reply_to_id, m.created_at, m.updated_at,
-	m.first_chunk_at, m.completed_at, m.deleted_at`
+	m.first_chunk_at, m.completed_at, m.deleted_at, ` + versionColumns
+
+// versionColumns are a message's version (0 unless it is a reply) and
+// whether a newer version supersedes it.
+const versionColumns = `case when m.reply_to_id is not null then m.version else 0 end, m.superseded`
 
 func scanChatMessage(row pgx.Row) (ari.Message, error) {
 	var m ari.Message
 	var firstChunk, completed, deleted *time.Time
 	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
 		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
-		&firstChunk, &completed, &deleted)
+		&firstChunk, &completed, &deleted, &m.Version, &m.Superseded)
 	if err != nil {
 		return m, err
 	}
@@ -88,16 +92,8 @@ func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSen
 	}
 	var out UserSend
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
-		if in.SessionID != "" {
-			var one int
-			err := tx.QueryRow(ctx, `select 1 from "session" where id = $1 and "expiresAt" > now() for key share`,
-				in.SessionID).Scan(&one)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return ErrSessionEnded
-			}
-			if err != nil {
-				return err
-			}
+		if err := sessionLives(ctx, tx, in.SessionID); err != nil {
+			return err
 		}
 		var member bool
 		if err := tx.QueryRow(ctx, `select exists(select 1 from conversation_members
@@ -136,6 +132,22 @@ func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSen
 		return UserSend{}, err
 	}
 	return out, nil
+}
+
+// sessionLives holds a key-share lock on the session row until the
+// transaction ends, so a sign-out either comes after what the transaction
+// stores or refuses it (ErrSessionEnded). An empty id checks nothing.
+func sessionLives(ctx context.Context, tx pgx.Tx, sessionID string) error {
+	if sessionID == "" {
+		return nil
+	}
+	var one int
+	err := tx.QueryRow(ctx, `select 1 from "session" where id = $1 and "expiresAt" > now() for key share`,
+		sessionID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrSessionEnded
+	}
+	return err
 }
 
 // insertMessage allocates the next seq and runs insert (whose $1 is the

@@ -38,11 +38,13 @@ const (
 	PageAround                 // a window centred on Seq, which it includes
 )
 
-// PageQuery picks a window of a conversation by seq.
+// PageQuery picks a window of a conversation by seq. Superseded versions of
+// replies are left out unless AllVersions.
 type PageQuery struct {
-	Mode  PageMode
-	Seq   int64
-	Limit int
+	Mode        PageMode
+	Seq         int64
+	Limit       int
+	AllVersions bool
 }
 
 // MessagePage is a window in ascending seq order. HasOlder / HasNewer say
@@ -56,13 +58,13 @@ type MessagePage struct {
 // for tombstones even if a row somehow kept text.
 const messageColumns = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m.sender_agent_id,
 	case when m.deleted_at is null then m.content else '' end, m.status, m.error, m.client_message_id,
-	m.reply_to_id, m.created_at, m.updated_at, m.first_chunk_at, m.completed_at, m.deleted_at`
+	m.reply_to_id, m.created_at, m.updated_at, m.first_chunk_at, m.completed_at, m.deleted_at, ` + versionColumns
 
 func scanMessage(row pgx.Row, extra ...any) (ListedMessage, error) {
 	var m ListedMessage
 	dst := []any{&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
 		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
-		&m.FirstChunkAt, &m.CompletedAt, &m.DeletedAt}
+		&m.FirstChunkAt, &m.CompletedAt, &m.DeletedAt, &m.Version, &m.Superseded}
 	if err := row.Scan(append(dst, extra...)...); err != nil {
 		return m, err
 	}
@@ -75,6 +77,13 @@ func scanMessage(row pgx.Row, extra ...any) (ListedMessage, error) {
 // so the attachments query runs only for pages that have some.
 const pageColumns = messageColumns + `,
 	m.deleted_at is null and exists(select 1 from attachments a where a.message_id = m.id)`
+
+// versionsColumn lists the ids of every version of a reply that has more
+// than one, oldest first (NULL otherwise); only a regenerated reply or a
+// superseded one has siblings, so the others cost no lookup.
+const versionsColumn = `case when m.reply_to_id is not null and (m.version > 1 or m.superseded) then
+	(select array_agg(v.id order by v.version, v.seq) from messages v
+	 where v.reply_to_id = m.reply_to_id and v.sender_agent_id = m.sender_agent_id and v.role = 'agent') end`
 
 // memberOnly limits a page query to a member ($1 conversation, $3 user). It
 // is a one-time filter, so a page is one round trip; only an empty answer
@@ -95,8 +104,8 @@ func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q
 		return MessagePage{}, fmt.Errorf("store: page limit %d out of range", q.Limit)
 	}
 	side := func(op, order string, newer bool) string {
-		return `(select ` + pageColumns + `, ` + strconv.FormatBool(newer) + ` from messages m
-			where m.conversation_id = $1 and m.seq ` + op + ` $2 and ` + memberOnly + `
+		return `(select ` + pageColumns + `, ` + versionsColumn + `, ` + strconv.FormatBool(newer) + ` from messages m
+			where m.conversation_id = $1 and m.seq ` + op + ` $2 and ` + memberOnly + ` and ($5 or not m.superseded)
 			order by m.seq ` + order + ` limit $4)`
 	}
 	var sql string
@@ -113,13 +122,15 @@ func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q
 	default:
 		return MessagePage{}, fmt.Errorf("store: unknown page mode %d", q.Mode)
 	}
-	rows, err := db.Pool.Query(ctx, sql, conversationID, seq, userID, q.Limit+1)
+	rows, err := db.Pool.Query(ctx, sql, conversationID, seq, userID, q.Limit+1, q.AllVersions)
 	if err != nil {
 		return MessagePage{}, err
 	}
 	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pageRow, error) {
 		var pr pageRow
-		m, err := scanMessage(r, &pr.files, &pr.newer)
+		var versions []string
+		m, err := scanMessage(r, &pr.files, &versions, &pr.newer)
+		m.Versions = versions
 		pr.ListedMessage = m
 		return pr, err
 	})
