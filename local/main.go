@@ -25,6 +25,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/logging"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -128,6 +129,9 @@ func shim(p *platform.Platform) (http.Handler, error) {
 	proxy := httputil.NewSingleHostReverseProxy(relay)
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		httpx.WriteError(w, r, &ari.Error{Code: ari.CodeUnavailable, Message: "relay is unavailable", Err: err})
+	}
+	if h, ok := metrics.Endpoint(p.Config); ok {
+		mux.Handle("GET "+metrics.Path, h)
 	}
 	mux.Handle("/ws", proxy)
 	mux.Handle("/ws/agent", proxy)

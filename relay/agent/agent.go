@@ -20,6 +20,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -178,6 +179,7 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		return
 	}
 	f, err := protocol.DecodeAgent(data)
+	metrics.FrameIn(metrics.Agent, f)
 	if err != nil {
 		if ef := protocol.FrameFor(err); ef != nil {
 			ss.c.SendFrame(ef)
@@ -282,6 +284,7 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 		ss.c.Close(protocol.CloseUnauthorized)
 	}
 	f, err := protocol.DecodeAgent(data)
+	metrics.FrameIn(metrics.Agent, f)
 	a, ok := f.(*protocol.Auth)
 	if err != nil || !ok {
 		refuse(protocol.CodeAuthRequired, "the first frame must be auth")

@@ -23,6 +23,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -177,6 +178,7 @@ func (ss *session) internal(err error, ref string) {
 
 func (ss *session) handle(ctx context.Context, data []byte) {
 	f, err := protocol.DecodeClient(data)
+	metrics.FrameIn(metrics.Client, f)
 	if err != nil {
 		if ef := protocol.FrameFor(err); ef != nil {
 			ss.c.SendFrame(ef)

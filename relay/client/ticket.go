@@ -9,6 +9,7 @@ import (
 	"github.com/ari-chat/ari-server/relay/conn"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/metrics"
 )
 
 // ServeTicket runs a client socket whose upgrade carried no session: a page
@@ -41,6 +42,7 @@ func (s *Sessions) ServeTicket(ctx context.Context, c *conn.Conn) {
 			c.Close(protocol.CloseUnauthorized)
 		}
 		f, err := protocol.DecodeClient(data)
+		metrics.FrameIn(metrics.Client, f)
 		a, ok := f.(*protocol.TicketAuth)
 		if err != nil || !ok {
 			refuse(protocol.CodeAuthRequired, "the first frame must be auth with a socket ticket")

@@ -28,6 +28,10 @@ type Options struct {
 	PingInterval time.Duration // protocol pings keep the peer's pongs coming
 	QueueSize    int           // outgoing frames; a full queue → close 4008
 	WriteTimeout time.Duration // one write may take this long
+	// Written, if set, hears of each data frame once it is written, on the
+	// writer goroutine (the relay counts frames out by type); it must be
+	// quick and must not keep the frame.
+	Written func(frame []byte)
 }
 
 func (o *Options) defaults() {
@@ -266,7 +270,13 @@ next:
 
 func (c *Conn) write(frame []byte) bool {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	return c.ws.WriteMessage(websocket.TextMessage, frame) == nil
+	if c.ws.WriteMessage(websocket.TextMessage, frame) != nil {
+		return false
+	}
+	if c.opts.Written != nil {
+		c.opts.Written(frame)
+	}
+	return true
 }
 
 // finish runs once, on the last writer, after Close. It flushes what is

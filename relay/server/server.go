@@ -33,6 +33,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/netguard"
 	"github.com/ari-chat/ari-server/shared/ops"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
@@ -141,6 +142,9 @@ func (s *Server) Handler() http.Handler {
 	r := httpx.NewRouter()
 	r.HandleFunc("GET /health", health.Handler(s.d.Health))
 	mux.Handle("/health", r)
+	if h, ok := metrics.Endpoint(s.d.Config); ok {
+		mux.Handle("GET "+metrics.Path, h)
+	}
 	return mux
 }
 
@@ -191,9 +195,13 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	}
 	// The socket runs on a goroutine of its own and this handler returns, so
 	// the HTTP server's goroutine (with its deep stack) and read buffer go.
-	c := conn.New(ws, s.connOptions(protocol.MaxClientFrameBytes))
+	opts := s.connOptions(protocol.MaxClientFrameBytes)
+	opts.Written = metrics.ClientFrameOut
+	c := conn.New(ws, opts)
 	go func() {
 		defer s.sockets.Done()
+		metrics.SocketOpened(metrics.Client)
+		defer metrics.SocketClosed(metrics.Client)
 		defer s.recoverSocket(c)
 		if ticket {
 			s.clients.ServeTicket(s.ctx, c)
@@ -223,9 +231,13 @@ func (s *Server) serveAgent(w http.ResponseWriter, r *http.Request) {
 		s.sockets.Done()
 		return
 	}
-	c := conn.New(ws, s.connOptions(protocol.MaxAgentFrameBytes))
+	opts := s.connOptions(protocol.MaxAgentFrameBytes)
+	opts.Written = metrics.AgentFrameOut
+	c := conn.New(ws, opts)
 	go func() {
 		defer s.sockets.Done()
+		metrics.SocketOpened(metrics.Agent)
+		defer metrics.SocketClosed(metrics.Agent)
 		defer s.recoverSocket(c)
 		s.agents.Serve(s.ctx, c)
 	}()

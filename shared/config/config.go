@@ -109,10 +109,22 @@ type Config struct {
 	RelayPingInterval     time.Duration `env:"RELAY_PING_INTERVAL" envDefault:"20s"`
 	RelaySendQueue        int           `env:"RELAY_SEND_QUEUE" envDefault:"512"`
 	RelayHost             string        `env:"RELAY_HOST" envDefault:""`
+
+	// Prometheus exposition at /metrics on the relay and the shim: on by
+	// default locally; under ARI_ENV=production only with METRICS_TOKEN,
+	// which every scrape then presents as a bearer token.
+	MetricsEnabled bool   `env:"METRICS_ENABLED" envDefault:"true"`
+	MetricsToken   string `env:"METRICS_TOKEN"`
 }
 
 // Production reports whether ARI_ENV asks for production rules.
 func (c Config) Production() bool { return c.Env == "production" }
+
+// MetricsServed reports whether /metrics is served: METRICS_ENABLED, and in
+// production only behind METRICS_TOKEN (the figures name routes and load).
+func (c Config) MetricsServed() bool {
+	return c.MetricsEnabled && (!c.Production() || c.MetricsToken != "")
+}
 
 // S3Configured reports whether object storage is configured; otherwise uploads
 // go to the local directory.
@@ -263,6 +275,9 @@ func (c Config) validate() error {
 			bad(d.name, "must be at least 10ms")
 		}
 	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < 32 || !printableASCII(c.MetricsToken)) {
+		bad("METRICS_TOKEN", "must be at least 32 printable ASCII characters without spaces")
+	}
 	if c.RelaySendQueue < 1 {
 		bad("RELAY_SEND_QUEUE", "must be at least 1")
 	}
@@ -270,6 +285,15 @@ func (c Config) validate() error {
 		return errors.New("config: " + strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // namedError rewrites the library's errors, which name Go fields, so they name

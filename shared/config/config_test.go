@@ -73,3 +73,41 @@ func TestTrustedOriginsList(t *testing.T) {
 		t.Fatalf("got %v", c.TrustedOrigins)
 	}
 }
+
+// /metrics: on by default locally; in production only behind a token, which
+// must be long enough to be a secret.
+func TestMetricsServed(t *testing.T) {
+	token := strings.Repeat("m", 32)
+	prod := func(extra map[string]string) map[string]string {
+		m := map[string]string{"ARI_ENV": "production", "BETTER_AUTH_SECRET": strings.Repeat("s", 40)}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"local default", map[string]string{}, true},
+		{"local off", map[string]string{"METRICS_ENABLED": "false"}, false},
+		{"local with token", map[string]string{"METRICS_TOKEN": token}, true},
+		{"production without token", prod(nil), false},
+		{"production with token", prod(map[string]string{"METRICS_TOKEN": token}), true},
+		{"production off with token", prod(map[string]string{"METRICS_TOKEN": token, "METRICS_ENABLED": "false"}), false},
+	} {
+		cfg, err := FromMap(c.env)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := cfg.MetricsServed(); got != c.want {
+			t.Errorf("%s: MetricsServed() = %v, want %v", c.name, got, c.want)
+		}
+	}
+	for _, bad := range []string{"short", strings.Repeat("m", 31), strings.Repeat("m", 31) + " x"} {
+		if _, err := FromMap(map[string]string{"METRICS_TOKEN": bad}); err == nil || !strings.Contains(err.Error(), "METRICS_TOKEN") {
+			t.Errorf("METRICS_TOKEN=%q: want an error naming it, got %v", bad, err)
+		}
+	}
+}

@@ -58,6 +58,7 @@ func (rt *Router) Patterns() []string {
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := rt.mux.Handler(r)
 	if pattern != "" {
+		setRoute(w, pattern)
 		rt.mux.ServeHTTP(w, r)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/logging"
 	"github.com/ari-chat/ari-server/shared/mailer"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/redis/go-redis/v9"
@@ -34,6 +35,15 @@ type Platform struct {
 	// Mailer sends mail over SMTP_URL off the request path; nil when
 	// SMTP_URL is not set. Close waits for it to drain.
 	Mailer *mailer.Mailer
+	// Record hears of every request the wrapped handlers (Wrap) answer:
+	// Prometheus's ari_http_request_duration_seconds by default; lambda
+	// mains log CloudWatch Embedded Metric Format lines instead (nil: none).
+	Record func(r *http.Request, req httpx.Request)
+}
+
+// RecordPrometheus records a request in ari_http_request_duration_seconds.
+func RecordPrometheus(_ *http.Request, req httpx.Request) {
+	metrics.HTTPRequest(req.Route, req.Status, req.Duration)
 }
 
 // Open reads the environment and connects. The pool connects lazily, so a
@@ -73,7 +83,8 @@ func FromConfig(ctx context.Context, cfg config.Config) (*Platform, error) {
 			return nil, err
 		}
 	}
-	return &Platform{Config: cfg, Log: log, DB: db, Redis: rdb, Keys: kv.Keys{Prefix: cfg.RedisPrefix}, Mailer: ml}, nil
+	return &Platform{Config: cfg, Log: log, DB: db, Redis: rdb, Keys: kv.Keys{Prefix: cfg.RedisPrefix}, Mailer: ml,
+		Record: RecordPrometheus}, nil
 }
 
 // Close delivers the mail still queued (for at most SHUTDOWN_TIMEOUT), then
@@ -94,17 +105,17 @@ func (p *Platform) HealthChecks() health.Deps {
 	}}
 }
 
-// Wrap applies the base middleware: request id, access log and panic
-// recovery. It is for processes that have no Platform (the sandbox, the
+// Wrap applies the base middleware: request id, request metrics
+// (RecordPrometheus), access log and panic recovery. It is for processes that have no Platform (the sandbox, the
 // relay's own mux); functions with a Platform use p.Wrap, which adds CORS,
 // the origin check and the shared rate limit.
 func Wrap(h http.Handler) http.Handler {
-	return httpx.Chain(h, httpx.RequestID, httpx.AccessLog)
+	return httpx.Chain(h, httpx.RequestID, httpx.Observe(RecordPrometheus), httpx.AccessLog)
 }
 
 // Wrap applies the middleware every function runs under, identically in
 // Lambda and in the local shim: the base set (see the package function
-// Wrap); CORS for the trusted origins (BETTER_AUTH_URL's origin plus
+// Wrap, with p.Record as the request metrics); CORS for the trusted origins (BETTER_AUTH_URL's origin plus
 // BETTER_AUTH_TRUSTED_ORIGINS, credentials allowed, preflight cached); the
 // origin check on cookie-carrying writes (functions/auth applies Better
 // Auth's own under /api/auth); and, when p has Redis, the general rate limit
@@ -113,7 +124,11 @@ func Wrap(h http.Handler) http.Handler {
 func (p *Platform) Wrap(h http.Handler) http.Handler {
 	cfg := p.Config
 	origins := auth.NewOrigins(cfg.BaseURL, cfg.TrustedOrigins)
-	mw := []func(http.Handler) http.Handler{httpx.RequestID, httpx.AccessLog, origins.CORS(), originCheck(origins)}
+	mw := []func(http.Handler) http.Handler{httpx.RequestID}
+	if p.Record != nil {
+		mw = append(mw, httpx.Observe(p.Record))
+	}
+	mw = append(mw, httpx.AccessLog, origins.CORS(), originCheck(origins))
 	if p.Redis != nil {
 		cookies := auth.NewCookies(cfg.BaseURL)
 		key := func(r *http.Request) string {
