@@ -48,15 +48,22 @@ func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Strea
 	return s.Complete()
 }
 
+// reply is what echo says; asked again (a regenerate), it says which take
+// this is, so a newcomer sees the new version differ from the old one.
 func reply(task *agentsdk.Task) string {
+	text := "You said: " + task.Message.Content
 	if task.Message.Content == "" {
 		n := len(task.Message.Attachments)
 		if n == 1 {
-			return "You sent 1 attachment."
+			text = "You sent 1 attachment."
+		} else {
+			text = fmt.Sprintf("You sent %d attachments.", n)
 		}
-		return fmt.Sprintf("You sent %d attachments.", n)
 	}
-	return "You said: " + task.Message.Content
+	if r := task.Regenerate; r != nil {
+		text = fmt.Sprintf("(take %d) %s", r.Version, text)
+	}
+	return text
 }
 
 // words cuts s into pieces that each end after a run of spaces, so the

@@ -29,4 +29,9 @@ func TestReply(t *testing.T) {
 	if got := reply(&agentsdk.Task{Message: protocol.TaskMessage{Attachments: att}}); got != "You sent 2 attachments." {
 		t.Fatalf("reply = %q", got)
 	}
+	again := &agentsdk.Task{Message: protocol.TaskMessage{Content: "hi"},
+		Regenerate: &protocol.TaskRegenerate{Version: 2, PreviousReplyID: "r1", PreviousContent: "You said: hi"}}
+	if got := reply(again); got != "(take 2) You said: hi" {
+		t.Fatalf("reply to a regenerate = %q", got)
+	}
 }

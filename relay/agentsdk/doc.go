@@ -13,6 +13,11 @@
 //   - Stream.SendStatus says what the agent is doing meanwhile (thinking,
 //     running a tool, writing, waiting), shown to members beside the reply.
 //
+// A task whose Regenerate is set asks for a new version of an earlier answer
+// to the same message (a member asked again): Regenerate carries the
+// version, the previous reply's id and its text, so the agent can answer
+// differently (the echo agent in local/echoagent prefixes its take).
+//
 // A handler that returns nil without ending the reply completes it; one that
 // returns an error fails it with a generic message (the error itself is only
 // logged, since users read what an agent sends).
