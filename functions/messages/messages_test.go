@@ -144,6 +144,7 @@ func TestPageValidation(t *testing.T) {
 		"after=x":                     "after",
 		"cursor=not-a-cursor":         "cursor",
 		"before=99999999999999999999": "before",
+		"versions=newest":             "versions",
 	} {
 		st, raw := f.Call(t, ada.Token, "GET", base+q, nil)
 		if st != 400 {
