@@ -23,10 +23,13 @@ test: test-services lint
 	@# concurrent run is left alone).
 	@psql "$(TEST_DATABASE_URL)" -Atqc "select datname from pg_database where datname like 'ari_test_%'" \
 	  | while read -r db; do psql "$(TEST_DATABASE_URL)" -qc "drop database if exists $$db" >/dev/null 2>&1 || true; done
-	$(GO) test -race -count=1 -timeout 30m ./...
+	@# Every test, with statement coverage of the module from the test binaries
+	@# and from the relay and shim binaries the tests run (local/scripts/coverage.sh).
+	bash local/scripts/coverage.sh test $(TEST_DIR)/cover ./...
 	@$(MAKE) --no-print-directory fuzz
 	@# The messages benchmark at its small size, to prove it works (figures are printed, never asserted).
 	$(GO) run ./local/bench/messages -messages 10000 -explain=false
+	@bash local/scripts/coverage.sh report $(TEST_DIR)/cover
 
 test-services:
 	@bash local/scripts/services.sh install

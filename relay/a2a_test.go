@@ -181,7 +181,9 @@ func TestAgentWithoutSocketIsReachedOverA2A(t *testing.T) {
 // the agent's task is cancelled; a silent agent times out; a wrong auth header
 // is reported after exactly one call, not retried.
 func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
-	c := newCluster(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "2s", "RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "2s"})
+	// The healthy turns must never meet these (a loaded machine may pause an
+	// SDK peer for a second or two); only the silent turn waits them out.
+	c := newCluster(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "6s", "RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "6s"})
 	r := c.start()
 	for _, mode := range []string{"v1", "compat", "v03"} {
 		t.Run(mode, func(t *testing.T) {
@@ -339,7 +341,9 @@ func TestA2AEndpointOnPrivateNetworkIsRefused(t *testing.T) {
 // dialect's cancel call. The two timeouts differ, so the message shows which
 // one applied.
 func TestA2ASilenceUsesTheAgentTimeouts(t *testing.T) {
-	c := newCluster(t, map[string]string{"RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "3s", "RELAY_AGENT_IDLE_TIMEOUT": "1s"})
+	// The slow agent's first text must beat the first-chunk timeout on a
+	// loaded machine; the two differ so the message shows which one applied.
+	c := newCluster(t, map[string]string{"RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "6s", "RELAY_AGENT_IDLE_TIMEOUT": "2s"})
 	r := c.start()
 	for _, mode := range []string{"v1", "compat", "v03"} {
 		t.Run(mode, func(t *testing.T) {
@@ -350,9 +354,9 @@ func TestA2ASilenceUsesTheAgentTimeouts(t *testing.T) {
 			client.sendMessage(conv, "mute please", mode+"-mute")
 			reply := client.expect("stream_start").str("messageId")
 			got := client.collect(reply, nil)
-			t.Logf("%s: a mute agent's reply ended after %v (first-chunk timeout 3s, sweep 200ms)", mode, time.Since(start).Round(10*time.Millisecond))
+			t.Logf("%s: a mute agent's reply ended after %v (first-chunk timeout 6s, sweep 200ms)", mode, time.Since(start).Round(10*time.Millisecond))
 			if e := got.ended.obj("error"); got.ended.str("status") != "error" || e.str("code") != "agent_timeout" ||
-				e.str("message") != "the agent did not start answering within 3s" || len(got.text) != 0 {
+				e.str("message") != "the agent did not start answering within 6s" || len(got.text) != 0 {
 				t.Fatalf("mute: end %v, text %q", got.ended, got.text)
 			}
 			if status, content := replyStatus(t, c.db, reply); status != "error" || content != "" {
@@ -367,9 +371,9 @@ func TestA2ASilenceUsesTheAgentTimeouts(t *testing.T) {
 			client.sendMessage(conv, "slow please", mode+"-slow")
 			reply = client.expect("stream_start").str("messageId")
 			got = client.collect(reply, nil)
-			t.Logf("%s: a silent agent's reply ended %v after its send (idle timeout 1s)", mode, time.Since(start).Round(10*time.Millisecond))
+			t.Logf("%s: a silent agent's reply ended %v after its send (idle timeout 2s)", mode, time.Since(start).Round(10*time.Millisecond))
 			if e := got.ended.obj("error"); got.ended.str("status") != "error" || e.str("code") != "agent_timeout" ||
-				e.str("message") != "the agent sent nothing for 1s" || string(got.text) != "partial " || got.ended.str("content") != "partial " {
+				e.str("message") != "the agent sent nothing for 2s" || string(got.text) != "partial " || got.ended.str("content") != "partial " {
 				t.Fatalf("slow: end %v, text %q", got.ended, got.text)
 			}
 			if status, content := replyStatus(t, c.db, reply); status != "error" || content != "partial " {

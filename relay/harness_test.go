@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	relayBinary = filepath.Join(dir, "relay")
-	args := []string{"build", "-o", relayBinary}
+	args := append([]string{"build", "-o", relayBinary}, testenv.CoverBuildArgs()...)
 	if raceEnabled {
 		args = append(args, "-race")
 	}
@@ -135,6 +135,7 @@ func (c *cluster) start() *relayProc {
 	}
 	cmd := exec.Command(bin)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "RELAY_PORT=" + strconv.Itoa(port)}
+	cmd.Env = append(cmd.Env, testenv.CoverEnv()...)
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

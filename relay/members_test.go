@@ -40,7 +40,8 @@ func (c *cluster) startShim() string {
 	t.Helper()
 	shimOnce.Do(func() {
 		shimBinary = filepath.Join(filepath.Dir(relayBinary), "local")
-		out, err := exec.Command("go", "build", "-o", shimBinary, "github.com/ari-chat/ari-server/local").CombinedOutput()
+		args := append([]string{"build", "-o", shimBinary}, testenv.CoverBuildArgs()...)
+		out, err := exec.Command("go", append(args, "github.com/ari-chat/ari-server/local")...).CombinedOutput()
 		if err != nil {
 			shimErr = fmt.Errorf("building the shim: %v\n%s", err, out)
 		}
@@ -52,6 +53,7 @@ func (c *cluster) startShim() string {
 	cmd := exec.Command(shimBinary, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "PORT=" + strconv.Itoa(port),
 		"UPLOAD_DIR=" + t.TempDir()}
+	cmd.Env = append(cmd.Env, testenv.CoverEnv()...)
 	for k, v := range c.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -175,7 +175,7 @@ func panicRelay(t *testing.T) string {
 	t.Helper()
 	panicOnce.Do(func() {
 		panicBinary = filepath.Join(filepath.Dir(relayBinary), "relay-testpanic")
-		args := []string{"build", "-tags", "ari_testpanic", "-o", panicBinary}
+		args := append([]string{"build", "-tags", "ari_testpanic", "-o", panicBinary}, testenv.CoverBuildArgs()...)
 		if raceEnabled {
 			args = append(args, "-race")
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"testing"
 	"time"
@@ -98,9 +100,26 @@ func TestSocketTicket(t *testing.T) {
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
+		// Past its TTL by Redis's own clock: wait (bounded) until Redis
+		// reports the key expired, rather than sleeping and hoping.
 		short := tickets(t, c, 200*time.Millisecond)
 		old := issue(t, c, short, ada)
-		time.Sleep(500 * time.Millisecond) // past the ticket's TTL; Redis drops it on access
+		sum := sha256.Sum256([]byte(old))
+		key := short.Keys.SocketTicket(hex.EncodeToString(sum[:]))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			n, err := short.Redis.Exists(context.Background(), key).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 { // expired (EXISTS never reports a key past its TTL)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the ticket's key still exists 30 s after it was issued for 200 ms")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		e := dialPage(t, r)
 		e.send(map[string]any{"type": "auth", "ticket": old})
 		e.refused("unauthorized")

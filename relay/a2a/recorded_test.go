@@ -220,7 +220,8 @@ func TestV01CancelBeforeAnyAnswer(t *testing.T) {
 	c := New(Options{})
 	a := Agent{ID: "agent-v01-mute", Endpoint: srv.URL}
 	task := newTask("mute")
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	// Long enough for both calls before it ends, on a loaded machine too.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	out, err := c.Run(ctx, a, task, newCollector().emit)
 	if !errors.Is(err, context.DeadlineExceeded) || out.Status != StatusError {

@@ -48,7 +48,11 @@ func binary(t *testing.T, pkg string) string {
 	if _, err := os.Stat(out); err == nil {
 		return out
 	}
-	cmd := exec.Command("go", "build", "-o", out, "github.com/ari-chat/ari-server/"+pkg)
+	args := []string{"build", "-o", out}
+	if pkg == "relay" { // the relay's coverage is collected (startRelay sets GOCOVERDIR)
+		args = append(args, testenv.CoverBuildArgs()...)
+	}
+	cmd := exec.Command("go", append(args, "github.com/ari-chat/ari-server/"+pkg)...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}
@@ -106,6 +110,7 @@ func (c *cluster) startRelay(t *testing.T, extraEnv ...string) *relayProc {
 		"DATABASE_URL="+c.DatabaseURL, "REDIS_URL="+testenv.RedisURL(), "REDIS_PREFIX="+c.RedisPrefix,
 		"RELAY_PORT="+strconv.Itoa(port), "RELAY_INSTANCE_ID=interop-"+strconv.Itoa(port),
 	)
+	cmd.Env = append(cmd.Env, testenv.CoverEnv()...)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

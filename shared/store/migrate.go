@@ -19,6 +19,11 @@ var migrations embed.FS
 // the versions it applied. It is safe to run again: applied versions are kept
 // in goose's version table and a Postgres advisory lock serialises migrators.
 func Migrate(ctx context.Context, url string) ([]int64, error) {
+	return migrate(ctx, url, func(p *goose.Provider) ([]*goose.MigrationResult, error) { return p.Up(ctx) })
+}
+
+// migrate runs step with a provider over the embedded migrations.
+func migrate(ctx context.Context, url string, step func(*goose.Provider) ([]*goose.MigrationResult, error)) ([]int64, error) {
 	sqldb, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -36,7 +41,7 @@ func Migrate(ctx context.Context, url string) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	res, err := p.Up(ctx)
+	res, err := step(p)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

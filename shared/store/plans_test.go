@@ -1,0 +1,180 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// recorder keeps every query a pool runs, with its arguments.
+type recorder struct {
+	mu      sync.Mutex
+	queries []recordedQuery
+}
+
+type recordedQuery struct {
+	sql  string
+	args []any
+}
+
+func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queries = append(r.queries, recordedQuery{d.SQL, d.Args})
+	return ctx
+}
+
+func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *recorder) take() []recordedQuery {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q := r.queries
+	r.queries = nil
+	return q
+}
+
+// planNode is the part of EXPLAIN (FORMAT JSON) this test reads.
+type planNode struct {
+	NodeType  string     `json:"Node Type"`
+	Relation  string     `json:"Relation Name"`
+	IndexName string     `json:"Index Name"`
+	Plans     []planNode `json:"Plans"`
+}
+
+func (p planNode) walk(f func(planNode)) {
+	f(p)
+	for _, c := range p.Plans {
+		c.walk(f)
+	}
+}
+
+// TestMessageQueriesUseTheirIndexes runs the message queries through the
+// real store methods, records the SQL they send, and has Postgres EXPLAIN
+// each one with sequential scans disabled: none may still scan the messages
+// table, and each reaches the index it was written for. A query that
+// drifts from its index (or an index dropped by a migration) fails here,
+// not at a million rows in production.
+func TestMessageQueriesUseTheirIndexes(t *testing.T) {
+	ctx := context.Background()
+	base := testenv.DB(t)
+	u := testenv.NewUser(t, base, "planner")
+	conv := apitest.Conversation(t, base, "direct", u.ID)
+	apitest.PostMany(t, base, conv, u.ID, 3000)
+	if _, err := base.Pool.Exec(ctx, `update messages set client_message_id = 'plan-' || seq where conversation_id = $1 and seq % 10 = 0`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := base.Pool.Exec(ctx, `analyze messages`); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, err := pgxpool.ParseConfig(testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{}
+	cfg.ConnConfig.Tracer = rec
+	cfg.MaxConns = 2
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	db := &store.DB{Pool: pool}
+
+	explainer, err := pgx.Connect(ctx, testenv.DatabaseURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer explainer.Close(ctx)
+	if _, err := explainer.Exec(ctx, `set enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name  string
+		index string
+		run   func() error
+	}{
+		{"newest page", "messages_conversation_seq_uq", func() error {
+			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageNewest, Limit: 50})
+			return err
+		}},
+		{"page before", "messages_conversation_seq_uq", func() error {
+			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageBefore, Seq: 1500, Limit: 50})
+			return err
+		}},
+		{"page after", "messages_conversation_seq_uq", func() error {
+			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageAfter, Seq: 10, Limit: 50})
+			return err
+		}},
+		{"page around", "messages_conversation_seq_uq", func() error {
+			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageAround, Seq: 700, Limit: 50})
+			return err
+		}},
+		{"retried send by clientMessageId", "messages_client_id_uq", func() error {
+			_, err := db.UserSendByClientID(ctx, u.ID, "plan-100")
+			return err
+		}},
+		{"search, rare term", "messages_search_idx", func() error {
+			defer store.SetRareMatches(1e12)()
+			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message 1234", Limit: 20})
+			return err
+		}},
+		{"search, common term", "messages_conversation_seq_uq", func() error {
+			defer store.SetRareMatches(0)()
+			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message", Limit: 20})
+			return err
+		}},
+		{"open replies of a conversation", "messages_open_replies_idx", func() error {
+			_, err := db.ConversationOpenReplies(ctx, conv)
+			return err
+		}},
+		{"open replies of a deployment", "messages_open_replies_idx", func() error {
+			_, err := db.OpenReplies(ctx, "plan")
+			return err
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec.take()
+			if err := c.run(); err != nil {
+				t.Fatal(err)
+			}
+			reached := false
+			for _, q := range rec.take() {
+				if !strings.Contains(q.sql, "messages") || strings.HasPrefix(strings.TrimSpace(strings.ToLower(q.sql)), "explain") {
+					continue
+				}
+				var raw []byte
+				if err := explainer.QueryRow(ctx, "explain (format json) "+q.sql, q.args...).Scan(&raw); err != nil {
+					t.Fatalf("explain %s: %v", q.sql, err)
+				}
+				var plans []struct {
+					Plan planNode `json:"Plan"`
+				}
+				if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+					t.Fatalf("plan %s: %v", raw, err)
+				}
+				plans[0].Plan.walk(func(n planNode) {
+					if n.Relation == "messages" && n.NodeType == "Seq Scan" {
+						t.Errorf("scans the whole messages table:\n%s\nplan %s", q.sql, raw)
+					}
+					if n.IndexName == c.index {
+						reached = true
+					}
+				})
+			}
+			if !reached {
+				t.Errorf("no query used %s", c.index)
+			}
+		})
+	}
+}
