@@ -70,7 +70,8 @@ func exactly(want float64) func(float64) bool { return func(v float64) bool { re
 // The relay's /metrics moves with what happens on it: sockets open by kind,
 // frames in and out by type, HTTP requests by route and status.
 func TestMetricsMoveWithTraffic(t *testing.T) {
-	c := newCluster(t, nil)
+	// Two sends per minute: the third send_message is answered rate_limited.
+	c := newCluster(t, map[string]string{"RATE_LIMIT_SEND_PER_MINUTE": "2", "RATE_LIMIT_SEND_BURST": "2"})
 	r := c.start()
 	w := newWorld(t, c)
 	before := scrape(t, r)
@@ -88,6 +89,12 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 		endOut    = `ari_frames_out_total{kind="client",type="stream_end"}`
 		taskOut   = `ari_frames_out_total{kind="agent",type="task"}`
 		authOKOut = `ari_frames_out_total{kind="agent",type="auth_ok"}`
+		active    = `ari_replies_active`
+		queued    = `ari_replies_queued_total`
+		delivery  = `ari_chunk_delivery_seconds_count`
+		limited   = `ari_frames_limited_total{type="send_message"}`
+		pipelines = `ari_redis_round_trip_seconds_count{command="pipeline"}`
+		queries   = `ari_postgres_round_trip_seconds_count{op="query",outcome="ok"}`
 	)
 	if _, err := http.Get("http://" + r.addr + "/health"); err != nil {
 		t.Fatal(err)
@@ -105,9 +112,28 @@ func TestMetricsMoveWithTraffic(t *testing.T) {
 	client.sendMessage(w.conv, "hello", "m-metrics")
 	reply := client.expect("stream_start").str("messageId")
 	agent.expect("task")
+	waitMetric(t, r, active, exactly(1))
+	if ack := client.sendMessage(w.conv, "and then", "m-metrics-2"); ack["queued"] != true {
+		t.Fatalf("second send not queued: %v", ack)
+	}
+	waitMetric(t, r, queued, atLeast(before[queued]+1))
+	client.send(map[string]any{"type": "send_message", "conversationId": w.conv, "content": "too many", "clientMessageId": "m-metrics-3"})
+	if e := client.expect("error"); e.str("code") != "rate_limited" {
+		t.Fatalf("third send: %v", e)
+	}
+	waitMetric(t, r, limited, atLeast(before[limited]+1))
 	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "hi there", "mode": "delta"})
 	agent.send(map[string]any{"type": "agent_complete", "taskId": reply})
 	client.collect(reply, nil)
+	waitMetric(t, r, delivery, atLeast(before[delivery]+1))
+	waitMetric(t, r, pipelines, atLeast(before[pipelines]+1))
+	waitMetric(t, r, queries, atLeast(before[queries]+1))
+	// The queued reply starts; once it ends this instance drives none.
+	reply2 := client.expect("stream_start").str("messageId")
+	agent.expect("task")
+	agent.send(map[string]any{"type": "agent_complete", "taskId": reply2, "content": "done"})
+	client.collect(reply2, nil)
+	waitMetric(t, r, active, exactly(0))
 	waitMetric(t, r, sendIn, atLeast(before[sendIn]+1))
 	waitMetric(t, r, ackOut, atLeast(before[ackOut]+1))
 	waitMetric(t, r, taskOut, atLeast(before[taskOut]+1))

@@ -70,6 +70,8 @@ func TestSettleRefusedByPostgresEndsTheReply(t *testing.T) {
 	w := newWorld(t, c)
 	client := dialClient(t, r, w.users[0])
 	agent := dialAgent(t, r, w.agentToken)
+	const refusedSettles = `ari_settle_failures_total{stage="refused"}`
+	before := scrape(t, r)[refusedSettles]
 
 	client.sendMessage(w.conv, "first", "m-1")
 	reply := client.expect("stream_start").str("messageId")
@@ -90,6 +92,7 @@ func TestSettleRefusedByPostgresEndsTheReply(t *testing.T) {
 	if status, content := replyStatus(t, c.db, reply); status != "error" || content != text {
 		t.Fatalf("stored %s %q", status, content)
 	}
+	waitMetric(t, r, refusedSettles, exactly(before+1))
 	reply2 := client.expect("stream_start").str("messageId")
 	if task := agent.expect("task"); task.str("taskId") != reply2 {
 		t.Fatalf("task = %v, want the queued reply %s", task, reply2)

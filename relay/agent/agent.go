@@ -88,6 +88,7 @@ func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 		s.d.Log.Error("relay chunk", "task", t.ID, "err", err)
 		ss.sendError(protocol.CodeInternal, "the relay failed; a chunk was not applied", t.ID)
 	})
+	ss.feed.ReadAt = c.ReadAt // chunk delivery is timed from the frame's read
 	s.mu.Lock()
 	s.all[c.ID()] = ss
 	s.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 )
 
 // Per-user limits of client sockets, shared by every relay instance through
@@ -90,6 +91,7 @@ func (ss *session) allowSend(ctx context.Context, ref string) bool {
 	if dec.Allowed {
 		return true
 	}
+	metrics.FrameLimited(protocol.TypeSendMessage)
 	ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeRateLimited, Ref: ref, RetryAfterMs: dec.RetryAfterMillis(),
 		Message: "too many messages; nothing was stored; send again after retryAfterMs"})
 	return false

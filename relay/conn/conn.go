@@ -74,6 +74,7 @@ type Conn struct {
 	done       chan struct{} // closed when the socket is torn down and Run returned
 	ping       *time.Timer   // guarded by mu
 	pingMu     sync.Mutex    // held while a ping is written, so Run can wait one out
+	readAt     time.Time     // when the frame being handled was read; reader goroutine only
 }
 
 // New wraps an upgraded socket. Call Run to start it.
@@ -90,6 +91,10 @@ func New(ws *websocket.Conn, opts Options) *Conn {
 
 // ID is unique among this process's sockets.
 func (c *Conn) ID() uint64 { return c.id }
+
+// ReadAt is when the frame being handled was read. Only the handler given to
+// Run (on the reader goroutine) may call it.
+func (c *Conn) ReadAt() time.Time { return c.readAt }
 
 // Done is closed once the socket is fully closed and Run has returned.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -218,7 +223,8 @@ func (c *Conn) readLoop(handle func([]byte)) {
 			c.Close(protocol.CloseMessageTooBig)
 			return
 		}
-		extend()
+		c.readAt = time.Now()
+		_ = c.ws.SetReadDeadline(c.readAt.Add(c.opts.IdleTimeout))
 		select {
 		case <-c.closing:
 			return

@@ -196,7 +196,10 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 	// The socket runs on a goroutine of its own and this handler returns, so
 	// the HTTP server's goroutine (with its deep stack) and read buffer go.
 	opts := s.connOptions(protocol.MaxClientFrameBytes)
-	opts.Written = metrics.ClientFrameOut
+	opts.Written = func(frame []byte) {
+		metrics.ClientFrameOut(frame)
+		s.engine.Written(frame)
+	}
 	c := conn.New(ws, opts)
 	go func() {
 		defer s.sockets.Done()

@@ -31,6 +31,7 @@ import (
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -68,7 +69,8 @@ type Deps struct {
 
 // Engine runs replies for one instance.
 type Engine struct {
-	d Deps
+	d       Deps
+	latency *latency // ari_chunk_delivery_seconds
 
 	mu      sync.Mutex
 	driving map[string]string      // reply id → conversation id, marks this instance refreshes
@@ -80,8 +82,12 @@ type Engine struct {
 // New returns an engine.
 func New(d Deps) *Engine {
 	return &Engine{d: d, driving: map[string]string{}, fanout: map[string]*recipients{},
-		changed: map[string]bool{}, wake: make(chan struct{}, 1)}
+		changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
 }
+
+// Written hears of each frame a client socket of this instance wrote
+// (conn.Options.Written): the last write of a chunk frame times its delivery.
+func (e *Engine) Written(frame []byte) { e.latency.written(frame) }
 
 // Errors of task frames from agents.
 var (
@@ -130,6 +136,9 @@ func (e *Engine) EnqueueHeld(ctx context.Context, conversationID, hold string, r
 		if i+1 < len(res) {
 			pos, _ := res[i+1].(int64)
 			positions[i] = int(pos) + 1 // -1 (not waiting) becomes 0
+			if positions[i] > 0 {
+				metrics.RepliesQueued(1)
+			}
 		}
 	}
 	return start, positions, nil
@@ -325,6 +334,7 @@ func cutUTF8(s string, n int) string {
 func (e *Engine) Drive(conversationID, replyID string) {
 	e.mu.Lock()
 	e.driving[replyID] = conversationID
+	metrics.RepliesActive(len(e.driving))
 	e.mu.Unlock()
 }
 
@@ -359,6 +369,7 @@ func (e *Engine) StopDriving() {
 	e.mu.Lock()
 	e.driving = map[string]string{}
 	e.fanout = map[string]*recipients{}
+	metrics.RepliesActive(0)
 	e.mu.Unlock()
 }
 
@@ -371,5 +382,6 @@ func (e *Engine) forget(replyID string) bool {
 	_, fanned := e.fanout[replyID]
 	delete(e.driving, replyID)
 	delete(e.fanout, replyID)
+	metrics.RepliesActive(len(e.driving))
 	return driven || fanned
 }

@@ -30,6 +30,9 @@ type Feed struct {
 	// onErr hears of a batch the relay failed to send (Redis down); it runs
 	// on the sender goroutine.
 	onErr func(t *Task, err error)
+	// ReadAt, when set, is when the frame being handled was read (the agent
+	// socket's conn.ReadAt); chunk delivery is timed from it.
+	ReadAt func() time.Time
 
 	mu        sync.Mutex
 	cancelled map[string]bool // tasks the agent was told to stop (task_cancel)
@@ -71,6 +74,9 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	if !t.queuedIn {
 		t.queuedIn = true
 		f.pending = append(f.pending, t)
+	}
+	if len(t.queued) == 0 && f.ReadAt != nil {
+		t.queuedAt = f.ReadAt()
 	}
 	t.queued = append(t.queued, delta...)
 	if !f.busy {
@@ -129,13 +135,15 @@ func (f *Feed) send() {
 			return
 		}
 		deltas := make([]string, len(batch))
+		readAt := make([]time.Time, len(batch))
 		for i, t := range batch {
 			deltas[i] = string(t.queued)
+			readAt[i] = t.queuedAt
 			t.queued = t.queued[:0]
 			t.queuedIn = false
 		}
 		f.mu.Unlock()
-		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas)
+		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas, readAt)
 		if len(firsts) > 0 {
 			// A Postgres round trip; off this path, so that the chunks of
 			// the socket's other replies do not wait for it.
@@ -168,7 +176,11 @@ func (f *Feed) send() {
 // An empty delta only notes activity. The result has one error per task:
 // nil, ErrEnded or a Redis failure. firsts are the replies that got their
 // first text: the caller records it (markFirst).
-func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string) (errs []error, firsts []string) {
+//
+// readAt, when given, holds when each delta's oldest text was read from the
+// agent: the frames given to this instance's sockets are timed from then
+// until the last of them has written it (ari_chunk_delivery_seconds).
+func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string, readAt []time.Time) (errs []error, firsts []string) {
 	at := time.Now()
 	now := strconv.FormatInt(at.UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
@@ -194,11 +206,20 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		size := len(skip) + 96 + len(t.ID) + len(t.ConversationID) + len(deltas[i]) + len(deltas[i])/8
 		payload := appendStreamChunk(append(make([]byte, 0, size), skip...), t.ID, t.ConversationID, deltas[i], t.sent)
 		frame := payload[len(skip):len(payload):len(payload)]
+		timed := readAt != nil && !readAt[i].IsZero()
+		if timed {
+			e.latency.begin(frame, readAt[i])
+		}
+		given := 0
 		for _, u := range t.to.list() {
 			channel := e.d.Keys.UserChannel(u)
-			local += e.d.Hub.Deliver(channel, frame)
+			given += e.d.Hub.Deliver(channel, frame)
 			pipe.SPublish(ctx, channel, payload)
 		}
+		if timed {
+			e.latency.given(frame, given)
+		}
+		local += given
 	}
 	if local > 0 {
 		// Let the writers of the sockets just given a frame run before

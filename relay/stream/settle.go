@@ -10,6 +10,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -51,6 +52,7 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 		int(kv.StreamTTL/time.Second)).StringSlice()
 	if err != nil || len(res) != 4 {
 		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
+		metrics.SettleFailed(metrics.SettleBuffer)
 		return false
 	}
 	text := res[0]
@@ -65,7 +67,10 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 	if err != nil {
 		e.d.Log.Error("relay settle reply", "reply", replyID, "err", err)
 		if store.Unreachable(err) {
+			metrics.SettleFailed(metrics.SettleUnsaved)
 			e.endUnsaved(ctx, replyID, internalEnd(end), text)
+		} else {
+			metrics.SettleFailed(metrics.SettleSaveError)
 		}
 		return false
 	}
@@ -110,6 +115,7 @@ func (e *Engine) save(ctx context.Context, replyID string, end *End, text string
 		case !store.Unreachable(err):
 			e.d.Log.Error("relay settle refused", "reply", replyID, "status", end.Status, "err", err)
 			if !refused {
+				metrics.SettleFailed(metrics.SettleRefused)
 				refused = true
 				*end = internalEnd(*end)
 				texts = []string{keepable(texts[0]), ""}

@@ -34,8 +34,9 @@ type Task struct {
 	touched time.Time   // when the sender last noted activity in the meta
 	ended   atomic.Bool // the buffer refused a delta: the reply is over
 
-	queued   []byte // Feed: accepted text not yet sent; guarded by Feed.mu
-	queuedIn bool   // Feed: in Feed.pending
+	queued   []byte    // Feed: accepted text not yet sent; guarded by Feed.mu
+	queuedIn bool      // Feed: in Feed.pending
+	queuedAt time.Time // Feed: when the agent frame of the oldest queued text was read
 }
 
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
@@ -133,7 +134,7 @@ func merge(t *Task, content, mode string) (string, *End, error) {
 
 // appendDelta buffers and sends one delta and waits for it.
 func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
-	errs, firsts := e.appendDeltas(ctx, []*Task{t}, []string{delta})
+	errs, firsts := e.appendDeltas(ctx, []*Task{t}, []string{delta}, nil)
 	e.markFirst(ctx, firsts)
 	if errs[0] != nil {
 		return errs[0]

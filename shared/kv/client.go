@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ari-chat/ari-server/shared/metrics"
 )
 
 // slogLogger routes go-redis's own messages into the JSON log.
@@ -27,7 +29,9 @@ func Open(url string) (*redis.Client, error) {
 	}
 	// Fail fast when Redis is down instead of queueing callers behind dials.
 	opt.MaxRetries = 1
-	return redis.NewClient(opt), nil
+	c := redis.NewClient(opt)
+	c.AddHook(metrics.RedisHook{}) // ari_redis_round_trip_seconds
+	return c, nil
 }
 
 // Ping checks that Redis answers.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/platform"
 
@@ -40,6 +41,12 @@ func Scheduled(job func(context.Context) error) error {
 // serves it; on failure it logs and exits non-zero.
 func Main(name string, build func(p *platform.Platform) (http.Handler, error)) {
 	run(name, func(p *platform.Platform) error {
+		// No one scrapes a Lambda: its request figures go to its log as
+		// CloudWatch Embedded Metric Format lines instead.
+		p.Record = nil
+		if p.Config.MetricsEnabled {
+			p.Record = EMF(os.Stdout, name, time.Now)
+		}
 		h, err := build(p)
 		if err != nil {
 			return err

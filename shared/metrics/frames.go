@@ -39,10 +39,10 @@ var (
 
 	clientSockets = socketsOpen.WithLabelValues(Client)
 	agentSockets  = socketsOpen.WithLabelValues(Agent)
-	clientIn      = newTypeCounters(framesIn, Client)
-	agentIn       = newTypeCounters(framesIn, Agent)
-	clientOut     = newTypeCounters(framesOut, Client)
-	agentOut      = newTypeCounters(framesOut, Agent)
+	clientIn      = typeCounters(framesIn, Client)
+	agentIn       = typeCounters(framesIn, Agent)
+	clientOut     = typeCounters(framesOut, Client)
+	agentOut      = typeCounters(framesOut, Agent)
 )
 
 // SocketOpened counts a socket of kind (Client or Agent) as open; call
@@ -70,77 +70,80 @@ func FrameIn(kind string, f Typed) {
 		typ = f.FrameType()
 	}
 	if kind == Agent {
-		agentIn.inc(typ)
+		agentIn.get(typ).Inc()
 		return
 	}
-	clientIn.inc(typ)
+	clientIn.get(typ).Inc()
 }
 
 // ClientFrameOut counts a frame written to a client socket, its type read
 // from the frame itself (frames start {"type":"…"}).
-func ClientFrameOut(frame []byte) { clientOut.incBytes(peekType(frame)) }
+func ClientFrameOut(frame []byte) { clientOut.getBytes(peekType(frame)).Inc() }
 
 // AgentFrameOut counts a frame written to an agent socket.
-func AgentFrameOut(frame []byte) { agentOut.incBytes(peekType(frame)) }
+func AgentFrameOut(frame []byte) { agentOut.getBytes(peekType(frame)).Inc() }
 
-// typeCounters are one kind's counters by type, resolved once per type: a
-// lookup is a read of an immutable map (copied on the rare first sight of a
-// type), so counting allocates nothing and takes no lock.
-type typeCounters struct {
-	vec    *prometheus.CounterVec
-	kind   string
+// labelled resolves a vector's child per label value once: a lookup is a
+// read of an immutable map (copied on the rare first sight of a value), so
+// it allocates nothing and takes no lock. Values that do not look like a
+// type or command, and values past maxTypes, share the child of other.
+type labelled[T any] struct {
+	child  func(label string) T
+	other  string
 	mu     sync.Mutex
-	labels int // distinct type labels made so far; under mu
-	m      atomic.Pointer[map[string]prometheus.Counter]
+	labels int // distinct label values made so far; under mu
+	m      atomic.Pointer[map[string]T]
 }
 
-func newTypeCounters(vec *prometheus.CounterVec, kind string) *typeCounters {
-	t := &typeCounters{vec: vec, kind: kind}
-	m := map[string]prometheus.Counter{}
-	t.m.Store(&m)
-	return t
+func newLabelled[T any](child func(label string) T, other string) *labelled[T] {
+	l := &labelled[T]{child: child, other: other}
+	m := map[string]T{}
+	l.m.Store(&m)
+	return l
 }
 
-func (t *typeCounters) inc(typ string) {
-	if c, ok := (*t.m.Load())[typ]; ok {
-		c.Inc()
-		return
-	}
-	t.add(typ).Inc()
-}
-
-func (t *typeCounters) incBytes(typ []byte) {
-	if c, ok := (*t.m.Load())[string(typ)]; ok { // no allocation: a map index
-		c.Inc()
-		return
-	}
-	t.add(string(typ)).Inc()
-}
-
-func (t *typeCounters) add(typ string) prometheus.Counter {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	old := *t.m.Load()
-	if c, ok := old[typ]; ok {
+func (l *labelled[T]) get(v string) T {
+	if c, ok := (*l.m.Load())[v]; ok {
 		return c
 	}
-	var c prometheus.Counter
-	if typeLike(typ) && t.labels < maxTypes {
-		t.labels++
-		c = t.vec.WithLabelValues(t.kind, typ)
+	return l.add(v)
+}
+
+func (l *labelled[T]) getBytes(v []byte) T {
+	if c, ok := (*l.m.Load())[string(v)]; ok { // no allocation: a map index
+		return c
+	}
+	return l.add(string(v))
+}
+
+func (l *labelled[T]) add(v string) T {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	old := *l.m.Load()
+	if c, ok := old[v]; ok {
+		return c
+	}
+	var c T
+	if typeLike(v) && l.labels < maxTypes {
+		l.labels++
+		c = l.child(v)
 	} else {
-		c = t.vec.WithLabelValues(t.kind, TypeOther)
+		c = l.child(l.other)
 	}
 	if len(old) >= 2*maxTypes {
-		return c // a lookup under the lock from now on for such types; the map stays bounded
+		return c // a lookup under the lock from now on for such values; the map stays bounded
 	}
-	m := make(map[string]prometheus.Counter, len(old)+1)
-	for k, v := range old {
-		m[k] = v
+	m := make(map[string]T, len(old)+1)
+	for k, x := range old {
+		m[k] = x
 	}
-	m[typ] = c
-	t.m.Store(&m)
+	m[v] = c
+	l.m.Store(&m)
 	return c
+}
+
+func typeCounters(vec *prometheus.CounterVec, kind string) *labelled[prometheus.Counter] {
+	return newLabelled(func(typ string) prometheus.Counter { return vec.WithLabelValues(kind, typ) }, TypeOther)
 }
 
 // typeLike: lower-case letters, digits and underscores, at most 40 bytes.

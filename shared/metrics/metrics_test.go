@@ -49,10 +49,10 @@ func TestFrameTypeLabelsBounded(t *testing.T) {
 	if got := testutil.ToFloat64(other) - before; got != 4 {
 		t.Fatalf("other moved by %v, want 4", got)
 	}
-	tc := newTypeCounters(framesOut, "test")
+	tc := typeCounters(framesOut, "test")
 	for i := 0; i < 3*maxTypes; i++ {
-		tc.inc("type_" + strings.Repeat("x", i%40))
-		tc.inc("t" + string(rune('a'+i%26)) + string(rune('a'+i/26)))
+		tc.get("type_" + strings.Repeat("x", i%40)).Inc()
+		tc.get("t" + string(rune('a'+i%26)) + string(rune('a'+i/26))).Inc()
 	}
 	if tc.labels > maxTypes || len(*tc.m.Load()) > 2*maxTypes {
 		t.Fatalf("%d labels, %d cached types: unbounded", tc.labels, len(*tc.m.Load()))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	webpush "github.com/SherClockHolmes/webpush-go"
+	"github.com/ari-chat/ari-server/shared/metrics"
 )
 
 // Urgency is the Web Push Urgency header (RFC 8030 §5.3): how hard the device
@@ -159,6 +160,7 @@ func Topic(conversationID string) string {
 // sends have ended; cancelling ctx ends pending waits and requests early.
 func (s *Sender) Send(ctx context.Context, subs []Subscription, p Payload) []Result {
 	results := make([]Result, len(subs))
+	defer countSends(results) // reads the outcomes once every send has ended
 	body, err := json.Marshal(p)
 	if err == nil && len(body) > MaxPayloadBytes {
 		err = ErrPayloadTooLarge
@@ -190,6 +192,13 @@ func (s *Sender) Send(ctx context.Context, subs []Subscription, p Payload) []Res
 	}
 	wg.Wait()
 	return results
+}
+
+// countSends counts each subscription's outcome in ari_push_sends_total.
+func countSends(results []Result) {
+	for _, r := range results {
+		metrics.PushSent(string(r.Outcome))
+	}
 }
 
 func (s *Sender) sendOne(ctx context.Context, body []byte, sub Subscription, topic string) Result {

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ari-chat/ari-server/shared/metrics"
 )
 
 // Options tune the pool; zero values take the documented defaults.
@@ -47,6 +49,7 @@ func Open(ctx context.Context, url string, o Options) (*DB, error) {
 	cfg.MaxConns = o.MaxConns
 	cfg.MaxConnIdleTime = o.MaxConnIdle
 	cfg.ConnConfig.ConnectTimeout = o.ConnectTimeout
+	cfg.ConnConfig.Tracer = metrics.PostgresTracer{} // ari_postgres_round_trip_seconds
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
