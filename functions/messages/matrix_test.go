@@ -26,6 +26,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"GET /api/conversations/{id}/messages", "/api/conversations/" + conv + "/messages", 200, 200, 404},
 		{"GET /api/messages/search", "/api/messages/search?q=matrix&conversationId=" + conv, 200, 200, 404},
 		{"DELETE /api/messages/{id}", "/api/messages/" + msg, 204, 403, 404},
+		// An agent's token, never a person's session (agentmessages_test.go
+		// walks the agents' side).
+		{"POST /api/agent/messages", "/api/agent/messages", 401, 401, 401},
 	}
 	var covered []string
 	for _, r := range rows {

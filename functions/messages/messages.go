@@ -1,7 +1,8 @@
 // Package messages serves a conversation's history by seq, full-text search
-// over the caller's conversations, and deleting one's own messages. Sending is
-// the relay's job (it allocates seqs and starts replies); this function only
-// reads and tombstones.
+// over the caller's conversations, deleting one's own messages, and the
+// messages agents without a socket start (POST /api/agent/messages, the REST
+// form of the relay's agent_message). People's sends are the relay's job (it
+// allocates seqs and starts replies).
 package messages
 
 import (
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ari-chat/ari-server/shared/agentpost"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
@@ -36,6 +38,8 @@ type Deps struct {
 	// Files, when set, gives attachments fresh links on every read and has
 	// the objects of a deleted message's attachments removed.
 	Files storage.Store
+	// Poster stores and announces agents' own messages.
+	Poster *agentpost.Poster
 }
 
 // New returns the messages handler; every route needs a signed-in caller.
@@ -46,6 +50,8 @@ func New(d Deps) *httpx.Router {
 	authed.HandleFunc("GET /api/conversations/{id}/messages", h.page)
 	authed.HandleFunc("GET /api/messages/search", h.search)
 	authed.HandleFunc("DELETE /api/messages/{id}", h.delete)
+	// An agent's token, not a session: the handler authenticates it.
+	r.HandleFunc("POST /api/agent/messages", h.agentMessage)
 	return r
 }
 

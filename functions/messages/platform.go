@@ -2,6 +2,11 @@ package messages
 
 import (
 	"log/slog"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/agentpost"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
@@ -22,11 +27,28 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 }
 
 func depsWithoutFiles(p *platform.Platform) Deps {
+	pub := events.NewPublisher(p.Redis, p.Keys)
 	return Deps{
 		DB:     p.DB,
-		Events: events.NewPublisher(p.Redis, p.Keys),
+		Events: pub,
 		Auth:   p.Authenticator(),
+		Poster: &agentpost.Poster{DB: p.DB, Events: pub, Limiter: ratelimit.New(p.Redis, p.Keys),
+			Rule: agentpost.Rule(p.Config), Push: agentPush(p), Log: p.Log},
 	}
+}
+
+// agentPush notifies of agents' messages before the request is answered: a
+// Lambda may be frozen as soon as it has answered, so work left on a
+// goroutine might never run. The wait is bounded; bad VAPID keys turn push
+// off rather than the function.
+func agentPush(p *platform.Platform) agentpost.Notifier {
+	trig, err := pushtrigger.New(p.Config, p.DB, p.Redis, p.Keys, p.Log)
+	if err != nil {
+		slog.Error("messages: push notifications off", "err", err)
+		return nil
+	}
+	trig.Timeout = 5 * time.Second
+	return pushtrigger.Inline{N: trig}
 }
 
 // ForPlatform is New(DepsFrom(p)) for the local shim, which must keep serving

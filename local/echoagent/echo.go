@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 
@@ -19,9 +20,17 @@ type echo struct {
 	delay time.Duration
 }
 
+// laterDelay is how long "/later <text>" waits before posting the text.
+const laterDelay = 3 * time.Second
+
 // answer says it is writing (agent_status, shown to members as
-// stream_status), then streams reply(task) one word at a time.
+// stream_status), then streams reply(task) one word at a time. A message
+// "/later <text>" is answered at once and its text posted again as a
+// message of the agent's own (agent_message) a few seconds later.
 func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+	if text, ok := strings.CutPrefix(task.Message.Content, "/later "); ok && strings.TrimSpace(text) != "" {
+		return e.later(ctx, task, s, text)
+	}
 	if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
 		return err
 	}
@@ -46,6 +55,21 @@ func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Strea
 		}
 	}
 	return s.Complete()
+}
+
+// later completes the reply, waits, then posts text in the conversation; the
+// reply's id makes the post's clientMessageId, so a retry is stored once.
+func (e echo) later(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream, text string) error {
+	if err := s.CompleteWith(fmt.Sprintf("I will post it in %s.", laterDelay)); err != nil {
+		return err
+	}
+	select {
+	case <-time.After(laterDelay):
+	case <-ctx.Done():
+		return nil // stopping: the reminder is lost with the agent
+	}
+	_, err := s.Agent().Post(ctx, task.ConversationID, "⏰ "+text, "later-"+task.MessageID)
+	return err
 }
 
 // reply is what echo says; asked again (a regenerate), it says which take

@@ -17,6 +17,7 @@ import (
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/agentpost"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
@@ -46,6 +47,8 @@ type Deps struct {
 	InstanceID  string
 	AuthTimeout time.Duration
 	PresenceTTL time.Duration
+	// Poster stores and announces the agent's own messages (agent_message).
+	Poster *agentpost.Poster
 }
 
 // Sessions are this instance's agent sockets.
@@ -213,6 +216,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.settle(t, func() { ss.s.d.Engine.Fail(ctx, t, f.Error) })
 		}
+	case *protocol.AgentMessage:
+		ss.post(ctx, f)
 	case *protocol.AgentStatus:
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.feed.Wait() // the chunks sent before the status reach members first

@@ -95,6 +95,8 @@ type Agent struct {
 
 	mu           sync.Mutex
 	tasks        map[string]*task
+	posts        map[string]chan postResult // Posts waiting, by clientMessageID
+	lost         chan struct{}              // closed when the current socket closes
 	info         Info
 	stopping     bool
 	handlers     sync.WaitGroup
@@ -139,6 +141,8 @@ func newAgent(cfg Config) (*Agent, error) {
 		out:   make(chan item, queueSize),
 		halt:  make(chan struct{}),
 		tasks: make(map[string]*task),
+		posts: make(map[string]chan postResult),
+		lost:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}, nil
 }

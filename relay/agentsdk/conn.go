@@ -160,6 +160,7 @@ func (a *Agent) serve(ctx context.Context, ws *websocket.Conn) error {
 	if !readerOut {
 		<-readerDone
 	}
+	a.socketLost()
 	return closeCause(err)
 }
 
@@ -224,7 +225,13 @@ func (a *Agent) readLoop(ws *websocket.Conn) error {
 			a.startTask(f)
 		case *protocol.TaskCancel:
 			a.cancelTask(f.TaskID, &CancelError{Reason: f.Reason})
+		case *protocol.AgentMessageAck:
+			a.answerPost(f.ClientMessageID, postResult{ack: *f})
 		case *protocol.ErrorFrame:
+			if f.Code != protocol.CodeNotYourTask && f.Ref != "" && a.answerPost(f.Ref, postResult{err: &PostError{
+				Code: f.Code, Message: f.Message, Field: f.Field, RetryAfter: time.Duration(f.RetryAfterMs) * time.Millisecond}}) {
+				continue
+			}
 			if f.Code == protocol.CodeNotYourTask && f.Ref != "" {
 				a.cancelTask(f.Ref, ErrNotYourTask)
 			} else {
@@ -276,6 +283,9 @@ func (a *Agent) writeLoop(ws *websocket.Conn, stop <-chan struct{}) error {
 // accumulated mode with the whole text, and its completion carries the text,
 // so whatever the relay missed at the loss is filled in.
 func (a *Agent) write(ws *websocket.Conn, it item) error {
+	if it.kind == kindPost {
+		return writeFrame(ws, it.post)
+	}
 	t := it.task
 	if it.kind == kindStatus {
 		// Carries no text: the task's next text frame still re-aligns.

@@ -18,6 +18,12 @@
 // version, the previous reply's id and its text, so the agent can answer
 // differently (the echo agent in local/echoagent prefixes its take).
 //
+// Agent.Post sends a message of the agent's own, outside any task
+// (agent_message): a reminder, the result of a scheduled job. It returns the
+// stored message's id and seq, or a *PostError; a post lost with the socket
+// is sent again under the same clientMessageID, so it is stored once. A
+// handler reaches the agent through Stream.Agent.
+//
 // A handler that returns nil without ending the reply completes it; one that
 // returns an error fails it with a generic message (the error itself is only
 // logged, since users read what an agent sends).

@@ -37,6 +37,7 @@ const (
 	kindComplete
 	kindError
 	kindStatus
+	kindPost // an agent_message, of no task
 )
 
 // item is one frame waiting for the socket. It is rendered only when written,
@@ -48,6 +49,7 @@ type item struct {
 	state   string // kindStatus: the state
 	full    string // the whole reply text after this item
 	final   bool   // kindComplete: send full as the authoritative content
+	post    *protocol.AgentMessage
 	flushed chan struct{}
 }
 
@@ -60,6 +62,10 @@ type Stream struct {
 	text  strings.Builder
 	ended bool
 }
+
+// Agent is the agent the task was given to, for what a handler does
+// besides the reply (Post).
+func (s *Stream) Agent() *Agent { return s.a }
 
 // TaskID is the relay's id of the task.
 func (s *Stream) TaskID() string { return s.t.id }

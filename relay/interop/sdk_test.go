@@ -3,6 +3,7 @@ package interop
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -76,6 +77,9 @@ func TestEchoAgentAnswersThroughRelay(t *testing.T) {
 		if len(r.Statuses) != 1 || r.Statuses[0].State != protocol.StateWriting || r.Statuses[0].Label == "" ||
 			r.Statuses[0].ConversationID != conv || r.StatusesAfter[0] != 0 {
 			t.Fatalf("%s: stream_status %+v after %v chunks", mode, r.Statuses, r.StatusesAfter)
+		}
+		if mode == "delta" {
+			echoLater(t, cl, conv, agentID)
 		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
@@ -171,4 +175,33 @@ func TestSDKFinishesTaskAcrossReconnect(t *testing.T) {
 	if status, content := c.savedReply(t, r.MessageID); status != "complete" || content != want.String() {
 		t.Fatalf("saved %s with %d bytes", status, len(content))
 	}
+}
+
+// echoLater: "/later <text>" is answered at once, and the text comes back a
+// few seconds later as a message the agent starts (SDK Post, agent_message),
+// which reaches the client as message_new.
+func echoLater(t *testing.T, cl *goClient, conv, agentID string) {
+	t.Helper()
+	r := cl.ask(conv, "/later Regenschirm nicht vergessen", 20*time.Second)
+	if r.End.Status != protocol.StatusComplete || !strings.HasPrefix(r.End.Content, "I will post it") {
+		t.Fatalf("/later: ended %s with %q", r.End.Status, r.End.Content)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ev, ok := cl.recv(time.Until(deadline)).(*protocol.Event)
+		if !ok || ev.Type != protocol.TypeMessageNew {
+			continue
+		}
+		var d protocol.MessageNewData
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		m := d.Message
+		if m.Role != "agent" || m.SenderAgentID == nil || *m.SenderAgentID != agentID || m.Content != "⏰ Regenschirm nicht vergessen" ||
+			m.ClientMessageID == nil || *m.ClientMessageID != "later-"+r.MessageID || m.ReplyToID != nil {
+			t.Fatalf("the agent's message = %+v", m)
+		}
+		return
+	}
+	t.Fatal("no message_new of the agent's post within 20 s")
 }

@@ -47,6 +47,7 @@ var agentDecoders = map[string]decoder{
 	TypeAgentComplete: decodeAgentComplete,
 	TypeAgentError:    decodeAgentError,
 	TypeAgentStatus:   decodeAgentStatus,
+	TypeAgentMessage:  decodeAgentMessage,
 	TypePing:          func(*object) Frame { return &Ping{} },
 }
 
@@ -412,5 +413,16 @@ func decodeAgentStatus(o *object) Frame {
 		o.fail("state", "must be %q, %q, %q or %q", StateThinking, StateTool, StateWriting, StateWaiting)
 	}
 	f.Label = o.str("label", false, MaxStatusLabelBytes)
+	return f
+}
+
+func decodeAgentMessage(o *object) Frame {
+	f := &AgentMessage{}
+	f.ClientMessageID = o.refID("clientMessageId")
+	f.ConversationID = o.id("conversationId", true)
+	f.Content = o.str("content", true, MaxContentBytes)
+	if o.err == nil && strings.TrimSpace(f.Content) == "" {
+		o.fail("content", "is empty")
+	}
 	return f
 }

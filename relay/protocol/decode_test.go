@@ -224,6 +224,13 @@ func TestDecodeAgentFrames(t *testing.T) {
 		{name: "status missing task", in: `{"type":"agent_status","state":"tool"}`, code: CodeInvalidFrame, field: "taskId"},
 		{name: "status label not a string", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":["x"]}`, code: CodeInvalidFrame, field: "label", ref: "t1"},
 		{name: "status nul in label", in: `{"type":"agent_status","taskId":"t1","state":"tool","label":"a\u0000"}`, code: CodeInvalidFrame, field: "label", ref: "t1"},
+		{name: "message", in: `{"type":"agent_message","conversationId":"c1","content":"Erinnerung: 9 Uhr","clientMessageId":"am-1"}`, want: &AgentMessage{ConversationID: "c1", Content: "Erinnerung: 9 Uhr", ClientMessageID: "am-1"}},
+		{name: "message at the bound", in: `{"type":"agent_message","conversationId":"c1","content":"` + strings.Repeat("é", MaxContentBytes/2) + `","clientMessageId":"am-1"}`, want: &AgentMessage{ConversationID: "c1", Content: strings.Repeat("é", MaxContentBytes/2), ClientMessageID: "am-1"}},
+		{name: "message too long", in: `{"type":"agent_message","conversationId":"c1","content":"` + strings.Repeat("x", MaxContentBytes+1) + `","clientMessageId":"am-1"}`, code: CodeInvalidFrame, field: "content", ref: "am-1"},
+		{name: "message blank", in: `{"type":"agent_message","conversationId":"c1","content":" \n","clientMessageId":"am-1"}`, code: CodeInvalidFrame, field: "content", ref: "am-1"},
+		{name: "message nul", in: `{"type":"agent_message","conversationId":"c1","content":"a\u0000","clientMessageId":"am-1"}`, code: CodeInvalidFrame, field: "content", ref: "am-1"},
+		{name: "message bad conversation", in: `{"type":"agent_message","conversationId":"c{1}","content":"hi","clientMessageId":"am-1"}`, code: CodeInvalidFrame, field: "conversationId", ref: "am-1"},
+		{name: "message missing client id", in: `{"type":"agent_message","conversationId":"c1","content":"hi"}`, code: CodeInvalidFrame, field: "clientMessageId"},
 	})
 }
 

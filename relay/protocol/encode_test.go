@@ -74,6 +74,7 @@ func relayFramesSample(t *testing.T) []Frame {
 		&Task{TaskID: "t2", ConversationID: "c1", MessageID: "r2",
 			Message: TaskMessage{ID: "m1", Seq: 7, Content: "hi", Sender: Sender{ID: "u1", Name: "Ada"}, Attachments: []Attachment{}},
 			History: []HistoryEntry{}, Regenerate: &TaskRegenerate{Version: 2, PreviousReplyID: "r1", PreviousContent: "hello"}},
+		&AgentMessageAck{ClientMessageID: "am-1", MessageID: "m9", Seq: 9},
 	}
 }
 

@@ -27,9 +27,9 @@ const (
 	// MaxAgentFrameBytes is the read limit on /ws/agent. It is larger than the
 	// client's because an agent in accumulated mode resends the whole reply.
 	MaxAgentFrameBytes = 512 << 10
-	// MaxContentBytes bounds a user message, leaving room in a 32 KiB frame for
-	// JSON escaping and the other fields.
-	MaxContentBytes = 16 << 10
+	// MaxContentBytes bounds a user message (and a message an agent starts),
+	// leaving room in a 32 KiB frame for JSON escaping and the other fields.
+	MaxContentBytes = ari.MaxMessageBytes
 	// MaxReplyBytes bounds the text of one agent reply.
 	MaxReplyBytes = 256 << 10
 	// MaxIDBytes bounds every id, clientMessageId included (shared/ari's

@@ -27,9 +27,11 @@ import (
 	"github.com/ari-chat/ari-server/relay/hub"
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/relay/stream"
+	"github.com/ari-chat/ari-server/shared/agentpost"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/kv"
@@ -61,6 +63,7 @@ type Deps struct {
 type Push interface {
 	Reply(reply ari.Message) bool
 	UserMessage(m ari.Message, senderName string) bool
+	AgentMessage(m ari.Message, agentName string) bool
 }
 
 // Server is one relay instance.
@@ -107,7 +110,9 @@ func New(d Deps) *Server {
 		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
 		Tickets: auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
-		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL})
+		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL,
+		Poster: &agentpost.Poster{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Limiter: ratelimit.New(d.Redis, d.Keys),
+			Rule: agentpost.Rule(c), Push: d.Push, Log: d.Log}})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),
 		Policy: auth.SessionPolicy{ExpiresIn: c.SessionExpiresIn, UpdateAge: c.SessionUpdateAge}}
 	// The same trusted origins (wildcards included) as the REST side's CORS

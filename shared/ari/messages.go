@@ -13,6 +13,11 @@ const (
 	StatusCancelled = "cancelled"
 )
 
+// MaxMessageBytes bounds the text of a message a person or an agent writes
+// (a send_message, an agent_message, POST /api/agent/messages); replies to
+// tasks may grow larger (relay/protocol.MaxReplyBytes).
+const MaxMessageBytes = 16 << 10
+
 // Message is a row of messages. A deleted message is a tombstone: it keeps its
 // seq (so seqs stay continuous) with content and attachments removed.
 type Message struct {

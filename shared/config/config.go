@@ -76,6 +76,9 @@ type Config struct {
 	RateLimitGroups        int `env:"RATE_LIMIT_GROUPS_PER_HOUR" envDefault:"30"`
 	RateLimitGroupMembers  int `env:"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR" envDefault:"300"`
 	RelayMaxSocketsPerUser int `env:"RELAY_MAX_SOCKETS_PER_USER" envDefault:"20"`
+	// Per agent, shared by the relay's agent_message frames and REST's
+	// POST /api/agent/messages: messages an agent starts a minute.
+	RateLimitAgentMessages int `env:"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE" envDefault:"30"`
 
 	R2AccountID      string        `env:"R2_ACCOUNT_ID"`
 	S3Endpoint       string        `env:"S3_ENDPOINT"`
@@ -248,7 +251,8 @@ func (c Config) validate() error {
 	for name, v := range map[string]int{"RATE_LIMIT_SEND_PER_MINUTE": c.RateLimitSend, "RATE_LIMIT_SEND_BURST": c.RateLimitSendBurst,
 		"RATE_LIMIT_GROUPS_PER_HOUR": c.RateLimitGroups, "RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": c.RateLimitGroupMembers,
 		"RELAY_MAX_SOCKETS_PER_USER":            c.RelayMaxSocketsPerUser,
-		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP} {
+		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP,
+		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages} {
 		if v < 1 {
 			bad(name, "must be at least 1")
 		}

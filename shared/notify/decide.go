@@ -17,6 +17,10 @@ const (
 	// KindMention: a message named the user. Callers pick the most specific
 	// kind, so a group message that mentions the user is a mention.
 	KindMention Kind = "mention"
+	// KindAgentMessage: an agent posted in the user's conversation on its
+	// own (not a reply to a task). The AgentReplies switch governs it: it
+	// is what an agent says to the user either way.
+	KindAgentMessage Kind = "agent_message"
 )
 
 // DecisionInput is everything Decide looks at. The caller gathers it: Prefs
@@ -65,7 +69,7 @@ func Decide(in DecisionInput) (send bool, reason string) {
 	}
 	var on bool
 	switch in.Kind {
-	case KindAgentReply:
+	case KindAgentReply, KindAgentMessage:
 		on = p.AgentReplies
 	case KindGroupMessage:
 		on = p.GroupMessages

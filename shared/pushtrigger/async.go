@@ -60,6 +60,15 @@ func (d *AsyncNotifier) UserMessage(m ari.Message, senderName string) bool {
 	return d.start(func(ctx context.Context) { d.n.OnUserMessage(ctx, m, senderName) })
 }
 
+// AgentMessage queues n.OnAgentMessage for a message an agent started;
+// false when dropped.
+func (d *AsyncNotifier) AgentMessage(m ari.Message, agentName string) bool {
+	if d == nil {
+		return false
+	}
+	return d.start(func(ctx context.Context) { d.n.OnAgentMessage(ctx, m, agentName) })
+}
+
 func (d *AsyncNotifier) start(fn func(ctx context.Context)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -112,3 +121,16 @@ func (d *AsyncNotifier) Shutdown(ctx context.Context) {
 // Wait blocks until every call started so far has ended; for tests, which
 // start no calls while waiting.
 func (d *AsyncNotifier) Wait() { d.wg.Wait() }
+
+// Inline runs Notifier calls on the caller's goroutine and waits for them
+// (each within the Trigger's Timeout): for a Lambda, which may be frozen as
+// soon as it has answered, so a call left on a goroutine might never run.
+type Inline struct {
+	N Notifier
+}
+
+// AgentMessage runs n.OnAgentMessage now; always true.
+func (i Inline) AgentMessage(m ari.Message, agentName string) bool {
+	i.N.OnAgentMessage(context.Background(), m, agentName)
+	return true
+}

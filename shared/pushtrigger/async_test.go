@@ -29,6 +29,10 @@ func (b *blocker) OnUserMessage(ctx context.Context, m ari.Message, _ string) []
 	return b.OnReply(ctx, m)
 }
 
+func (b *blocker) OnAgentMessage(ctx context.Context, m ari.Message, _ string) []Decision {
+	return b.OnReply(ctx, m)
+}
+
 func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}
 	d := NewAsyncNotifier(b, 200*time.Millisecond, 2, nil)

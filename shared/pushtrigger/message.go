@@ -19,6 +19,7 @@ import (
 type Notifier interface {
 	OnReply(ctx context.Context, reply ari.Message) []Decision
 	OnUserMessage(ctx context.Context, m ari.Message, senderName string) []Decision
+	OnAgentMessage(ctx context.Context, m ari.Message, agentName string) []Decision
 }
 
 var _ Notifier = (*Trigger)(nil)
@@ -64,4 +65,14 @@ func (t *Trigger) OnUserMessage(ctx context.Context, m ari.Message, senderName s
 		return nil
 	}
 	return t.OnGroupMessage(ctx, m.ConversationID, m.ID, *m.SenderUserID, senderName, m.Content)
+}
+
+// OnAgentMessage notifies a conversation's users of a message its agent
+// started (kind agent_message; not a reply, so OnReply does not see it).
+func (t *Trigger) OnAgentMessage(ctx context.Context, m ari.Message, agentName string) []Decision {
+	if t.Sender == nil || m.SenderAgentID == nil {
+		return nil
+	}
+	return t.run(ctx, event{conv: m.ConversationID, msg: m.ID, senderName: agentName, text: m.Content,
+		kind: func(store.NotifyTarget) notify.Kind { return notify.KindAgentMessage }})
 }

@@ -209,7 +209,8 @@ func (db *DB) TouchAgentLastSeen(ctx context.Context, agentID string, at time.Ti
 }
 
 // AgentStats summarises ownerID's agent: conversations it is in, messages in
-// them, and its replies by outcome with median and p95 latencies, computed by
+// them, and its replies (not the messages it started: those carry a
+// clientMessageId) by outcome with median and p95 latencies, computed by
 // Postgres over the agent's index (messages_agent_idx).
 func (db *DB) AgentStats(ctx context.Context, ownerID, agentID string) (ari.AgentStats, error) {
 	s := ari.AgentStats{AgentID: agentID}
@@ -219,7 +220,8 @@ func (db *DB) AgentStats(ctx context.Context, ownerID, agentID string) (ari.Agen
 		convs as (select conversation_id from conversation_members where agent_id = (select id from agent)),
 		replies as (
 			select status, created_at, first_chunk_at, completed_at from messages
-			where sender_agent_id = (select id from agent) and role = 'agent')
+			where sender_agent_id = (select id from agent) and role = 'agent'
+				and client_message_id is null)
 		select (select last_seen_at from agent),
 			(select count(*) from convs),
 			(select count(*) from messages m where m.conversation_id in (select conversation_id from convs)
@@ -250,8 +252,8 @@ type AgentTaskCursor struct {
 	ID        string    `json:"i"`
 }
 
-// AgentHistory lists the replies ownerID's agent was asked to write, newest
-// first, after the cursor. Content is left out: outcome and timings only.
+// AgentHistory lists the replies ownerID's agent was asked to write (not the
+// messages it started), newest first, after the cursor. Content is left out: outcome and timings only.
 func (db *DB) AgentHistory(ctx context.Context, ownerID, agentID string, after *AgentTaskCursor, limit int) ([]ari.AgentTask, error) {
 	var t *time.Time
 	var id string
@@ -265,7 +267,7 @@ func (db *DB) AgentHistory(ctx context.Context, ownerID, agentID string, after *
 			extract(epoch from m.completed_at - m.created_at)::float8 * 1000
 		from messages m
 		where m.sender_agent_id = (select id from agents where id = $1 and owner_id = $2)
-			and m.role = 'agent'
+			and m.role = 'agent' and m.client_message_id is null
 			and ($3::timestamptz is null or (m.created_at, m.id) < ($3, $4))
 		order by m.created_at desc, m.id desc limit $5`, agentID, ownerID, t, id, limit)
 	if err != nil {
