@@ -14,6 +14,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/mailer"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -34,6 +35,9 @@ type Deps struct {
 	Events *events.Publisher
 	// Tickets issues socket tickets (POST /api/auth/socket-ticket).
 	Tickets sa.Tickets
+	// Mailer sends verification and reset mails; nil (no SMTP_URL) turns
+	// those endpoints off as Better Auth answers without its send callbacks.
+	Mailer *mailer.Mailer
 }
 
 type handler struct {
@@ -47,6 +51,9 @@ type handler struct {
 	limiter *ratelimit.Limiter
 	events  *events.Publisher
 	tickets sa.Tickets
+	mailer  *mailer.Mailer
+	// Mails an hour per client IP and per recipient address.
+	limMailIP, limMailAddress ratelimit.Rule
 	// Strict limits: per IP and per email, for sign-in and sign-up apart.
 	limSignInIP, limSignInEmail, limSignUpIP, limSignUpEmail ratelimit.Rule
 	client                                                   *http.Client
@@ -77,6 +84,9 @@ func New(d Deps) *httpx.Router {
 		limiter:        d.Limiter,
 		events:         d.Events,
 		tickets:        d.Tickets,
+		mailer:         d.Mailer,
+		limMailIP:      ratelimit.PerHour("auth:mail:ip", d.Config.RateLimitEmailPerIP),
+		limMailAddress: ratelimit.PerHour("auth:mail:address", d.Config.RateLimitEmailPerAddress),
 		limSignInIP:    ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
 		limSignInEmail: ratelimit.PerMinute("auth:sign-in:email", d.Config.RateLimitAuth),
 		limSignUpIP:    ratelimit.PerMinute("auth:sign-up:ip", d.Config.RateLimitAuth),
@@ -100,6 +110,15 @@ func New(d Deps) *httpx.Router {
 	r.Handle("POST /api/auth/callback/{provider}", h.endpoint(h.callbackPost))
 	r.Handle("GET /api/auth/error", h.endpoint(h.errorPage))
 	r.Handle("POST /api/auth/socket-ticket", h.endpoint(h.socketTicket))
+	r.Handle("POST /api/auth/request-password-reset", h.endpoint(h.requestPasswordReset))
+	r.Handle("GET /api/auth/reset-password/{token}", h.endpoint(h.resetPasswordCallback))
+	r.Handle("POST /api/auth/reset-password", h.endpoint(h.resetPassword))
+	r.Handle("POST /api/auth/send-verification-email", h.endpoint(h.sendVerificationEmail))
+	r.Handle("GET /api/auth/verify-email", h.endpoint(h.verifyEmail))
+	r.Handle("POST /api/auth/update-user", h.endpoint(h.updateUser))
+	r.Handle("POST /api/auth/change-email", h.endpoint(h.changeEmail))
+	r.Handle("GET /api/auth/list-accounts", h.endpoint(h.listAccounts))
+	r.Handle("POST /api/auth/unlink-account", h.endpoint(h.unlinkAccount))
 	// Anything else under /api/auth answers as Better Auth does: an unknown
 	// route, a wrong method or a trailing slash is 404 with an empty body, and
 	// get-session refuses POST with 405.

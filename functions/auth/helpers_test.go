@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 	"github.com/ari-chat/ari-server/functions/auth"
 	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/mailcatch"
+	"github.com/ari-chat/ari-server/shared/mailer"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
@@ -30,16 +33,20 @@ type server struct {
 	cfg config.Config
 	db  *store.DB
 	p   *platform.Platform
+	// mail is the real SMTP server this instance's mailer sends to.
+	mail *mailcatch.Catcher
 }
 
 // newServer starts an instance. mod adjusts the configuration; BaseURL is
-// the server's own URL unless mod sets another.
+// the server's own URL unless mod sets another. Its mail goes to a real SMTP
+// server on loopback (s.mail) unless mod empties SMTPURL.
 func newServer(t *testing.T, mod func(*config.Config)) *server {
 	t.Helper()
 	cfg := testenv.Config(t)
 	cfg.AuthSecret = testSecret
 	cfg.RateLimitAuth = 1000
 	cfg.RateLimitAPI = 10000
+	cfg.SMTPURL = "smtp://127.0.0.1" // the port is the catcher's, below
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.BaseURL = "http://" + srv.Listener.Addr().String()
 	if mod != nil {
@@ -55,12 +62,30 @@ func startInstance(t *testing.T, srv *httptest.Server, cfg config.Config) *serve
 	db := testenv.DB(t)
 	rdb, _ := testenv.Redis(t)
 	p := &platform.Platform{Config: cfg, DB: db, Redis: rdb}
+	var catcher *mailcatch.Catcher
+	if cfg.SMTPURL != "" {
+		var err error
+		if catcher, err = mailcatch.Start(mailcatch.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		p.Mailer, err = mailer.New(mailer.Options{Server: mailer.Server{Host: "127.0.0.1", Port: catcherPort(catcher)},
+			From: cfg.EmailFrom, Timeout: 5 * time.Second, Backoff: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	p.Keys.Prefix = cfg.RedisPrefix
 	h := auth.New(auth.DepsFrom(p))
 	srv.Config.Handler = p.Wrap(h)
 	srv.Start()
-	t.Cleanup(srv.Close)
-	return &server{URL: srv.URL, cfg: cfg, db: db, p: p}
+	t.Cleanup(func() {
+		srv.Close()
+		p.Mailer.Shutdown(context.Background())
+		if catcher != nil {
+			_ = catcher.Close()
+		}
+	})
+	return &server{URL: srv.URL, cfg: cfg, db: db, p: p, mail: catcher}
 }
 
 // client is a browser: a cookie jar, no redirects followed, and an Origin
@@ -227,4 +252,9 @@ func signedCookie(token string) string { return sa.SignCookieValue(token, testSe
 func jsonBody(v any) io.Reader {
 	b, _ := json.Marshal(v)
 	return bytes.NewReader(b)
+}
+
+func catcherPort(c *mailcatch.Catcher) string {
+	_, port, _ := net.SplitHostPort(c.Addr)
+	return port
 }

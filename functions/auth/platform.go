@@ -11,5 +11,6 @@ import (
 // local shim both call it.
 func DepsFrom(p *platform.Platform) Deps {
 	return Deps{Config: p.Config, DB: p.DB, Limiter: ratelimit.New(p.Redis, p.Keys),
-		Events: events.NewPublisher(p.Redis, p.Keys), Tickets: sa.Tickets{Redis: p.Redis, Keys: p.Keys}}
+		Events: events.NewPublisher(p.Redis, p.Keys), Tickets: sa.Tickets{Redis: p.Redis, Keys: p.Keys},
+		Mailer: p.Mailer}
 }

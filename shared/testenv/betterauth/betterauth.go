@@ -331,3 +331,39 @@ func origin(u string) string {
 	}
 	return u
 }
+
+// Mail is a link Better Auth handed to one of its mail callbacks
+// (sendResetPassword, sendVerificationEmail).
+type Mail struct {
+	Kind  string `json:"kind"` // "reset-password" or "verify-email"
+	Email string `json:"email"`
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// WaitMail returns the latest mail of kind to email the peer has printed,
+// waiting up to timeout for one.
+func (p *Peer) WaitMail(t testing.TB, kind, email string, timeout time.Duration) Mail {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var found *Mail
+		for _, line := range strings.Split(p.Output(), "\n") {
+			raw, ok := strings.CutPrefix(line, "MAIL ")
+			if !ok {
+				continue
+			}
+			var m Mail
+			if json.Unmarshal([]byte(raw), &m) == nil && m.Kind == kind && strings.EqualFold(m.Email, email) {
+				found = &m
+			}
+		}
+		if found != nil {
+			return *found
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("betterauth: no %s mail to %s within %v:\n%s", kind, email, timeout, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,6 +1,8 @@
 // A stock Better Auth server for interop tests: the documented minimal setup
-// (Postgres pool, secret, baseURL, email and password) and nothing else, so
-// that what the Go side is tested against is what users actually run.
+// (Postgres pool, secret, baseURL, email and password, and the two mail
+// callbacks every app with password reset and verification supplies) and
+// nothing else, so that what the Go side is tested against is what users
+// actually run.
 //
 // Configuration comes from the environment, set by betterauth.go:
 //   DATABASE_URL                 postgres connection string (tables must exist)
@@ -36,11 +38,20 @@ const session = {};
 if (process.env.PEER_SESSION_EXPIRES_IN) session.expiresIn = Number(process.env.PEER_SESSION_EXPIRES_IN);
 if (process.env.PEER_SESSION_UPDATE_AGE) session.updateAge = Number(process.env.PEER_SESSION_UPDATE_AGE);
 
+// Better Auth sends no mail itself: it hands each link to these callbacks.
+// The peer prints them as "MAIL {json}" lines for the Go side to read.
+function mail(kind) {
+	return async ({ user, url, token }) => {
+		console.log("MAIL " + JSON.stringify({ kind, email: user.email, url, token }));
+	};
+}
+
 const auth = betterAuth({
 	database: pool,
 	secret: required("BETTER_AUTH_SECRET"),
 	baseURL: required("BETTER_AUTH_URL"),
-	emailAndPassword: { enabled: true },
+	emailAndPassword: { enabled: true, sendResetPassword: mail("reset-password") },
+	emailVerification: { sendVerificationEmail: mail("verify-email") },
 	trustedOrigins,
 	...(Object.keys(session).length ? { session } : {}),
 });
