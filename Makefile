@@ -6,8 +6,14 @@ GO    ?= go
 TEST_DIR      ?= .local/test
 TEST_PG_PORT  ?= 55433
 TEST_RDS_PORT ?= 63810
+# A Redis Cluster (3 masters + 3 replicas) on TEST_RDS_CLUSTER_PORT..+5.
+TEST_RDS_CLUSTER_PORT ?= 46380
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(TEST_PG_PORT)/postgres?sslmode=disable
 export TEST_REDIS_URL    ?= redis://127.0.0.1:$(TEST_RDS_PORT)/0
+export TEST_REDIS_CLUSTER_URL ?= redis://127.0.0.1:$(TEST_RDS_CLUSTER_PORT)?addr=127.0.0.1:$(shell echo $$(($(TEST_RDS_CLUSTER_PORT)+1)))&addr=127.0.0.1:$(shell echo $$(($(TEST_RDS_CLUSTER_PORT)+2)))
+
+# The relay's process tests that run a second time on the Redis Cluster.
+CLUSTER_RELAY_TESTS := TestTwoInstances|TestResume|TestQueue|TestWholeFlow|TestIdempotent|TestCancelQueued|TestFinishedReplyGoesToOffline|TestSyncResultDropped|TestFunctionEvents|TestKilledInstance|TestGraceful|TestAgentReplaced|TestTurnPolicy|TestOperator|TestSendLimit|TestSocketCap
 
 FUNCTIONS := $(notdir $(wildcard functions/*))
 LAMBDA_FLAGS := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
@@ -26,6 +32,11 @@ test: test-services lint
 	@# Every test, with statement coverage of the module from the test binaries
 	@# and from the relay and shim binaries the tests run (local/scripts/coverage.sh).
 	bash local/scripts/coverage.sh test $(TEST_DIR)/cover ./...
+	@# The same Redis work against a Redis Cluster (3 masters + replicas):
+	@# the relay's multi-instance, resume, queue, pending and events tests, and
+	@# every test of the packages that talk to Redis directly.
+	ARI_TEST_REDIS_CLUSTER=1 $(GO) test -race -count=1 -timeout 20m -run '$(CLUSTER_RELAY_TESTS)' ./relay
+	ARI_TEST_REDIS_CLUSTER=1 $(GO) test -race -count=1 -timeout 10m ./relay/hub ./shared/presence ./shared/pushtrigger ./shared/ratelimit
 	@$(MAKE) --no-print-directory fuzz
 	@# The messages benchmark at its small size, to prove it works (figures are printed, never asserted).
 	$(GO) run ./local/bench/messages -messages 10000 -explain=false
@@ -34,7 +45,7 @@ test: test-services lint
 test-services:
 	@bash local/scripts/services.sh install
 	@bash local/scripts/services.sh install-browser
-	@bash local/scripts/services.sh start $(TEST_DIR) $(TEST_PG_PORT) $(TEST_RDS_PORT)
+	@bash local/scripts/services.sh start $(TEST_DIR) $(TEST_PG_PORT) $(TEST_RDS_PORT) $(TEST_RDS_CLUSTER_PORT)
 
 stop-test-services:
 	@bash local/scripts/services.sh stop $(TEST_DIR)

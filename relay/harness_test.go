@@ -74,6 +74,7 @@ func newCluster(t *testing.T, env map[string]string) *cluster {
 		"LOG_LEVEL":                       "warn",
 		"DATABASE_URL":                    testenv.DatabaseURL(t),
 		"REDIS_URL":                       testenv.RedisURL(),
+		"REDIS_CLUSTER":                   strconv.FormatBool(testenv.RedisCluster()),
 		"REDIS_PREFIX":                    keys.Prefix,
 		"RELAY_HOST":                      "127.0.0.1",
 		"RELAY_SWEEP_INTERVAL":            "200ms",
@@ -347,11 +348,17 @@ func (p *peer) expect(typ string) frame {
 // satisfies ok, and fails after wait.
 func (p *peer) expectWhere(typ string, ok func(frame) bool) frame {
 	p.t.Helper()
-	deadline := time.Now().Add(wait)
+	return p.expectWhereWithin(typ, wait, ok)
+}
+
+// expectWhereWithin is expectWhere with its own bound.
+func (p *peer) expectWhereWithin(typ string, d time.Duration, ok func(frame) bool) frame {
+	p.t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		f := p.next(time.Until(deadline))
 		if f == nil {
-			p.t.Fatalf("no %s frame within %s", typ, wait)
+			p.t.Fatalf("no %s frame within %s", typ, d)
 		}
 		if (typ == "" || f.str("type") == typ) && ok(f) {
 			return f

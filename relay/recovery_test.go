@@ -132,7 +132,7 @@ type ownRedis struct {
 	dir  string
 	cmd  *exec.Cmd
 	done chan struct{}
-	rdb  *redis.Client
+	rdb  redis.UniversalClient
 }
 
 func startOwnRedis(t *testing.T) *ownRedis {
@@ -216,7 +216,7 @@ func TestRedisRestartUnderLiveRelays(t *testing.T) {
 	own := startOwnRedis(t)
 	// A longer active TTL than the default: the restart must not pass for a
 	// dead instance. It is printed below.
-	c := newCluster(t, map[string]string{"REDIS_URL": "redis://" + own.addr() + "/0", "RELAY_ACTIVE_TTL": "15s"})
+	c := newCluster(t, map[string]string{"REDIS_URL": "redis://" + own.addr() + "/0", "REDIS_CLUSTER": "false", "RELAY_ACTIVE_TTL": "15s"})
 	a, b := c.start(), c.start()
 	w := newWorld(t, c)
 	client := dialClient(t, a, w.users[0])

@@ -133,6 +133,40 @@ start_redis() {
   exit 1
 }
 
+# A Redis Cluster on loopback for the tests that run against one: three
+# masters and a replica each on ports FIRST..FIRST+5 (cluster bus on +10000).
+start_redis_cluster() {
+  local dir=$1 first=$2 ports=() p
+  mkdir -p "$dir"
+  for i in 0 1 2 3 4 5; do
+    p=$((first + i)); ports+=("127.0.0.1:$p")
+    mkdir -p "$dir/$p"
+    redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null 2>&1 && continue
+    redis-server --bind 127.0.0.1 --port "$p" --dir "$dir/$p" --save '' --appendonly no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 --cluster-replica-validity-factor 0 \
+      --daemonize yes --pidfile "$dir/$p/redis.pid" --logfile "$dir/$p/redis.log"
+  done
+  for p in "${ports[@]}"; do
+    for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p "${p#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  if ! redis-cli -h 127.0.0.1 -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+    redis-cli --cluster create "${ports[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+      || { cat "$dir/create.log" >&2; exit 1; }
+  fi
+  for _ in $(seq 1 200); do
+    local ok=1
+    for p in "${ports[@]}"; do
+      redis-cli -h 127.0.0.1 -p "${p#*:}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' || ok=0
+    done
+    # ready when every node agrees and each master has its replica
+    [ "$(redis-cli -h 127.0.0.1 -p "$first" cluster nodes 2>/dev/null | grep -c slave)" = 3 ] || ok=0
+    [ $ok = 1 ] && return 0
+    sleep 0.1
+  done
+  echo "services: the Redis cluster did not become ready; see $dir" >&2
+  exit 1
+}
+
 # The cluster folder start used for DIR/postgres, without creating one.
 existing_pg_home() {
   if [ -f "$1/cluster" ]; then cat "$1/cluster"; else echo "$1"; fi
@@ -148,6 +182,12 @@ stop() {
     kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
     rm -f "$dir/redis/redis.pid"
   fi
+  local pid
+  for pid in "$dir"/redis-cluster/*/redis.pid; do
+    [ -f "$pid" ] || continue
+    kill "$(cat "$pid")" 2>/dev/null || true
+    rm -f "$pid"
+  done
 }
 
 purge() {
@@ -167,8 +207,9 @@ case "$cmd" in
     dir=$(realpath -m "$2")
     [ "${SKIP_POSTGRES:-}" = 1 ] || start_pg "$dir/postgres" "$3"
     [ "${SKIP_REDIS:-}" = 1 ] || start_redis "$dir/redis" "$4"
+    [ -z "${5:-}" ] || start_redis_cluster "$dir/redis-cluster" "$5"
     ;;
   stop) stop "$(realpath -m "$2")" ;;
   purge) purge "$(realpath -m "$2")" ;;
-  *) echo "usage: $0 install | install-browser | start DIR PGPORT REDISPORT | stop DIR | purge DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 install | install-browser | start DIR PGPORT REDISPORT [CLUSTERPORT] | stop DIR | purge DIR" >&2; exit 2 ;;
 esac

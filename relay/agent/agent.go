@@ -39,7 +39,7 @@ type replaced struct {
 // Deps are what agent sessions need.
 type Deps struct {
 	DB          *store.DB
-	Redis       *redis.Client
+	Redis       redis.UniversalClient
 	Keys        kv.Keys
 	Hub         *hub.Hub
 	Engine      *stream.Engine
@@ -88,8 +88,9 @@ type session struct {
 func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
 	ss := &session{s: s, c: c, name: hub.SocketName(s.d.InstanceID, c.ID()), tasks: map[string]*stream.Task{}}
 	ss.feed = s.d.Engine.NewFeed(ctx, func(t *stream.Task, err error) {
+		// The feed has ended the reply (stream.Engine.Lose: error internal,
+		// task_cancel internal), or will at the task's next frame.
 		s.d.Log.Error("relay chunk", "task", t.ID, "err", err)
-		ss.sendError(protocol.CodeInternal, "the relay failed; a chunk was not applied", t.ID)
 	})
 	ss.feed.ReadAt = c.ReadAt // chunk delivery is timed from the frame's read
 	s.mu.Lock()

@@ -32,7 +32,7 @@ import (
 // Deps are what client sessions need.
 type Deps struct {
 	DB         *store.DB
-	Redis      *redis.Client
+	Redis      redis.UniversalClient
 	Keys       kv.Keys
 	Hub        *hub.Hub
 	Engine     *stream.Engine

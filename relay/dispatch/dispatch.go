@@ -27,7 +27,7 @@ import (
 type Deps struct {
 	Sockets agent.TaskPublisher
 	A2A     *a2a.Client // nil: no A2A
-	Redis   *redis.Client
+	Redis   redis.UniversalClient
 	Keys    kv.Keys
 	Log     *slog.Logger
 }

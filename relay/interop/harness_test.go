@@ -107,7 +107,7 @@ func (c *cluster) startRelay(t *testing.T, extraEnv ...string) *relayProc {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"ARI_ENV=test", "LOG_LEVEL=warn",
-		"DATABASE_URL="+c.DatabaseURL, "REDIS_URL="+testenv.RedisURL(), "REDIS_PREFIX="+c.RedisPrefix,
+		"DATABASE_URL="+c.DatabaseURL, "REDIS_URL="+testenv.RedisURL(), "REDIS_CLUSTER="+strconv.FormatBool(testenv.RedisCluster()), "REDIS_PREFIX="+c.RedisPrefix,
 		"RELAY_PORT="+strconv.Itoa(port), "RELAY_INSTANCE_ID=interop-"+strconv.Itoa(port),
 	)
 	cmd.Env = append(cmd.Env, testenv.CoverEnv()...)

@@ -47,7 +47,7 @@ import (
 type Deps struct {
 	Config     config.Config
 	DB         *store.DB
-	Redis      *redis.Client
+	Redis      redis.UniversalClient
 	Keys       kv.Keys
 	Log        *slog.Logger
 	InstanceID string

@@ -47,7 +47,7 @@ type Transport interface {
 // Deps are the engine's collaborators and timing.
 type Deps struct {
 	DB                *store.DB
-	Redis             *redis.Client
+	Redis             redis.UniversalClient
 	Keys              kv.Keys
 	Hub               *hub.Hub
 	Transport         Transport
@@ -95,6 +95,8 @@ var (
 	ErrNotYourTask = errors.New("stream: not your task")
 	// ErrEnded: the task was this agent's but has ended; frames are dropped.
 	ErrEnded = errors.New("stream: task ended")
+	// ErrLost: the reply's buffer is shorter than the text sent into it.
+	ErrLost = errors.New("stream: the reply's buffer lost text")
 )
 
 // Busy reports whether the conversation's queue is full.

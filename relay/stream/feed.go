@@ -60,6 +60,11 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	if t.ended.Load() {
 		return ErrEnded
 	}
+	if t.lost.Load() {
+		f.Wait()
+		f.e.Lose(f.ctx, t)
+		return ErrEnded
+	}
 	delta, end, err := merge(t, content, mode)
 	if end != nil {
 		f.Wait()
@@ -154,6 +159,9 @@ func (f *Feed) send() {
 			}()
 		}
 		for i, err := range errs {
+			if err != nil && !errors.Is(err, ErrEnded) {
+				f.e.Lose(f.ctx, batch[i])
+			}
 			if err != nil && !errors.Is(err, ErrEnded) && f.onErr != nil {
 				f.onErr(batch[i], err)
 			}
@@ -236,6 +244,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			t.touched = at
 		}
 		if err != nil {
+			t.lost.Store(true)
 			errs[i] = err
 			continue
 		}
@@ -244,7 +253,14 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			errs[i] = ErrEnded
 			continue
 		}
-		if want := t.sent + int64(len(deltas[i])); n != want {
+		if want := t.sent + int64(len(deltas[i])); n < want {
+			// Shorter than what was appended: a failover promoted a
+			// replica that had not yet received some of the text.
+			t.lost.Store(true)
+			errs[i] = ErrLost
+			t.sent = n
+			continue
+		} else if n != want {
 			// Someone else appended (an older socket of the agent on
 			// another instance, still sending): follow the buffer;
 			// stream_end's content settles what clients show.

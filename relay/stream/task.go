@@ -33,6 +33,11 @@ type Task struct {
 	sent    int64       // bytes in stream:{id} as this instance knows it; the sender's
 	touched time.Time   // when the sender last noted activity in the meta
 	ended   atomic.Bool // the buffer refused a delta: the reply is over
+	// lost: a delta could not be kept in the buffer (Redis failed, or a
+	// failover lost writes that were not yet replicated), so the buffer no
+	// longer holds what the agent sent and the reply cannot end complete
+	// from it (see Engine.Lose).
+	lost atomic.Bool
 
 	queued   []byte    // Feed: accepted text not yet sent; guarded by Feed.mu
 	queuedIn bool      // Feed: in Feed.pending
@@ -146,6 +151,10 @@ func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
 // Complete applies agent_complete. Content that extends the text reaches
 // clients as a last chunk; content that does not replaces the text.
 func (e *Engine) Complete(ctx context.Context, t *Task, content *string) {
+	if t.lost.Load() && content == nil {
+		e.Lose(ctx, t)
+		return
+	}
 	end := End{Status: ari.StatusComplete}
 	if content != nil {
 		if strings.HasPrefix(*content, t.Text) && len(*content) <= protocol.MaxReplyBytes {
@@ -158,6 +167,18 @@ func (e *Engine) Complete(ctx context.Context, t *Task, content *string) {
 		end.Content = content
 	}
 	e.Settle(ctx, t.ID, end)
+}
+
+// Lose ends a reply whose buffer lost text (Task.lost) in error internal
+// with the text the buffer kept, which is what every client that resumes
+// is shown, and tells the agent to stop (task_cancel internal). While Redis
+// is still unreachable this fails; the next frame for the task tries again,
+// and the sweeper's timeouts end it otherwise.
+func (e *Engine) Lose(ctx context.Context, t *Task) {
+	if e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInternal,
+		Message: "the relay lost part of this reply; the text is what it kept", CancelReason: protocol.CancelInternal}) {
+		t.ended.Store(true)
+	}
 }
 
 // Fail applies agent_error: the text so far is kept.

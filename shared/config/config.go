@@ -37,6 +37,8 @@ type Config struct {
 
 	RedisURL    string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:63799/0"`
 	RedisPrefix string `env:"REDIS_PREFIX" envDefault:""`
+	// RedisCluster makes REDIS_URL a cluster URL (kv.Open).
+	RedisCluster bool `env:"REDIS_CLUSTER" envDefault:"false"`
 
 	AuthSecret         string        `env:"BETTER_AUTH_SECRET" envDefault:"ari-local-development-secret-change-me-0123456789"`
 	BaseURL            string        `env:"BETTER_AUTH_URL" envDefault:"http://localhost:3501"`

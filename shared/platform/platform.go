@@ -30,7 +30,7 @@ type Platform struct {
 	Config config.Config
 	Log    *slog.Logger
 	DB     *store.DB
-	Redis  *redis.Client
+	Redis  redis.UniversalClient
 	Keys   kv.Keys
 	// Mailer sends mail over SMTP_URL off the request path; nil when
 	// SMTP_URL is not set. Close waits for it to drain.
@@ -66,7 +66,7 @@ func FromConfig(ctx context.Context, cfg config.Config) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	rdb, err := kv.Open(cfg.RedisURL)
+	rdb, err := kv.Open(cfg.RedisURL, cfg.RedisCluster)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -23,7 +23,7 @@ import (
 // verifies the VAPID JWT.
 type fixture struct {
 	db    *store.DB
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  kv.Keys
 	ps    *notifytest.PushService
 	vapid notify.VAPID

@@ -81,7 +81,7 @@ type Limiter struct {
 
 // New returns a Limiter whose counters are named under keys.RateLimit().
 // redis_rate puts its own "rate:" in front of every key it touches.
-func New(rdb *redis.Client, keys kv.Keys) *Limiter {
+func New(rdb redis.UniversalClient, keys kv.Keys) *Limiter {
 	return &Limiter{rl: redis_rate.NewLimiter(rdb), prefix: keys.RateLimit()}
 }
 

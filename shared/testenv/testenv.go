@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,9 @@ import (
 const (
 	defaultAdminURL = "postgres://postgres@127.0.0.1:55433/postgres?sslmode=disable"
 	defaultRedisURL = "redis://127.0.0.1:63810/0"
-	hint            = "start the test services with `make test-services` (or run `make test`), or set TEST_DATABASE_URL / TEST_REDIS_URL"
+	// The cluster `make test-services` starts (TEST_RDS_CLUSTER_PORT).
+	defaultRedisClusterURL = "redis://127.0.0.1:46380?addr=127.0.0.1:46381&addr=127.0.0.1:46382"
+	hint                   = "start the test services with `make test-services` (or run `make test`), or set TEST_DATABASE_URL / TEST_REDIS_URL"
 )
 
 // AdminURL is the maintenance database URL of the test Postgres server.
@@ -37,13 +40,26 @@ func AdminURL() string {
 	return defaultAdminURL
 }
 
-// RedisURL is the test Redis server.
+// RedisURL is the test Redis server, or the test Redis Cluster under
+// RedisCluster.
 func RedisURL() string {
+	if RedisCluster() {
+		if v := os.Getenv("TEST_REDIS_CLUSTER_URL"); v != "" {
+			return v
+		}
+		return defaultRedisClusterURL
+	}
 	if v := os.Getenv("TEST_REDIS_URL"); v != "" {
 		return v
 	}
 	return defaultRedisURL
 }
+
+// RedisCluster reports whether this test run uses a Redis Cluster
+// (ARI_TEST_REDIS_CLUSTER=1, as `make test` sets for its second pass of the
+// relay's multi-instance tests): clients, relays and functions started by
+// tests then get REDIS_CLUSTER=true and the cluster's URL.
+func RedisCluster() bool { return os.Getenv("ARI_TEST_REDIS_CLUSTER") == "1" }
 
 var (
 	pkgOnce sync.Once
@@ -134,9 +150,9 @@ func newDatabase(ctx context.Context, migrate bool) (string, error) {
 
 // Redis returns a client on the test Redis and a key set under a prefix unique
 // to this test, so parallel tests and packages never see each other's keys.
-func Redis(t testing.TB) (*redis.Client, kv.Keys) {
+func Redis(t testing.TB) (redis.UniversalClient, kv.Keys) {
 	t.Helper()
-	c, err := kv.Open(RedisURL())
+	c, err := kv.Open(RedisURL(), RedisCluster())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +169,12 @@ func Config(t testing.TB) config.Config {
 	t.Helper()
 	_, keys := Redis(t)
 	c, err := config.FromMap(map[string]string{
-		"ARI_ENV":      "test",
-		"DATABASE_URL": DatabaseURL(t),
-		"REDIS_URL":    RedisURL(),
-		"REDIS_PREFIX": keys.Prefix,
-		"UPLOAD_DIR":   t.TempDir(),
+		"ARI_ENV":       "test",
+		"DATABASE_URL":  DatabaseURL(t),
+		"REDIS_URL":     RedisURL(),
+		"REDIS_CLUSTER": strconv.FormatBool(RedisCluster()),
+		"REDIS_PREFIX":  keys.Prefix,
+		"UPLOAD_DIR":    t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -170,7 +170,7 @@ func Agent(t testing.TB, db *store.DB, owner, name, visibility string) string {
 
 // Listen subscribes to a user's channel the way a relay does and returns a
 // function that waits (up to 5 s) for the next event.
-func Listen(t testing.TB, rdb *redis.Client, keys kv.Keys, userID string) func() events.Event {
+func Listen(t testing.TB, rdb redis.UniversalClient, keys kv.Keys, userID string) func() events.Event {
 	t.Helper()
 	ctx := context.Background()
 	sub := rdb.SSubscribe(ctx, keys.UserChannel(userID))

@@ -20,7 +20,7 @@ import (
 // Serve) the function under test on a loopback server.
 type Env struct {
 	DB     *store.DB
-	Redis  *redis.Client
+	Redis  redis.UniversalClient
 	Keys   kv.Keys
 	Events *events.Publisher
 	Auth   *auth.Authenticator
@@ -73,7 +73,7 @@ func SeedMessage(t testing.TB, db *store.DB, convID, role string, userID, agentI
 
 // Subscribe listens on a sharded channel as a relay would, returning once
 // Redis has confirmed the subscription.
-func Subscribe(t testing.TB, rdb *redis.Client, channel string) *redis.PubSub {
+func Subscribe(t testing.TB, rdb redis.UniversalClient, channel string) *redis.PubSub {
 	t.Helper()
 	ps := rdb.SSubscribe(context.Background(), channel)
 	if _, err := ps.Receive(context.Background()); err != nil {

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+// A master of a private Redis Cluster is killed while a reply streams
+// through two relays (agent on one, the user on the other). The cluster
+// promotes its replica; the relays recover by themselves: the reply ends
+// exactly once, complete with all the text or error internal with a prefix
+// of it, the same text stored and shown; and the next message streams
+// through both instances again, byte for byte.
+func TestRedisClusterFailoverMidStream(t *testing.T) {
+	rc := testenv.StartRedisCluster(t)
+	c := newCluster(t, map[string]string{"REDIS_URL": rc.URL, "REDIS_CLUSTER": "true"})
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	agent := dialAgent(t, a, w.agentToken)
+	client := dialClient(t, b, w.users[0])
+
+	client.sendMessage(w.conv, "before the failover", "fo-1")
+	reply := client.expect("stream_start").str("messageId")
+	agent.expectWhere("task", func(f frame) bool { return f.str("taskId") == reply })
+	victim := rc.MasterOf(t, kv.Keys{Prefix: c.prefix}.Stream(reply))
+
+	var sent strings.Builder
+	chunk := func(i int) {
+		piece := "Stück " + strconv.Itoa(i) + " · "
+		sent.WriteString(piece)
+		agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": piece, "mode": "delta"})
+	}
+	i := 0
+	for ; i < 10; i++ {
+		chunk(i)
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.Kill(t, victim)
+	start := time.Now()
+	// Chunks keep coming while the cluster fails over, and for a while after.
+	for ; !rc.FailedOver(victim); i++ {
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("the cluster did not fail over from %s within 30s", victim)
+		}
+		chunk(i)
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("the cluster failed over in %s", time.Since(start).Round(time.Millisecond))
+	for end := i + 10; i < end; i++ {
+		chunk(i)
+		time.Sleep(20 * time.Millisecond)
+	}
+	agent.send(map[string]any{"type": "agent_complete", "taskId": reply})
+
+	ended := client.expectWhereWithin("stream_end", 60*time.Second, func(f frame) bool { return f.str("messageId") == reply })
+	content := ended.str("content")
+	switch ended.str("status") {
+	case "complete":
+		if content != sent.String() {
+			t.Fatalf("complete with %d bytes, the agent sent %d", len(content), sent.Len())
+		}
+	case "error":
+		// What the agent sent before the kill was replicated (the
+		// cluster's replicas were in sync when the test began), so a
+		// failover keeps at least the first chunks.
+		if code := ended.obj("error").str("code"); code != "internal" || !strings.HasPrefix(sent.String(), content) || content == "" {
+			t.Fatalf("stream_end %s %q: want internal with a prefix of the text sent", code, content)
+		}
+	default:
+		t.Fatalf("stream_end = %v", ended)
+	}
+	if status, stored := replyStatus(t, c.db, reply); status != ended.str("status") || stored != content {
+		t.Fatalf("stored %s (%d bytes), shown %s (%d bytes)", status, len(stored), ended.str("status"), len(content))
+	}
+	t.Logf("the reply ended %s with %d of %d bytes", ended.str("status"), len(content), sent.Len())
+
+	// Recovered: a new reply streams through both instances, exactly.
+	client.sendMessage(w.conv, "after the failover", "fo-2")
+	next := client.expectWhereWithin("stream_start", 30*time.Second, func(f frame) bool { return f.str("messageId") != reply }).str("messageId")
+	agent.expectWhere("task", func(f frame) bool { return f.str("taskId") == next })
+	var want strings.Builder
+	for j := range 20 {
+		piece := fmt.Sprintf("wieder %d ✓ ", j)
+		want.WriteString(piece)
+		agent.send(map[string]any{"type": "agent_chunk", "taskId": next, "content": piece, "mode": "delta"})
+	}
+	agent.send(map[string]any{"type": "agent_complete", "taskId": next})
+	got := client.collect(next, &assembler{})
+	if got.ended.str("status") != "complete" || string(got.text) != want.String() || got.ended.str("content") != want.String() {
+		t.Fatalf("after the failover: %s, assembled %q, final %q", got.ended.str("status"), got.text, got.ended.str("content"))
+	}
+}
