@@ -139,15 +139,27 @@ func (f *Feed) send() {
 			f.mu.Unlock()
 			return
 		}
-		deltas := make([]string, len(batch))
-		readAt := make([]time.Time, len(batch))
-		for i, t := range batch {
-			deltas[i] = string(t.queued)
-			readAt[i] = t.queuedAt
+		deltas := make([]string, 0, len(batch))
+		readAt := make([]time.Time, 0, len(batch))
+		kept := batch[:0]
+		for _, t := range batch {
+			d, at := string(t.queued), t.queuedAt
 			t.queued = t.queued[:0]
 			t.queuedIn = false
+			// Text queued behind a delta the buffer lost must not be
+			// appended after the hole; the reply ends with what was kept.
+			if t.lost.Load() {
+				continue
+			}
+			kept = append(kept, t)
+			deltas = append(deltas, d)
+			readAt = append(readAt, at)
 		}
+		batch = kept
 		f.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
 		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas, readAt)
 		if len(firsts) > 0 {
 			// A Postgres round trip; off this path, so that the chunks of
