@@ -45,7 +45,7 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 	srv := startRedis()
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
-	rdb, err := kv.Open("redis://127.0.0.1:" + strconv.Itoa(port) + "/0", false)
+	rdb, err := kv.Open("redis://127.0.0.1:"+strconv.Itoa(port)+"/0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
