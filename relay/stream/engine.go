@@ -76,13 +76,14 @@ type Engine struct {
 	driving map[string]string      // reply id → conversation id, marks this instance refreshes
 	fanout  map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
 	changed map[string]bool        // conversations whose members left, not yet applied (members.go)
+	losing  map[string]*Task       // reply id → task Lose could not end yet (retryLost)
 	wake    chan struct{}          // RunMembership's signal: changed has entries
 }
 
 // New returns an engine.
 func New(d Deps) *Engine {
 	return &Engine{d: d, driving: map[string]string{}, fanout: map[string]*recipients{},
-		changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
+		losing: map[string]*Task{}, changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
 }
 
 // Written hears of each frame a client socket of this instance wrote
@@ -347,6 +348,7 @@ func (e *Engine) Drive(conversationID, replyID string) {
 // meanwhile).
 func (e *Engine) Heartbeat(ctx context.Context) {
 	defer e.recheckMembers(ctx)
+	e.retryLost(ctx)
 	e.mu.Lock()
 	ids := make(map[string]string, len(e.driving))
 	for r, c := range e.driving {
@@ -371,6 +373,7 @@ func (e *Engine) StopDriving() {
 	e.mu.Lock()
 	e.driving = map[string]string{}
 	e.fanout = map[string]*recipients{}
+	e.losing = map[string]*Task{}
 	metrics.RepliesActive(0)
 	e.mu.Unlock()
 }

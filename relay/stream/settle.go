@@ -48,17 +48,27 @@ func internalEnd(was End) End {
 // internal for its members and the queue moves on, the end recorded with the
 // buffer so that a sweeper saves it once Postgres is back (see endUnsaved).
 func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
+	settled, _ := e.settle(ctx, replyID, end)
+	return settled
+}
+
+// errBuffer: Redis did not end the reply's buffer, so nothing was settled.
+var errBuffer = errors.New("stream: the reply's buffer could not be ended")
+
+// settle is Settle, also telling a reply Redis could not end (errBuffer,
+// nothing changed: try again later) from one that is over either way.
+func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, error) {
 	res, err := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
 		int(kv.StreamTTL/time.Second)).StringSlice()
 	if err != nil || len(res) != 4 {
 		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
 		metrics.SettleFailed(metrics.SettleBuffer)
-		return false
+		return false, errBuffer
 	}
 	text := res[0]
 	if res[1] != "" {
 		e.saveRecorded(ctx, replyID, text, End{Status: res[1], Code: res[2], Message: res[3]})
-		return false
+		return false, nil
 	}
 	if end.Content != nil {
 		text = *end.Content
@@ -72,11 +82,11 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 		} else {
 			metrics.SettleFailed(metrics.SettleSaveError)
 		}
-		return false
+		return false, nil
 	}
 	e.forget(replyID)
 	if !settled {
-		return false
+		return false, nil
 	}
 	se := &protocol.StreamEnd{MessageID: replyID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
 	if end.Status == ari.StatusError {
@@ -93,7 +103,7 @@ func (e *Engine) Settle(ctx context.Context, replyID string, end End) bool {
 	}
 	e.release(ctx, m.ConversationID, replyID)
 	e.advance(ctx, m.ConversationID)
-	return true
+	return true, nil
 }
 
 // save writes the terminal state. Postgres refusing it (not being

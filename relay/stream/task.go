@@ -172,12 +172,35 @@ func (e *Engine) Complete(ctx context.Context, t *Task, content *string) {
 // Lose ends a reply whose buffer lost text (Task.lost) in error internal
 // with the text the buffer kept, which is what every client that resumes
 // is shown, and tells the agent to stop (task_cancel internal). While Redis
-// is still unreachable this fails; the next frame for the task tries again,
-// and the sweeper's timeouts end it otherwise.
+// is still unreachable this fails; the next frame for the task and every
+// heartbeat try again (retryLost).
 func (e *Engine) Lose(ctx context.Context, t *Task) {
-	if e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInternal,
-		Message: "the relay lost part of this reply; the text is what it kept", CancelReason: protocol.CancelInternal}) {
+	settled, err := e.settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrInternal,
+		Message: "the relay lost part of this reply; the text is what it kept", CancelReason: protocol.CancelInternal})
+	e.mu.Lock()
+	if err != nil {
+		e.losing[t.ID] = t // the heartbeat tries again
+	} else {
+		delete(e.losing, t.ID)
+	}
+	e.mu.Unlock()
+	if settled {
 		t.ended.Store(true)
+	}
+}
+
+// retryLost tries again to end the replies Lose could not end (Redis was
+// unreachable), so that one ends in error internal soon after Redis is back
+// even when its agent sends nothing more, rather than in agent_timeout.
+func (e *Engine) retryLost(ctx context.Context) {
+	e.mu.Lock()
+	tasks := make([]*Task, 0, len(e.losing))
+	for _, t := range e.losing {
+		tasks = append(tasks, t)
+	}
+	e.mu.Unlock()
+	for _, t := range tasks {
+		e.Lose(ctx, t)
 	}
 }
 
