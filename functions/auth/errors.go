@@ -39,6 +39,7 @@ var (
 	errPasswordTooLong        = baErr(400, "PASSWORD_TOO_LONG", "Password too long")
 	errUserExists             = baErr(422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL", "User already exists. Use another email.")
 	errUnauthorized           = baErr(401, "UNAUTHORIZED", "Unauthorized")
+	errEmailNotVerified       = baErr(403, "EMAIL_NOT_VERIFIED", "Email not verified")
 	errInvalidPassword        = baErr(400, "INVALID_PASSWORD", "Invalid password")
 	errNoCredentialAccount    = baErr(400, "CREDENTIAL_ACCOUNT_NOT_FOUND", "Credential account not found")
 	errProviderNotFound       = baErr(404, "PROVIDER_NOT_FOUND", "Provider not found")

@@ -13,10 +13,13 @@ import (
 
 const appOrigin = "http://app.test"
 
-func oauthServer(t *testing.T) (*server, *fakeProvider) {
+func oauthServer(t *testing.T, mods ...func(*config.Config)) (*server, *fakeProvider) {
 	t.Helper()
 	f := newFakeProvider(t)
 	s := newServer(t, func(c *config.Config) {
+		for _, m := range mods {
+			m(c)
+		}
 		c.TrustedOrigins = []string{appOrigin}
 		c.GoogleClientID, c.GoogleClientSecret = fakeClientID, fakeClientSecret
 		c.GoogleAuthURL, c.GoogleTokenURL, c.GoogleUserInfoURL = f.srv.URL+"/authorize", f.srv.URL+"/token", f.srv.URL+"/userinfo"

@@ -40,26 +40,28 @@ type Config struct {
 	// RedisCluster makes REDIS_URL a cluster URL (kv.Open).
 	RedisCluster bool `env:"REDIS_CLUSTER" envDefault:"false"`
 
-	AuthSecret         string        `env:"BETTER_AUTH_SECRET" envDefault:"ari-local-development-secret-change-me-0123456789"`
-	BaseURL            string        `env:"BETTER_AUTH_URL" envDefault:"http://localhost:3501"`
-	TrustedOrigins     []string      `env:"BETTER_AUTH_TRUSTED_ORIGINS" envSeparator:"," envDefault:""`
-	PasswordAlgorithm  string        `env:"AUTH_PASSWORD_ALGORITHM" envDefault:"scrypt"`
-	SessionExpiresIn   time.Duration `env:"AUTH_SESSION_EXPIRES_IN" envDefault:"720h"`
-	SessionUpdateAge   time.Duration `env:"AUTH_SESSION_UPDATE_AGE" envDefault:"24h"`
-	RateLimitAuth      int           `env:"RATE_LIMIT_AUTH_PER_MINUTE" envDefault:"10"`
-	RateLimitAPI       int           `env:"RATE_LIMIT_API_PER_MINUTE" envDefault:"600"`
-	TrustProxyHeaders  bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
-	TrustedProviders   []string      `env:"AUTH_TRUSTED_PROVIDERS" envSeparator:"," envDefault:""`
-	GoogleClientID     string        `env:"GOOGLE_CLIENT_ID"`
-	GoogleClientSecret string        `env:"GOOGLE_CLIENT_SECRET"`
-	GoogleAuthURL      string        `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
-	GoogleTokenURL     string        `env:"GOOGLE_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
-	GoogleUserInfoURL  string        `env:"GOOGLE_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
-	GitHubClientID     string        `env:"GITHUB_CLIENT_ID"`
-	GitHubClientSecret string        `env:"GITHUB_CLIENT_SECRET"`
-	GitHubAuthURL      string        `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
-	GitHubTokenURL     string        `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
-	GitHubAPIURL       string        `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
+	AuthSecret        string        `env:"BETTER_AUTH_SECRET" envDefault:"ari-local-development-secret-change-me-0123456789"`
+	BaseURL           string        `env:"BETTER_AUTH_URL" envDefault:"http://localhost:3501"`
+	TrustedOrigins    []string      `env:"BETTER_AUTH_TRUSTED_ORIGINS" envSeparator:"," envDefault:""`
+	PasswordAlgorithm string        `env:"AUTH_PASSWORD_ALGORITHM" envDefault:"scrypt"`
+	SessionExpiresIn  time.Duration `env:"AUTH_SESSION_EXPIRES_IN" envDefault:"720h"`
+	SessionUpdateAge  time.Duration `env:"AUTH_SESSION_UPDATE_AGE" envDefault:"24h"`
+	RateLimitAuth     int           `env:"RATE_LIMIT_AUTH_PER_MINUTE" envDefault:"10"`
+	RateLimitAPI      int           `env:"RATE_LIMIT_API_PER_MINUTE" envDefault:"600"`
+	TrustProxyHeaders bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
+	TrustedProviders  []string      `env:"AUTH_TRUSTED_PROVIDERS" envSeparator:"," envDefault:""`
+	// RequireEmailVerification is Better Auth's requireEmailVerification.
+	RequireEmailVerification bool   `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
+	GoogleClientID           string `env:"GOOGLE_CLIENT_ID"`
+	GoogleClientSecret       string `env:"GOOGLE_CLIENT_SECRET"`
+	GoogleAuthURL            string `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
+	GoogleTokenURL           string `env:"GOOGLE_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
+	GoogleUserInfoURL        string `env:"GOOGLE_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
+	GitHubClientID           string `env:"GITHUB_CLIENT_ID"`
+	GitHubClientSecret       string `env:"GITHUB_CLIENT_SECRET"`
+	GitHubAuthURL            string `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
+	GitHubTokenURL           string `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
+	GitHubAPIURL             string `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
 
 	// Email over SMTP (shared/mailer). Without SMTP_URL nothing is sent and the
 	// endpoints that need a mail answer as Better Auth does when its send
@@ -237,6 +239,9 @@ func (c Config) validate() error {
 	case "scrypt", "argon2id":
 	default:
 		bad("AUTH_PASSWORD_ALGORITHM", "must be scrypt or argon2id")
+	}
+	if c.RequireEmailVerification && c.SMTPURL == "" {
+		bad("AUTH_REQUIRE_EMAIL_VERIFICATION", "needs SMTP_URL (nobody could ever verify an address)")
 	}
 	if c.SessionExpiresIn < time.Hour {
 		bad("AUTH_SESSION_EXPIRES_IN", "must be at least 1h")

@@ -31,6 +31,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"RATE_LIMIT_SEND_BURST":             {"RATE_LIMIT_SEND_BURST": "0"},
 		"RELAY_MAX_SOCKETS_PER_USER":        {"RELAY_MAX_SOCKETS_PER_USER": "-1"},
 		"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": {"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": "0"},
+		"AUTH_REQUIRE_EMAIL_VERIFICATION":   {"AUTH_REQUIRE_EMAIL_VERIFICATION": "true"}, // without SMTP_URL
 	}
 	for name, environ := range cases {
 		_, err := FromMap(environ)
