@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
 // The load tool, run briefly against two real relays, measures every
@@ -26,8 +28,10 @@ func TestLoadToolRunsEveryScenario(t *testing.T) {
 	cmd := exec.CommandContext(ctx, bin,
 		"-relays", "ws://127.0.0.1:"+strconv.Itoa(a.Port)+",ws://127.0.0.1:"+strconv.Itoa(b.Port),
 		"-relay-pid", strconv.Itoa(a.cmd.Process.Pid), "-idle-sockets", "200",
-		"-clients", "4", "-agents", "2", "-duration", "700ms", "-chunks-per-reply", "50", "-latency-rate", "1000")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.DatabaseURL)
+		"-clients", "4", "-agents", "2", "-duration", "700ms", "-chunks-per-reply", "50", "-latency-rate", "1000",
+		"-mix-replies", "30", "-mix-rate", "20", "-mix-agents", "3", "-floor-duration", "300ms")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.DatabaseURL, "REDIS_URL="+testenv.RedisURL(),
+		"REDIS_CLUSTER="+strconv.FormatBool(testenv.RedisCluster()), "REDIS_PREFIX="+c.RedisPrefix)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("loadtest: %v\n%s", err, out)
@@ -37,17 +41,36 @@ func TestLoadToolRunsEveryScenario(t *testing.T) {
 	if strings.Contains(text, "problem:") {
 		t.Fatalf("loadtest reported problems")
 	}
-	for _, want := range []string{"idle sockets: 200 authenticated", "latency one instance", "latency across instances", "throughput one instance"} {
+	for _, want := range []string{"idle sockets: 200 authenticated", "latency one instance", "latency across instances",
+		"realistic mix one instance, 30 replies", "throughput one instance"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("no %q in the output", want)
 		}
 	}
-	// Three scenarios report replies and losses (two latencies, throughput):
-	// a check that found fewer lines would pass without checking.
+	// Four scenarios report replies and losses (two latencies, the mix,
+	// throughput): a check that found fewer lines would pass without
+	// checking.
 	replies := regexp.MustCompile(`replies (\d+) \(complete (\d+), text equal (\d+)\)`).FindAllStringSubmatch(text, -1)
 	lost := regexp.MustCompile(`lost (\d+)`).FindAllStringSubmatch(text, -1)
-	if len(replies) != 3 || len(lost) != 3 {
-		t.Fatalf("found %d replies lines and %d lost counts in the output, want 3 of each", len(replies), len(lost))
+	if len(replies) != 4 || len(lost) != 4 {
+		t.Fatalf("found %d replies lines and %d lost counts in the output, want 4 of each", len(replies), len(lost))
+	}
+	// Every latency figure has p99.9 and its floors beside it, the Redis
+	// one measured too (every floor message arrived), and a ratio.
+	if n := len(regexp.MustCompile(`p99\.9 \d+ µs; (replies|peak)`).FindAllString(text, -1)); n != 3 {
+		t.Fatalf("found %d latency figures with p99.9, want 3", n)
+	}
+	floors := regexp.MustCompile(`floor ws forward: p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs \((\d+) of (\d+) arrived\); redis pub→sub: p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs \((\d+) of (\d+) arrived\)`).FindAllStringSubmatch(text, -1)
+	if len(floors) != 3 || strings.Count(text, "relay ÷ ") != 4 {
+		t.Fatalf("found %d floor lines and %d ratios, want 3 and 4", len(floors), strings.Count(text, "relay ÷ "))
+	}
+	for _, m := range floors {
+		if m[1] != m[2] || m[3] != m[4] || m[2] == "0" || m[4] == "0" {
+			t.Fatalf("a floor lost messages: %s", m[0])
+		}
+	}
+	if !regexp.MustCompile(`peak \d+ streaming at once`).MatchString(text) {
+		t.Fatalf("the mix reports no peak concurrency")
 	}
 	for _, m := range replies {
 		if m[1] == "0" || m[1] != m[2] || m[1] != m[3] {

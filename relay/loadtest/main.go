@@ -3,14 +3,23 @@
 // clients (gorilla/websocket) and agents (relay/agentsdk) on loopback, and
 // prints
 //
-//   - agent-chunk → client latency p50/p99 on one instance (client and agent
-//     on the first relay) and across two (client on the first, agent on the
-//     second);
+//   - agent-chunk → client latency p50/p99/p99.9 on one instance (client and
+//     agent on the first relay) and across two (client on the first, agent
+//     on the second);
+//   - the realistic mix: 1,000 replies streaming at once on the first relay,
+//     20 chunks/s each, with the same latencies and lost chunks counted;
 //   - the chunks/s one instance delivers when agents send as fast as they
 //     can (every chunk is also buffered in Redis by the relay), with sent,
 //     delivered and lost counts and a byte-for-byte check of every reply;
 //   - RSS per idle authenticated client socket, from the relay process's
 //     /proc/<pid>/status VmRSS before and after opening N sockets.
+//
+// Beside every figure it prints floors measured in the same run with the
+// same shape (floor.go): a bare gorilla/websocket forward in this process
+// and a Redis SPUBLISH → SSUBSCRIBE round trip (REDIS_URL, REDIS_CLUSTER,
+// REDIS_PREFIX as the relays use them), and the figure's ratio to them, so
+// figures from a busy machine stay comparable. With -relay-pid it prints
+// the relay's and Redis's CPU per chunk of the one-instance scenarios.
 //
 // Every loop is bounded by -duration or a count; seeded rows are deleted at
 // the end. The relays under test must be the only relays on that database:
@@ -18,7 +27,7 @@
 // Postgres but not their active marks in its Redis namespace, and its
 // sweeper ends them as interrupted. Example, with two relays on 3502 and 3503:
 //
-//	go run ./relay/loadtest -relays ws://127.0.0.1:3502,ws://127.0.0.1:3503 -relay-pid $(pgrep -n relay)
+//	go run ./relay/loadtest -relays ws://127.0.0.1:3502,ws://127.0.0.1:3503 -relay-pid $FIRST
 package main
 
 import (
@@ -32,6 +41,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ari-chat/ari-server/shared/kv"
 )
 
 type options struct {
@@ -48,6 +61,16 @@ type options struct {
 	relayPID       int
 	idleHold       time.Duration
 	keep           bool
+	mixReplies     int
+	mixRate        int
+	mixAgents      int
+	floorDuration  time.Duration
+	redisURL       string
+	redisCluster   bool
+
+	rdb  redis.UniversalClient // nil without a Redis URL: no Redis floor
+	keys kv.Keys
+	run  string // the seeder's run id, which names the floor's channels
 }
 
 func main() {
@@ -70,7 +93,7 @@ func parseFlags(args []string) (options, error) {
 	var relays, scenarios string
 	fs.StringVar(&o.databaseURL, "db", os.Getenv("DATABASE_URL"), "Postgres URL of the relays' database (default $DATABASE_URL)")
 	fs.StringVar(&relays, "relays", "ws://127.0.0.1:3502", "comma-separated relay base URLs; the second is used for the cross-instance run")
-	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle", "scenarios to run: latency, cross, throughput, idle")
+	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle,mix", "scenarios to run: latency, cross, throughput, idle, mix")
 	fs.IntVar(&o.conversations, "clients", 20, "client sockets, one user and one conversation each")
 	fs.IntVar(&o.agents, "agents", 4, "agent connections; conversations are spread over them")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed scenario")
@@ -81,6 +104,13 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.relayPID, "relay-pid", 0, "pid of the first relay's process, for the memory run")
 	fs.DurationVar(&o.idleHold, "idle-hold", 0, "keep the idle sockets open this long after measuring (to profile the relay meanwhile)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the seeded rows")
+	fs.IntVar(&o.mixReplies, "mix-replies", 1000, "replies streaming at once in the realistic mix (one client and conversation each)")
+	fs.IntVar(&o.mixRate, "mix-rate", 20, "chunks/s of each reply in the realistic mix")
+	fs.IntVar(&o.mixAgents, "mix-agents", 20, "agent connections the realistic mix's replies are spread over")
+	fs.DurationVar(&o.floorDuration, "floor-duration", 5*time.Second, "length of each floor measurement")
+	fs.StringVar(&o.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL for the pub→sub floor and Redis CPU (default $REDIS_URL; with REDIS_CLUSTER and REDIS_PREFIX as the relays have them)")
+	o.redisCluster = os.Getenv("REDIS_CLUSTER") == "true"
+	o.keys = kv.Keys{Prefix: os.Getenv("REDIS_PREFIX")}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -100,6 +130,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-relays is empty")
 	case o.conversations < 1 || o.agents < 1 || o.chunksPerReply < 1:
 		return o, errors.New("-clients, -agents and -chunks-per-reply must be positive")
+	case o.mixReplies < 1 || o.mixRate < 1 || o.mixAgents < 1 || o.floorDuration <= 0:
+		return o, errors.New("-mix-replies, -mix-rate, -mix-agents and -floor-duration must be positive")
 	case o.chunkBytes < stampBytes+1 || o.chunkBytes*o.chunksPerReply > 256<<10:
 		return o, fmt.Errorf("-chunk-bytes must be at least %d and a reply (chunk-bytes × chunks-per-reply) at most 256 KiB", stampBytes+1)
 	case o.scenarios["idle"] && o.relayPID == 0:
@@ -118,6 +150,13 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer sd.close()
+	o.run = sd.run
+	if o.redisURL != "" {
+		if o.rdb, err = kv.Open(o.redisURL, o.redisCluster); err != nil {
+			return err
+		}
+		defer o.rdb.Close()
+	}
 	defer func() {
 		if !o.keep {
 			if err := sd.cleanup(context.Background()); err != nil {
@@ -135,14 +174,19 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if o.scenarios["latency"] {
-		if err := latencyRun(ctx, o, sd, log, "one instance", o.relays[0], o.relays[0]); err != nil {
+		if err := latencyRun(ctx, o, sd, log, "one instance", o.relays[0], o.relays[0], false); err != nil {
 			return err
 		}
 	}
 	if o.scenarios["cross"] {
 		if len(o.relays) < 2 {
 			fmt.Println("cross-instance latency: skipped, give two -relays")
-		} else if err := latencyRun(ctx, o, sd, log, "across instances (client on 1st, agent on 2nd)", o.relays[0], o.relays[1]); err != nil {
+		} else if err := latencyRun(ctx, o, sd, log, "across instances (client on 1st, agent on 2nd)", o.relays[0], o.relays[1], true); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["mix"] {
+		if err := mixRun(ctx, o, sd, log); err != nil {
 			return err
 		}
 	}

@@ -52,11 +52,16 @@ type traffic struct {
 	duration              time.Duration
 	chunkBytes, perReply  int
 	interval              time.Duration // between one task's chunks; 0 = flat out
-	log                   *slog.Logger
+	// staggered spreads the conversations' first sends over one interval,
+	// so that paced replies do not all send at the same instants.
+	staggered bool
+	log       *slog.Logger
 
 	sent      atomic.Int64
 	delivered atomic.Int64
-	sums      sync.Map // reply messageId → sha256 of the text the agent sent
+	streaming atomic.Int64 // replies between stream_start and stream_end now
+	peak      atomic.Int64 // the most at once
+	sums      sync.Map     // reply messageId → sha256 of the text the agent sent
 
 	mu        sync.Mutex
 	latencies []time.Duration
@@ -152,6 +157,13 @@ func (tr *traffic) run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if tr.staggered {
+				select {
+				case <-time.After(stagger(i, len(tr.pairs), tr.interval)):
+				case <-ctx.Done():
+					return
+				}
+			}
 			tr.converse(ctx, clients[i], p.Conv, deadline)
 		}()
 	}
@@ -223,6 +235,11 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 		seen = append(seen, f.FrameType())
 		switch f := f.(type) {
 		case *protocol.StreamStart:
+			if current == "" {
+				if n := tr.streaming.Add(1); n > tr.peak.Load() {
+					tr.peak.Store(n) // racy max, close enough for a report
+				}
+			}
 			current = f.MessageID
 		case *protocol.StreamChunk:
 			if f.MessageID != current {
@@ -247,6 +264,9 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 		case *protocol.StreamEnd:
 			if f.MessageID != current && current != "" {
 				continue
+			}
+			if current != "" {
+				tr.streaming.Add(-1)
 			}
 			tr.finish(f, have, lat, delivered)
 			return nil
@@ -277,44 +297,6 @@ func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat []time.Durat
 	if w, ok := want.([]byte); ok && string(w) == string(sum[:]) && end.Content == string(have) {
 		tr.equal++
 	}
-}
-
-func latencyRun(ctx context.Context, o options, sd *seeder, log *slog.Logger, label, clientBase, agentBase string) error {
-	pairs, err := sd.pairs(ctx, o.conversations, o.agents)
-	if err != nil {
-		return err
-	}
-	interval := time.Duration(float64(time.Second) * float64(o.conversations) / float64(o.latencyRate))
-	tr := &traffic{clientBase: clientBase, agentBase: agentBase, pairs: pairs, duration: o.duration,
-		chunkBytes: o.chunkBytes, perReply: o.chunksPerReply, interval: interval, log: log}
-	if err := tr.run(ctx); err != nil {
-		return err
-	}
-	p50, p99, p999 := percentile(tr.latencies, 0.50), percentile(tr.latencies, 0.99), percentile(tr.latencies, 0.999)
-	fmt.Printf("latency %s, %d chunks/s offered: %d chunks, p50 %s, p99 %s, p99.9 %s; replies %d (complete %d, text equal %d), lost %d\n",
-		label, o.latencyRate, len(tr.latencies), us(p50), us(p99), us(p999), tr.replies, tr.complete, tr.equal, tr.sent.Load()-tr.delivered.Load())
-	tr.report()
-	return nil
-}
-
-func throughputRun(ctx context.Context, o options, sd *seeder, log *slog.Logger) error {
-	pairs, err := sd.pairs(ctx, o.conversations, o.agents)
-	if err != nil {
-		return err
-	}
-	tr := &traffic{clientBase: o.relays[0], agentBase: o.relays[0], pairs: pairs, duration: o.duration,
-		chunkBytes: o.chunkBytes, perReply: o.chunksPerReply, log: log}
-	if err := tr.run(ctx); err != nil {
-		return err
-	}
-	elapsed := tr.last.Sub(tr.first)
-	sent, delivered := tr.sent.Load(), tr.delivered.Load()
-	rate := float64(delivered) / elapsed.Seconds()
-	fmt.Printf("throughput one instance, agents flat out: %d chunks in %.1fs = %.0f chunks/s (%.1f MB/s of text); sent %d, delivered %d, lost %d; replies %d (complete %d, text equal %d); under load p50 %s, p99 %s\n",
-		delivered, elapsed.Seconds(), rate, rate*float64(o.chunkBytes)/1e6, sent, delivered, sent-delivered,
-		tr.replies, tr.complete, tr.equal, us(percentile(tr.latencies, 0.5)), us(percentile(tr.latencies, 0.99)))
-	tr.report()
-	return nil
 }
 
 func (tr *traffic) report() {

@@ -6,7 +6,10 @@
 // part in literal braces), so they live on one slot when Redis becomes a cluster.
 package kv
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // TTLs and bounds.
 const (
@@ -109,6 +112,13 @@ func (k Keys) MembershipChannel() string { return k.Prefix + "ch:relay:membershi
 // (shared/ops: "drain").
 func (k Keys) RelayControl(instanceID string) string {
 	return k.Prefix + "ch:relay:control:" + instanceID
+}
+
+// LoadProbeChannel is one pair's channel of relay/loadtest's Redis floor
+// (SPUBLISH → SSUBSCRIBE with no relay in between); a run's channels share
+// the run's hash tag, so one SSUBSCRIBE takes them all on a cluster too.
+func (k Keys) LoadProbeChannel(run string, pair int) string {
+	return k.Prefix + "ch:loadprobe:{" + run + "}:" + strconv.Itoa(pair)
 }
 
 // PushDedup is set for PushDedupWindow after a push for user+conversation.
