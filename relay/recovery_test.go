@@ -40,13 +40,10 @@ func storeSend(t *testing.T, c *cluster, u testenv.TestUser, conv, agentID, cont
 func TestSweeperRestartsStalledQueuesAndOrphanedReplies(t *testing.T) {
 	c := newCluster(t, nil)
 	r := c.start()
-	w := newWorld(t, c)
-	u := w.users[0]
-	client := dialClient(t, r, u)
-	agent := dialAgent(t, r, w.agentToken)
 	rdb, _ := testenv.Redis(t)
-	queue := kv.Keys{Prefix: c.prefix}.ConvQueue(w.conv)
-	answer := func(want string) {
+	// answer takes the next task of agent, which must be for want, and
+	// completes it.
+	answer := func(agent, client *peer, want string) {
 		t.Helper()
 		task := agent.expect("task")
 		if task.str("taskId") != want {
@@ -59,31 +56,46 @@ func TestSweeperRestartsStalledQueuesAndOrphanedReplies(t *testing.T) {
 	}
 
 	// Stalled: queued, nothing active, no live instance will start it.
+	w := newWorld(t, c)
+	u := w.users[0]
+	client, agent := dialClient(t, r, u), dialAgent(t, r, w.agentToken)
+	queue := kv.Keys{Prefix: c.prefix}.ConvQueue(w.conv)
 	stalled := storeSend(t, c, u, w.conv, w.agentID, "stalled")
 	if err := rdb.RPush(t.Context(), queue, stalled).Err(); err != nil {
 		t.Fatal(err)
 	}
-	answer(stalled)
+	answer(agent, client, stalled)
+	agent.pingPast("task")
+	if n := rdb.LLen(t.Context(), queue).Val(); n != 0 {
+		t.Fatalf("%d entries left in the queue", n)
+	}
 
 	// Orphaned: two replies in no queue, older than the sweeper's grace, and
 	// a later one that is queued. The orphans are older, so they go first.
-	orphan1 := storeSend(t, c, u, w.conv, w.agentID, "orphan 1")
-	orphan2 := storeSend(t, c, u, w.conv, w.agentID, "orphan 2")
-	queued := storeSend(t, c, u, w.conv, w.agentID, "queued")
+	// In a conversation of its own: in the first one the relay may still be
+	// between releasing the stalled reply and looking at the queue after
+	// the client saw stream_end, and would start the queued reply itself.
+	w2 := newWorld(t, c)
+	u2 := w2.users[0]
+	client2, agent2 := dialClient(t, r, u2), dialAgent(t, r, w2.agentToken)
+	queue2 := kv.Keys{Prefix: c.prefix}.ConvQueue(w2.conv)
+	orphan1 := storeSend(t, c, u2, w2.conv, w2.agentID, "orphan 1")
+	orphan2 := storeSend(t, c, u2, w2.conv, w2.agentID, "orphan 2")
+	queued := storeSend(t, c, u2, w2.conv, w2.agentID, "queued")
 	// Aged instead of waiting out the grace; before the queued one is
 	// pushed, so that no sweep can take it for the head on its own.
 	if _, err := c.db.Pool.Exec(t.Context(), `update messages set created_at = created_at - interval '1 minute' where id = any($1)`,
 		[]string{orphan1, orphan2}); err != nil {
 		t.Fatal(err)
 	}
-	if err := rdb.RPush(t.Context(), queue, queued).Err(); err != nil {
+	if err := rdb.RPush(t.Context(), queue2, queued).Err(); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{orphan1, orphan2, queued} {
-		answer(id)
+		answer(agent2, client2, id)
 	}
-	agent.pingPast("task")
-	if n := rdb.LLen(t.Context(), queue).Val(); n != 0 {
+	agent2.pingPast("task")
+	if n := rdb.LLen(t.Context(), queue2).Val(); n != 0 {
 		t.Fatalf("%d entries left in the queue", n)
 	}
 }
