@@ -79,7 +79,7 @@ fuzz:
 	  done; \
 	done
 
-# Messages page/search latencies through the real handler (MESSAGES=1000000 for the 1M run).
+# Messages page/search latencies through the real handler (MESSAGES=10000,1000000: both sizes side by side in one run).
 MESSAGES ?= 10000
 bench-messages: test-services
 	$(GO) run ./local/bench/messages -messages $(MESSAGES)

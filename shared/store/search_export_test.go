@@ -1,8 +1,9 @@
 package store
 
-// SetRareMatches lets tests force either search plan; it returns the undo.
-func SetRareMatches(n float64) func() {
-	old := rareMatches
-	rareMatches = n
-	return func() { rareMatches = old }
+// SetIndexShare lets tests force either search plan (0: the GIN index;
+// +Inf: the caller's history); it returns the undo.
+func SetIndexShare(x float64) func() {
+	old := indexShare
+	indexShare = x
+	return func() { indexShare = old }
 }

@@ -5,7 +5,7 @@
 // EXPLAIN (ANALYZE, BUFFERS) of every query one request of each kind makes.
 //
 //	go run ./local/bench/messages -messages 10000
-//	go run ./local/bench/messages -messages 1000000
+//	go run ./local/bench/messages -messages 10000,1000000
 //
 // Each size gets its own database (ari_bench_<N> on the server of -admin)
 // unless -db names one; a seeded database is reused, -reseed starts over.
@@ -24,8 +24,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ari-chat/ari-server/functions/messages"
@@ -48,19 +48,29 @@ func main() {
 
 type options struct {
 	admin, db          string
-	messages, perConv  int
+	sizes              []int
+	perConv            int
 	iterations, warmup int
 	searches           int
 	reseed, explain    bool
 }
 
+// sized is one data set under test: its database, handler and plan recorder.
+type sized struct {
+	s    shape
+	pool *pgxpool.Pool
+	rec  *recorder
+	b    *bench
+}
+
 func run(ctx context.Context, args []string) error {
 	var o options
+	var sizes string
 	fs := flag.NewFlagSet("messages", flag.ContinueOnError)
 	fs.StringVar(&o.admin, "admin", envOr("BENCH_ADMIN_URL", "postgres://postgres@127.0.0.1:55433/postgres?sslmode=disable"),
 		"maintenance database URL of the server to create bench databases on")
-	fs.StringVar(&o.db, "db", os.Getenv("BENCH_DATABASE_URL"), "database URL to use instead of ari_bench_<N> on -admin's server")
-	fs.IntVar(&o.messages, "messages", 10000, "messages to seed")
+	fs.StringVar(&o.db, "db", os.Getenv("BENCH_DATABASE_URL"), "database URL to use instead of ari_bench_<N> on -admin's server (one size only)")
+	fs.StringVar(&sizes, "messages", "10000", "messages to seed; several sizes (10000,1000000) are measured in one run, their requests interleaved")
 	fs.IntVar(&o.perConv, "per-conversation", 500, "messages per conversation")
 	fs.IntVar(&o.iterations, "iterations", 2000, "requests measured per kind")
 	fs.IntVar(&o.warmup, "warmup", 200, "requests per kind before measuring")
@@ -70,85 +80,195 @@ func run(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s := newShape(o.messages, o.perConv)
+	for _, f := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-messages: %q is not a positive number", f)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if o.db != "" && len(o.sizes) > 1 {
+		return errors.New("-db names one database: give one -messages size with it")
+	}
+	var sets []*sized
+	defer func() {
+		for _, z := range sets {
+			z.pool.Close()
+		}
+	}()
+	for _, n := range o.sizes {
+		z, err := open(ctx, o, newShape(n, o.perConv))
+		if err != nil {
+			return err
+		}
+		sets = append(sets, z)
+	}
+	fmt.Printf("messages benchmark: %d page and %d search requests per kind after %d warm-up; load average %s\n",
+		o.iterations, o.searches, o.warmup, loadavg())
+	for _, z := range sets {
+		fmt.Printf("  %d messages: %d conversations of %d, %d users\n", z.s.Messages, z.s.Conversations, z.s.PerConv, z.s.Users)
+	}
+	fmt.Printf("\n%-16s", "request")
+	for _, z := range sets {
+		fmt.Printf(" | %9s %7s %7s %7s", fmt.Sprintf("%s p50", count(z.s.Messages)), "p95", "p99", "max")
+	}
+	if len(sets) > 1 {
+		fmt.Printf(" | %s", "p50 ×")
+	}
+	fmt.Println("   (ms)")
+	kinds := make([][]kind, len(sets))
+	for i, z := range sets {
+		kinds[i] = z.b.kinds()
+	}
+	for k := range kinds[0] {
+		n := o.iterations
+		if strings.HasPrefix(kinds[0][k].name, "search") {
+			n = o.searches
+		}
+		// Requests to the sizes alternate, so each size sees the same
+		// machine: a neighbour's burst lands on all of them alike.
+		for i := 0; i < o.warmup; i++ {
+			for j, z := range sets {
+				if _, err := z.b.do(kinds[j][k].path()); err != nil {
+					return err
+				}
+			}
+		}
+		for _, z := range sets {
+			z.rec.statements() // the warm-up's timings are not the figures
+		}
+		d := make([][]time.Duration, len(sets))
+		for i := 0; i < n; i++ {
+			for j, z := range sets {
+				took, err := z.b.do(kinds[j][k].path())
+				if err != nil {
+					return err
+				}
+				d[j] = append(d[j], took)
+			}
+		}
+		fmt.Printf("%-16s", kinds[0][k].name)
+		for j := range sets {
+			slices.Sort(d[j])
+			fmt.Printf(" | %9.3f %7.3f %7.3f %7.3f", ms(pct(d[j], 50)), ms(pct(d[j], 95)), ms(pct(d[j], 99)), ms(d[j][len(d[j])-1]))
+		}
+		if len(sets) > 1 {
+			fmt.Printf(" | %5.1f", float64(pct(d[len(d)-1], 50))/float64(pct(d[0], 50)))
+		}
+		fmt.Println()
+		// Where the time went: each statement's round trip p50, per size.
+		per := make([]map[string]time.Duration, len(sets))
+		var names []string
+		for j, z := range sets {
+			per[j] = z.rec.statements()
+			for name := range per[j] {
+				if !slices.Contains(names, name) {
+					names = append(names, name)
+				}
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			fmt.Printf("  %-14s", name)
+			for j := range sets {
+				if d, ok := per[j][name]; ok {
+					fmt.Printf(" | %9.3f %23s", ms(d), "")
+				} else {
+					fmt.Printf(" | %9s %23s", "-", "")
+				}
+			}
+			fmt.Println()
+		}
+	}
+	fmt.Printf("\nload average at the end %s\n", loadavg())
+	if !o.explain {
+		return nil
+	}
+	for j, z := range sets {
+		for _, k := range kinds[j] {
+			path := k.path()
+			z.rec.start()
+			if _, err := z.b.do(path); err != nil {
+				return err
+			}
+			qs := z.rec.stop()
+			fmt.Printf("\n=== %d messages, %s: GET %s\n", z.s.Messages, k.name, path)
+			for _, q := range qs {
+				if err := explain(ctx, z.pool, q); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// open prepares (seeding when needed) the database of one size and the
+// handler over it.
+func open(ctx context.Context, o options, s shape) (*sized, error) {
 	dbURL, err := prepareDatabase(ctx, o, s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec := &recorder{}
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg.ConnConfig.Tracer = rec
 	cfg.MaxConns = 8
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pool.Close()
-	ok, err := seeded(ctx, pool, s)
+	z := &sized{s: s, pool: pool, rec: rec}
+	if err := z.prepare(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return z, nil
+}
+
+func (z *sized) prepare(ctx context.Context) error {
+	ok, err := seeded(ctx, z.pool, z.s)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		if err := seed(ctx, pool, s); err != nil {
+		if err := seed(ctx, z.pool, z.s); err != nil {
 			return err
 		}
 	}
-	db := &store.DB{Pool: pool}
+	db := &store.DB{Pool: z.pool}
 	h := messages.New(messages.Deps{DB: db, Auth: &auth.Authenticator{DB: db, Secret: config.DevSecret, Cookies: auth.NewCookies("http://localhost:3501")}})
-	b := &bench{h: h, s: s, rnd: rand.New(rand.NewPCG(1, 2))}
-	if b.words, err = vocabulary(ctx, pool); err != nil {
-		return err
+	z.b = &bench{h: h, s: z.s, rnd: rand.New(rand.NewPCG(1, 2))}
+	z.b.words, err = vocabulary(ctx, z.pool)
+	return err
+}
+
+// count writes 10000 as 10k and 1000000 as 1M.
+func count(n int) string {
+	switch {
+	case n >= 1000000 && n%1000000 == 0:
+		return fmt.Sprintf("%dM", n/1000000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
 	}
-	var total int64
-	if err := pool.QueryRow(ctx, `select count(*) from messages`).Scan(&total); err != nil {
-		return err
+	return strconv.Itoa(n)
+}
+
+// loadavg is the machine's 1/5/15-minute load average (Linux), so a
+// figure is read next to how busy the machine was.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
 	}
-	fmt.Printf("messages benchmark: %d messages in table, %d conversations of %d, %d users; %d page and %d search requests per kind after %d warm-up\n\n",
-		total, s.Conversations, s.PerConv, s.Users, o.iterations, o.searches, o.warmup)
-	fmt.Printf("%-16s %9s %9s %9s %9s\n", "request", "p50 ms", "p95 ms", "p99 ms", "max ms")
-	kinds := b.kinds()
-	for _, k := range kinds {
-		for i := 0; i < o.warmup; i++ {
-			if _, err := b.do(k.path()); err != nil {
-				return err
-			}
-		}
-		n := o.iterations
-		if strings.HasPrefix(k.name, "search") {
-			n = o.searches
-		}
-		d := make([]time.Duration, 0, n)
-		for i := 0; i < n; i++ {
-			took, err := b.do(k.path())
-			if err != nil {
-				return err
-			}
-			d = append(d, took)
-		}
-		slices.Sort(d)
-		fmt.Printf("%-16s %9.3f %9.3f %9.3f %9.3f\n", k.name, ms(pct(d, 50)), ms(pct(d, 95)), ms(pct(d, 99)), ms(d[len(d)-1]))
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
 	}
-	if !o.explain {
-		return nil
-	}
-	for _, k := range kinds {
-		path := k.path()
-		rec.start()
-		if _, err := b.do(path); err != nil {
-			return err
-		}
-		qs := rec.stop()
-		fmt.Printf("\n=== %s: GET %s\n", k.name, path)
-		for _, q := range qs {
-			if err := explain(ctx, pool, q); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return strings.Join(f[:3], " ")
 }
 
 func envOr(k, def string) string {
@@ -277,82 +397,3 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// recorder is a pgx tracer that, between start and stop, keeps every query
-// the handler sends, with its arguments, so they can be EXPLAINed exactly.
-type recorder struct {
-	mu      sync.Mutex
-	on      bool
-	queries []traced
-}
-
-type traced struct {
-	sql  string
-	args []any
-}
-
-func (r *recorder) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.on {
-		r.queries = append(r.queries, traced{d.SQL, slices.Clone(d.Args)})
-	}
-	return ctx
-}
-
-func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *recorder) start() {
-	r.mu.Lock()
-	r.on, r.queries = true, nil
-	r.mu.Unlock()
-}
-
-func (r *recorder) stop() []traced {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.on = false
-	return r.queries
-}
-
-func explain(ctx context.Context, pool *pgxpool.Pool, q traced) error {
-	sql := strings.Join(strings.Fields(q.sql), " ")
-	fmt.Printf("\n-- %s\n", sql)
-	if strings.HasPrefix(sql, "explain") {
-		fmt.Println("(the search's own planner estimate: plans only, reads no rows)")
-		return nil
-	}
-	if len(q.args) > 0 {
-		fmt.Printf("-- args: %s\n", showArgs(q.args))
-	}
-	rows, err := pool.Query(ctx, "explain (analyze, buffers) "+q.sql, q.args...)
-	if err != nil {
-		return err
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	fmt.Println(strings.Join(lines, "\n"))
-	return nil
-}
-
-func showArgs(args []any) string {
-	parts := make([]string, len(args))
-	for i, a := range args {
-		s := fmt.Sprintf("%v", a)
-		switch v := a.(type) {
-		case string:
-			s = fmt.Sprintf("%q", v)
-		case *string:
-			if v != nil {
-				s = fmt.Sprintf("%q", *v)
-			}
-		}
-		if len(s) > 60 {
-			s = s[:60] + "…"
-		}
-		parts[i] = fmt.Sprintf("$%d=%s", i+1, s)
-	}
-	return strings.Join(parts, " ")
-}
