@@ -293,6 +293,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 		defer loops.Done()
 		s.engine.RunMembership(s.ctx)
 	}()
+	if addr := s.d.Config.RelayPprofAddr; addr != "" {
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			s.servePprof(s.ctx, addr)
+		}()
+	}
 	// Before serving: a member removed while this instance streams to them
 	// must be heard of (stream/members.go). Without it the heartbeat still
 	// applies removals, only later.

@@ -18,8 +18,9 @@ import (
 //     the members from Postgres and drops the others from the reply's
 //     recipients and from its meta before the next batch goes out; a reply
 //     whose conversation is gone is ended for the agent (task_cancel) at once;
-//   - a task loaded on an instance (its first chunk there) takes the members
-//     from Postgres as well, which covers a notice that came before it;
+//   - a task loaded on an instance (its first chunk there) has its members
+//     read from Postgres as well (RunMembership, off the agent's socket),
+//     which covers a notice that came before it;
 //   - the heartbeat re-reads them, in case a notice was lost.
 //
 // Recipients only shrink: a member added mid-reply never got its stream_start
@@ -70,10 +71,13 @@ func (r *recipients) keep(members []string) ([]string, bool) {
 }
 
 // recipientsOf returns the recipients of a reply loaded here, started with
-// the users of its meta and checked against Postgres. They are registered
-// before Postgres is read, so a member who leaves from now on is dropped by
-// the notice and one who left before by this read.
-func (e *Engine) recipientsOf(ctx context.Context, replyID, conv string, started []string) *recipients {
+// the users of its meta. They are registered first and then checked against
+// Postgres by RunMembership, as for a notice: a member who leaves from now on
+// is dropped by the notice, and one who left before by that read. The read
+// is not done here because this runs on the agent socket's reader, for the
+// first chunk of every reply: a Postgres round trip there held up the chunks
+// of every other reply on that socket (relay/loadtest's tail).
+func (e *Engine) recipientsOf(replyID, conv string, started []string) *recipients {
 	e.mu.Lock()
 	r := e.fanout[replyID]
 	if r == nil {
@@ -82,12 +86,7 @@ func (e *Engine) recipientsOf(ctx context.Context, replyID, conv string, started
 		e.fanout[replyID] = r
 	}
 	e.mu.Unlock()
-	members, err := e.d.DB.MemberUserIDs(ctx, conv)
-	if err != nil {
-		e.d.Log.Warn("relay reply members", "reply", replyID, "err", err)
-		return r
-	}
-	e.keepMembers(ctx, replyID, r, members)
+	e.MembersChanged(conv)
 	return r
 }
 
@@ -144,8 +143,8 @@ func (e *Engine) recheckMembers(ctx context.Context) {
 }
 
 // applyMembers re-reads the members of the conversations (those that match)
-// of the replies fanned out here, one query per conversation, and drops the
-// users who left. A conversation with no members left may have been
+// of the replies fanned out here, all in one query, and drops the users who
+// left. A conversation with no members left may have been
 // deleted: its replies are then ended for their agents at once.
 func (e *Engine) applyMembers(ctx context.Context, match func(conv string) bool) {
 	type reply struct {
@@ -160,17 +159,26 @@ func (e *Engine) applyMembers(ctx context.Context, match func(conv string) bool)
 		}
 	}
 	e.mu.Unlock()
-	for conv, replies := range byConv {
-		members, err := e.d.DB.MemberUserIDs(ctx, conv)
-		if err != nil {
-			if ctx.Err() == nil {
-				e.d.Log.Warn("relay conversation members", "conversation", conv, "err", err)
-			}
-			continue
+	if len(byConv) == 0 {
+		return
+	}
+	convs := make([]string, 0, len(byConv))
+	for conv := range byConv {
+		convs = append(convs, conv)
+	}
+	// One query for all of them: the heartbeat re-reads every conversation
+	// streaming here, and the first chunk of every reply asks for its own.
+	members, err := e.d.DB.MemberUserIDsOf(ctx, convs)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.d.Log.Warn("relay conversation members", "conversations", len(convs), "err", err)
 		}
+		return
+	}
+	for conv, replies := range byConv {
 		for _, r := range replies {
-			e.keepMembers(ctx, r.id, r.to, members)
-			if len(members) == 0 {
+			e.keepMembers(ctx, r.id, r.to, members[conv])
+			if len(members[conv]) == 0 {
 				e.dropDeleted(ctx, r.id, conv)
 			}
 		}

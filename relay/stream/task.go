@@ -86,7 +86,7 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 	}
 	e.Drive(meta["conv"], taskID)
 	t := &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID,
-		to: e.recipientsOf(ctx, taskID, meta["conv"], users), first: meta["first"] == "1", sent: int64(len(text))}
+		to: e.recipientsOf(taskID, meta["conv"], users), first: meta["first"] == "1", sent: int64(len(text))}
 	t.accept(text)
 	return t, nil
 }

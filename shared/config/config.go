@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -116,6 +117,10 @@ type Config struct {
 	RelayPingInterval     time.Duration `env:"RELAY_PING_INTERVAL" envDefault:"20s"`
 	RelaySendQueue        int           `env:"RELAY_SEND_QUEUE" envDefault:"512"`
 	RelayHost             string        `env:"RELAY_HOST" envDefault:""`
+	// RelayPprofAddr, when set, serves net/http/pprof (with block and mutex
+	// profiles sampled) on a listener of its own at this host:port, off the
+	// public port: for profiling under load, never for the internet.
+	RelayPprofAddr string `env:"RELAY_PPROF_ADDR" envDefault:""`
 
 	// Prometheus exposition at /metrics on the relay and the shim: on by
 	// default locally; under ARI_ENV=production only with METRICS_TOKEN,
@@ -291,6 +296,11 @@ func (c Config) validate() error {
 	}
 	if c.RelaySendQueue < 1 {
 		bad("RELAY_SEND_QUEUE", "must be at least 1")
+	}
+	if c.RelayPprofAddr != "" {
+		if _, port, err := net.SplitHostPort(c.RelayPprofAddr); err != nil || port == "" {
+			bad("RELAY_PPROF_ADDR", "must be host:port, for example 127.0.0.1:6060")
+		}
 	}
 	if len(errs) > 0 {
 		return errors.New("config: " + strings.Join(errs, "; "))

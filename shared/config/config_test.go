@@ -112,3 +112,19 @@ func TestMetricsServed(t *testing.T) {
 		}
 	}
 }
+
+// RELAY_PPROF_ADDR is off by default and, when set, a host:port.
+func TestRelayPprofAddr(t *testing.T) {
+	cfg, err := FromMap(map[string]string{})
+	if err != nil || cfg.RelayPprofAddr != "" {
+		t.Fatalf("default %q, %v", cfg.RelayPprofAddr, err)
+	}
+	if cfg, err := FromMap(map[string]string{"RELAY_PPROF_ADDR": "127.0.0.1:6060"}); err != nil || cfg.RelayPprofAddr != "127.0.0.1:6060" {
+		t.Fatalf("127.0.0.1:6060: %q, %v", cfg.RelayPprofAddr, err)
+	}
+	for _, bad := range []string{"6060", "localhost", "127.0.0.1:"} {
+		if _, err := FromMap(map[string]string{"RELAY_PPROF_ADDR": bad}); err == nil || !strings.Contains(err.Error(), "RELAY_PPROF_ADDR") {
+			t.Errorf("RELAY_PPROF_ADDR=%q: want an error naming it, got %v", bad, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -80,5 +81,37 @@ func TestReactionNeverOutlivesDelete(t *testing.T) {
 		if err := db.Pool.QueryRow(ctx, `select count(*) from message_reactions where message_id = $1`, id).Scan(&n); err != nil || n != 0 {
 			t.Fatalf("round %d: %d reactions on a tombstone (%v)", round, n, err)
 		}
+	}
+}
+
+// MemberUserIDsOf answers for many conversations what MemberUserIDs answers
+// for each, in one query; an unknown conversation has no entry.
+func TestMemberUserIDsOfMatchesMemberUserIDs(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada, bob, cy := testenv.NewUser(t, db, "ada"), testenv.NewUser(t, db, "bob"), testenv.NewUser(t, db, "cy")
+	g1, err := db.CreateGroup(ctx, ada.ID, store.NewGroup{Title: "one", UserIDs: []string{bob.ID, cy.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := db.CreateGroup(ctx, bob.ID, store.NewGroup{Title: "two", UserIDs: []string{cy.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.MemberUserIDsOf(ctx, []string{g1, g2, "c_unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{g1, g2} {
+		want, err := db.MemberUserIDs(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) < 2 || !slices.Equal(got[g], want) {
+			t.Fatalf("%s: MemberUserIDsOf %v, MemberUserIDs %v", g, got[g], want)
+		}
+	}
+	if _, ok := got["c_unknown"]; ok || len(got) != 2 {
+		t.Fatalf("entries %v", got)
 	}
 }

@@ -37,6 +37,24 @@ func (db *DB) MemberUserIDs(ctx context.Context, conversationID string) ([]strin
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// MemberUserIDsOf is MemberUserIDs for many conversations in one query (the
+// relay re-reads the members of every conversation it streams a reply in).
+// A conversation without users (or that does not exist) has no entry.
+func (db *DB) MemberUserIDsOf(ctx context.Context, conversationIDs []string) (map[string][]string, error) {
+	rows, err := db.Pool.Query(ctx, `select conversation_id, user_id from conversation_members
+		where conversation_id = any($1) and user_id is not null order by conversation_id, joined_at, user_id`, conversationIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	var conv, user string
+	_, err = pgx.ForEachRow(rows, []any{&conv, &user}, func() error {
+		out[conv] = append(out[conv], user)
+		return nil
+	})
+	return out, err
+}
+
 // MemberAgentIDs lists the agents of a conversation.
 func (db *DB) MemberAgentIDs(ctx context.Context, conversationID string) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `select agent_id from conversation_members
