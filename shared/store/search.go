@@ -64,17 +64,13 @@ func tsqueryOf(text, last, rest string) string {
 // per statement however many rows it is tested against.
 var tsquery = `(select ` + tsqueryOf("$2", "$3", "$4") + `)`
 
-// indexShare picks the plan. Search reads the GIN index when the estimated
-// matches, table-wide, are at most 1/indexShare of the messages in the
-// caller's scope: then the matches are few enough that fetching each one
-// (a heap page apiece) costs less than testing the caller's history. Above
-// it, the caller's history is read index-only from
-// messages_search_history_idx ((conversation_id, seq) carrying id and
-// tsvector), whose cost follows the caller's history and not the table: at a
-// million rows a rare word's few thousand matches table-wide cost more to
-// intersect with the caller's conversations than those conversations' ~100
-// index pages cost to test (measured in local/bench/messages).
-var indexShare = 8.0
+// rareMatches is the estimated number of matching messages, table-wide, up to
+// which search reads the GIN index (cost grows with the matches). Above it,
+// the caller's own history is read on (conversation_id, seq) and tested row
+// by row (cost grows with the caller's history, not the table): a common
+// word's posting list of hundreds of thousands of rows is slower to turn into
+// a bitmap than a user's few thousand messages are to test.
+var rareMatches float64 = 5000
 
 // searchScope is the caller's conversations ($1), or the one in $5.
 const searchScope = `m.conversation_id = any(array(select cm.conversation_id from conversation_members cm
@@ -90,13 +86,10 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if q.Limit <= 0 || q.Limit > MaxPageLimit {
 		return nil, false, fmt.Errorf("store: search limit %d out of range", q.Limit)
 	}
-	var conv *string
 	if q.ConversationID != "" {
-		conv = &q.ConversationID
-	}
-	history, err := db.searchScopeSize(ctx, userID, conv)
-	if err != nil {
-		return nil, false, err
+		if _, err := db.MemberRole(ctx, q.ConversationID, userID); err != nil {
+			return nil, false, err
+		}
 	}
 	rest, last := splitPrefix(q.Text)
 	est, err := db.estimateMatches(ctx, q.Text, last, rest)
@@ -109,8 +102,12 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if q.After != nil {
 		cRank, cSeq, cID = &q.After.Rank, &q.After.Seq, &q.After.ID
 	}
+	var conv *string
+	if q.ConversationID != "" {
+		conv = &q.ConversationID
+	}
 	var ranked string
-	if est*indexShare <= history {
+	if est <= rareMatches {
 		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
 			where ` + searchScope + ` and m.deleted_at is null and m.search @@ ` + tsquery + `
@@ -119,10 +116,9 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 			limit $10`
 	} else {
 		// ts_match_vq is the function behind @@. Called by name it is no
-		// index condition, so the planner cannot trade this index-only scan
-		// of the caller's history for the GIN index, the slow plan for
-		// common terms (measured: half the time of a MATERIALIZED CTE
-		// fence). m.deleted_at is null matches the index's predicate.
+		// index condition, so the planner cannot trade this scan of the
+		// caller's history for the GIN index, the slow plan for common
+		// terms (measured: half the time of a MATERIALIZED CTE fence).
 		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
 			where ` + searchScope + ` and m.deleted_at is null and ts_match_vq(m.search, ` + tsquery + `)
@@ -167,21 +163,6 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		hits[i].Message = items[i]
 	}
 	return hits, more, nil
-}
-
-// searchScopeSize is how many messages the search scope holds (the caller's
-// conversations, or the one in conv), from each conversation's seq counter;
-// a conv the caller is not in is ErrNotFound.
-func (db *DB) searchScopeSize(ctx context.Context, userID string, conv *string) (float64, error) {
-	var convs int
-	var size float64
-	err := db.Pool.QueryRow(ctx, `select count(*), coalesce(sum(c.last_seq), 0)::float8
-		from conversation_members cm join conversations c on c.id = cm.conversation_id
-		where cm.user_id = $1 and ($2::text is null or cm.conversation_id = $2)`, userID, conv).Scan(&convs, &size)
-	if err == nil && conv != nil && convs == 0 {
-		return 0, ErrNotFound
-	}
-	return size, err
 }
 
 // estimateMatches asks the planner how many live messages, table-wide, match

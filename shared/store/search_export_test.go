@@ -1,9 +1,8 @@
 package store
 
-// SetIndexShare lets tests force either search plan (0: the GIN index;
-// +Inf: the caller's history); it returns the undo.
-func SetIndexShare(x float64) func() {
-	old := indexShare
-	indexShare = x
-	return func() { indexShare = old }
+// SetRareMatches lets tests force either search plan; it returns the undo.
+func SetRareMatches(n float64) func() {
+	old := rareMatches
+	rareMatches = n
+	return func() { rareMatches = old }
 }

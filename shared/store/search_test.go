@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"testing"
 
@@ -60,10 +59,10 @@ func TestSearchPlansAgree(t *testing.T) {
 		return nil
 	}
 	for _, q := range []string{"apple", "ap", "banana split", `"apple pie"`, "cherry -apple", "number", "nothing"} {
-		restore := store.SetIndexShare(0) // everything through the index
+		restore := store.SetRareMatches(1e12) // everything through the index
 		viaIndex := walk(q)
 		restore()
-		restore = store.SetIndexShare(math.Inf(1)) // everything through the history
+		restore = store.SetRareMatches(-1) // everything through the history
 		viaHistory := walk(q)
 		restore()
 		if !slices.Equal(viaIndex, viaHistory) {

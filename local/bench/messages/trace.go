@@ -84,8 +84,6 @@ func statementName(sql string) string {
 		return "estimate"
 	case strings.Contains(sql, `from "session"`):
 		return "session"
-	case strings.Contains(sql, "sum(c.last_seq)"):
-		return "scope size"
 	case strings.Contains(sql, "ts_headline") && strings.Contains(sql, "ts_match_vq"):
 		return "search history"
 	case strings.Contains(sql, "ts_headline"):

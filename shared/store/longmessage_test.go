@@ -1,0 +1,59 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
+)
+
+// wordy is n bytes of text whose every token is distinct and hyphenated, the
+// text whose tsvector is largest for its size (each "ab-cd" yields three
+// lexemes with positions).
+func wordy(n int) string {
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "w%x-v%x ", i, i)
+	}
+	return b.String()[:n]
+}
+
+// TestLongMessagesFitEveryIndex stores the longest message a person may send
+// and grows it to the longest reply an agent may write (the relay saves a
+// reply by updating its content), so no index on messages can refuse a
+// message the product accepts. A btree carrying the tsvector (migration
+// 00013's first version) failed here: its entries hold at most 2,704 bytes.
+func TestLongMessagesFitEveryIndex(t *testing.T) {
+	ctx := context.Background()
+	// A database of its own: the package's other tests plan against the
+	// size of the search index, which 30,000 lexemes would swell.
+	url := testenv.EmptyDatabase(t)
+	if _, err := store.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(ctx, url, store.Options{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u := testenv.NewUser(t, db, "long")
+	conv := apitest.Conversation(t, db, "direct", u.ID)
+	const maxReplyBytes = 256 << 10 // relay/protocol.MaxReplyBytes
+	var id string
+	if err := db.Pool.QueryRow(ctx, `insert into messages (conversation_id, seq, role, sender_user_id, content)
+		values ($1, 1, 'user', $2, $3) returning id`, conv, u.ID, wordy(ari.MaxMessageBytes)).Scan(&id); err != nil {
+		t.Fatalf("a %d-byte message: %v", ari.MaxMessageBytes, err)
+	}
+	if _, err := db.Pool.Exec(ctx, `update messages set content = $2 where id = $1`, id, wordy(maxReplyBytes)); err != nil {
+		t.Fatalf("a %d-byte reply: %v", maxReplyBytes, err)
+	}
+	var lexemes int
+	if err := db.Pool.QueryRow(ctx, `select length(search) from messages where id = $1`, id).Scan(&lexemes); err != nil || lexemes < 10000 {
+		t.Fatalf("the reply's tsvector has %d lexemes (%v): the text is not the worst case it is meant to be", lexemes, err)
+	}
+}
