@@ -181,7 +181,7 @@ func (h handler) update(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.Decode(w, r, &req, 0); err != nil {
 		return err
 	}
-	if _, err := h.DB.UpdateConversation(r.Context(), me, id, store.ConversationChange{Title: req.Title, TurnPolicy: req.TurnPolicy}); err != nil {
+	if _, err := h.DB.UpdateConversation(r.Context(), me, id, store.ConversationChange{Title: req.Title, TurnPolicy: req.TurnPolicy, ChainHops: req.ChainHops}); err != nil {
 		return storeErr(err)
 	}
 	c, err := h.one(r.Context(), me, id)

@@ -228,6 +228,44 @@ func TestTurnPolicySetting(t *testing.T) {
 	}
 }
 
+// The agent chain budget (relay/PROTOCOL.md section 13) is a setting like
+// the turn policy: 4 by default, 0 to 16, owners and admins only, in
+// conversation_updated.
+func TestChainHopsSetting(t *testing.T) {
+	f := setup(t)
+	owner := testenv.NewUser(t, f.DB, "chain owner")
+	member := testenv.NewUser(t, f.DB, "chain member")
+	a := newAgent(t, f.DB, owner.ID, "Chainer", ari.VisibilityPrivate)
+	c := start(t, f, owner.Token, a.ID, "kept")
+	if c.ChainHops != ari.DefaultChainHops {
+		t.Fatalf("default chain hops = %d", c.ChainHops)
+	}
+	addMember(t, f.DB, c.ID, member.ID, "member")
+	ps := apitest.Subscribe(t, f.Redis, f.Keys.UserChannel(member.ID))
+	got := apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID,
+		map[string]any{"chainHops": 16}))
+	if got.ChainHops != 16 || got.TurnPolicy != ari.TurnQueue || got.Title != "kept" {
+		t.Fatalf("after PUT chainHops: %+v", got)
+	}
+	ev := apitest.NextEvent(t, ps)
+	if d := apitest.Decode[ConversationEventData](t, ev.Data); ev.Type != events.ConversationUpdated || d.Conversation.ChainHops != 16 {
+		t.Fatalf("member got %+v %s", ev, ev.Data)
+	}
+	if status, raw := f.Call(t, member.Token, "PUT", "/api/conversations/"+c.ID, map[string]any{"chainHops": 1}); status != 403 {
+		t.Fatalf("member sets chainHops: %d %s", status, raw)
+	}
+	for _, body := range []any{map[string]any{"chainHops": 17}, map[string]any{"chainHops": -1}, map[string]any{"chainHops": "4"},
+		map[string]any{"chainHops": 1.5}, map[string]any{"chainHops": 2, "turnPolicy": "later"}} {
+		if status, raw := f.Call(t, owner.Token, "PUT", "/api/conversations/"+c.ID, body); status != 400 {
+			t.Fatalf("%v: %d %s", body, status, raw)
+		}
+	}
+	got = apitest.Decode[ari.Conversation](t, f.Must(t, 200, owner.Token, "PUT", "/api/conversations/"+c.ID, map[string]any{"chainHops": 0}))
+	if got.ChainHops != 0 {
+		t.Fatalf("chainHops 0: %+v", got)
+	}
+}
+
 func TestReadMarks(t *testing.T) {
 	f := setup(t)
 	u := testenv.NewUser(t, f.DB, "reader")

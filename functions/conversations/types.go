@@ -33,14 +33,17 @@ func (q *CreateConversationRequest) Validate() map[string]string {
 type UpdateConversationRequest struct {
 	Title      *string `json:"title"`
 	TurnPolicy *string `json:"turnPolicy"`
+	// ChainHops is the budget of agent-to-agent hops per chain (0 to
+	// ari.MaxChainHops; relay/PROTOCOL.md section 13).
+	ChainHops *int `json:"chainHops"`
 }
 
-// Validate checks the title ("" clears it) and the turn policy, and that
-// the body changes something.
+// Validate checks the title ("" clears it), the turn policy and the chain
+// budget, and that the body changes something.
 func (q *UpdateConversationRequest) Validate() map[string]string {
 	bad := map[string]string{}
-	if q.Title == nil && q.TurnPolicy == nil {
-		bad["title"] = "give title or turnPolicy (or both)"
+	if q.Title == nil && q.TurnPolicy == nil && q.ChainHops == nil {
+		bad["title"] = "give title, turnPolicy or chainHops (any of them)"
 	}
 	if q.Title != nil {
 		t := strings.TrimSpace(*q.Title)
@@ -49,6 +52,9 @@ func (q *UpdateConversationRequest) Validate() map[string]string {
 	}
 	if q.TurnPolicy != nil && !ari.ValidTurnPolicy(*q.TurnPolicy) {
 		bad["turnPolicy"] = "must be one of queue, reject, interrupt"
+	}
+	if q.ChainHops != nil && (*q.ChainHops < 0 || *q.ChainHops > ari.MaxChainHops) {
+		bad["chainHops"] = fmt.Sprintf("must be an integer from 0 to %d", ari.MaxChainHops)
 	}
 	return bad
 }
@@ -125,12 +131,13 @@ type ConversationSummary struct {
 	Kind       string   `json:"kind"`
 	Title      string   `json:"title"`
 	TurnPolicy string   `json:"turnPolicy"`
+	ChainHops  int      `json:"chainHops"`
 	UpdatedAt  ari.Time `json:"updatedAt"`
 }
 
 func eventData(c ari.Conversation) ConversationEventData {
 	return ConversationEventData{Conversation: ConversationSummary{ID: c.ID, Kind: c.Kind, Title: c.Title,
-		TurnPolicy: c.TurnPolicy, UpdatedAt: c.UpdatedAt}}
+		TurnPolicy: c.TurnPolicy, ChainHops: c.ChainHops, UpdatedAt: c.UpdatedAt}}
 }
 
 // ConversationDeletedData is the payload of conversation_deleted.

@@ -18,6 +18,13 @@
 // version, the previous reply's id and its text, so the agent can answer
 // differently (the echo agent in local/echoagent prefixes its take).
 //
+// In a group, a reply that completes and @mentions other agent members gives
+// each of them a task (an agent chain, relay/PROTOCOL.md section 13). Such a
+// task's Chain says which hop it is, the budget (MaxHops) and which agent
+// mentioned it (MentionedBy); its Message is that agent's reply. Mention
+// writes a mention, MentionBack the mention of the agent that asked, and
+// LastHop tells a reply whose mentions would set nothing off.
+//
 // Agent.Post sends a message of the agent's own, outside any task
 // (agent_message): a reminder, the result of a scheduled job. It returns the
 // stored message's id and seq, or a *PostError; a post lost with the socket

@@ -2,6 +2,7 @@ package agentsdk_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,4 +41,17 @@ func Example() {
 	if err != nil {
 		os.Stderr.WriteString(err.Error() + "\n")
 	}
+}
+
+// An agent in a chain answers the agent that mentioned it, and stops
+// passing the ball when the chain's budget is spent.
+func ExampleMentionBack() {
+	task := &agentsdk.Task{Chain: &agentsdk.Chain{RootMessageID: "msg_40", Hop: 2, MaxHops: 4,
+		MentionedBy: agentsdk.ChainAgent{ID: "ag_ping", Name: "Ping Bot", Handle: "ping-bot"}}}
+	reply := "Done."
+	if !agentsdk.LastHop(task) {
+		reply = "Done, over to you " + agentsdk.MentionBack(task) + " and " + agentsdk.Mention("Calendar Helper")
+	}
+	fmt.Println(reply)
+	// Output: Done, over to you @ping-bot and @calendar-helper
 }

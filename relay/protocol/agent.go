@@ -157,9 +157,13 @@ type Task struct {
 	// Regenerate is set when the reply is a new version of an earlier
 	// answer to the same message (a member asked for another answer).
 	Regenerate *TaskRegenerate `json:"regenerate,omitempty"`
+	// Chain is set when another agent's reply (Message) mentioned this
+	// agent (PROTOCOL.md section 13).
+	Chain *TaskChain `json:"chain,omitempty"`
 }
 
-// TaskMessage is the user message the agent answers.
+// TaskMessage is the message the agent answers: a person's, or in a chain
+// the reply of the agent that mentioned it.
 type TaskMessage struct {
 	ID          string       `json:"id"`
 	Seq         int64        `json:"seq"`

@@ -60,6 +60,7 @@ func relayFramesSample(t *testing.T) []Frame {
 		event(t, TypeMemberRemoved, MemberRemovedData{MemberID: "u2", Kind: KindUser}),
 		event(t, TypeConversationCreated, conv), event(t, TypeConversationUpdated, conv),
 		event(t, TypeConversationDeleted, nil),
+		event(t, TypeChainLimit, ChainLimitData{ConversationID: "c1", MessageID: "r9", Hops: 4}),
 		&AuthOK{Agent: AgentInfo{ID: "ag1", Name: "Echo Bot", Handle: "echo-bot"}, Protocol: Version},
 		&AuthError{Code: CodeUnauthorized, Message: "invalid token"},
 		&Task{TaskID: "t1", ConversationID: "c1", MessageID: "r1",
@@ -234,7 +235,7 @@ var eventTypesOfShared = func() string {
 	var b strings.Builder
 	for _, t := range []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
 		events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
-		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted} {
+		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit} {
 		b.WriteString(`"` + string(t) + `"`)
 	}
 	return b.String()

@@ -285,6 +285,9 @@ func (e *Engine) buildTask(ctx context.Context, reply ari.Message) (*protocol.Ta
 		Message: protocol.TaskMessage{ID: in.MessageID, Seq: in.Seq, Content: in.Content,
 			Sender: protocol.Sender{ID: in.SenderID, Name: in.SenderName}, Attachments: []protocol.Attachment{}},
 		History: boundHistory(in.History)}
+	if t.Chain, err = e.taskChain(ctx, reply, in); err != nil {
+		return nil, err
+	}
 	for _, a := range in.Attachments {
 		link := a.URL
 		if e.d.Files != nil {

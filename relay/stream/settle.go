@@ -101,6 +101,9 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	if e.d.Push != nil {
 		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
 	}
+	if m.Status == ari.StatusComplete {
+		e.continueChain(ctx, m)
+	}
 	e.release(ctx, m.ConversationID, replyID)
 	e.advance(ctx, m.ConversationID)
 	return true, nil

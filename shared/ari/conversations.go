@@ -20,6 +20,17 @@ func ValidTurnPolicy(p string) bool {
 	return p == TurnQueue || p == TurnReject || p == TurnInterrupt
 }
 
+// Agent chains (relay/PROTOCOL.md section 13): in a group, an agent's
+// finished reply that mentions another agent member gives it a reply too.
+// A chain (everything one person's message sets off) makes at most
+// ChainHops agent-to-agent hops in a row and ChainReplyFactor × ChainHops
+// such replies in all; the table's CHECK constraint agrees on the bounds.
+const (
+	DefaultChainHops = 4
+	MaxChainHops     = 16
+	ChainReplyFactor = 2
+)
+
 // Bounds of a conversation's fields; the table's CHECK constraints agree.
 const (
 	MaxConversationTitle = 200 // characters
@@ -39,6 +50,9 @@ type Conversation struct {
 	UpdatedAt     Time    `json:"updatedAt"`
 	// TurnPolicy is one of TurnQueue, TurnReject, TurnInterrupt.
 	TurnPolicy string `json:"turnPolicy"`
+	// ChainHops is the budget of agent-to-agent hops per chain (0 to
+	// MaxChainHops; 0: an agent's mention starts no reply).
+	ChainHops int `json:"chainHops"`
 
 	Role        string `json:"role"`
 	Muted       bool   `json:"muted"`

@@ -30,6 +30,8 @@ const (
 	ConversationCreated Type = "conversation_created"
 	ConversationUpdated Type = "conversation_updated"
 	ConversationDeleted Type = "conversation_deleted"
+	// ChainLimit: an agent chain's budget stopped it (the relay sends it).
+	ChainLimit Type = "chain_limit"
 
 	// Agent control events go to an agent's channel, not to users.
 	AgentTokenRevoked Type = "agent_token_revoked"

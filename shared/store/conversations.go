@@ -31,7 +31,7 @@ type ConversationCursor struct {
 // conversation prefix, and (conversation_id, seq) for the other two, so the
 // unread count reads only the unread rows.
 var conversationSelect = `
-	select c.id, c.kind, c.title, c.created_by, c.last_seq, c.last_message_at, c.created_at, c.updated_at, c.turn_policy,
+	select c.id, c.kind, c.title, c.created_by, c.last_seq, c.last_message_at, c.created_at, c.updated_at, c.turn_policy, c.chain_hops,
 		cm.role, cm.muted, coalesce(r.last_read_seq, 0),
 		(select count(*) from messages u where u.conversation_id = c.id
 			and u.seq > coalesce(r.last_read_seq, 0) and u.deleted_at is null
@@ -58,7 +58,7 @@ func scanConversation(row pgx.Row) (ari.Conversation, error) {
 	var lmDeleted *bool
 	var lmCreated *ari.Time
 	var lm ari.MessagePreview
-	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.CreatedBy, &c.LastSeq, &c.LastMessageAt, &c.CreatedAt, &c.UpdatedAt, &c.TurnPolicy,
+	err := row.Scan(&c.ID, &c.Kind, &c.Title, &c.CreatedBy, &c.LastSeq, &c.LastMessageAt, &c.CreatedAt, &c.UpdatedAt, &c.TurnPolicy, &c.ChainHops,
 		&c.Role, &c.Muted, &c.LastReadSeq, &c.UnreadCount, &c.Agents,
 		&lmID, &lmSeq, &lmRole, &lm.SenderUserID, &lm.SenderAgentID, &lmContent, &lmStatus, &lmDeleted, &lmCreated)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -137,6 +137,7 @@ func (db *DB) CreateDirectConversation(ctx context.Context, userID, agentID, tit
 type ConversationChange struct {
 	Title      *string
 	TurnPolicy *string // one of ari.TurnQueue, TurnReject, TurnInterrupt
+	ChainHops  *int    // 0 to ari.MaxChainHops
 }
 
 // UpdateConversation applies a change; only an owner or admin may. A member
@@ -150,9 +151,9 @@ func (db *DB) UpdateConversation(ctx context.Context, userID, conversationID str
 		return ari.Conversation{}, ErrNotAllowed
 	}
 	tag, err := db.Pool.Exec(ctx, `update conversations c set title = coalesce($3, title),
-		turn_policy = coalesce($4, turn_policy), updated_at = now()
+		turn_policy = coalesce($4, turn_policy), chain_hops = coalesce($5, chain_hops), updated_at = now()
 		where c.id = $2 and exists (select 1 from conversation_members cm where cm.conversation_id = c.id
-			and cm.user_id = $1 and cm.role in ('owner', 'admin'))`, userID, conversationID, ch.Title, ch.TurnPolicy)
+			and cm.user_id = $1 and cm.role in ('owner', 'admin'))`, userID, conversationID, ch.Title, ch.TurnPolicy, ch.ChainHops)
 	if err != nil {
 		return ari.Conversation{}, err
 	}

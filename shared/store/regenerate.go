@@ -139,8 +139,11 @@ func regenerateTarget(ctx context.Context, tx pgx.Tx, in NewRegenerate) (person,
 			return "", "", &RegenerateRefused{Reason: "agentId is not the agent that wrote this reply"}
 		}
 		person, agent = *replyTo, *sender
-		if err := tx.QueryRow(ctx, `select seq, deleted_at is not null from messages where id = $1`, person).Scan(&seq, &deleted); err != nil {
+		if err := tx.QueryRow(ctx, `select seq, deleted_at is not null, role from messages where id = $1`, person).Scan(&seq, &deleted, &role); err != nil {
 			return "", "", err
+		}
+		if role != ari.RoleUser { // a reply in an agent chain answers an agent
+			return "", "", &RegenerateRefused{Reason: "only an answer to a person's message can be written again"}
 		}
 	case role != ari.RoleUser:
 		return "", "", &RegenerateRefused{Reason: "only an answer to a person's message can be written again"}

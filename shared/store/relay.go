@@ -64,16 +64,21 @@ type HistoryItem struct {
 	Seq        int64
 }
 
-// TaskInput is what an agent needs to write a reply: the user message it
-// answers, who sent it, and earlier messages with text (newest last).
+// TaskInput is what an agent needs to write a reply: the message it
+// answers (a person's, or in a chain an agent's reply that mentioned it),
+// who sent it, and earlier messages with text (newest last).
 type TaskInput struct {
-	MessageID   string
-	Seq         int64
-	Content     string
-	SenderID    string
-	SenderName  string
-	Attachments []TaskAttachment
-	History     []HistoryItem
+	MessageID  string
+	Seq        int64
+	Content    string
+	SenderID   string
+	SenderName string
+	// SenderRole is ari.RoleUser or ari.RoleAgent; SenderHandle is the
+	// agent's handle when an agent wrote the message.
+	SenderRole   string
+	SenderHandle string
+	Attachments  []TaskAttachment
+	History      []HistoryItem
 }
 
 // TaskAttachment is an attachment of the message a task answers.
@@ -89,9 +94,11 @@ type TaskAttachment struct {
 func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (TaskInput, error) {
 	var in TaskInput
 	var conv string
-	err := db.Pool.QueryRow(ctx, `select m.id, m.seq, m.content, coalesce(m.sender_user_id, ''), coalesce(u.name, ''), m.conversation_id
-		from messages m left join "user" u on u.id = m.sender_user_id where m.id = $1`, userMessageID).
-		Scan(&in.MessageID, &in.Seq, &in.Content, &in.SenderID, &in.SenderName, &conv)
+	err := db.Pool.QueryRow(ctx, `select m.id, m.seq, m.content, coalesce(m.sender_user_id, m.sender_agent_id, ''),
+		coalesce(u.name, a.name, ''), m.role, coalesce(a.handle, ''), m.conversation_id
+		from messages m left join "user" u on u.id = m.sender_user_id left join agents a on a.id = m.sender_agent_id
+		where m.id = $1`, userMessageID).
+		Scan(&in.MessageID, &in.Seq, &in.Content, &in.SenderID, &in.SenderName, &in.SenderRole, &in.SenderHandle, &conv)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return in, ErrNotFound
 	}
