@@ -232,16 +232,20 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	}
 }
 
-// settle ends a task off the reader: once its chunks are in the buffer, fn
-// runs on a goroutine of its own and the task is no longer this reader's.
+// settle ends a task off the reader: fn runs on a goroutine of its own once
+// the chunks given before are in the buffer, and the task is no longer this
+// reader's.
 func (ss *session) settle(t *stream.Task, fn func()) {
-	ss.feed.Wait() // the buffer holds every chunk before it ends
+	mark := ss.feed.Mark()
 	delete(ss.tasks, t.ID)
 	ss.settling.Store(t.ID, true)
 	ss.settlers.Add(1)
 	go func() {
 		defer ss.settlers.Done()
 		defer ss.settling.Delete(t.ID)
+		// The buffer holds every chunk before it ends. Waited for here,
+		// not on the reader: the socket's other replies keep streaming.
+		ss.feed.WaitFor(mark)
 		fn()
 	}()
 }

@@ -40,6 +40,10 @@ type Feed struct {
 	busy      bool            // the sender goroutine runs
 	idle      chan struct{}   // closed when the running sender ends
 	senders   sync.WaitGroup
+	// given counts the deltas queued so far, done those sent (or failed);
+	// progress is closed and replaced whenever done moves (WaitFor).
+	given, done uint64
+	progress    chan struct{}
 }
 
 // NewFeed returns the feed of one agent socket. Close it when the socket ends.
@@ -84,6 +88,7 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 		t.queuedAt = f.ReadAt()
 	}
 	t.queued = append(t.queued, delta...)
+	f.given++
 	if !f.busy {
 		f.busy = true
 		f.idle = make(chan struct{})
@@ -121,6 +126,43 @@ func (f *Feed) Wait() {
 	}
 }
 
+// Mark names everything given to Chunk so far, for WaitFor.
+func (f *Feed) Mark() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.given
+}
+
+// WaitFor returns once everything given to Chunk before Mark returned mark
+// is sent (or failed). Unlike Wait it does not wait for what is given after,
+// so a goroutine may call it while the reader goes on feeding chunks: the
+// end of a reply waits there, not on the agent socket's reader, which would
+// hold up the chunks of the socket's other replies for a round trip.
+func (f *Feed) WaitFor(mark uint64) {
+	for {
+		f.mu.Lock()
+		if f.done >= mark || !f.busy {
+			f.mu.Unlock()
+			return
+		}
+		if f.progress == nil {
+			f.progress = make(chan struct{})
+		}
+		ch := f.progress
+		f.mu.Unlock()
+		<-ch
+	}
+}
+
+// sent records that the deltas up to upTo have been sent; f.mu held.
+func (f *Feed) sentLocked(upTo uint64) {
+	f.done = upTo
+	if f.progress != nil {
+		close(f.progress)
+		f.progress = nil
+	}
+}
+
 // Close waits for the sender; the socket's reader calls it when it ends.
 func (f *Feed) Close() {
 	f.Wait()
@@ -133,8 +175,10 @@ func (f *Feed) send() {
 		f.mu.Lock()
 		batch := f.pending
 		f.pending = nil
+		upTo := f.given // every delta given so far is in this batch
 		if len(batch) == 0 {
 			f.busy = false
+			f.sentLocked(upTo)
 			close(f.idle)
 			f.mu.Unlock()
 			return
@@ -178,6 +222,9 @@ func (f *Feed) send() {
 				f.onErr(batch[i], err)
 			}
 		}
+		f.mu.Lock()
+		f.sentLocked(upTo)
+		f.mu.Unlock()
 	}
 }
 
