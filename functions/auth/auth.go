@@ -9,14 +9,18 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/ari-chat/ari-server/shared/account"
 	"github.com/ari-chat/ari-server/shared/ari"
 	sa "github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/mailer"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/redis/go-redis/v9"
 )
 
 // Deps is what the auth function needs.
@@ -38,6 +42,12 @@ type Deps struct {
 	// Mailer sends verification and reset mails; nil (no SMTP_URL) turns
 	// those endpoints off as Better Auth answers without its send callbacks.
 	Mailer *mailer.Mailer
+	// Redis, Keys and Storage let delete-user erase everything of a user
+	// (their offline queue, their uploaded objects) and the export link
+	// their uploads; a nil Storage refuses delete-user.
+	Redis   redis.UniversalClient
+	Keys    kv.Keys
+	Storage storage.Store
 }
 
 type handler struct {
@@ -52,6 +62,10 @@ type handler struct {
 	events  *events.Publisher
 	tickets sa.Tickets
 	mailer  *mailer.Mailer
+	eraser  account.Eraser
+	storage storage.Store
+	// Exports a day per user.
+	limExport ratelimit.Rule
 	// Mails an hour per client IP and per recipient address.
 	limMailIP, limMailAddress ratelimit.Rule
 	// Strict limits: per IP and per email, for sign-in and sign-up apart.
@@ -85,6 +99,9 @@ func New(d Deps) *httpx.Router {
 		events:         d.Events,
 		tickets:        d.Tickets,
 		mailer:         d.Mailer,
+		eraser:         account.Eraser{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Events: d.Events, Storage: d.Storage},
+		storage:        d.Storage,
+		limExport:      ratelimit.PerHour("account:export", d.Config.RateLimitExportPerHour),
 		limMailIP:      ratelimit.PerHour("auth:mail:ip", d.Config.RateLimitEmailPerIP),
 		limMailAddress: ratelimit.PerHour("auth:mail:address", d.Config.RateLimitEmailPerAddress),
 		limSignInIP:    ratelimit.PerMinute("auth:sign-in:ip", d.Config.RateLimitAuth),
@@ -119,6 +136,10 @@ func New(d Deps) *httpx.Router {
 	r.Handle("POST /api/auth/change-email", h.endpoint(h.changeEmail))
 	r.Handle("GET /api/auth/list-accounts", h.endpoint(h.listAccounts))
 	r.Handle("POST /api/auth/unlink-account", h.endpoint(h.unlinkAccount))
+	r.Handle("POST /api/auth/delete-user", h.endpoint(h.deleteUser))
+	r.Handle("GET /api/auth/delete-user/callback", h.endpoint(h.deleteUserCallback))
+	// The account as a whole, outside Better Auth's paths: ari's error shape.
+	r.With(h.authn.Require).HandleFunc("GET /api/account/export", h.export)
 	// Anything else under /api/auth answers as Better Auth does: an unknown
 	// route, a wrong method or a trailing slash is 404 with an empty body, and
 	// get-session refuses POST with 405.

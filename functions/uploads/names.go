@@ -1,13 +1,11 @@
 package uploads
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/storage/sniff"
 	"github.com/google/uuid"
 )
@@ -52,22 +50,10 @@ func sanitizeName(name string, t sniff.Type) string {
 	return out
 }
 
-var plainOwner = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ownerSegment is the owner's id as a key segment; ids that are not plain
-// (none are today) are hashed rather than trusted inside a key.
-func ownerSegment(ownerID string) string {
-	if plainOwner.MatchString(ownerID) {
-		return ownerID
-	}
-	sum := sha256.Sum256([]byte(ownerID))
-	return hex.EncodeToString(sum[:16])
-}
-
 // Storage keys are generated, never derived from anything a client sends
 // except the detected type's extension:
 //
-//	u/<ownerId>/<uuid>.<ext>         a checked file
+//	u/<ownerId>/<uuid>.<ext>         a checked file (storage.UserPrefixes)
 //	incoming/<ownerId>/<uuid>.<ext>  where a presigned upload lands before
 //	                                 /complete checks it and copies it to u/
 //
@@ -75,7 +61,7 @@ func ownerSegment(ownerID string) string {
 // presigned PUT stays valid until it expires, so a file checked in place
 // could be swapped afterwards.
 func newKeys(ownerID string, t sniff.Type) (final, incoming string) {
-	name := ownerSegment(ownerID) + "/" + uuid.NewString() + t.Ext
+	name := storage.OwnerSegment(ownerID) + "/" + uuid.NewString() + t.Ext
 	return "u/" + name, "incoming/" + name
 }
 

@@ -52,17 +52,21 @@ type Config struct {
 	TrustProxyHeaders bool          `env:"TRUST_PROXY_HEADERS" envDefault:"false"`
 	TrustedProviders  []string      `env:"AUTH_TRUSTED_PROVIDERS" envSeparator:"," envDefault:""`
 	// RequireEmailVerification is Better Auth's requireEmailVerification.
-	RequireEmailVerification bool   `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
-	GoogleClientID           string `env:"GOOGLE_CLIENT_ID"`
-	GoogleClientSecret       string `env:"GOOGLE_CLIENT_SECRET"`
-	GoogleAuthURL            string `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
-	GoogleTokenURL           string `env:"GOOGLE_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
-	GoogleUserInfoURL        string `env:"GOOGLE_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
-	GitHubClientID           string `env:"GITHUB_CLIENT_ID"`
-	GitHubClientSecret       string `env:"GITHUB_CLIENT_SECRET"`
-	GitHubAuthURL            string `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
-	GitHubTokenURL           string `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
-	GitHubAPIURL             string `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
+	RequireEmailVerification bool `env:"AUTH_REQUIRE_EMAIL_VERIFICATION" envDefault:"false"`
+	// DeleteAccountConfirmation is Better Auth's
+	// user.deleteUser.sendDeleteAccountVerification: delete-user mails a
+	// link (valid a day) and the account goes only when it is opened.
+	DeleteAccountConfirmation bool   `env:"AUTH_DELETE_ACCOUNT_CONFIRMATION" envDefault:"false"`
+	GoogleClientID            string `env:"GOOGLE_CLIENT_ID"`
+	GoogleClientSecret        string `env:"GOOGLE_CLIENT_SECRET"`
+	GoogleAuthURL             string `env:"GOOGLE_AUTH_URL" envDefault:"https://accounts.google.com/o/oauth2/v2/auth"`
+	GoogleTokenURL            string `env:"GOOGLE_TOKEN_URL" envDefault:"https://oauth2.googleapis.com/token"`
+	GoogleUserInfoURL         string `env:"GOOGLE_USERINFO_URL" envDefault:"https://openidconnect.googleapis.com/v1/userinfo"`
+	GitHubClientID            string `env:"GITHUB_CLIENT_ID"`
+	GitHubClientSecret        string `env:"GITHUB_CLIENT_SECRET"`
+	GitHubAuthURL             string `env:"GITHUB_AUTH_URL" envDefault:"https://github.com/login/oauth/authorize"`
+	GitHubTokenURL            string `env:"GITHUB_TOKEN_URL" envDefault:"https://github.com/login/oauth/access_token"`
+	GitHubAPIURL              string `env:"GITHUB_API_URL" envDefault:"https://api.github.com"`
 
 	// Email over SMTP (shared/mailer). Without SMTP_URL nothing is sent and the
 	// endpoints that need a mail answer as Better Auth does when its send
@@ -72,6 +76,8 @@ type Config struct {
 	// Mails an hour per recipient address and per client IP.
 	RateLimitEmailPerAddress int `env:"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR" envDefault:"5"`
 	RateLimitEmailPerIP      int `env:"RATE_LIMIT_EMAIL_PER_IP_PER_HOUR" envDefault:"20"`
+	// Account exports (GET /api/account/export) an hour per user.
+	RateLimitExportPerHour int `env:"RATE_LIMIT_EXPORT_PER_HOUR" envDefault:"2"`
 
 	// Per-user limits on what fans out to other people, counted in Redis so
 	// every instance and Lambda shares them: send_message frames on the
@@ -245,6 +251,9 @@ func (c Config) validate() error {
 	default:
 		bad("AUTH_PASSWORD_ALGORITHM", "must be scrypt or argon2id")
 	}
+	if c.DeleteAccountConfirmation && c.SMTPURL == "" {
+		bad("AUTH_DELETE_ACCOUNT_CONFIRMATION", "needs SMTP_URL (the confirmation link is mailed)")
+	}
 	if c.RequireEmailVerification && c.SMTPURL == "" {
 		bad("AUTH_REQUIRE_EMAIL_VERIFICATION", "needs SMTP_URL (nobody could ever verify an address)")
 	}
@@ -264,7 +273,7 @@ func (c Config) validate() error {
 		"RATE_LIMIT_GROUPS_PER_HOUR": c.RateLimitGroups, "RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": c.RateLimitGroupMembers,
 		"RELAY_MAX_SOCKETS_PER_USER":            c.RelayMaxSocketsPerUser,
 		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP,
-		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages} {
+		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages, "RATE_LIMIT_EXPORT_PER_HOUR": c.RateLimitExportPerHour} {
 		if v < 1 {
 			bad(name, "must be at least 1")
 		}
