@@ -136,6 +136,7 @@ func New(d Deps) *httpx.Router {
 	r.Handle("POST /api/auth/change-email", h.endpoint(h.changeEmail))
 	r.Handle("GET /api/auth/list-accounts", h.endpoint(h.listAccounts))
 	r.Handle("POST /api/auth/unlink-account", h.endpoint(h.unlinkAccount))
+	r.Handle("POST /api/auth/link-social", h.endpoint(h.linkSocial))
 	r.Handle("POST /api/auth/delete-user", h.endpoint(h.deleteUser))
 	r.Handle("GET /api/auth/delete-user/callback", h.endpoint(h.deleteUserCallback))
 	// The account as a whole, outside Better Auth's paths: ari's error shape.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/ari-chat/ari-server/shared/textcheck"
@@ -85,6 +86,22 @@ func readBody(w http.ResponseWriter, r *http.Request) (*body, error) {
 			fmt.Sprintf("Content-Type %q is not allowed. Allowed types: application/json, application/x-www-form-urlencoded", ct))
 	}
 	return b, nil
+}
+
+// onlyKnown reports every key of a JSON body that is not one of fields.
+// Better Auth's validator drops such keys; an endpoint that must not act on
+// a misspelled field (delete-user) refuses them instead.
+func (b *body) onlyKnown(fields ...string) {
+	var unknown []string
+	for k := range b.json {
+		if !slices.Contains(fields, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		b.issue(k, "Unrecognized key")
+	}
 }
 
 func (b *body) issue(field, msg string) {

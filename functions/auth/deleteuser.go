@@ -52,6 +52,7 @@ func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	callbackURL := b.str("callbackURL", false)
 	password := b.str("password", false)
 	token := b.str("token", false)
+	b.onlyKnown("callbackURL", "password", "token")
 	if err := b.err(); err != nil {
 		return err
 	}

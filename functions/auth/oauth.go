@@ -38,6 +38,11 @@ type stateData struct {
 	ExpiresAt     int64  `json:"expiresAt"`
 	RequestSignUp *bool  `json:"requestSignUp,omitempty"`
 	OAuthState    string `json:"oauthState,omitempty"`
+	// Link makes the flow link-social's; LinkSession (ours: Better Auth
+	// keeps the session token encrypted instead, and skips its check when
+	// that is absent) is the id of the session that started it.
+	Link        *stateLink `json:"link,omitempty"`
+	LinkSession string     `json:"linkSession,omitempty"`
 }
 
 // signInSocial starts an OAuth flow: it stores the state and PKCE verifier,
@@ -78,29 +83,38 @@ func (h *handler) signInSocial(w http.ResponseWriter, r *http.Request) error {
 	if callbackURL == "" {
 		callbackURL = h.cfg.BaseURL
 	}
-	state := sa.RandomString(32, sa.URLSafeAlphabet)
-	verifier := sa.RandomString(128, sa.URLSafeAlphabet)
-	t := now()
-	value, err := json.Marshal(stateData{
-		CallbackURL: callbackURL, CodeVerifier: verifier, ErrorURL: errorURL, NewUserURL: newUserURL,
-		ExpiresAt: t.Add(stateTTL).UnixMilli(), RequestSignUp: requestSignUp, OAuthState: state,
-	})
+	authURL, err := h.beginOAuth(w, r, p, stateData{CallbackURL: callbackURL, ErrorURL: errorURL, NewUserURL: newUserURL,
+		RequestSignUp: requestSignUp}, loginHint)
 	if err != nil {
 		return err
 	}
-	if err := h.db.CreateVerification(r.Context(), ari.Verification{
-		ID: sa.GenerateID(sa.IDLength), Identifier: stateIDPrefix + state, Value: string(value),
-		ExpiresAt: ari.T(t.Add(stateTTL)), CreatedAt: ari.T(t), UpdatedAt: ari.T(t),
-	}); err != nil {
-		return err
-	}
-	http.SetCookie(w, h.cookies.Signed(sa.StateCookie, state, h.secret, stateCookieAge))
-	authURL := p.authURL(h.redirectURI(p.id), state, verifier, loginHint)
 	redirect := disableRedirect == nil || !*disableRedirect
 	if redirect {
 		w.Header().Set("Location", authURL)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"url": authURL, "redirect": redirect})
+}
+
+// beginOAuth stores the state (sd plus a fresh state, PKCE verifier and
+// expiry) as Better Auth does, sets the signed state cookie and returns the
+// provider's authorization URL.
+func (h *handler) beginOAuth(w http.ResponseWriter, r *http.Request, p *provider, sd stateData, loginHint string) (string, error) {
+	state := sa.RandomString(32, sa.URLSafeAlphabet)
+	verifier := sa.RandomString(128, sa.URLSafeAlphabet)
+	t := now()
+	sd.CodeVerifier, sd.ExpiresAt, sd.OAuthState = verifier, t.Add(stateTTL).UnixMilli(), state
+	value, err := marshalState(sd)
+	if err != nil {
+		return "", err
+	}
+	if err := h.db.CreateVerification(r.Context(), ari.Verification{
+		ID: sa.GenerateID(sa.IDLength), Identifier: stateIDPrefix + state, Value: value,
+		ExpiresAt: ari.T(t.Add(stateTTL)), CreatedAt: ari.T(t), UpdatedAt: ari.T(t),
+	}); err != nil {
+		return "", err
+	}
+	http.SetCookie(w, h.cookies.Signed(sa.StateCookie, state, h.secret, stateCookieAge))
+	return p.authURL(h.redirectURI(p.id), state, verifier, loginHint), nil
 }
 
 func (h *handler) redirectURI(providerID string) string {
@@ -190,6 +204,17 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil || prof.ID == "" {
 		slog.WarnContext(ctx, "oauth profile fetch failed", "provider", p.id, "err", err)
 		return fail("unable_to_get_user_info")
+	}
+	if sd.Link != nil {
+		code, err := h.linkAccount(ctx, p.id, sd, prof, tok)
+		if err != nil {
+			slog.ErrorContext(ctx, "oauth link failed", "provider", p.id, "err", err)
+			return fail("internal_server_error")
+		}
+		if code != "" {
+			return fail(code)
+		}
+		return redirect(w, sd.CallbackURL)
 	}
 	if prof.Email == "" {
 		return fail("email_not_found")
