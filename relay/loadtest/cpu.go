@@ -3,40 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ari-chat/ari-server/shared/procstat"
 	"github.com/redis/go-redis/v9"
 )
 
 // Server CPU per chunk: the relay process's user+system time from
 // /proc/<pid>/stat and Redis's used_cpu_user+used_cpu_sys from INFO cpu,
 // read before and after a scenario.
-
-// clockTick is USER_HZ, which Linux fixes at 100 for /proc/<pid>/stat.
-const clockTick = 10 * time.Millisecond
-
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) is in parentheses and may hold spaces:
-	// count fields after the last ')'. utime and stime are fields 14, 15.
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
-	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	k, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
-	}
-	return time.Duration(u+k) * clockTick, nil
-}
 
 func redisCPU(ctx context.Context, rdb redis.UniversalClient) (time.Duration, error) {
 	info, err := rdb.Info(ctx, "cpu").Result()
@@ -67,7 +44,7 @@ func startCPU(ctx context.Context, pid int, rdb redis.UniversalClient) *cpuMeter
 	m := &cpuMeter{pid: pid, rdb: rdb}
 	if pid > 0 {
 		var err error
-		m.relay, err = processCPU(pid)
+		m.relay, err = procstat.CPU(pid)
 		m.okRelay = err == nil
 	}
 	if rdb != nil {
@@ -85,7 +62,7 @@ func (m *cpuMeter) perChunk(ctx context.Context, chunks int64) string {
 	}
 	var parts []string
 	if m.okRelay {
-		if now, err := processCPU(m.pid); err == nil {
+		if now, err := procstat.CPU(m.pid); err == nil {
 			parts = append(parts, fmt.Sprintf("relay %d µs", (now-m.relay).Microseconds()/chunks))
 		}
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/ari-chat/ari-server/functions/messages"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
+	"github.com/ari-chat/ari-server/shared/procstat"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -104,7 +105,7 @@ func run(ctx context.Context, args []string) error {
 		sets = append(sets, z)
 	}
 	fmt.Printf("messages benchmark: %d page and %d search requests per kind after %d warm-up; load average %s\n",
-		o.iterations, o.searches, o.warmup, loadavg())
+		o.iterations, o.searches, o.warmup, procstat.LoadAvg())
 	for _, z := range sets {
 		fmt.Printf("  %d messages: %d conversations of %d, %d users\n", z.s.Messages, z.s.Conversations, z.s.PerConv, z.s.Users)
 	}
@@ -180,7 +181,7 @@ func run(ctx context.Context, args []string) error {
 			fmt.Println()
 		}
 	}
-	fmt.Printf("\nload average at the end %s\n", loadavg())
+	fmt.Printf("\nload average at the end %s\n", procstat.LoadAvg())
 	if !o.explain {
 		return nil
 	}
@@ -255,20 +256,6 @@ func count(n int) string {
 		return fmt.Sprintf("%dk", n/1000)
 	}
 	return strconv.Itoa(n)
-}
-
-// loadavg is the machine's 1/5/15-minute load average (Linux), so a
-// figure is read next to how busy the machine was.
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func envOr(k, def string) string {

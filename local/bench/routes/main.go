@@ -26,6 +26,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ari-chat/ari-server/shared/procstat"
 )
 
 type options struct {
@@ -127,7 +129,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	fmt.Printf("shim %s, relay %s; %d users, %d conversations each owned, %d messages each; %s per run; load average %s\n",
-		o.shim, o.relay, o.users, o.perUser, o.messages, o.duration, loadavg())
+		o.shim, o.relay, o.users, o.perUser, o.messages, o.duration, procstat.LoadAvg())
 	fmt.Printf("%-5s %5s %9s %8s %8s %8s %7s %10s %8s\n", "route", "conc", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "cpu ms/req", "pg conns")
 	for _, route := range o.routes {
 		for _, c := range o.concurrency {
@@ -141,7 +143,7 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
-	fmt.Printf("load average at the end %s\n", loadavg())
+	fmt.Printf("load average at the end %s\n", procstat.LoadAvg())
 	return ctx.Err()
 }
 
@@ -266,43 +268,19 @@ func pct(d []time.Duration, p int) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// cpuTime is the user+system CPU the processes have used (Linux
-// /proc/<pid>/stat, in clock ticks of 10 ms), or -1 without pids or /proc.
+// cpuTime is the user+system CPU the processes have used, or -1 without
+// pids or /proc.
 func cpuTime(pids []int) time.Duration {
 	if len(pids) == 0 {
 		return -1
 	}
 	var total time.Duration
 	for _, pid := range pids {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		d, err := procstat.CPU(pid)
 		if err != nil {
 			return -1
 		}
-		// Fields after the command name (which may hold spaces) in ")".
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 13 {
-			return -1
-		}
-		ut, err1 := strconv.ParseInt(f[11], 10, 64)
-		st, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 != nil || err2 != nil {
-			return -1
-		}
-		total += time.Duration(ut+st) * 10 * time.Millisecond
+		total += d
 	}
 	return total
-}
-
-// loadavg is the machine's 1/5/15-minute load average (Linux).
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
