@@ -38,8 +38,9 @@ type Message struct {
 	// Superseded: a newer version of this reply exists; history leaves it
 	// out unless asked for every version.
 	Superseded bool `json:"superseded,omitempty"`
-	// Versions lists, in history pages, the ids of every version of a reply
-	// that has more than one, oldest first (this one included).
+	// Versions lists, in history pages and search hits, the ids of every
+	// version of a reply that has more than one, oldest first (this one
+	// included).
 	Versions     []string `json:"versions,omitempty"`
 	CreatedAt    Time     `json:"createdAt"`
 	UpdatedAt    Time     `json:"updatedAt"`

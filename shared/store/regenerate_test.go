@@ -101,3 +101,59 @@ func TestRegenerateVersionsPerAgent(t *testing.T) {
 		t.Fatalf("stranger's regenerate: %v", err)
 	}
 }
+
+// Search finds an answer once: its newest version, as history shows it by
+// default; the superseded versions stay out of both search plans.
+func TestSearchFindsTheNewestVersionOnly(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada := testenv.NewUser(t, db, "Ada")
+	conv, agent := chatFixture(t, db, "direct", ada)
+	sent, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: ada.ID, ConversationID: conv, Content: "tell me about quokkas",
+		ClientMessageID: "s-1", ReplyAgentIDs: []string{agent}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SettleReply(ctx, sent.Replies[0].ID, ari.StatusComplete, "marsupial answer one", ""); err != nil {
+		t.Fatal(err)
+	}
+	in := store.NewRegenerate{UserID: ada.ID, ConversationID: conv, MessageID: sent.Message.ID}
+	ids := []string{sent.Replies[0].ID}
+	for _, text := range []string{"marsupial answer two", "marsupial answer three"} {
+		got, err := db.Regenerate(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.SettleReply(ctx, got.Reply.ID, ari.StatusComplete, text, ""); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got.Reply.ID)
+	}
+	for _, plan := range []struct {
+		name string
+		rare float64
+	}{{"index", 1e9}, {"history", 0}} {
+		undo := store.SetRareMatches(plan.rare)
+		for _, q := range []string{"marsupial", "answer one", "marsu"} {
+			hits, more, err := db.SearchMessages(ctx, ada.ID, store.SearchQuery{Text: q, Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hits {
+				got = append(got, h.Message.ID)
+			}
+			want := []string{ids[2]}
+			if q == "answer one" {
+				want = nil // only a superseded version says it
+			}
+			if more || !slices.Equal(got, want) {
+				t.Fatalf("%s plan, %q: hits %v (more %v), want %v (versions %v)", plan.name, q, got, more, want, ids)
+			}
+			if len(hits) == 1 && (hits[0].Message.Version != 3 || !slices.Equal(hits[0].Message.Versions, ids)) {
+				t.Fatalf("%s plan, %q: hit %+v", plan.name, q, hits[0].Message.Message)
+			}
+		}
+		undo()
+	}
+}

@@ -80,7 +80,9 @@ const searchScope = `m.conversation_id = any(array(select cm.conversation_id fro
 const searchAfter = `($6::real is null or (ts_rank(m.search, ` + "%s" + `), m.seq, m.id) < ($6::real, $7::bigint, $8::text))`
 
 // SearchMessages finds live messages matching q in conversations the caller
-// is a member of, best rank first, then newest. more reports whether another
+// is a member of, best rank first, then newest. A regenerated answer is
+// found once, as its newest version (superseded versions are left out, as
+// history leaves them out by default), with its versions listed. more reports whether another
 // page follows. An unknown or foreign ConversationID is ErrNotFound.
 func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) (hits []SearchHit, more bool, err error) {
 	if q.Limit <= 0 || q.Limit > MaxPageLimit {
@@ -110,7 +112,7 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if est <= rareMatches {
 		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
-			where ` + searchScope + ` and m.deleted_at is null and m.search @@ ` + tsquery + `
+			where ` + searchScope + ` and m.deleted_at is null and not m.superseded and m.search @@ ` + tsquery + `
 				and ` + fmt.Sprintf(searchAfter, tsquery) + `
 			order by rank desc, m.seq desc, m.id desc
 			limit $10`
@@ -121,12 +123,12 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		// terms (measured: half the time of a MATERIALIZED CTE fence).
 		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
-			where ` + searchScope + ` and m.deleted_at is null and ts_match_vq(m.search, ` + tsquery + `)
+			where ` + searchScope + ` and m.deleted_at is null and not m.superseded and ts_match_vq(m.search, ` + tsquery + `)
 				and ` + fmt.Sprintf(searchAfter, tsquery) + `
 			order by rank desc, m.seq desc, m.id desc
 			limit $10`
 	}
-	rows, err := db.Pool.Query(ctx, `select `+pageColumns+`, h.rank,
+	rows, err := db.Pool.Query(ctx, `select `+pageColumns+`, `+versionsColumn+`, h.rank,
 			ts_headline('simple', translate(m.content, E'\x02\x03', ''), `+tsquery+`, $9)
 		from (`+ranked+`) h join messages m on m.id = h.id
 		order by h.rank desc, m.seq desc, m.id desc`,
@@ -139,7 +141,9 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		var h SearchHit
 		var headline string
 		var files bool
-		m, err := scanMessage(r, &files, &h.Rank, &headline)
+		var versions []string
+		m, err := scanMessage(r, &files, &versions, &h.Rank, &headline)
+		m.Versions = versions
 		h.Message, h.Snippet = m, highlight(headline)
 		if files {
 			withFiles = append(withFiles, m.ID)
