@@ -1,0 +1,17 @@
+export { Agent, run, validId, type AgentOptions, type Handler, type Logger, type Posted } from "./agent.js";
+export { Task, mention, handle, HANDLER_FAILURE, AGENT_STOPPING } from "./task.js";
+export {
+  AuthError,
+  CancelledError,
+  InvalidInputError,
+  NotYourTaskError,
+  PostError,
+  ReplacedError,
+  RevokedError,
+  StoppedError,
+  TaskEndedError,
+} from "./errors.js";
+export { Backoff, type BackoffOptions } from "./backoff.js";
+export type { WebSocketConstructor, WebSocketLike } from "./socket.js";
+export { utf8Length } from "./text.js";
+export * from "./protocol.js";

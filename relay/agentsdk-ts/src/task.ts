@@ -1,0 +1,238 @@
+import type { Agent } from "./agent.js";
+import { InvalidInputError, StoppedError, TaskEndedError, relayEnded } from "./errors.js";
+import {
+  MAX_AGENT_ERROR_BYTES,
+  MAX_REPLY_BYTES,
+  MAX_STATUS_LABEL_BYTES,
+  STATUS_STATES,
+  type Attachment,
+  type HistoryEntry,
+  type StatusState,
+  type TaskChain,
+  type TaskFrame,
+  type TaskMessage,
+  type TaskRegenerate,
+  type Tool,
+} from "./protocol.js";
+import { clean, truncate, utf8Length, validText } from "./text.js";
+
+/** What a handler's failure shows users; the error itself is only logged. */
+export const HANDLER_FAILURE = "the agent could not answer";
+export const AGENT_STOPPING = "the agent is shutting down";
+
+/**
+ * Task is one reply the relay asks the agent to write, and the stream to
+ * write it. Its methods may be called without awaiting each, in order: frames
+ * go out in the order of the calls.
+ *
+ * `signal` aborts when the task is over for the agent: the relay cancelled
+ * it (reason a CancelledError with the relay's reason, or NotYourTaskError)
+ * or the agent is stopping (StoppedError). Pass it to whatever produces the
+ * reply (fetch, an LLM client) so the work stops too.
+ */
+export class Task {
+  readonly id: string;
+  readonly conversationId: string;
+  /** The reply being written (also its stream frames' messageId). */
+  readonly messageId: string;
+  /** The message to answer: a person's, or in a chain the mentioning agent's reply. */
+  readonly message: TaskMessage;
+  /** Earlier messages, oldest first (section 9). */
+  readonly history: HistoryEntry[];
+  /** Tools of apps bound to the conversation (section 15), when there are any. */
+  readonly tools: Tool[] | undefined;
+  /** Set when another agent's reply mentioned this agent (section 13). */
+  readonly chain: TaskChain | undefined;
+  /** Set when a member asked for a new answer (section 10). */
+  readonly regenerate: TaskRegenerate | undefined;
+  /** The task frame as received, unknown keys included. */
+  readonly frame: TaskFrame;
+  readonly signal: AbortSignal;
+
+  /** @internal */ readonly controller = new AbortController();
+  /** @internal the socket its last text frame went out on; 0 before any. */ epoch = 0;
+  /** @internal */ ended = false;
+  /** @internal */ settled!: () => void;
+  /** @internal resolves once the task's end is queued (or the relay ended it). */
+  readonly over: Promise<void>;
+
+  private textSoFar = "";
+  private bytes = 0;
+
+  /** @internal */
+  constructor(
+    readonly agent: Agent,
+    frame: TaskFrame,
+  ) {
+    this.frame = frame;
+    this.id = frame.taskId;
+    this.conversationId = frame.conversationId;
+    this.messageId = frame.messageId;
+    this.message = frame.message;
+    this.history = frame.history;
+    this.tools = frame.tools;
+    this.chain = frame.chain;
+    this.regenerate = frame.regenerate;
+    this.signal = this.controller.signal;
+    this.over = new Promise((resolve) => (this.settled = resolve));
+  }
+
+  /** The reply text written so far. */
+  get text(): string {
+    return this.textSoFar;
+  }
+
+  /** Whether the reply has ended (complete, fail, or ended by the relay). */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** The attachments of the message to answer (section 8); fetch them while working. */
+  get attachments(): Attachment[] {
+    return this.message.attachments;
+  }
+
+  /**
+   * write appends delta to the reply (agent_chunk in delta mode). It waits
+   * while the send queue is full and rejects once the task's signal aborted.
+   * An empty delta tells the relay the agent is still working (keep-alive).
+   */
+  write(delta: string): Promise<void> {
+    if (!validText(delta)) return Promise.reject(new InvalidInputError("text holds a lone surrogate or U+0000"));
+    const err = this.unusable();
+    if (err) return Promise.reject(err);
+    const n = utf8Length(delta);
+    if (this.bytes + n > MAX_REPLY_BYTES) return Promise.reject(new InvalidInputError("reply would exceed 256 KiB"));
+    this.textSoFar += delta;
+    this.bytes += n;
+    return this.agent._enqueue({ kind: "delta", task: this, content: delta, full: this.textSoFar }, this.signal);
+  }
+
+  /**
+   * set replaces the reply with text, which must begin with the text written
+   * so far (agent_chunk in accumulated mode). To rewrite the reply, end it
+   * with complete(final) instead.
+   */
+  set(text: string): Promise<void> {
+    if (!validText(text)) return Promise.reject(new InvalidInputError("text holds a lone surrogate or U+0000"));
+    const n = utf8Length(text);
+    if (n > MAX_REPLY_BYTES) return Promise.reject(new InvalidInputError("reply would exceed 256 KiB"));
+    const err = this.unusable();
+    if (err) return Promise.reject(err);
+    if (!text.startsWith(this.textSoFar)) {
+      return Promise.reject(new InvalidInputError("set text does not extend the text sent so far"));
+    }
+    this.textSoFar = text;
+    this.bytes = n;
+    return this.agent._enqueue({ kind: "set", task: this, content: "", full: text }, this.signal);
+  }
+
+  /**
+   * status tells the conversation's members what the agent is doing
+   * (agent_status): thinking, tool, writing or waiting, with a short label
+   * for people (at most 200 bytes). Members see the latest one until the
+   * reply ends; it also counts as activity for the relay's silence timeouts.
+   */
+  status(state: StatusState, label = ""): Promise<void> {
+    if (!STATUS_STATES.includes(state) || !validText(label) || utf8Length(label) > MAX_STATUS_LABEL_BYTES) {
+      return Promise.reject(new InvalidInputError("status state must be thinking, tool, writing or waiting, with a label of at most 200 bytes"));
+    }
+    const err = this.unusable();
+    if (err) return Promise.reject(err);
+    return this.agent._enqueue({ kind: "status", task: this, content: label, state, full: "" }, this.signal);
+  }
+
+  /**
+   * stream writes every delta of an iterable — an LLM client's stream, say —
+   * then completes the reply. It stops when the task's signal aborts; a
+   * failure of the iterable fails the reply with a generic message and
+   * rejects with the failure.
+   */
+  async stream(deltas: AsyncIterable<string> | Iterable<string>, opts: { complete?: boolean } = {}): Promise<void> {
+    try {
+      for await (const d of deltas) {
+        if (this.signal.aborted) throw this.signal.reason;
+        if (d !== "") await this.write(d);
+      }
+    } catch (err) {
+      if (!this.ended && !this.signal.aborted) {
+        this.agent._log("error", "agent-sdk: stream failed", { task: this.id, err: String(err) });
+        await this.fail(HANDLER_FAILURE).catch(() => {});
+      }
+      throw err;
+    }
+    if (opts.complete !== false) await this.complete();
+  }
+
+  /**
+   * complete ends the reply with the text written so far, or with final as
+   * its text whatever was streamed.
+   */
+  complete(final?: string): Promise<void> {
+    if (final !== undefined) {
+      if (!validText(final)) return Promise.reject(new InvalidInputError("text holds a lone surrogate or U+0000"));
+      if (utf8Length(final) > MAX_REPLY_BYTES) return Promise.reject(new InvalidInputError("reply would exceed 256 KiB"));
+    }
+    return this.end("complete", final);
+  }
+
+  /**
+   * fail ends the reply in error. message is shown to the conversation's
+   * members, so it must not carry secrets; it is cut to 2 KiB.
+   */
+  fail(message: string = HANDLER_FAILURE): Promise<void> {
+    const msg = truncate(clean(message || HANDLER_FAILURE), MAX_AGENT_ERROR_BYTES);
+    return this.end("error", undefined, msg);
+  }
+
+  /** mentionBack is the mention of the agent whose reply this task answers, or "" for a person's message. */
+  mentionBack(): string {
+    const h = this.chain?.mentionedBy.handle;
+    return h ? "@" + h : "";
+  }
+
+  /** lastHop: the chain has spent its hop budget; a mention in this reply starts nothing more. */
+  get lastHop(): boolean {
+    return this.chain !== undefined && this.chain.hop >= this.chain.maxHops;
+  }
+
+  private end(kind: "complete" | "error", final?: string, message?: string): Promise<void> {
+    if (this.ended) return Promise.reject(new TaskEndedError());
+    this.ended = true;
+    if (this.signal.aborted && relayEnded(this.signal.reason)) {
+      this.agent._taskOver(this);
+      return Promise.reject(this.signal.reason);
+    }
+    if (final !== undefined) {
+      this.textSoFar = final;
+      this.bytes = utf8Length(final);
+    }
+    const p =
+      kind === "complete"
+        ? this.agent._enqueue({ kind: "complete", task: this, content: "", full: this.textSoFar, final: final !== undefined })
+        : this.agent._enqueue({ kind: "error", task: this, content: message ?? HANDLER_FAILURE, full: this.textSoFar });
+    this.agent._taskOver(this);
+    return p;
+  }
+
+  private unusable(): Error | undefined {
+    if (this.ended) return new TaskEndedError();
+    if (this.signal.aborted) return this.signal.reason instanceof Error ? this.signal.reason : new StoppedError();
+    return undefined;
+  }
+}
+
+/** mention is the text that addresses an agent in a group: "@" and its handle ("Pong Bot" → "@pong-bot"). */
+export function mention(nameOrHandle: string): string {
+  return "@" + handle(nameOrHandle);
+}
+
+/** handle applies the relay's rule (section 13): lower case, runs outside [a-z0-9_-] become "-", trimmed, ≤ 64 bytes. */
+export function handle(name: string): string {
+  let h = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
+  if (h.length > 64) h = h.slice(0, 64).replace(/-+$/g, "");
+  return h;
+}

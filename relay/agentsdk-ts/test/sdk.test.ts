@@ -1,0 +1,55 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { parseDuration, reply, words } from "../examples/echo.js";
+import { Backoff, handle, mention, utf8Length } from "../src/index.js";
+import { truncate, validText } from "../src/text.js";
+
+test("utf8Length counts bytes as the relay does", () => {
+  assert.equal(utf8Length("In Tōkyō ist es "), 18);
+  assert.equal(utf8Length("é🙂東"), 2 + 4 + 3);
+  assert.equal(utf8Length("a\ud83db"), 5); // a lone surrogate as U+FFFD
+});
+
+test("validText refuses lone surrogates and U+0000", () => {
+  assert.ok(validText("😀 ok"));
+  assert.ok(!validText("\ud83d"));
+  assert.ok(!validText("x\ude00"));
+  assert.ok(!validText("a\u0000b"));
+});
+
+test("truncate keeps whole characters", () => {
+  assert.equal(truncate("ab🙂", 5), "ab");
+  assert.equal(truncate("ab🙂", 6), "ab🙂");
+  assert.equal(truncate("éé", 3), "é");
+});
+
+test("handle and mention follow the relay's rule", () => {
+  assert.equal(handle("Echo Bot"), "echo-bot");
+  assert.equal(handle("GPT 4.1 (fast)"), "gpt-4-1-fast");
+  assert.equal(handle("Café"), "caf");
+  assert.equal(mention("Pong Bot"), "@pong-bot");
+});
+
+test("backoff doubles to its maximum with jitter from the upper half", () => {
+  const b = new Backoff({ initialMs: 100, maxMs: 400 }, () => 1);
+  assert.deepEqual([b.next(), b.next(), b.next(), b.next()], [100, 200, 400, 400]);
+  const low = new Backoff({ initialMs: 100, maxMs: 400 }, () => 0);
+  assert.equal(low.next(), 50);
+  b.reset();
+  assert.equal(b.next(), 100);
+});
+
+test("the echo example keeps every byte and says which take", () => {
+  for (const s of ["", "a", "Hallo Welt", "  lead", "trail  ", "Wie spät\nist es in 東京? 🙂  ok"]) {
+    assert.equal(words(s).join(""), s);
+  }
+  assert.deepEqual(words("You said: hi  there"), ["You ", "said: ", "hi  ", "there"]);
+  const message = { id: "m", seq: 1, content: "hi", sender: { id: "u", name: "Ada" }, attachments: [] };
+  assert.equal(reply({ message, regenerate: undefined }), "You said: hi");
+  assert.equal(reply({ message: { ...message, content: "", attachments: [{ id: "a", url: "u", contentType: "t", size: 1, name: "n" }] }, regenerate: undefined }), "You sent 1 attachment.");
+  assert.equal(reply({ message, regenerate: { version: 2, previousReplyId: "r1", previousContent: "x" } }), "(take 2) You said: hi");
+  assert.equal(parseDuration("60ms"), 60);
+  assert.equal(parseDuration("1.5s"), 1500);
+  assert.equal(parseDuration("0"), 0);
+  assert.equal(parseDuration("fast"), undefined);
+});
