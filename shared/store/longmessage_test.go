@@ -56,4 +56,48 @@ func TestLongMessagesFitEveryIndex(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `select length(search) from messages where id = $1`, id).Scan(&lexemes); err != nil || lexemes < 10000 {
 		t.Fatalf("the reply's tsvector has %d lexemes (%v): the text is not the worst case it is meant to be", lexemes, err)
 	}
+
+	// messages_search_short_idx carries the tsvector of every message of up
+	// to 256 bytes (migration 00018). The texts whose tsvector is largest
+	// for their size must all fit a btree entry (2,704 bytes).
+	short := map[string]string{
+		"hyphenated words": wordy(256),
+		"one-letter words": strings.Repeat("a b c d e f g h i j k l m n o p q r s t u v w x y z ", 10)[:256],
+		"distinct letters": func() string {
+			var b strings.Builder
+			for r := 'a'; b.Len() < 256; r++ {
+				b.WriteRune(r)
+				b.WriteByte(' ')
+			}
+			return b.String()[:256]
+		}(),
+		"two-byte runes, hyphenated": func() string {
+			var b strings.Builder
+			for r := 'А'; b.Len() < 250; r += 2 { // Cyrillic: two bytes each
+				b.WriteRune(r)
+				b.WriteByte('-')
+				b.WriteRune(r + 1)
+				b.WriteByte(' ')
+			}
+			return b.String()
+		}(),
+	}
+	seq := 2
+	for name, text := range short {
+		if len(text) > 256 {
+			t.Fatalf("%s: %d bytes, meant to be at most 256", name, len(text))
+		}
+		var size int
+		if err := db.Pool.QueryRow(ctx, `insert into messages (conversation_id, seq, role, sender_user_id, content)
+			values ($1, $2, 'user', $3, $4) returning pg_column_size(search)`, conv, seq, u.ID, text).Scan(&size); err != nil {
+			t.Fatalf("%s (%d bytes): %v", name, len(text), err)
+		}
+		t.Logf("%s: %d bytes of text, tsvector %d bytes", name, len(text), size)
+		seq++
+	}
+	var indexed int
+	if err := db.Pool.QueryRow(ctx, `select count(*) from messages where conversation_id = $1
+		and deleted_at is null and not superseded and octet_length(content) <= 256`, conv).Scan(&indexed); err != nil || indexed != len(short) {
+		t.Fatalf("%d short messages (%v), want %d", indexed, err, len(short))
+	}
 }
