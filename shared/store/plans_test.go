@@ -132,17 +132,17 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 			return err
 		}},
 		{"search, rare term", "messages_search_idx", "", func() error {
-			defer store.SetRareMatches(1e12)()
+			defer store.SetGINMatchCost(0)()
 			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message 1234", Limit: 20})
 			return err
 		}},
 		{"search, common term: short messages from their index alone", "messages_search_short_idx", "Index Only Scan", func() error {
-			defer store.SetRareMatches(0)()
+			defer store.SetGINMatchCost(1e12)()
 			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message", Limit: 20})
 			return err
 		}},
 		{"search, common term: long messages", "messages_search_long_idx", "", func() error {
-			defer store.SetRareMatches(0)()
+			defer store.SetGINMatchCost(1e12)()
 			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message", Limit: 20})
 			return err
 		}},

@@ -131,9 +131,9 @@ func TestSearchFindsTheNewestVersionOnly(t *testing.T) {
 	}
 	for _, plan := range []struct {
 		name string
-		rare float64
-	}{{"index", 1e9}, {"history", 0}} {
-		undo := store.SetRareMatches(plan.rare)
+		cost float64
+	}{{"index", 0}, {"history", 1e12}} {
+		undo := store.SetGINMatchCost(plan.cost)
 		for _, q := range []string{"marsupial", "answer one", "marsu"} {
 			hits, more, err := db.SearchMessages(ctx, ada.ID, store.SearchQuery{Text: q, Limit: 10})
 			if err != nil {

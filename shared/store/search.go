@@ -65,13 +65,21 @@ func tsqueryOf(text, last, rest string) string {
 // per statement however many rows it is tested against.
 var tsquery = `(select ` + tsqueryOf("$2", "$3", "$4") + `)`
 
-// rareMatches is the estimated number of matching messages, table-wide, up to
-// which search reads the GIN index (cost grows with the matches). Above it,
-// the caller's own history is read on (conversation_id, seq) and tested row
-// by row (cost grows with the caller's history, not the table): a common
-// word's posting list of hundreds of thousands of rows is slower to turn into
-// a bitmap than a user's few thousand messages are to test.
-var rareMatches float64 = 5000
+// ginMatchCost is what reading one match from the GIN index costs, in
+// history rows tested. Search reads the GIN index when the planner's
+// estimate of matches table-wide, times this, is at most the caller's
+// history (its messages in the conversations searched); else it tests the
+// caller's history row by row (historySearch). The first grows with the
+// table, the second does not: at a million messages a word in 2,500 of them
+// measured 6.5 ms through GIN (the posting list to a bitmap, ANDed with the
+// caller's conversations, the heap rechecked) and 2.6 ms through a history
+// of 4,000 messages; at ten thousand the same word, in 25, took 1.1 ms.
+// local/bench/messages/README.md has the figures.
+var ginMatchCost float64 = 2.5
+
+// ginSurely is the estimated cost, in history rows, below which GIN is taken
+// without asking the caller's history size (a round trip).
+const ginSurely = 100
 
 // shortSearchBytes is the size of text up to which a message is searched
 // from messages_search_short_idx alone (migration 00018, which repeats the
@@ -139,8 +147,16 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	if q.ConversationID != "" {
 		conv = &q.ConversationID
 	}
+	useGIN := est*ginMatchCost <= ginSurely
+	if !useGIN {
+		history, err := db.historySize(ctx, userID, q.ConversationID)
+		if err != nil {
+			return nil, false, err
+		}
+		useGIN = est*ginMatchCost <= history
+	}
 	var ranked string
-	if est <= rareMatches {
+	if useGIN {
 		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
 			where ` + searchScope + ` and m.deleted_at is null and not m.superseded and m.search @@ ` + tsquery + `
@@ -212,6 +228,17 @@ func (db *DB) estimateMatches(ctx context.Context, text, last, rest string) (flo
 		return 0, errors.New("store: no plan")
 	}
 	return plan[0].Plan.Rows, nil
+}
+
+// historySize is how many messages the caller's search would test row by
+// row: every seq of the conversations searched (tombstones and superseded
+// versions included; an estimate is all the choice needs).
+func (db *DB) historySize(ctx context.Context, userID, conversationID string) (float64, error) {
+	var n float64
+	err := db.Pool.QueryRow(ctx, `select coalesce(sum(c.last_seq), 0)::float8
+		from conversation_members cm join conversations c on c.id = cm.conversation_id
+		where cm.user_id = $1 and ($2 = '' or cm.conversation_id = $2)`, userID, conversationID).Scan(&n)
+	return n, err
 }
 
 // splitPrefix separates the word being typed at the end of a query (letters,

@@ -1,8 +1,9 @@
 package store
 
-// SetRareMatches lets tests force either search plan; it returns the undo.
-func SetRareMatches(n float64) func() {
-	old := rareMatches
-	rareMatches = n
-	return func() { rareMatches = old }
+// SetGINMatchCost lets tests force either search plan (0: always the GIN
+// index; 1e12: always the caller's history); it returns the undo.
+func SetGINMatchCost(c float64) func() {
+	old := ginMatchCost
+	ginMatchCost = c
+	return func() { ginMatchCost = old }
 }

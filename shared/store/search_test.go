@@ -59,10 +59,10 @@ func TestSearchPlansAgree(t *testing.T) {
 		return nil
 	}
 	for _, q := range []string{"apple", "ap", "banana split", `"apple pie"`, "cherry -apple", "number", "nothing"} {
-		restore := store.SetRareMatches(1e12) // everything through the index
+		restore := store.SetGINMatchCost(0) // everything through the index
 		viaIndex := walk(q)
 		restore()
-		restore = store.SetRareMatches(-1) // everything through the history
+		restore = store.SetGINMatchCost(1e12) // everything through the history
 		viaHistory := walk(q)
 		restore()
 		if !slices.Equal(viaIndex, viaHistory) {

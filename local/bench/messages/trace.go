@@ -90,6 +90,8 @@ func statementName(sql string) string {
 		return "search GIN"
 	case strings.Contains(sql, "order by m.seq"):
 		return "page"
+	case strings.Contains(sql, "sum(c.last_seq)"):
+		return "history size"
 	case strings.Contains(sql, "select role from conversation_members"):
 		return "member check"
 	}
