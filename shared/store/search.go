@@ -133,7 +133,7 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		}
 	}
 	rest, last := splitPrefix(q.Text)
-	est, err := db.estimateMatches(ctx, q.Text, last, rest)
+	est, err := db.estimateMatches(ctx, q.Text, last)
 	if err != nil {
 		return nil, false, err
 	}
@@ -207,20 +207,27 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	return hits, more, nil
 }
 
-// estimateMatches asks the planner how many live messages, table-wide, match
-// the query, from the search column's statistics (most common lexemes and
-// their frequencies); nothing is read but the plan. The simple protocol
-// sends the values as literals, so the planner estimates for these words and
-// not for an unknown parameter.
-func (db *DB) estimateMatches(ctx context.Context, text, last, rest string) (float64, error) {
+// estimateMatches asks the planner how many live messages, table-wide, the
+// GIN index has to list for the query: those containing any of its words
+// (the last one also as a prefix), from the search column's statistics;
+// nothing is read but the plan. Not the messages that match: for "a b" GIN
+// reads the posting lists of a and of b whatever their intersection, and a
+// prefix's whole list (measured at 1M: two words with 41 matches estimated
+// took longer through GIN than through a 4,000-message history). The
+// lexemes come quoted from plainto_tsquery's output, so no input can break
+// the tsquery syntax. The simple protocol sends the values as literals, so
+// the planner estimates for these words and not for an unknown parameter.
+func (db *DB) estimateMatches(ctx context.Context, text, last string) (float64, error) {
 	var plan []struct {
 		Plan struct {
 			Rows float64 `json:"Plan Rows"`
 		} `json:"Plan"`
 	}
 	err := db.Pool.QueryRow(ctx, `explain (format json) select 1 from messages m
-		where m.deleted_at is null and m.search @@ (`+tsqueryOf("$1", "$2", "$3")+`)`,
-		pgx.QueryExecModeSimpleProtocol, text, last, rest).Scan(&plan)
+		where m.deleted_at is null and m.search @@ (
+			replace(plainto_tsquery('simple', $1)::text, ' & ', ' | ')::tsquery ||
+			case when $2 = '' then ''::tsquery else to_tsquery('simple', quote_literal($2) || ':*') end)`,
+		pgx.QueryExecModeSimpleProtocol, text, last).Scan(&plan)
 	if err != nil {
 		return 0, err
 	}
