@@ -32,26 +32,29 @@ import (
 // processes. drive/drive.ts holds the SDK-side scenarios.
 
 var (
-	tsOnce sync.Once
-	tsDir  string
+	tsBuildMu sync.Mutex
+	tsBuilt   = map[string]bool{}
 )
 
-// tsSDK installs the SDK's pinned packages and compiles it once per test run.
-func tsSDK(t *testing.T) string {
+// tsPackage installs a TypeScript package's pinned npm packages and compiles
+// it (relay/agentsdk-ts, relay/client-js) once per test run.
+func tsPackage(t *testing.T, rel string) string {
 	t.Helper()
-	tsOnce.Do(func() {
-		dir, err := filepath.Abs("../agentsdk-ts")
-		if err != nil {
-			t.Fatal(err)
-		}
-		npm.Build(t, dir)
-		tsDir = dir
-	})
-	if tsDir == "" {
-		t.Fatal("the TypeScript SDK did not build (see the first test that tried)")
+	dir, err := filepath.Abs(rel)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return tsDir
+	tsBuildMu.Lock()
+	defer tsBuildMu.Unlock()
+	if !tsBuilt[dir] {
+		npm.Build(t, dir)
+		tsBuilt[dir] = true
+	}
+	return dir
 }
+
+// tsSDK is the agent SDK's folder, built.
+func tsSDK(t *testing.T) string { return tsPackage(t, "../agentsdk-ts") }
 
 // tsProc is a Node program of the SDK running until the test ends: its
 // stdout JSON lines arrive on Lines, its stderr is kept (and matched by
@@ -68,7 +71,12 @@ type tsProc struct {
 
 func startTS(t *testing.T, script string, env ...string) *tsProc {
 	t.Helper()
-	dir := tsSDK(t)
+	return startNodeIn(t, tsSDK(t), script, env...)
+}
+
+// startNodeIn runs a Node program in dir.
+func startNodeIn(t *testing.T, dir, script string, env ...string) *tsProc {
+	t.Helper()
 	cmd := exec.Command("node", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)

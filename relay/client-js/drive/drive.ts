@@ -1,0 +1,113 @@
+// Scenarios of the client library that relay/interop's Go tests run against
+// real relay processes, in Node with the `ws` package and a bearer token.
+// Each prints JSON lines {"event": …} on stdout.
+import { WebSocket } from "ws";
+import { AriClient, type StreamState, type WebSocketConstructor } from "../src/index.js";
+
+const urls: string[] = JSON.parse(process.env.URLS ?? "[]");
+const token = process.env.TOKEN ?? "";
+const conv = process.env.CONVERSATION_ID ?? "";
+
+function emit(event: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ event, ...fields }) + "\n");
+}
+
+function client(): AriClient {
+  return new AriClient({ url: urls, token, WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { initialMs: 50, maxMs: 400 } });
+}
+
+/** until resolves with the first value of the client's "stream" news that satisfies ok. */
+function until(c: AriClient, ok: (s: StreamState) => boolean): Promise<StreamState> {
+  return new Promise((resolve) => {
+    const off = c.on("stream", (s) => {
+      if (ok(s)) {
+        off();
+        resolve(s);
+      }
+    });
+  });
+}
+
+const scenarios: Record<string, () => Promise<void>> = {
+  // Sends a message and follows its reply across relay instances: the test
+  // SIGKILLs the instance this socket is on mid-reply; a second message sent
+  // while the socket is away goes out after the reconnect under its id.
+  async resume() {
+    const c = client();
+    const states: string[] = [];
+    let secondSent = false;
+    let second: Promise<unknown> | undefined;
+    c.on("state", ({ state }) => {
+      states.push(state);
+      emit("state", { state });
+      if (state === "reconnecting" && !secondSent) {
+        secondSent = true;
+        second = c.send(conv, "noch eins", { clientMessageId: "m-second-1" });
+      }
+    });
+    c.connect();
+    const ack = await c.send(conv, process.env.MESSAGE ?? "hallo");
+    emit("acked", { seq: ack.message.seq });
+    const replyId = ack.replies?.[0]?.messageId ?? "";
+    let announced = false;
+    c.on("stream", (s) => {
+      if (s.messageId === replyId && !announced && s.bytes > 0) {
+        announced = true;
+        emit("streaming", { bytes: s.bytes });
+      }
+    });
+    const end = await until(c, (s) => s.messageId === replyId && s.status !== "streaming");
+    emit("reply", { status: end.status, content: end.content, endedWhileAway: end.endedWhileAway ?? false });
+    const secondAck = (await second) as { message: { id: string; seq: number } } | undefined;
+    emit("second", { acked: secondAck?.message.id ?? null, states });
+    c.close();
+  },
+
+  // Two sockets of one user: both see the reply; mark_read on one reaches the
+  // other as read_updated; cancel ends a reply for both; focus brings
+  // agent_presence when the agent leaves.
+  async flow() {
+    const a = client();
+    const b = client();
+    const events: string[] = [];
+    b.on("event", (e) => events.push(e.type));
+    const synced = Promise.all([a, b].map((c) => new Promise((r) => c.on("sync", r))));
+    a.connect();
+    b.connect();
+    await synced;
+    const ack = await a.send(conv, "erzähl");
+    const replyId = ack.replies?.[0]?.messageId ?? "";
+    const [endA, endB] = await Promise.all([a, b].map((c) => until(c, (s) => s.messageId === replyId && s.status !== "streaming")));
+    emit("first", { a: endA!.content, b: endB!.content, status: endA!.status });
+    const read = new Promise((resolve) => b.on("event", (e) => e.type === "read_updated" && resolve(e.data)));
+    a.markRead(conv, ack.message.seq + 1);
+    emit("read", { data: await read, unread: b.conversations.get(conv)?.unreadCount ?? null });
+    // "slow" makes the test's agent stream until cancelled.
+    const slow = await a.send(conv, "slow");
+    const slowId = slow.replies?.[0]?.messageId ?? "";
+    await until(a, (s) => s.messageId === slowId && s.bytes > 0);
+    a.cancel(slowId);
+    const [cA, cB] = await Promise.all([a, b].map((c) => until(c, (s) => s.messageId === slowId && s.status !== "streaming")));
+    emit("cancelled", { a: cA!.status, b: cB!.status, content: cA!.content });
+    const presence = new Promise((resolve) => a.on("presence", (p) => p.conversationId === conv && resolve(p)));
+    a.focus(conv);
+    emit("focused", { events });
+    emit("presence", { presence: await presence });
+    a.close();
+    b.close();
+  },
+};
+
+const name = process.env.SCENARIO ?? "";
+const scenario = scenarios[name];
+if (!scenario) {
+  process.stderr.write(`unknown SCENARIO ${name}\n`);
+  process.exit(2);
+}
+try {
+  await scenario();
+  process.exit(0);
+} catch (err) {
+  emit("failed", { err: String(err), stack: (err as Error).stack });
+  process.exit(1);
+}

@@ -1,0 +1,571 @@
+import {
+  PROTOCOL,
+  decodeFromRelay,
+  type ClientToRelay,
+  type ConversationState,
+  type ErrorFrame,
+  type EventFrame,
+  type MessageAckFrame,
+  type RegenerateAckFrame,
+  type RelayToClient,
+  type SendMessageFrame,
+  type SyncResultFrame,
+} from "./protocol.js";
+import { applyChunk, applyResume, utf8Length, type StreamState } from "./streams.js";
+
+/** The part of the WHATWG WebSocket the client uses; browsers' and the `ws` package's both have it. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+/** A WebSocket class. The third argument is the `ws` package's options (headers), ignored by browsers. */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[], options?: { headers?: Record<string, string> }) => WebSocketLike;
+
+export interface ClientOptions {
+  /**
+   * The relay's client socket (wss://host/ws). Several: tried in turn on
+   * each reconnect (the instances behind a load balancer, or in tests).
+   */
+  url: string | string[];
+  /**
+   * A session token sent as `Authorization: Bearer` on the upgrade, for
+   * clients outside browsers (needs a WebSocket that takes headers, such as
+   * `ws`). Browsers on the relay's site send the session cookie instead.
+   */
+  token?: string;
+  /** Gets a fresh socket ticket (POST /api/auth/socket-ticket), for web apps on another site. */
+  ticket?: () => Promise<string>;
+  /** The WebSocket class; globalThis.WebSocket when absent. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect backoff: initialMs (500) doubling to maxMs (30 s), each wait drawn from its upper half. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Follow document.visibilityState for focus.visible (default: true when there is a document). */
+  trackVisibility?: boolean;
+  /** The highest seq the app holds per conversation, sent as sync cursors; the client tracks them itself when absent. */
+  cursors?: () => Record<string, number>;
+}
+
+export type ConnectionState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export interface ClientEvents {
+  /** The connection's state; "closed" after close() or a refused session (4001). */
+  state: { state: ConnectionState; code?: number; reason?: string };
+  /** Each event of section 7, once per id (live, or from sync_result's pending events). */
+  event: EventFrame;
+  /** A reply changed: started, grew, got a status, ended, or ended while the socket was away. */
+  stream: StreamState;
+  /** sync_result: where each conversation stands (refetch over REST past your cursor; all of them when dropped). */
+  sync: SyncResultFrame;
+  /** An agent came online or went offline (sync_result.agents, agent_presence). */
+  presence: { agentId: string; online: boolean; conversationId?: string };
+  /** An error frame not answered through a promise (send and regenerate reject instead). */
+  error: ErrorFrame;
+}
+
+type Listener<T> = (v: T) => void;
+
+interface Outgoing {
+  frame: SendMessageFrame;
+  resolve: (a: MessageAckFrame) => void;
+  reject: (e: unknown) => void;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** A send or regenerate the relay refused; `code` is the relay's (section 4). */
+export class RelayError extends Error {
+  override readonly name = "RelayError";
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(`${message} (${code})`);
+  }
+}
+
+const OPEN = 1;
+const PING_EVERY_MS = 20_000;
+const READ_TIMEOUT_MS = 50_000;
+const SEEN_EVENTS = 10_000;
+const TOO_MANY_SOCKETS_WAIT_MS = 30_000;
+
+/**
+ * AriClient holds one client socket to the relay and keeps it up: after
+ * every (re)connect it sends sync and resumes replies exactly where they
+ * stand (chunks that arrive before sync_result wait for it, then everything
+ * is applied by byte offset), applies each event once by id, re-sends
+ * messages not yet acknowledged under the same clientMessageId, and tells
+ * the relay the focused conversation and the page's visibility.
+ */
+export class AriClient {
+  /** Replies seen on this client, by messageId. */
+  readonly streams = new Map<string, StreamState>();
+  /** The latest sync_result's view of each conversation, kept current by acks and events. */
+  readonly conversations = new Map<string, ConversationState>();
+  /** Whether each agent can be reached now. */
+  readonly agents = new Map<string, boolean>();
+
+  private readonly opts: ClientOptions;
+  private readonly urls: string[];
+  private urlIndex = 0;
+  private ws: WebSocketLike | undefined;
+  private state_: ConnectionState = "idle";
+  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+  private readonly seen = new Set<string>();
+  private readonly outbox = new Map<string, Outgoing>();
+  private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
+  private readonly cancels = new Set<string>();
+  private readonly readMarks = new Map<string, number>();
+  private readonly cursors = new Map<string, number>();
+  private focused: string | null = null;
+  private visible = true;
+  private syncing = false;
+  private buffered: RelayToClient[] = [];
+  private streamingBefore = new Set<string>();
+  private attempt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private lastRecv = 0;
+  private minWaitMs = 0;
+  private readonly onVisibility = () => this.setVisible(documentVisible());
+
+  constructor(opts: ClientOptions) {
+    this.opts = opts;
+    this.urls = Array.isArray(opts.url) ? [...opts.url] : [opts.url];
+    if (this.urls.length === 0) throw new Error("ClientOptions.url is required");
+    const track = opts.trackVisibility ?? typeof document !== "undefined";
+    if (track && typeof document !== "undefined") {
+      this.visible = documentVisible();
+      document.addEventListener("visibilitychange", this.onVisibility);
+    }
+  }
+
+  get state(): ConnectionState {
+    return this.state_;
+  }
+
+  /** on subscribes to one kind of news; it returns the unsubscribe. */
+  on<K extends keyof ClientEvents>(kind: K, fn: Listener<ClientEvents[K]>): () => void {
+    let set = this.listeners.get(kind);
+    if (!set) this.listeners.set(kind, (set = new Set()));
+    set.add(fn as Listener<never>);
+    return () => set.delete(fn as Listener<never>);
+  }
+
+  private emit<K extends keyof ClientEvents>(kind: K, v: ClientEvents[K]): void {
+    for (const fn of this.listeners.get(kind) ?? []) (fn as Listener<ClientEvents[K]>)(v);
+  }
+
+  /** connect opens the socket (and keeps it open until close()). */
+  connect(): this {
+    if (this.state_ === "idle" || this.state_ === "closed") void this.open();
+    return this;
+  }
+
+  /** close closes the socket for good; unacknowledged sends reject. */
+  close(): void {
+    this.setState("closed");
+    clearTimeout(this.timer);
+    clearInterval(this.ticker);
+    if (typeof document !== "undefined") document.removeEventListener("visibilitychange", this.onVisibility);
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onerror = null;
+      ws.close(1000, "normal");
+    }
+    for (const o of this.outbox.values()) {
+      clearTimeout(o.timer);
+      o.reject(new Error("client closed"));
+    }
+    this.outbox.clear();
+    for (const r of this.regenerates.values()) r.reject(new Error("client closed"));
+    this.regenerates.clear();
+  }
+
+  /**
+   * send posts a message and resolves with its message_ack. The message is
+   * re-sent under the same clientMessageId after a reconnect and after
+   * rate_limited (once retryAfterMs passed) or internal, so it is stored
+   * once; other refusals reject with a RelayError.
+   */
+  send(conversationId: string, content: string, opts: { attachments?: string[]; clientMessageId?: string } = {}): Promise<MessageAckFrame> {
+    const clientMessageId = opts.clientMessageId ?? newId();
+    const frame: SendMessageFrame = { type: "send_message", conversationId, content, clientMessageId };
+    if (opts.attachments && opts.attachments.length > 0) frame.attachments = opts.attachments;
+    const existing = this.outbox.get(clientMessageId);
+    if (existing) return new Promise((resolve, reject) => {
+      const prev = existing.resolve;
+      const prevReject = existing.reject;
+      existing.resolve = (a) => (prev(a), resolve(a));
+      existing.reject = (e) => (prevReject(e), reject(e));
+    });
+    return new Promise((resolve, reject) => {
+      this.outbox.set(clientMessageId, { frame, resolve, reject });
+      this.write(frame);
+    });
+  }
+
+  /** cancel stops a reply (streaming or queued); the stream's end says cancelled. Sent again after a reconnect until it is open. */
+  cancel(messageId: string): void {
+    if (!this.write({ type: "cancel_stream", messageId })) this.cancels.add(messageId);
+  }
+
+  /** markRead moves the read mark (it never moves back); sent when the socket is open. */
+  markRead(conversationId: string, seq: number): void {
+    const c = this.conversations.get(conversationId);
+    if (c && seq > c.lastReadSeq) {
+      c.lastReadSeq = seq;
+      c.unreadCount = 0;
+    }
+    if (!this.write({ type: "mark_read", conversationId, seq })) {
+      this.readMarks.set(conversationId, Math.max(seq, this.readMarks.get(conversationId) ?? 0));
+    }
+  }
+
+  /** regenerate asks for a new answer to the latest message from a person; not retried (it is not idempotent). */
+  regenerate(conversationId: string, messageId: string, agentId?: string): Promise<RegenerateAckFrame> {
+    return new Promise((resolve, reject) => {
+      this.regenerates.set(messageId, { resolve, reject });
+      const f: ClientToRelay = agentId ? { type: "regenerate", conversationId, messageId, agentId } : { type: "regenerate", conversationId, messageId };
+      if (!this.write(f)) {
+        this.regenerates.delete(messageId);
+        reject(new Error("not connected"));
+      }
+    });
+  }
+
+  /** focus names the conversation in the foreground (null: none), for push notifications. */
+  focus(conversationId: string | null): void {
+    this.focused = conversationId;
+    this.sendFocus();
+  }
+
+  /** setVisible says whether the page is visible (done for you from document.visibilityState). */
+  setVisible(visible: boolean): void {
+    if (visible === this.visible) return;
+    this.visible = visible;
+    this.sendFocus();
+  }
+
+  private sendFocus(): void {
+    this.write({ type: "focus", conversationId: this.focused, visible: this.visible });
+  }
+
+  // ---- the socket ----
+
+  private setState(state: ConnectionState, code?: number, reason?: string): void {
+    if (this.state_ === state && code === undefined) return;
+    this.state_ = state;
+    const ev: ClientEvents["state"] = { state };
+    if (code !== undefined) ev.code = code;
+    if (reason !== undefined) ev.reason = reason;
+    this.emit("state", ev);
+  }
+
+  private async open(): Promise<void> {
+    this.setState(this.attempt === 0 ? "connecting" : "reconnecting");
+    const WS = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new Error("no WebSocket: pass ClientOptions.WebSocket");
+    let ticket: string | undefined;
+    if (this.opts.ticket) {
+      try {
+        ticket = await this.opts.ticket();
+      } catch {
+        return this.retryLater();
+      }
+      if (this.state_ === "closed") return;
+    }
+    const url = this.urls[this.urlIndex % this.urls.length]!;
+    const ws = this.opts.token ? new WS(url, PROTOCOL, { headers: { Authorization: `Bearer ${this.opts.token}` } }) : new WS(url, PROTOCOL);
+    this.ws = ws;
+    let authed = ticket === undefined;
+    ws.onopen = () => {
+      this.lastRecv = Date.now();
+      if (ticket !== undefined) ws.send(JSON.stringify({ type: "auth", ticket }));
+      else this.ready(ws);
+    };
+    ws.onerror = () => {};
+    ws.onmessage = (ev) => {
+      this.lastRecv = Date.now();
+      if (typeof ev.data !== "string") return;
+      const f = decodeFromRelay(ev.data);
+      if (!f) return;
+      if (!authed) {
+        if (f.type === "auth_ok") {
+          authed = true;
+          this.ready(ws);
+        }
+        return;
+      }
+      this.receive(f);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      clearInterval(this.ticker);
+      this.lost(ev.code, ev.reason);
+    };
+  }
+
+  // ready: an authenticated socket; sync, then what waited for a socket.
+  private ready(ws: WebSocketLike): void {
+    this.ticker = setInterval(() => {
+      if (Date.now() - this.lastRecv > READ_TIMEOUT_MS) {
+        const t = (ws as { terminate?: () => void }).terminate;
+        if (t) t.call(ws);
+        else ws.close();
+        return;
+      }
+      this.write({ type: "ping" });
+    }, PING_EVERY_MS);
+    (this.ticker as { unref?: () => void }).unref?.();
+    this.setState("open");
+    this.streamingBefore = new Set([...this.streams.values()].filter((s) => s.status === "streaming").map((s) => s.messageId));
+    this.startSync();
+    this.sendFocus();
+    for (const o of this.outbox.values()) this.write(o.frame);
+    for (const id of this.cancels) this.write({ type: "cancel_stream", messageId: id });
+    this.cancels.clear();
+    for (const [conversationId, seq] of this.readMarks) this.write({ type: "mark_read", conversationId, seq });
+    this.readMarks.clear();
+  }
+
+  private startSync(): void {
+    this.syncing = true;
+    this.buffered = [];
+    const cursors = this.opts.cursors ? this.opts.cursors() : Object.fromEntries(this.cursors);
+    this.write(Object.keys(cursors).length > 0 ? { type: "sync", cursors } : { type: "sync" });
+  }
+
+  private lost(code: number, reason: string): void {
+    for (const [id, r] of this.regenerates) {
+      r.reject(new Error("connection lost before the relay answered; check the conversation before asking again"));
+      this.regenerates.delete(id);
+    }
+    if (this.state_ === "closed") return;
+    if (code === 4001) {
+      // The session ended: reconnecting with it is pointless.
+      this.setState("closed", code, reason);
+      for (const o of this.outbox.values()) o.reject(new RelayError("unauthorized", "the session ended"));
+      this.outbox.clear();
+      return;
+    }
+    this.urlIndex++;
+    if (code === 4029) this.minWaitMs = TOO_MANY_SOCKETS_WAIT_MS;
+    this.setState("reconnecting", code, reason);
+    this.retryLater(code === 1001 ? 0 : undefined);
+  }
+
+  private retryLater(waitMs?: number): void {
+    const initial = this.opts.backoff?.initialMs ?? 500;
+    const max = Math.max(this.opts.backoff?.maxMs ?? 30_000, initial);
+    const d = waitMs ?? Math.min(initial * 2 ** this.attempt, max);
+    this.attempt++;
+    const wait = Math.max(d / 2 + Math.random() * (d / 2), this.minWaitMs);
+    this.minWaitMs = 0;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.state_ !== "closed") void this.open();
+    }, wait);
+  }
+
+  // write sends a frame when the socket is open, reporting whether it did.
+  private write(f: ClientToRelay): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN || this.state_ !== "open") return false;
+    try {
+      ws.send(JSON.stringify(f));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- frames from the relay ----
+
+  private receive(f: RelayToClient): void {
+    if (this.syncing && f.type === "stream_chunk") {
+      this.buffered.push(f);
+      return;
+    }
+    switch (f.type) {
+      case "sync_result":
+        return this.synced(f);
+      case "message_ack": {
+        this.seq(f.message.conversationId, f.message.seq);
+        const o = this.outbox.get(f.clientMessageId);
+        if (o) {
+          clearTimeout(o.timer);
+          this.outbox.delete(f.clientMessageId);
+          o.resolve(f);
+        }
+        return;
+      }
+      case "regenerate_ack": {
+        const r = this.regenerates.get(f.messageId);
+        this.regenerates.delete(f.messageId);
+        r?.resolve(f);
+        return;
+      }
+      case "stream_start": {
+        this.seq(f.conversationId, f.seq);
+        const s = this.stream(f.messageId, f.conversationId);
+        s.agentId = f.agentId;
+        s.seq = f.seq;
+        if (f.replyToId !== undefined) s.replyToId = f.replyToId;
+        if (f.version !== undefined) s.version = f.version;
+        if (f.previousId !== undefined) s.previousId = f.previousId;
+        this.emit("stream", s);
+        return;
+      }
+      case "stream_chunk": {
+        const s = this.stream(f.messageId, f.conversationId);
+        const r = applyChunk(s, f.offset, f.delta);
+        if (r === "applied") this.emit("stream", s);
+        else if (r === "gap") this.startSync();
+        return;
+      }
+      case "stream_status": {
+        const s = this.stream(f.messageId, f.conversationId);
+        if (s.status !== "streaming") return;
+        s.agentStatus = f.label === undefined ? { state: f.state } : { state: f.state, label: f.label };
+        this.emit("stream", s);
+        return;
+      }
+      case "stream_end": {
+        const s = this.stream(f.messageId, f.conversationId);
+        if (s.status !== "streaming") return;
+        s.status = f.status;
+        s.content = f.content; // authoritative, whatever was assembled
+        s.bytes = utf8Length(f.content);
+        delete s.agentStatus;
+        if (f.error) s.error = f.error;
+        this.emit("stream", s);
+        return;
+      }
+      case "agent_presence":
+        this.agents.set(f.agentId, f.online);
+        this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });
+        return;
+      case "error":
+        return this.refused(f);
+      case "auth_ok":
+      case "auth_error":
+      case "pong":
+        return;
+      default:
+        return this.event(f);
+    }
+  }
+
+  private synced(f: SyncResultFrame): void {
+    this.attempt = 0; // a working socket: the next loss starts the backoff afresh
+    for (const c of f.conversations) {
+      this.conversations.set(c.conversationId, { ...c });
+      this.seq(c.conversationId, c.lastSeq);
+    }
+    const active = new Set<string>();
+    for (const a of f.activeStreams) {
+      active.add(a.messageId);
+      const s = this.stream(a.messageId, a.conversationId);
+      s.agentId = a.agentId;
+      applyResume(s, a.content, a.offset);
+      if (a.status) s.agentStatus = a.status;
+      this.emit("stream", s);
+    }
+    for (const id of this.streamingBefore) {
+      const s = this.streams.get(id);
+      if (s && s.status === "streaming" && !active.has(id)) {
+        s.endedWhileAway = true;
+        this.emit("stream", s);
+      }
+    }
+    this.streamingBefore.clear();
+    for (const a of f.agents) {
+      this.agents.set(a.agentId, a.online);
+      this.emit("presence", { agentId: a.agentId, online: a.online });
+    }
+    this.syncing = false;
+    const buffered = this.buffered;
+    this.buffered = [];
+    for (const b of buffered) this.receive(b);
+    for (const e of f.events) this.event(e);
+    this.emit("sync", f);
+  }
+
+  private event(e: EventFrame): void {
+    if (this.seen.has(e.id)) return;
+    this.seen.add(e.id);
+    if (this.seen.size > SEEN_EVENTS) this.seen.delete(this.seen.values().next().value as string);
+    if (e.type === "message_new") {
+      const m = e.data.message;
+      this.seq(m.conversationId, m.seq);
+      // A reply that ended while this user had no socket arrives as message_new.
+      const s = this.streams.get(m.id);
+      if (s && s.status === "streaming" && m.status !== "streaming" && m.status !== "pending") {
+        s.status = m.status as StreamState["status"];
+        s.content = m.content;
+        s.bytes = utf8Length(m.content);
+        this.emit("stream", s);
+      }
+    } else if (e.type === "read_updated") {
+      const c = e.conversationId ? this.conversations.get(e.conversationId) : undefined;
+      if (c && e.data.seq > c.lastReadSeq) {
+        c.lastReadSeq = e.data.seq;
+        c.unreadCount = 0;
+      }
+    }
+    this.emit("event", e);
+  }
+
+  private refused(f: ErrorFrame): void {
+    const o = f.ref ? this.outbox.get(f.ref) : undefined;
+    if (o) {
+      if (f.code === "rate_limited" || f.code === "internal") {
+        clearTimeout(o.timer);
+        o.timer = setTimeout(() => this.write(o.frame), f.retryAfterMs ?? 1000);
+        return;
+      }
+      this.outbox.delete(f.ref!);
+      o.reject(new RelayError(f.code, f.message, f.field, f.retryAfterMs));
+      return;
+    }
+    const r = f.ref ? this.regenerates.get(f.ref) : undefined;
+    if (r) {
+      this.regenerates.delete(f.ref!);
+      r.reject(new RelayError(f.code, f.message, f.field, f.retryAfterMs));
+      return;
+    }
+    this.emit("error", f);
+  }
+
+  private stream(messageId: string, conversationId: string): StreamState {
+    let s = this.streams.get(messageId);
+    if (!s) {
+      s = { messageId, conversationId, content: "", bytes: 0, status: "streaming" };
+      this.streams.set(messageId, s);
+    }
+    return s;
+  }
+
+  private seq(conversationId: string, seq: number): void {
+    if (seq > (this.cursors.get(conversationId) ?? 0)) this.cursors.set(conversationId, seq);
+  }
+}
+
+function documentVisible(): boolean {
+  return typeof document === "undefined" || document.visibilityState === "visible";
+}
+
+function newId(): string {
+  const c = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  if (c?.randomUUID) return c.randomUUID();
+  return "m-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+}

@@ -1,0 +1,317 @@
+// The client socket's frames (relay/PROTOCOL.md, ari.v1, sections 2–8, 12),
+// as TypeScript types. test/protocol.test.ts checks every client-socket
+// example of PROTOCOL.md against them (type-checked as exact object literals
+// and decoded), and the frame and event tables key by key, so the two
+// cannot drift apart.
+
+export const PROTOCOL = "ari.v1";
+
+// ---- shared objects (section 8) ----
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  seq: number;
+  role: "user" | "agent" | "system";
+  senderUserId: string | null;
+  senderAgentId: string | null;
+  content: string;
+  status: "complete" | "pending" | "streaming" | "error" | "cancelled" | (string & {});
+  error?: string;
+  clientMessageId?: string;
+  replyToId?: string;
+  version?: number;
+  superseded?: boolean;
+  versions?: string[];
+  createdAt: string;
+  updatedAt: string;
+  firstChunkAt?: string;
+  completedAt?: string;
+  deletedAt?: string;
+  deleted: boolean;
+}
+export interface Member {
+  id: string;
+  kind: "user" | "agent";
+  name: string;
+}
+export interface Conversation {
+  id: string;
+  kind: "direct" | "group";
+  title?: string;
+  turnPolicy?: "queue" | "reject" | "interrupt";
+  chainHops?: number;
+  updatedAt: string;
+}
+
+// ---- client → relay (section 5) ----
+
+export interface AuthTicketFrame {
+  type: "auth";
+  ticket: string;
+}
+export interface SendMessageFrame {
+  type: "send_message";
+  conversationId: string;
+  content: string;
+  clientMessageId: string;
+  attachments?: string[];
+}
+export interface SyncFrame {
+  type: "sync";
+  cursors?: Record<string, number>;
+}
+export interface CancelStreamFrame {
+  type: "cancel_stream";
+  messageId: string;
+}
+export interface MarkReadFrame {
+  type: "mark_read";
+  conversationId: string;
+  seq: number;
+}
+export interface RegenerateFrame {
+  type: "regenerate";
+  conversationId: string;
+  messageId: string;
+  agentId?: string;
+}
+export interface FocusFrame {
+  type: "focus";
+  conversationId: string | null;
+  visible: boolean;
+}
+export interface PingFrame {
+  type: "ping";
+}
+
+export type ClientToRelay =
+  | AuthTicketFrame
+  | SendMessageFrame
+  | SyncFrame
+  | CancelStreamFrame
+  | MarkReadFrame
+  | RegenerateFrame
+  | FocusFrame
+  | PingFrame;
+
+// ---- relay → client (section 6) ----
+
+export interface AuthOkFrame {
+  type: "auth_ok";
+  user: { id: string; name: string };
+  protocol: string;
+}
+export interface AuthErrorFrame {
+  type: "auth_error";
+  code: string;
+  message: string;
+}
+export interface AckReply {
+  messageId: string;
+  agentId: string;
+  position?: number;
+}
+export interface MessageAckFrame {
+  type: "message_ack";
+  clientMessageId: string;
+  message: Message;
+  queued: boolean;
+  position?: number;
+  replies?: AckReply[];
+}
+export interface RegenerateAckFrame {
+  type: "regenerate_ack";
+  conversationId: string;
+  messageId: string;
+  replyToId: string;
+  reply: AckReply;
+  version: number;
+  previousId: string;
+  queued: boolean;
+}
+export interface StreamStartFrame {
+  type: "stream_start";
+  conversationId: string;
+  messageId: string;
+  agentId: string;
+  seq: number;
+  replyToId?: string;
+  version?: number;
+  previousId?: string;
+}
+export interface StreamChunkFrame {
+  type: "stream_chunk";
+  messageId: string;
+  conversationId: string;
+  delta: string;
+  offset: number;
+}
+export type StreamEndStatus = "complete" | "error" | "cancelled";
+export interface StreamEndFrame {
+  type: "stream_end";
+  messageId: string;
+  conversationId: string;
+  status: StreamEndStatus;
+  content: string;
+  error?: { code: string; message: string };
+}
+export type AgentState = "thinking" | "tool" | "writing" | "waiting";
+export interface ReplyStatus {
+  state: AgentState;
+  label?: string;
+}
+export interface StreamStatusFrame {
+  type: "stream_status";
+  messageId: string;
+  conversationId: string;
+  state: AgentState;
+  label?: string;
+}
+export interface AgentPresenceFrame {
+  type: "agent_presence";
+  conversationId: string;
+  agentId: string;
+  online: boolean;
+}
+export interface ConversationState {
+  conversationId: string;
+  lastSeq: number;
+  lastReadSeq: number;
+  unreadCount: number;
+}
+export interface ActiveStream {
+  messageId: string;
+  conversationId: string;
+  agentId: string;
+  content: string;
+  offset: number;
+  status?: ReplyStatus;
+}
+export interface SyncResultFrame {
+  type: "sync_result";
+  conversations: ConversationState[];
+  activeStreams: ActiveStream[];
+  agents: { agentId: string; online: boolean }[];
+  events: EventFrame[];
+  dropped: boolean;
+}
+export interface ErrorFrame {
+  type: "error";
+  code: string;
+  message: string;
+  field?: string;
+  ref?: string;
+  retryAfterMs?: number;
+}
+export interface PongFrame {
+  type: "pong";
+}
+
+// ---- events (section 7) ----
+
+export interface EventData {
+  message_new: { message: Message };
+  message_deleted: { messageId: string; seq: number };
+  reaction_added: { messageId: string; userId: string; emoji: string };
+  reaction_removed: { messageId: string; userId: string; emoji: string };
+  read_updated: { userId: string; seq: number };
+  member_added: { member: Member };
+  member_removed: { memberId: string; kind: "user" | "agent" };
+  conversation_created: { conversation: Conversation };
+  conversation_updated: { conversation: Conversation };
+  conversation_deleted: { conversationId: string };
+  chain_limit: { conversationId: string; messageId: string; hops: number };
+}
+export type EventType = keyof EventData;
+export const EVENT_TYPES: readonly EventType[] = [
+  "message_new",
+  "message_deleted",
+  "reaction_added",
+  "reaction_removed",
+  "read_updated",
+  "member_added",
+  "member_removed",
+  "conversation_created",
+  "conversation_updated",
+  "conversation_deleted",
+  "chain_limit",
+];
+
+/** One event frame; `id` is unique per event: apply each once. */
+export type EventFrame = {
+  [T in EventType]: { type: T; id: string; conversationId?: string; at: string; data: EventData[T] };
+}[EventType];
+
+export type RelayToClient =
+  | AuthOkFrame
+  | AuthErrorFrame
+  | MessageAckFrame
+  | RegenerateAckFrame
+  | StreamStartFrame
+  | StreamChunkFrame
+  | StreamEndFrame
+  | StreamStatusFrame
+  | AgentPresenceFrame
+  | SyncResultFrame
+  | ErrorFrame
+  | PongFrame
+  | EventFrame;
+
+const eventTypes = new Set<string>(EVENT_TYPES);
+
+// What each frame needs for the client to use it: key → JSON type.
+const required: Record<string, Record<string, "string" | "number" | "boolean" | "object" | "array">> = {
+  auth_ok: { user: "object" },
+  auth_error: { code: "string" },
+  message_ack: { clientMessageId: "string", message: "object", queued: "boolean" },
+  regenerate_ack: { conversationId: "string", messageId: "string", reply: "object" },
+  stream_start: { conversationId: "string", messageId: "string", agentId: "string", seq: "number" },
+  stream_chunk: { messageId: "string", conversationId: "string", delta: "string", offset: "number" },
+  stream_end: { messageId: "string", conversationId: "string", status: "string", content: "string" },
+  stream_status: { messageId: "string", conversationId: "string", state: "string" },
+  agent_presence: { conversationId: "string", agentId: "string", online: "boolean" },
+  sync_result: { conversations: "array", activeStreams: "array", agents: "array", events: "array" },
+  error: { code: "string", message: "string" },
+  pong: {},
+};
+
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return "array";
+  if (v === null) return "null";
+  return typeof v;
+}
+
+/**
+ * decodeFromRelay parses one text frame from the relay. It returns undefined
+ * for a frame this library does not know (newer relays may add some, section
+ * 17) or one that lacks what the library needs; unknown keys are kept.
+ */
+export function decodeFromRelay(data: string): RelayToClient | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  return decodeValue(v);
+}
+
+export function decodeValue(v: unknown): RelayToClient | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const f = v as Record<string, unknown>;
+  if (typeof f.type !== "string") return undefined;
+  if (eventTypes.has(f.type)) {
+    if (typeof f.id !== "string" || typeof f.at !== "string") return undefined;
+    if (f.data !== undefined && jsonType(f.data) !== "object") return undefined;
+    return f as unknown as EventFrame;
+  }
+  const need = required[f.type];
+  if (!need) return undefined;
+  for (const [k, t] of Object.entries(need)) if (jsonType(f[k]) !== t) return undefined;
+  if (f.type === "sync_result") {
+    const events = (f.events as unknown[]).map(decodeValue).filter((e): e is EventFrame => e !== undefined && "id" in e);
+    return { ...(f as unknown as SyncResultFrame), events };
+  }
+  return f as unknown as RelayToClient;
+}

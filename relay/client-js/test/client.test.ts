@@ -1,0 +1,169 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AriClient, applyChunk, skipBytes, utf8Length, type StreamState, type WebSocketConstructor } from "../src/index.js";
+
+test("chunks apply by byte offset: duplicates dropped, overlaps cut at the byte, gaps reported", () => {
+  const s: StreamState = { messageId: "r", conversationId: "c", content: "", bytes: 0, status: "streaming" };
+  assert.equal(applyChunk(s, 0, "In Tōkyō ist es "), "applied");
+  assert.equal(s.bytes, 18);
+  assert.equal(applyChunk(s, 0, "In Tōkyō ist es "), "duplicate");
+  assert.equal(applyChunk(s, 4, "ōkyō ist es 17"), "applied"); // overlaps 14 bytes held
+  assert.equal(s.content, "In Tōkyō ist es 17");
+  assert.equal(applyChunk(s, 40, "x"), "gap");
+  assert.equal(applyChunk(s, 20, ":30. 🙂"), "applied");
+  assert.equal(s.content, "In Tōkyō ist es 17:30. 🙂");
+  assert.equal(s.bytes, utf8Length(s.content));
+  s.status = "complete";
+  assert.equal(applyChunk(s, s.bytes, "late"), "ended");
+  assert.equal(skipBytes("é🙂x", 6), 3);
+});
+
+/** A scripted WebSocket: the test opens it, delivers frames and closes it. */
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  sent: Record<string, unknown>[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(
+    readonly url: string,
+    readonly protocols?: string | string[],
+    readonly options?: { headers?: Record<string, string> },
+  ) {
+    FakeSocket.all.push(this);
+  }
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  deliver(f: Record<string, unknown>): void {
+    this.onmessage?.({ data: JSON.stringify(f) });
+  }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: "" });
+  }
+  types(): string[] {
+    return this.sent.map((f) => String(f.type));
+  }
+}
+
+const WS = FakeSocket as unknown as WebSocketConstructor;
+const tick = () => new Promise((r) => setTimeout(r, 0));
+async function next(): Promise<FakeSocket> {
+  for (let i = 0; i < 200; i++) {
+    const s = FakeSocket.all.at(-1);
+    if (s && s.readyState === 0) return s;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error("no new socket");
+}
+const msg = (id: string, seq: number, cmid?: string) => ({
+  id, conversationId: "c_01", seq, role: "user", senderUserId: "u", senderAgentId: null, content: "hi", status: "complete",
+  createdAt: "2026-03-01T08:30:00.120Z", updatedAt: "2026-03-01T08:30:00.120Z", deleted: false, ...(cmid ? { clientMessageId: cmid } : {}),
+});
+const syncResult = (over: Record<string, unknown> = {}) => ({ type: "sync_result", conversations: [], activeStreams: [], agents: [], events: [], dropped: false, ...over });
+
+test("resume: chunks before sync_result wait for it, events apply once, sends are retried under the same id", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], token: "tok", WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  const events: string[] = [];
+  c.on("event", (e) => events.push(e.id));
+  c.connect();
+  const a = await next();
+  assert.equal(a.options?.headers?.Authorization, "Bearer tok");
+  assert.equal(a.protocols, "ari.v1");
+  const acked = c.send("c_01", "hi", { clientMessageId: "m-1" }); // before the socket opens: waits for it
+  a.open();
+  assert.deepEqual(a.types(), ["sync", "focus", "send_message"]);
+  assert.equal(a.sent[2]!.clientMessageId, "m-1");
+  a.deliver({ type: "message_ack", clientMessageId: "m-1", queued: false, message: msg("msg_1", 1, "m-1"), replies: [{ messageId: "r_1", agentId: "ag" }] });
+  assert.equal((await acked).message.id, "msg_1");
+  a.deliver(syncResult());
+  a.deliver({ type: "stream_start", conversationId: "c_01", messageId: "r_1", agentId: "ag", seq: 2, replyToId: "msg_1" });
+  a.deliver({ type: "stream_chunk", conversationId: "c_01", messageId: "r_1", delta: "Ich ", offset: 0 });
+  const ev = { type: "reaction_added", id: "ev-1", conversationId: "c_01", at: "2026-03-01T08:29:41.007Z", data: { messageId: "msg_1", userId: "u_bob", emoji: "👍" } };
+  a.deliver(ev);
+
+  // The socket drops; a send made meanwhile waits; the next socket is the other url.
+  a.drop();
+  const second = c.send("c_01", "noch eins", { clientMessageId: "m-2" });
+  const b = await next();
+  assert.equal(b.url, "ws://b/ws");
+  b.open();
+  assert.deepEqual(b.sent[0], { type: "sync", cursors: { c_01: 2 } });
+  assert.ok(b.types().includes("send_message") && b.sent.find((f) => f.type === "send_message")!.clientMessageId === "m-2");
+  // Live chunks before sync_result (one already in the resume text, one past it) wait.
+  b.deliver({ type: "stream_chunk", conversationId: "c_01", messageId: "r_1", delta: "sehe ", offset: 4 });
+  b.deliver({ type: "stream_chunk", conversationId: "c_01", messageId: "r_1", delta: "nach.", offset: 9 });
+  assert.equal(c.streams.get("r_1")!.content, "Ich ");
+  b.deliver(syncResult({ activeStreams: [{ messageId: "r_1", conversationId: "c_01", agentId: "ag", content: "Ich sehe ", offset: 9, status: { state: "tool" } }], events: [ev] }));
+  const r = c.streams.get("r_1")!;
+  assert.equal(r.content, "Ich sehe nach.");
+  assert.deepEqual(r.agentStatus, { state: "tool" });
+  assert.deepEqual(events, ["ev-1"]); // live once, again in sync_result: applied once
+  // rate_limited: sent again after retryAfterMs with the same id.
+  b.deliver({ type: "error", code: "rate_limited", message: "slow down", ref: "m-2", retryAfterMs: 5 });
+  await new Promise((res) => setTimeout(res, 20));
+  assert.equal(b.sent.filter((f) => f.type === "send_message" && f.clientMessageId === "m-2").length, 2);
+  b.deliver({ type: "message_ack", clientMessageId: "m-2", queued: true, position: 1, message: msg("msg_3", 3, "m-2") });
+  assert.equal((await second).message.seq, 3);
+  // A gap asks for sync again; stream_end's content is authoritative.
+  b.deliver({ type: "stream_chunk", conversationId: "c_01", messageId: "r_1", delta: "!", offset: 99 });
+  assert.equal(b.sent.at(-1)!.type, "sync");
+  b.deliver(syncResult({ activeStreams: [{ messageId: "r_1", conversationId: "c_01", agentId: "ag", content: "Ich sehe nach. Gleich", offset: 21 }] }));
+  assert.equal(r.content, "Ich sehe nach. Gleich");
+  b.deliver({ type: "stream_end", conversationId: "c_01", messageId: "r_1", status: "complete", content: "Ich sehe nach. Gleich!" });
+  b.deliver({ type: "stream_chunk", conversationId: "c_01", messageId: "r_1", delta: "late", offset: 22 });
+  assert.equal(r.status, "complete");
+  assert.equal(r.content, "Ich sehe nach. Gleich!");
+  // Refusals reject; cancel and mark_read wait for a socket.
+  const refused = c.send("c_x", "hi", { clientMessageId: "m-3" });
+  b.deliver({ type: "error", code: "not_found", message: "conversation not found", ref: "m-3" });
+  await assert.rejects(refused, { name: "RelayError", code: "not_found" });
+  b.drop(1001);
+  c.cancel("r_9");
+  c.markRead("c_01", 3);
+  const d = await next();
+  d.open();
+  assert.deepEqual(d.types(), ["sync", "focus", "cancel_stream", "mark_read"]);
+  // A reply that was streaming and is no longer listed ended while away.
+  d.deliver({ type: "stream_start", conversationId: "c_01", messageId: "r_4", agentId: "ag", seq: 4 });
+  d.drop();
+  const e = await next();
+  e.open();
+  e.deliver(syncResult());
+  assert.equal(c.streams.get("r_4")!.endedWhileAway, true);
+  // 4001: the session ended, no reconnect.
+  const states: string[] = [];
+  c.on("state", (s) => states.push(s.state));
+  e.drop(4001);
+  await tick();
+  assert.deepEqual(states, ["closed"]);
+  assert.equal(c.state, "closed");
+  c.close();
+});
+
+test("focus follows setVisible", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: "ws://a/ws", WebSocket: WS });
+  c.connect();
+  const a = await next();
+  a.open();
+  c.focus("c_01");
+  c.setVisible(false);
+  c.setVisible(false);
+  assert.deepEqual(a.sent.filter((f) => f.type === "focus").slice(1), [
+    { type: "focus", conversationId: "c_01", visible: true },
+    { type: "focus", conversationId: "c_01", visible: false },
+  ]);
+  c.close();
+});
