@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ari-chat/ari-server/relay/agentsdk"
+	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/testenv"
@@ -207,5 +209,68 @@ func TestJSClientUnitAndProtocolTests(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("# fail 0")) {
 		t.Fatalf("node --test:\n%s", out)
+	}
+}
+
+// A web app on another site: no cookie and no bearer, a trusted Origin and a
+// socket ticket in the first frame, a fresh one for each connect (the first
+// instance is SIGKILLed between two messages).
+func TestJSClientSocketTicket(t *testing.T) {
+	dir := clientJS(t)
+	c := newCluster(t)
+	const origin = "http://app.test:3501"
+	a := c.startRelay(t, "BETTER_AUTH_URL="+origin)
+	b := c.startRelay(t, "BETTER_AUTH_URL="+origin)
+	user := testenv.NewUser(t, c.DB, "Ada")
+	agentID, token := c.seedAgent(t, user.ID, "Echo", "echo")
+	conv := c.seedConversation(t, user.ID, agentID)
+	goAgent(t, b.AgentURL(), token, func(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+		return s.CompleteWith("You said: " + task.Message.Content)
+	})
+	rdb, _ := testenv.Redis(t)
+	tickets := auth.Tickets{Redis: rdb, Keys: kv.Keys{Prefix: c.RedisPrefix}}
+	var sessionID string
+	if err := c.DB.Pool.QueryRow(context.Background(), `select id from "session" where token = $1`, user.Token).Scan(&sessionID); err != nil {
+		t.Fatal(err)
+	}
+	urls, _ := json.Marshal([]string{a.ClientURL(), b.ClientURL()})
+	p := startNodeIn(t, dir, "dist/drive/drive.js", "SCENARIO=ticket", "URLS="+string(urls), "ORIGIN="+origin, "CONVERSATION_ID="+conv)
+	// reply answers the scenario's ticket requests until its next reply.
+	reply := func() map[string]any {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case m, ok := <-p.Lines:
+				if !ok {
+					t.Fatalf("node exited; stderr:\n%s", p.stderrText())
+				}
+				switch m["event"] {
+				case "need-ticket":
+					tk, _, err := tickets.Issue(context.Background(), auth.Caller{ID: user.ID, Name: user.Name, SessionID: sessionID})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := io.WriteString(p.stdin, tk+"\n"); err != nil {
+						t.Fatal(err)
+					}
+				case "reply":
+					return m
+				case "failed":
+					t.Fatalf("scenario failed: %v", m)
+				}
+			case <-deadline:
+				t.Fatal("no reply within 30 s")
+			}
+		}
+	}
+	if r := reply(); r["content"] != "You said: eins" || r["tickets"] != float64(1) || r["sender"] != user.ID {
+		t.Fatalf("first reply over a ticket: %v", r)
+	}
+	if err := a.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if r := reply(); r["content"] != "You said: zwei" || r["tickets"] != float64(2) {
+		t.Fatalf("reply after the reconnect: %v", r)
 	}
 }

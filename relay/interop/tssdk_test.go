@@ -74,10 +74,10 @@ func startTS(t *testing.T, script string, env ...string) *tsProc {
 	return startNodeIn(t, tsSDK(t), script, env...)
 }
 
-// startNodeIn runs a Node program in dir.
+// startNodeIn runs a Node program in dir (script may start with node's flags).
 func startNodeIn(t *testing.T, dir, script string, env ...string) *tsProc {
 	t.Helper()
-	cmd := exec.Command("node", script)
+	cmd := exec.Command("node", strings.Fields(script)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	p := &tsProc{cmd: cmd, Lines: make(chan map[string]any, 64), logs: make(chan string, 256), exited: make(chan struct{})}
@@ -207,9 +207,15 @@ func TestTSEchoAgentAnswersThroughRelay(t *testing.T) {
 	for _, mode := range []string{"delta", "accumulated"} {
 		agentID, token := c.seedAgent(t, user.ID, "TS Echo "+mode, "ts-echo-"+mode)
 		conv := c.seedConversation(t, user.ID, agentID)
-		p := startTS(t, "dist/examples/echo.js", "ARI_AGENT_TOKEN="+token, "ARI_RELAY_URL="+relay.AgentURL(),
+		// The accumulated run uses Node's own WebSocket (undici, behind a flag
+		// in Node 20), as Deno, Bun and Node 22 have it; the delta run uses ws.
+		script, socket := "dist/examples/echo.js", `"websocket":"ws"`
+		if mode == "accumulated" {
+			script, socket = "--experimental-websocket dist/examples/echo.js", `"websocket":"native"`
+		}
+		p := startTS(t, script, "ARI_AGENT_TOKEN="+token, "ARI_RELAY_URL="+relay.AgentURL(),
 			"ECHO_MODE="+mode, "ECHO_DELAY=1ms")
-		p.waitLog(t, "agent-sdk: connected", 15*time.Second)
+		p.waitLog(t, socket, 15*time.Second)
 		cl := dialClient(t, relay.ClientURL(), user.Token)
 		msg := "Wie spät ist es in 東京?  Sag 🙂\nbitte"
 		r := cl.ask(conv, msg, 20*time.Second)

@@ -349,7 +349,7 @@ export class Agent {
 
   /** dial opens a socket and authenticates: auth, then auth_ok (or auth_error), then skills. */
   private async dial(): Promise<Dialed> {
-    const WS = await webSocketConstructor(this.opts.WebSocket);
+    const { WS, source } = await webSocketConstructor(this.opts.WebSocket);
     const ws = new WS(this.url, PROTOCOL);
     // Frames that arrive right behind auth_ok (a task) wait here for serveSocket.
     const early: string[] = [];
@@ -393,7 +393,7 @@ export class Agent {
     });
     if (this.opts.skills) ws.send(JSON.stringify({ type: "skills", skills: this.opts.skills }));
     this.info_ = info;
-    this._log("info", "agent-sdk: connected", { agent: info.id, handle: info.handle, url: this.url });
+    this._log("info", "agent-sdk: connected", { agent: info.id, handle: info.handle, url: this.url, websocket: source });
     return { ws, early };
   }
 

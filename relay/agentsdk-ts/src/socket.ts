@@ -17,12 +17,15 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 export const OPEN = 1;
 
-export async function webSocketConstructor(given?: WebSocketConstructor): Promise<WebSocketConstructor> {
-  if (given) return given;
+/** Which WebSocket the SDK uses: the one given, the runtime's own, or the `ws` package's. */
+export type WebSocketSource = "given" | "native" | "ws";
+
+export async function webSocketConstructor(given?: WebSocketConstructor): Promise<{ WS: WebSocketConstructor; source: WebSocketSource }> {
+  if (given) return { WS: given, source: "given" };
   const native = (globalThis as { WebSocket?: unknown }).WebSocket;
-  if (typeof native === "function") return native as WebSocketConstructor;
+  if (typeof native === "function") return { WS: native as WebSocketConstructor, source: "native" };
   const mod = (await import("ws")) as unknown as { WebSocket: WebSocketConstructor };
-  return mod.WebSocket;
+  return { WS: mod.WebSocket, source: "ws" };
 }
 
 /** terminate drops a socket at once when the library can (ws), else closes it. */

@@ -53,3 +53,26 @@ test("the echo example keeps every byte and says which take", () => {
   assert.equal(parseDuration("0"), 0);
   assert.equal(parseDuration("fast"), undefined);
 });
+
+test("a chain task tells who mentioned it and whether it is the last hop", async () => {
+  const { Agent, Task, decodeFromRelay } = await import("../src/index.js");
+  const agent = new Agent({ token: "ari_x" });
+  const f = decodeFromRelay(
+    '{"type":"task","taskId":"r_46","conversationId":"c_01","messageId":"r_46","message":{"id":"r_45","seq":45,"content":"Ich frage @pong-bot.","sender":{"id":"ag_ping","name":"Ping Bot"},"attachments":[]},"history":[],"chain":{"rootMessageId":"msg_44","hop":4,"maxHops":4,"mentionedBy":{"id":"ag_ping","name":"Ping Bot","handle":"ping-bot"}}}',
+  );
+  assert.equal(f?.type, "task");
+  if (f?.type !== "task") return;
+  const t = new Task(agent, f);
+  assert.equal(t.mentionBack(), "@ping-bot");
+  assert.equal(t.lastHop, true);
+  assert.equal(t.chain?.rootMessageId, "msg_44");
+  const plain = decodeFromRelay('{"type":"task","taskId":"t","conversationId":"c","messageId":"t","message":{"id":"m","seq":1,"content":"hi","sender":{"id":"u","name":"Ada"}}}');
+  if (plain?.type !== "task") return assert.fail("no task");
+  const p = new Task(agent, plain);
+  assert.equal(p.mentionBack(), "");
+  assert.equal(p.lastHop, false);
+  assert.deepEqual(p.attachments, []); // absent lists are made empty
+  assert.deepEqual(p.history, []);
+  await assert.rejects(p.write("a\u0000b"), { name: "InvalidInputError" });
+  await assert.rejects(p.status("sleeping" as "thinking"), { name: "InvalidInputError" });
+});

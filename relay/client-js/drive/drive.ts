@@ -1,6 +1,7 @@
 // Scenarios of the client library that relay/interop's Go tests run against
 // real relay processes, in Node with the `ws` package and a bearer token.
 // Each prints JSON lines {"event": …} on stdout.
+import { createInterface } from "node:readline";
 import { WebSocket } from "ws";
 import { AriClient, type StreamState, type WebSocketConstructor } from "../src/index.js";
 
@@ -28,7 +29,47 @@ function until(c: AriClient, ok: (s: StreamState) => boolean): Promise<StreamSta
   });
 }
 
+const stdinLines: string[] = [];
+let stdinWaiter: (() => void) | undefined;
+createInterface({ input: process.stdin }).on("line", (l) => {
+  stdinLines.push(l.trim());
+  stdinWaiter?.();
+});
+async function nextLine(): Promise<string> {
+  while (stdinLines.length === 0) await new Promise<void>((r) => (stdinWaiter = r));
+  return stdinLines.shift()!;
+}
+
 const scenarios: Record<string, () => Promise<void>> = {
+  // A page on another site: no cookie, no bearer; a fresh socket ticket
+  // (asked of the test, which issues it as POST /api/auth/socket-ticket
+  // does) for each connect. The test SIGKILLs the first instance in between.
+  async ticket() {
+    let tickets = 0;
+    const c = new AriClient({
+      url: urls,
+      headers: { Origin: process.env.ORIGIN ?? "" },
+      ticket: async () => {
+        tickets++;
+        emit("need-ticket");
+        return nextLine();
+      },
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      backoff: { initialMs: 50, maxMs: 400 },
+    });
+    let opened = 0;
+    const reopened = new Promise<void>((resolve) => c.on("state", (s) => s.state === "open" && ++opened === 2 && resolve()));
+    c.connect();
+    for (const [i, text] of ["eins", "zwei"].entries()) {
+      if (i === 1) await reopened;
+      const ack = await c.send(conv, text);
+      const replyId = ack.replies?.[0]?.messageId ?? "";
+      const end = await until(c, (s) => s.messageId === replyId && s.status !== "streaming");
+      emit("reply", { content: end.content, status: end.status, tickets, sender: ack.message.senderUserId });
+    }
+    c.close();
+  },
+
   // Sends a message and follows its reply across relay instances: the test
   // SIGKILLs the instance this socket is on mid-reply; a second message sent
   // while the socket is away goes out after the reconnect under its id.

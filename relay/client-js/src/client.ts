@@ -38,6 +38,11 @@ export interface ClientOptions {
    * `ws`). Browsers on the relay's site send the session cookie instead.
    */
   token?: string;
+  /**
+   * Extra headers on the upgrade, outside browsers only (a WebSocket that
+   * takes headers, such as `ws`): an `Origin` for a ticket socket, say.
+   */
+  headers?: Record<string, string>;
   /** Gets a fresh socket ticket (POST /api/auth/socket-ticket), for web apps on another site. */
   ticket?: () => Promise<string>;
   /** The WebSocket class; globalThis.WebSocket when absent. */
@@ -283,7 +288,9 @@ export class AriClient {
       if (this.state_ === "closed") return;
     }
     const url = this.urls[this.urlIndex % this.urls.length]!;
-    const ws = this.opts.token ? new WS(url, PROTOCOL, { headers: { Authorization: `Bearer ${this.opts.token}` } }) : new WS(url, PROTOCOL);
+    const headers: Record<string, string> = { ...this.opts.headers };
+    if (this.opts.token) headers.Authorization = `Bearer ${this.opts.token}`;
+    const ws = Object.keys(headers).length > 0 ? new WS(url, PROTOCOL, { headers }) : new WS(url, PROTOCOL);
     this.ws = ws;
     let authed = ticket === undefined;
     ws.onopen = () => {

@@ -167,3 +167,27 @@ test("focus follows setVisible", async () => {
   ]);
   c.close();
 });
+
+test("focus.visible follows document.visibilityState", async () => {
+  FakeSocket.all = [];
+  const doc = new EventTarget() as EventTarget & { visibilityState: string };
+  doc.visibilityState = "hidden";
+  (globalThis as { document?: unknown }).document = doc;
+  try {
+    const c = new AriClient({ url: "ws://a/ws", WebSocket: WS });
+    c.connect();
+    const a = await next();
+    a.open();
+    assert.deepEqual(a.sent.find((f) => f.type === "focus"), { type: "focus", conversationId: null, visible: false });
+    c.focus("c_01");
+    doc.visibilityState = "visible";
+    doc.dispatchEvent(new Event("visibilitychange"));
+    assert.deepEqual(a.sent.filter((f) => f.type === "focus").slice(1), [
+      { type: "focus", conversationId: "c_01", visible: false },
+      { type: "focus", conversationId: "c_01", visible: true },
+    ]);
+    c.close();
+  } finally {
+    delete (globalThis as { document?: unknown }).document;
+  }
+});
