@@ -98,6 +98,7 @@ const OPEN = 1;
 const PING_EVERY_MS = 20_000;
 const READ_TIMEOUT_MS = 50_000;
 const SEEN_EVENTS = 10_000;
+const ENDED_STREAMS = 1000; // ended replies kept in streams; older ones are dropped (the app holds the messages)
 const TOO_MANY_SOCKETS_WAIT_MS = 30_000;
 
 /**
@@ -123,6 +124,7 @@ export class AriClient {
   private state_: ConnectionState = "idle";
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   private readonly seen = new Set<string>();
+  private readonly ended: string[] = [];
   private readonly outbox = new Map<string, Outgoing>();
   private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
   private readonly cancels = new Set<string>();
@@ -455,6 +457,7 @@ export class AriClient {
         delete s.agentStatus;
         if (f.error) s.error = f.error;
         this.emit("stream", s);
+        this.endedStream(s.messageId);
         return;
       }
       case "agent_presence":
@@ -521,6 +524,7 @@ export class AriClient {
         s.content = m.content;
         s.bytes = utf8Length(m.content);
         this.emit("stream", s);
+        this.endedStream(s.messageId);
       }
     } else if (e.type === "read_updated") {
       const c = e.conversationId ? this.conversations.get(e.conversationId) : undefined;
@@ -551,6 +555,13 @@ export class AriClient {
       return;
     }
     this.emit("error", f);
+  }
+
+  // endedStream bounds what a long-lived page keeps: the newest ended replies stay
+  // (a late chunk of one is still recognised as late), older ones are dropped.
+  private endedStream(messageId: string): void {
+    this.ended.push(messageId);
+    while (this.ended.length > ENDED_STREAMS) this.streams.delete(this.ended.shift()!);
   }
 
   private stream(messageId: string, conversationId: string): StreamState {
