@@ -542,3 +542,48 @@ func TestTSSDKUnitAndProtocolTests(t *testing.T) {
 		t.Fatalf("node --test:\n%s", out)
 	}
 }
+
+// In a group, Ping's reply mentions Pong (mention("Pong Bot")): Pong's task
+// carries the chain (hop 1 of 4, mentioned by ping-bot, rooted at the
+// person's message) and mentionBack names Ping.
+func TestTSSDKChainTask(t *testing.T) {
+	c := newCluster(t)
+	relay := c.startRelay(t)
+	user := testenv.NewUser(t, c.DB, "Ada")
+	pingID, pingToken := c.seedAgent(t, user.ID, "Ping Bot", "ping-bot")
+	pongID, pongToken := c.seedAgent(t, user.ID, "Pong Bot", "pong-bot")
+	conv := "c_" + testenv.RandomID(6)
+	ctx := context.Background()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`insert into conversations(id, kind, created_by) values ($1,'group',$2)`, []any{conv, user.ID}},
+		{`insert into conversation_members(conversation_id, user_id, role) values ($1,$2,'owner')`, []any{conv, user.ID}},
+		{`insert into conversation_members(conversation_id, agent_id) values ($1,$2)`, []any{conv, pingID}},
+		{`insert into conversation_members(conversation_id, agent_id) values ($1,$2)`, []any{conv, pongID}},
+	} {
+		if _, err := c.DB.Pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatalf("seed group: %v", err)
+		}
+	}
+	p := startTS(t, "dist/drive/drive.js", "SCENARIO=chain", "PING_TOKEN="+pingToken, "PONG_TOKEN="+pongToken, "ARI_RELAY_URL="+relay.AgentURL())
+	p.event(t, "ready", 15*time.Second)
+	cl := dialClient(t, relay.ClientURL(), user.Token)
+	r := cl.ask(conv, "@ping-bot wie wird das Wetter in Kyoto?", 20*time.Second)
+	if r.End.Content != "Ich frage @pong-bot nach dem Wetter." {
+		t.Fatalf("ping's reply: %q", r.End.Content)
+	}
+	m := p.event(t, "pong-task", 20*time.Second)
+	chain, _ := m["chain"].(map[string]any)
+	by, _ := chain["mentionedBy"].(map[string]any)
+	msg, _ := m["message"].(map[string]any)
+	if chain["hop"] != float64(1) || chain["maxHops"] != float64(4) || chain["rootMessageId"] != r.Ack.Message.ID ||
+		by["id"] != pingID || by["handle"] != "ping-bot" || m["mentionBack"] != "@ping-bot" || m["lastHop"] != false ||
+		msg["id"] != r.MessageID {
+		t.Fatalf("pong's task: %v", m)
+	}
+	if code := p.wait(t, 15*time.Second); code != 0 {
+		t.Fatalf("scenario exited %d", code)
+	}
+}

@@ -2,7 +2,7 @@
 // real relay processes. Each prints JSON lines {"event": …} on stdout; some
 // wait for a line on stdin ("resume") from the test that drives them.
 import { createInterface } from "node:readline";
-import { Agent, run, type Task } from "../src/index.js";
+import { Agent, mention, run, type Task } from "../src/index.js";
 
 const url = process.env.ARI_RELAY_URL ?? "";
 const token = process.env.ARI_AGENT_TOKEN ?? "";
@@ -102,6 +102,29 @@ const scenarios: Record<string, () => Promise<void>> = {
     await second.stop();
     const secondErr = await second.done.then(() => undefined, (e: unknown) => e);
     emit("stopped", { err: errName(err), secondUp, secondErr: secondErr ? errName(secondErr) : null });
+  },
+
+  // Two agents in a group: Ping answers the person by mentioning Pong, whose
+  // task then carries the chain; Pong reports what it saw.
+  async chain() {
+    const ping = await Agent.connect({ url, token: process.env.PING_TOKEN ?? "", backoff });
+    const pong = await Agent.connect({ url, token: process.env.PONG_TOKEN ?? "", backoff });
+    emit("ready");
+    void ping.serve(async (task) => {
+      await task.complete(`Ich frage ${mention("Pong Bot")} nach dem Wetter.`);
+    });
+    for await (const task of pong.tasks()) {
+      emit("pong-task", {
+        chain: task.chain,
+        mentionBack: task.mentionBack(),
+        lastHop: task.lastHop,
+        message: task.message,
+        history: task.history,
+      });
+      await task.complete("Sonnig.");
+      break;
+    }
+    await Promise.all([ping.stop(), pong.stop()]);
   },
 
   // Posts a message of its own and reports the ack, then the same id again.
