@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/ari-chat/ari-server/functions/agents"
 	authfn "github.com/ari-chat/ari-server/functions/auth"
+	"github.com/ari-chat/ari-server/functions/communities"
 	"github.com/ari-chat/ari-server/functions/conversations"
 	"github.com/ari-chat/ari-server/functions/docs"
 	"github.com/ari-chat/ari-server/functions/groups"
@@ -19,9 +20,9 @@ import (
 
 // function is one functions/<name> package as the shim mounts it. Name matches
 // the folder and the SAM resource (<Name>Function) in template.yaml. Build
-// calls the package's own DepsFrom, as its lambda main does; messages and
-// uploads go through ForPlatform, which keeps the shim serving when file
-// storage cannot be opened.
+// calls the package's own DepsFrom, as its lambda main does; messages,
+// uploads and communities go through ForPlatform, which keeps the shim
+// serving when file storage cannot be opened.
 type function struct {
 	Name  string
 	Build func(p *platform.Platform) *httpx.Router
@@ -42,6 +43,7 @@ var functions = []function{
 	{"push", func(p *platform.Platform) *httpx.Router { return push.New(push.DepsFrom(p)) }},
 	{"notifications", func(p *platform.Platform) *httpx.Router { return notifications.New(notifications.DepsFrom(p)) }},
 	{"uploads", uploads.ForPlatform},
+	{"communities", communities.ForPlatform},
 	// Run by its schedule (local/cleanup here), so it serves no routes.
 	{"uploadscleanup", func(*platform.Platform) *httpx.Router { return httpx.NewRouter() }},
 }

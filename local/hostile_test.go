@@ -127,6 +127,7 @@ func newWalker(t *testing.T) *walker {
 	agent := w.create("POST", "/api/agents", `{"name":"Walker agent","visibility":"public"}`, "agent.id")
 	conv := w.create("POST", "/api/conversations", `{"agentId":"`+agent+`"}`, "id")
 	group := w.create("POST", "/api/groups", `{"title":"Walkers","userIds":["`+otherID+`"],"agentIds":["`+agent+`"]}`, "id")
+	community := w.create("POST", "/api/communities", `{"name":"Walkers","slug":"walkers-home"}`, "id")
 	upload := w.create("POST", "/api/uploads/presign", `{"name":"a.txt","contentType":"text/plain","size":3}`, "attachmentId")
 	var me struct{ ID string }
 	if err := p.DB.Pool.QueryRow(t.Context(), `select "userId" from session where token = $1`, w.token).Scan(&me.ID); err != nil {
@@ -136,7 +137,8 @@ func newWalker(t *testing.T) *walker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.ids = map[string]string{"agents": agent, "conversations": conv, "groups": group, "messages": sent.Message.ID, "uploads": upload, "members": otherID}
+	w.ids = map[string]string{"agents": agent, "conversations": conv, "groups": group, "messages": sent.Message.ID, "uploads": upload, "members": otherID,
+		"communities": community}
 	w.fields = map[string]any{"agentId": agent, "userId": otherID, "conversationId": conv, "userIds": []any{otherID}, "agentIds": []any{agent}, "emoji": "👍"}
 	rows, err := p.DB.Pool.Query(t.Context(), `select table_name from information_schema.tables
 		where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)

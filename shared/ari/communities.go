@@ -8,7 +8,13 @@ type Community struct {
 	Slug        string  `json:"slug"`
 	Description string  `json:"description"`
 	Visibility  string  `json:"visibility"` // private | public
-	CreatedAt   Time    `json:"createdAt"`
+	// MemberCount is kept by a trigger on community_members.
+	MemberCount int  `json:"memberCount"`
+	CreatedAt   Time `json:"createdAt"`
+	UpdatedAt   Time `json:"updatedAt"`
+	// MyRole is the caller's role (owner, admin, member), absent when the
+	// caller is not a member. Not a column.
+	MyRole *string `json:"myRole"`
 }
 
 // Channel is a row of channels; LastSeq is its message counter (as for
@@ -21,6 +27,13 @@ type Channel struct {
 	Position    int    `json:"position"`
 	LastSeq     int64  `json:"lastSeq"`
 	CreatedAt   Time   `json:"createdAt"`
+	UpdatedAt   Time   `json:"updatedAt"`
+	// LastReadSeq is the caller's read mark and UnreadCount the seqs after
+	// it (LastSeq - LastReadSeq); AgentIDs are the agents that may answer
+	// in the channel. Not columns.
+	LastReadSeq int64    `json:"lastReadSeq"`
+	UnreadCount int64    `json:"unreadCount"`
+	AgentIDs    []string `json:"agentIds"`
 }
 
 // CommunityMember is a row of community_members.
@@ -31,16 +44,80 @@ type CommunityMember struct {
 	JoinedAt    Time   `json:"joinedAt"`
 }
 
-// ChannelMessage is a row of channel_messages.
+// ChannelMessage is a row of channel_messages. A deleted message is a
+// tombstone that keeps its seq, as in conversations.
 type ChannelMessage struct {
-	ID            string  `json:"id"`
-	ChannelID     string  `json:"channelId"`
-	Seq           int64   `json:"seq"`
-	SenderUserID  *string `json:"senderUserId"`
-	SenderAgentID *string `json:"senderAgentId"`
-	Content       string  `json:"content"`
-	CreatedAt     Time    `json:"createdAt"`
-	DeletedAt     *Time   `json:"deletedAt,omitempty"`
+	ID              string  `json:"id"`
+	ChannelID       string  `json:"channelId"`
+	Seq             int64   `json:"seq"`
+	SenderUserID    *string `json:"senderUserId"`
+	SenderAgentID   *string `json:"senderAgentId"`
+	Content         string  `json:"content"`
+	ClientMessageID *string `json:"clientMessageId,omitempty"`
+	CreatedAt       Time    `json:"createdAt"`
+	UpdatedAt       Time    `json:"updatedAt"`
+	DeletedAt       *Time   `json:"deletedAt,omitempty"`
+	// DeletedBy is who deleted it (the sender or an admin); not shown.
+	DeletedBy *string `json:"-"`
+	Deleted   bool    `json:"deleted"`
+}
+
+// CommunityBan is a row of community_bans: the user cannot join or read
+// the community until unbanned.
+type CommunityBan struct {
+	CommunityID string  `json:"communityId"`
+	UserID      string  `json:"userId"`
+	BannedBy    *string `json:"bannedBy"`
+	Reason      string  `json:"reason"`
+	CreatedAt   Time    `json:"createdAt"`
+}
+
+// CommunityInvite is a row of community_invites: a link that lets whoever
+// holds its code join a (private or public) community until it expires,
+// is used MaxUses times, or is revoked.
+type CommunityInvite struct {
+	ID          string  `json:"id"`
+	CommunityID string  `json:"communityId"`
+	Code        string  `json:"code"`
+	CreatedBy   *string `json:"createdBy"`
+	ExpiresAt   *Time   `json:"expiresAt"`
+	MaxUses     *int    `json:"maxUses"`
+	Uses        int     `json:"uses"`
+	RevokedAt   *Time   `json:"revokedAt"`
+	CreatedAt   Time    `json:"createdAt"`
+}
+
+// CommunityAgent is a row of community_agents: an agent an admin added.
+type CommunityAgent struct {
+	CommunityID string  `json:"communityId"`
+	AgentID     string  `json:"agentId"`
+	AddedBy     *string `json:"addedBy"`
+	CreatedAt   Time    `json:"createdAt"`
+}
+
+// ChannelAgent is a row of channel_agents: a community agent that may
+// answer in one of its channels.
+type ChannelAgent struct {
+	ChannelID   string `json:"channelId"`
+	CommunityID string `json:"communityId"`
+	AgentID     string `json:"agentId"`
+	CreatedAt   Time   `json:"createdAt"`
+}
+
+// ChannelRead is a row of channel_reads: how far a member has read a channel.
+type ChannelRead struct {
+	ChannelID   string `json:"channelId"`
+	UserID      string `json:"userId"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+	UpdatedAt   Time   `json:"updatedAt"`
+}
+
+// ChannelMessageReaction is a row of channel_message_reactions.
+type ChannelMessageReaction struct {
+	MessageID string `json:"messageId"`
+	UserID    string `json:"userId"`
+	Emoji     string `json:"emoji"`
+	CreatedAt Time   `json:"createdAt"`
 }
 
 // ConversationRead is a row of conversation_reads: how far a user has read.

@@ -19,12 +19,12 @@ const MaxAttachmentsPerMessage = 10
 // The cases are not told apart, so a foreign id reveals nothing.
 var ErrAttachmentUnusable = &ari.Error{Code: ari.CodeNotFound, Message: "attachment not found, not ready or already attached"}
 
-const attachmentCols = `id, owner_id, message_id, storage_key, original_name, content_type,
+const attachmentCols = `id, owner_id, message_id, channel_message_id, storage_key, original_name, content_type,
 	size, status, coalesce(url, ''), created_at, attached_at`
 
 func scanAttachment(row pgx.Row) (ari.Attachment, error) {
 	var a ari.Attachment
-	err := row.Scan(&a.ID, &a.OwnerID, &a.MessageID, &a.StorageKey, &a.Name, &a.ContentType,
+	err := row.Scan(&a.ID, &a.OwnerID, &a.MessageID, &a.ChannelMessageID, &a.StorageKey, &a.Name, &a.ContentType,
 		&a.Size, &a.Status, &a.URL, &a.CreatedAt, &a.AttachedAt)
 	return a, err
 }
@@ -76,7 +76,7 @@ func (db *DB) MarkAttachmentReady(ctx context.Context, ownerID, id, key, url str
 // when there is none; an attached file goes only with its message.
 func (db *DB) DeleteUnattachedAttachment(ctx context.Context, ownerID, id string) (ari.Attachment, error) {
 	a, err := scanAttachment(db.Pool.QueryRow(ctx, `delete from attachments
-		where id = $1 and owner_id = $2 and message_id is null returning `+attachmentCols, id, ownerID))
+		where id = $1 and owner_id = $2 and message_id is null and channel_message_id is null returning `+attachmentCols, id, ownerID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
@@ -90,6 +90,17 @@ func (db *DB) DeleteUnattachedAttachment(ctx context.Context, ownerID, id string
 // The rows are locked first, so two sends racing for one file cannot both
 // win. The result is in the order of ids.
 func ClaimAttachments(ctx context.Context, tx pgx.Tx, ownerID, messageID string, ids []string) ([]ari.Attachment, error) {
+	return claimAttachments(ctx, tx, ownerID, "message_id", messageID, ids)
+}
+
+// ClaimChannelAttachments is ClaimAttachments for a channel message.
+func ClaimChannelAttachments(ctx context.Context, tx pgx.Tx, ownerID, messageID string, ids []string) ([]ari.Attachment, error) {
+	return claimAttachments(ctx, tx, ownerID, "channel_message_id", messageID, ids)
+}
+
+// claimAttachments sets column (message_id or channel_message_id, never a
+// client's string) of the claimed rows.
+func claimAttachments(ctx context.Context, tx pgx.Tx, ownerID, column, messageID string, ids []string) ([]ari.Attachment, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -104,7 +115,7 @@ func ClaimAttachments(ctx context.Context, tx pgx.Tx, ownerID, messageID string,
 		seen[id] = true
 	}
 	rows, err := tx.Query(ctx, `select id from attachments
-		where id = any($1) and owner_id = $2 and status = 'ready' and message_id is null
+		where id = any($1) and owner_id = $2 and status = 'ready' and message_id is null and channel_message_id is null
 		for update`, ids, ownerID)
 	if err != nil {
 		return nil, err
@@ -116,7 +127,7 @@ func ClaimAttachments(ctx context.Context, tx pgx.Tx, ownerID, messageID string,
 	if len(usable) != len(ids) {
 		return nil, ErrAttachmentUnusable
 	}
-	rows, err = tx.Query(ctx, `update attachments set message_id = $2, attached_at = now()
+	rows, err = tx.Query(ctx, `update attachments set `+column+` = $2, attached_at = now()
 		where id = any($1) returning `+attachmentCols, ids, messageID)
 	if err != nil {
 		return nil, err
@@ -196,7 +207,7 @@ func (db *DB) CleanupOrphanAttachments(ctx context.Context, cutoff time.Time, de
 		n := 0
 		err := db.Tx(ctx, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, `delete from attachments where id in (
-					select id from attachments where message_id is null and created_at < $1
+					select id from attachments where message_id is null and channel_message_id is null and created_at < $1
 					order by created_at limit $2 for update skip locked)
 				returning storage_key`, cutoff, orphanBatch)
 			if err != nil {

@@ -21,6 +21,8 @@ var rowTypes = map[string]any{
 	"community_members": ari.CommunityMember{}, "channel_messages": ari.ChannelMessage{},
 	"developer_accounts": ari.DeveloperAccount{}, "apps": ari.App{}, "app_versions": ari.AppVersion{},
 	"coin_balances": ari.CoinBalance{}, "coin_transactions": ari.CoinTransaction{}, "app_purchases": ari.AppPurchase{},
+	"community_bans": ari.CommunityBan{}, "community_invites": ari.CommunityInvite{}, "community_agents": ari.CommunityAgent{},
+	"channel_agents": ari.ChannelAgent{}, "channel_reads": ari.ChannelRead{}, "channel_message_reactions": ari.ChannelMessageReaction{},
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,
@@ -29,7 +31,7 @@ var rowTypes = map[string]any{
 // relay deployment runs a reply, and which agent chain a reply belongs to
 // and at which hop (the loop guard's count), are the relay's bookkeeping).
 var noField = map[string]bool{
-	"agents.token_hash": true, "messages.search": true, "messages.relay_deployment": true,
+	"agents.token_hash": true, "messages.search": true, "communities.search": true, "channel_messages.search": true, "messages.relay_deployment": true,
 	"messages.chain_root_id": true, "messages.chain_hop": true,
 	"notification_preferences.user_id": true, "notification_preferences.updated_at": true,
 }
