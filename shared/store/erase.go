@@ -160,7 +160,7 @@ func (db *DB) EraseUser(ctx context.Context, userID string) (Erasure, error) {
 			where sender_user_id = $1 or sender_agent_id = any($2)`, userID, e.AgentIDs); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `update channel_messages set content = '', deleted_at = coalesce(deleted_at, now())
+		if _, err := tx.Exec(ctx, `update channel_messages set content = '', client_message_id = null, deleted_at = coalesce(deleted_at, now())
 			where sender_user_id = $1 or sender_agent_id = any($2)`, userID, e.AgentIDs); err != nil {
 			return err
 		}
