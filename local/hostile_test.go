@@ -128,6 +128,11 @@ func newWalker(t *testing.T) *walker {
 	conv := w.create("POST", "/api/conversations", `{"agentId":"`+agent+`"}`, "id")
 	group := w.create("POST", "/api/groups", `{"title":"Walkers","userIds":["`+otherID+`"],"agentIds":["`+agent+`"]}`, "id")
 	community := w.create("POST", "/api/communities", `{"name":"Walkers","slug":"walkers-home"}`, "id")
+	var channel string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select id from channels where community_id = $1`, community).Scan(&channel); err != nil {
+		t.Fatal(err)
+	}
+	channelMessage := w.create("POST", "/api/channels/"+channel+"/messages", `{"clientMessageId":"walker-c1","content":"hello"}`, "id")
 	upload := w.create("POST", "/api/uploads/presign", `{"name":"a.txt","contentType":"text/plain","size":3}`, "attachmentId")
 	var me struct{ ID string }
 	if err := p.DB.Pool.QueryRow(t.Context(), `select "userId" from session where token = $1`, w.token).Scan(&me.ID); err != nil {
@@ -138,7 +143,7 @@ func newWalker(t *testing.T) *walker {
 		t.Fatal(err)
 	}
 	w.ids = map[string]string{"agents": agent, "conversations": conv, "groups": group, "messages": sent.Message.ID, "uploads": upload, "members": otherID,
-		"communities": community}
+		"communities": community, "channels": channel, "messageId": channelMessage}
 	w.fields = map[string]any{"agentId": agent, "userId": otherID, "conversationId": conv, "userIds": []any{otherID}, "agentIds": []any{agent}, "emoji": "👍"}
 	rows, err := p.DB.Pool.Query(t.Context(), `select table_name from information_schema.tables
 		where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)
@@ -306,6 +311,8 @@ func (w *walker) pathBaseline(path, before, name string) string {
 		return "github"
 	case name == "emoji":
 		return "👍"
+	case w.ids[name] != "":
+		return w.ids[name]
 	default:
 		return "x1"
 	}

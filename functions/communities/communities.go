@@ -15,6 +15,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -23,9 +24,13 @@ import (
 type Deps struct {
 	DB   *store.DB
 	Auth *auth.Authenticator
-	// Files, when set, has the objects of deleted messages' attachments
-	// removed.
+	// Files, when set, gives attachments fresh links on every read and
+	// has the objects of deleted messages' attachments removed.
 	Files storage.Store
+	// Limiter counts SendRule per user in Redis, the counter the relay's
+	// send_message counts against too (nil: no limit).
+	Limiter  *ratelimit.Limiter
+	SendRule ratelimit.Rule
 }
 
 type handler struct{ Deps }
@@ -57,6 +62,22 @@ func New(d Deps) *httpx.Router {
 	a.HandleFunc("GET /api/communities/{id}/agents", h.agents)
 	a.HandleFunc("POST /api/communities/{id}/agents", h.addAgent)
 	a.HandleFunc("DELETE /api/communities/{id}/agents/{agentId}", h.removeAgent)
+	a.HandleFunc("GET /api/communities/{id}/channels", h.channels)
+	a.HandleFunc("POST /api/communities/{id}/channels", h.createChannel)
+	a.HandleFunc("PUT /api/communities/{id}/channels/order", h.reorderChannels)
+	a.HandleFunc("GET /api/communities/{id}/messages/search", h.search)
+	a.HandleFunc("GET /api/channels/{id}", h.channel)
+	a.HandleFunc("PUT /api/channels/{id}", h.updateChannel)
+	a.HandleFunc("DELETE /api/channels/{id}", h.deleteChannel)
+	a.HandleFunc("POST /api/channels/{id}/agents", h.addChannelAgent)
+	a.HandleFunc("DELETE /api/channels/{id}/agents/{agentId}", h.removeChannelAgent)
+	a.HandleFunc("POST /api/channels/{id}/read", h.read)
+	a.HandleFunc("GET /api/channels/{id}/messages", h.history)
+	a.HandleFunc("POST /api/channels/{id}/messages", h.send)
+	a.HandleFunc("DELETE /api/channels/{id}/messages/{messageId}", h.deleteMessage)
+	a.HandleFunc("GET /api/channels/{id}/messages/{messageId}/reactions", h.reactions)
+	a.HandleFunc("POST /api/channels/{id}/messages/{messageId}/reactions", h.react)
+	a.HandleFunc("DELETE /api/channels/{id}/messages/{messageId}/reactions/{emoji}", h.unreact)
 	return r
 }
 

@@ -3,6 +3,7 @@ package communities
 import (
 	"testing"
 
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
 	"github.com/ari-chat/ari-server/shared/testenv/apitest"
@@ -13,6 +14,13 @@ func setup(t *testing.T) *apitest.Env {
 	t.Helper()
 	e := apitest.New(t)
 	return e.Serve(t, New(Deps{DB: e.DB, Auth: e.Auth}))
+}
+
+// serveWith is setup with the send limit counted in Redis.
+func serveWith(t *testing.T, rule ratelimit.Rule) *apitest.Env {
+	t.Helper()
+	e := apitest.New(t)
+	return e.Serve(t, New(Deps{DB: e.DB, Auth: e.Auth, Limiter: ratelimit.New(e.Redis, e.Keys), SendRule: rule}))
 }
 
 // world is a community with one user of each standing.

@@ -144,6 +144,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return "/api/invites/" + invite(t, f, w) + "/accept", nil
 		}, p, v)
 	}
+	channelRows(t, f, add)
 
 	var covered []string
 	for _, r := range rows {
@@ -172,5 +173,96 @@ func TestAuthorizationMatrix(t *testing.T) {
 	slices.Sort(covered)
 	if routes := New(Deps{DB: f.DB, Auth: f.Auth}).Patterns(); !slices.Equal(routes, covered) {
 		t.Fatalf("matrix covers %v, the router serves %v", covered, routes)
+	}
+}
+
+// channelRows adds the rows of the channel and message routes.
+func channelRows(t *testing.T, f *apitest.Env, add func(string, func(*testing.T, *apitest.Env, world) (string, any), standing, standing)) {
+	general := func(t *testing.T, f *apitest.Env, w world) string {
+		var id string
+		if err := f.DB.Pool.QueryRow(t.Context(), `select id from channels where community_id = $1`, w.id).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	post := func(t *testing.T, f *apitest.Env, w world, ch string) string {
+		s, err := f.DB.SendChannelMessage(t.Context(), store.NewChannelMessage{UserID: w.owner.ID, ChannelID: ch, Content: "hello", ClientMessageID: testenv.RandomID(8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Message.ID
+	}
+	ch := func(suffix string, body func(t *testing.T, f *apitest.Env, w world) any) func(*testing.T, *apitest.Env, world) (string, any) {
+		return func(t *testing.T, f *apitest.Env, w world) (string, any) {
+			c := general(t, f, w)
+			var b any
+			if body != nil {
+				b = body(t, f, w)
+			}
+			return "/api/channels/" + c + suffix, b
+		}
+	}
+	msg := func(suffix string, body any) func(*testing.T, *apitest.Env, world) (string, any) {
+		return func(t *testing.T, f *apitest.Env, w world) (string, any) {
+			c := general(t, f, w)
+			return "/api/channels/" + c + "/messages/" + post(t, f, w, c) + suffix, body
+		}
+	}
+	{
+		p, v := memberOnly(200, 200, 200)
+		add("GET /api/communities/{id}/channels", path("/api/communities/{id}/channels"), p, v)
+		add("GET /api/communities/{id}/messages/search", path("/api/communities/{id}/messages/search?q=hello"), p, v)
+		add("GET /api/channels/{id}", ch("", nil), p, v)
+		add("POST /api/channels/{id}/read", ch("/read", func(*testing.T, *apitest.Env, world) any { return map[string]int{"seq": 1} }), p, v)
+		add("GET /api/channels/{id}/messages", ch("/messages", nil), p, v)
+		add("GET /api/channels/{id}/messages/{messageId}/reactions", msg("/reactions", nil), p, v)
+	}
+	{
+		p, v := memberOnly(201, 201, 201)
+		add("POST /api/channels/{id}/messages", ch("/messages", func(*testing.T, *apitest.Env, world) any {
+			return map[string]string{"clientMessageId": testenv.RandomID(8), "content": "hi"}
+		}), p, v)
+		add("POST /api/channels/{id}/messages/{messageId}/reactions", msg("/reactions", map[string]string{"emoji": "👍"}), p, v)
+	}
+	{
+		p, v := memberOnly(204, 204, 204)
+		add("DELETE /api/channels/{id}/messages/{messageId}/reactions/{emoji}", msg("/reactions/👍", nil), p, v)
+	}
+	{
+		// A plain member deletes only their own; this message is the owner's.
+		p, v := memberOnly(204, 204, 403)
+		add("DELETE /api/channels/{id}/messages/{messageId}", msg("", nil), p, v)
+		add("DELETE /api/channels/{id}", ch("", nil), p, v)
+		add("DELETE /api/channels/{id}/agents/{agentId}", func(t *testing.T, f *apitest.Env, w world) (string, any) {
+			c := general(t, f, w)
+			a := apitest.Agent(t, f.DB, w.owner.ID, "bot"+testenv.RandomID(4), "public")
+			if _, err := f.DB.AddCommunityAgent(t.Context(), w.owner.ID, w.id, a); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.DB.AddChannelAgent(t.Context(), w.owner.ID, c, a); err != nil {
+				t.Fatal(err)
+			}
+			return "/api/channels/" + c + "/agents/" + a, nil
+		}, p, v)
+	}
+	{
+		p, v := memberOnly(201, 201, 403)
+		add("POST /api/communities/{id}/channels", func(_ *testing.T, _ *apitest.Env, w world) (string, any) {
+			return "/api/communities/" + w.id + "/channels", map[string]string{"name": "help"}
+		}, p, v)
+	}
+	{
+		p, v := memberOnly(200, 200, 403)
+		add("PUT /api/communities/{id}/channels/order", func(t *testing.T, f *apitest.Env, w world) (string, any) {
+			return "/api/communities/" + w.id + "/channels/order", map[string][]string{"channelIds": {general(t, f, w)}}
+		}, p, v)
+		add("PUT /api/channels/{id}", ch("", func(*testing.T, *apitest.Env, world) any { return map[string]string{"topic": "new"} }), p, v)
+		add("POST /api/channels/{id}/agents", ch("/agents", func(t *testing.T, f *apitest.Env, w world) any {
+			a := apitest.Agent(t, f.DB, w.owner.ID, "bot"+testenv.RandomID(4), "public")
+			if _, err := f.DB.AddCommunityAgent(t.Context(), w.owner.ID, w.id, a); err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{"agentId": a}
+		}), p, v)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 )
 
@@ -21,7 +22,8 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 }
 
 func depsWithoutFiles(p *platform.Platform) Deps {
-	return Deps{DB: p.DB, Auth: p.Authenticator()}
+	return Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys),
+		SendRule: ratelimit.Send(p.Config.RateLimitSend, p.Config.RateLimitSendBurst)}
 }
 
 // ForPlatform is New(DepsFrom(p)) for the local shim, which keeps serving

@@ -19,6 +19,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/seqpage"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -57,18 +58,12 @@ func New(d Deps) *httpx.Router {
 
 type handler struct{ Deps }
 
-// pageCursor is what the opaque cursors of a history page carry.
-type pageCursor struct {
-	Dir string `json:"d"` // "before" or "after"
-	Seq int64  `json:"s"`
-}
-
 func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
 	c, err := auth.RequestCaller(r)
 	if err != nil {
 		return err
 	}
-	q, err := parsePageQuery(r)
+	q, err := seqpage.Parse(r, true)
 	if err != nil {
 		return err
 	}
@@ -82,79 +77,8 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) error {
 	if err := h.freshLinks(r.Context(), p.Items); err != nil {
 		return err
 	}
-	out := httpx.NewPage(p.Items)
-	older, newer := q.Seq, q.Seq
-	if n := len(p.Items); n > 0 {
-		older, newer = p.Items[0].Seq, p.Items[n-1].Seq
-	} else if q.Mode == store.PageAfter {
-		older = q.Seq + 1
-	}
-	if p.HasOlder {
-		out.PrevCursor = httpx.CursorPtr(pageCursor{Dir: "before", Seq: older})
-	}
-	if p.HasNewer {
-		if len(p.Items) == 0 && q.Mode == store.PageBefore {
-			newer = q.Seq - 1
-		}
-		out.NextCursor = httpx.CursorPtr(pageCursor{Dir: "after", Seq: newer})
-	}
+	out := seqpage.Page(p.Items, func(m store.ListedMessage) int64 { return m.Seq }, q, p.HasOlder, p.HasNewer)
 	return httpx.JSON(w, http.StatusOK, out)
-}
-
-// parsePageQuery reads exactly one of before, after, around or cursor (or
-// none: the newest page), limit and versions.
-func parsePageQuery(r *http.Request) (store.PageQuery, error) {
-	v := r.URL.Query()
-	q := store.PageQuery{Mode: store.PageNewest, Limit: store.DefaultPageLimit}
-	fields := map[string]string{}
-	if s := v.Get("limit"); v.Has("limit") {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > store.MaxPageLimit {
-			fields["limit"] = "must be an integer from 1 to " + strconv.Itoa(store.MaxPageLimit)
-		}
-		q.Limit = n
-	}
-	var named []string
-	for _, name := range []string{"before", "after", "around", "cursor"} {
-		if v.Has(name) {
-			named = append(named, name)
-		}
-	}
-	if len(named) > 1 {
-		fields[named[1]] = "use only one of before, after, around and cursor"
-	} else if len(named) == 1 {
-		name := named[0]
-		raw := v.Get(name)
-		if name == "cursor" {
-			var pc pageCursor
-			if err := httpx.DecodeCursor(raw, &pc); err != nil || (pc.Dir != "before" && pc.Dir != "after") || pc.Seq < 0 {
-				fields["cursor"] = "is not a valid cursor"
-			}
-			name, raw = pc.Dir, strconv.FormatInt(pc.Seq, 10)
-		}
-		seq, err := strconv.ParseInt(raw, 10, 64)
-		least := int64(1)
-		if name == "after" {
-			least = 0 // after=0 reads from the very first message
-		}
-		if fields["cursor"] == "" && (err != nil || seq < least || seq > 1<<53) {
-			fields[named[0]] = "must be a message seq (an integer of at least " + strconv.FormatInt(least, 10) + ")"
-		}
-		q.Seq = seq
-		q.Mode = map[string]store.PageMode{"before": store.PageBefore, "after": store.PageAfter, "around": store.PageAround}[name]
-	}
-	// versions=all also lists the superseded versions of regenerated
-	// replies (history shows the newest of each by default).
-	if v.Has("versions") {
-		if v.Get("versions") != "all" {
-			fields["versions"] = "must be all (or absent: the newest version of each reply)"
-		}
-		q.AllVersions = true
-	}
-	if len(fields) > 0 {
-		return q, ari.Invalid(fields)
-	}
-	return q, nil
 }
 
 // searchCursor continues a search after its last hit.

@@ -136,7 +136,7 @@ func New(d Deps) *Server {
 // sendRule is the per-user limit on send_message frames:
 // RATE_LIMIT_SEND_PER_MINUTE, with bursts up to RATE_LIMIT_SEND_BURST.
 func sendRule(c config.Config) ratelimit.Rule {
-	return ratelimit.Rule{Name: "relay:send", Rate: c.RateLimitSend, Period: time.Minute, Burst: c.RateLimitSendBurst}
+	return ratelimit.Send(c.RateLimitSend, c.RateLimitSendBurst)
 }
 
 // Handler routes the relay's endpoints.

@@ -145,3 +145,10 @@ func ClientIP(r *http.Request, trustForwarded bool) string {
 	}
 	return host
 }
+
+// Send is the per-user limit on messages people send, one counter over
+// every way of sending (the relay's send_message, channel messages over
+// REST): RATE_LIMIT_SEND_PER_MINUTE, with bursts up to RATE_LIMIT_SEND_BURST.
+func Send(perMinute, burst int) Rule {
+	return Rule{Name: "relay:send", Rate: perMinute, Period: time.Minute, Burst: burst}
+}
