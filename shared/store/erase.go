@@ -58,7 +58,8 @@ type ErasedReaction struct {
 //     kept; an open reply of their agent ends cancelled), their reactions go,
 //     and a group whose last owner they were gets the longest-standing admin,
 //     else the longest-standing member, as its owner;
-//   - community channel messages they or their agents wrote become tombstones;
+//   - community channel messages they or their agents wrote become tombstones,
+//     and a community whose last owner they were gets a successor as a group does;
 //   - their uploads' rows, verification rows naming them, and then the user
 //     row, whose cascades take sessions, accounts, agents (and the agents'
 //     memberships), memberships, read marks, push subscriptions, preferences
@@ -135,6 +136,26 @@ func (db *DB) EraseUser(ctx context.Context, userID string) (Erasure, error) {
 			in(conv).Successor = heir
 			return nil
 		}); err != nil {
+			return err
+		}
+		// Communities whose only owner leaves get one too, by the same rule,
+		// so a community is never left without someone to run it.
+		if _, err := tx.Exec(ctx, `with orphaned as (
+				select m.community_id from community_members m
+				where m.user_id = $1 and m.role = 'owner'
+				  and not exists (select 1 from community_members o where o.community_id = m.community_id
+				                  and o.role = 'owner' and o.user_id <> $1)),
+			heir as (
+				select distinct on (m.community_id) m.community_id, m.user_id from community_members m
+				join orphaned o on o.community_id = m.community_id
+				where m.user_id <> $1
+				order by m.community_id, case m.role when 'admin' then 0 else 1 end, m.joined_at, m.user_id),
+			promoted as (
+				update community_members m set role = 'owner' from heir h
+				where m.community_id = h.community_id and m.user_id = h.user_id
+				returning m.community_id, m.user_id)
+			update communities c set owner_id = p.user_id, updated_at = now() from promoted p
+			where c.id = p.community_id and c.owner_id = $1`, userID); err != nil {
 			return err
 		}
 		// Tombstones: messages not yet deleted are told about; every one of
