@@ -34,7 +34,8 @@ func TestCreateListAndSearch(t *testing.T) {
 		}
 		return slugs
 	}
-	if got := strings.Join(list(""), ","); got != "rust,go-gophers" {
+	// Newest first (the package's other tests made older ones).
+	if got := strings.Join(list("?limit=2"), ","); got != "rust,go-gophers" {
 		t.Errorf("directory: %s", got)
 	}
 	for _, q := range []string{"?q=gophers", "?q=goph", "?q=everything", "?q=go%20gophers"} {
@@ -47,7 +48,7 @@ func TestCreateListAndSearch(t *testing.T) {
 		t.Fatalf("first page %+v", page)
 	}
 	next := apitest.Decode[httpx.Page[ari.Community]](t, f.Must(t, 200, bob.Token, "GET", "/api/communities?limit=1&cursor="+*page.NextCursor, nil))
-	if len(next.Items) != 1 || next.Items[0].Slug != "go-gophers" || next.NextCursor != nil {
+	if len(next.Items) != 1 || next.Items[0].Slug != "go-gophers" {
 		t.Fatalf("second page %+v", next)
 	}
 
