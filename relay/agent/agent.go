@@ -82,11 +82,20 @@ type session struct {
 	// streaming meanwhile; frames for them are dropped until they are done.
 	settling sync.Map // task id → true
 	settlers sync.WaitGroup
+	// ctx is Serve's, for work the socket starts off its reader (inputs.go).
+	ctx context.Context
+	// given: input requests whose answer (or expiry) this socket was given
+	// or is being given (inputs.go), so it gets each once.
+	inputsMu   sync.Mutex
+	given      map[string]bool
+	inputsDone bool           // the socket has closed: start no more deliveries
+	inputs     sync.WaitGroup // deliveries under way; guarded by inputsMu for Add
 }
 
 // Serve runs one agent socket until it closes.
 func (s *Sessions) Serve(ctx context.Context, c *conn.Conn) {
-	ss := &session{s: s, c: c, name: hub.SocketName(s.d.InstanceID, c.ID()), tasks: map[string]*stream.Task{}}
+	ss := &session{s: s, c: c, name: hub.SocketName(s.d.InstanceID, c.ID()), tasks: map[string]*stream.Task{},
+		ctx: context.WithoutCancel(ctx)}
 	ss.feed = s.d.Engine.NewFeed(ctx, func(t *stream.Task, err error) {
 		// The feed has ended the reply (stream.Engine.Lose: error internal,
 		// task_cancel internal), or will at the task's next frame.
@@ -114,6 +123,10 @@ func (s *Sessions) finish(ctx context.Context, ss *session, timer *time.Timer) {
 	c := ss.c
 	timer.Stop()
 	ss.settlers.Wait()
+	ss.inputsMu.Lock()
+	ss.inputsDone = true
+	ss.inputsMu.Unlock()
+	ss.inputs.Wait()
 	ss.feed.Close()
 	s.mu.Lock()
 	delete(s.all, c.ID())
@@ -219,6 +232,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		}
 	case *protocol.AgentMessage:
 		ss.post(ctx, f)
+	case *protocol.AgentInputRequest:
+		ss.askInput(ctx, f)
 	case *protocol.AgentStatus:
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.feed.Wait() // the chunks sent before the status reach members first
@@ -352,6 +367,10 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 		d.Log.Warn("relay agent last seen", "agent", agent.ID, "err", err)
 	}
 	d.Engine.Adopt(ctx, agent.ID)
+	// Answers that came while the agent had no socket (or whose socket
+	// went away before it had them), after the subscription, so that none
+	// falls between the two.
+	ss.goInput(func() { ss.deliverInputs(ss.ctx) })
 }
 
 // onChannel handles what arrives on the agent's channel. It runs on the
@@ -377,6 +396,8 @@ func (ss *session) onChannel(payload []byte) {
 		if head.Epoch > ss.epoch {
 			ss.c.Close(protocol.CloseReplaced)
 		}
+	case string(events.InputResolved):
+		ss.inputNotice(payload)
 	case string(events.AgentTokenRevoked), string(events.AgentDeleted):
 		ss.revoked.Store(true)
 		ss.c.Close(protocol.CloseRevoked)

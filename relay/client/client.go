@@ -22,6 +22,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
+	"github.com/ari-chat/ari-server/shared/inputs"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/presence"
@@ -55,6 +56,8 @@ type Deps struct {
 	// take to present one.
 	Tickets     auth.Tickets
 	AuthTimeout time.Duration
+	// Inputs records members' answers to agents' input requests.
+	Inputs *inputs.Answerer
 }
 
 // Sessions are this instance's client sockets.
@@ -194,6 +197,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.send(ctx, f)
 	case *protocol.Regenerate:
 		ss.regenerate(ctx, f)
+	case *protocol.InputAnswer:
+		ss.answer(ctx, f)
 	case *protocol.Sync:
 		ss.sync(ctx, f)
 	case *protocol.CancelStream:
@@ -472,6 +477,10 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 		return
 	}
 	if res.Agents, err = ss.agentsOnline(ctx); err != nil {
+		ss.internal(err, "")
+		return
+	}
+	if res.InputRequests, err = ss.openInputs(ctx); err != nil {
 		ss.internal(err, "")
 		return
 	}

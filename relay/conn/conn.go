@@ -75,6 +75,11 @@ type Conn struct {
 	ping       *time.Timer   // guarded by mu
 	pingMu     sync.Mutex    // held while a ping is written, so Run can wait one out
 	readAt     time.Time     // when the frame being handled was read; reader goroutine only
+	// waiters hears when a frame given to SendWait has been written (by the
+	// address of its first byte); guarded by mu, counted in nwait so the
+	// writer looks only when someone waits.
+	waiters map[*byte]chan bool
+	nwait   atomic.Int32
 }
 
 // New wraps an upgraded socket. Call Run to start it.
@@ -276,13 +281,59 @@ next:
 
 func (c *Conn) write(frame []byte) bool {
 	_ = c.ws.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
-	if c.ws.WriteMessage(websocket.TextMessage, frame) != nil {
-		return false
+	ok := c.ws.WriteMessage(websocket.TextMessage, frame) == nil
+	if c.nwait.Load() > 0 && len(frame) > 0 {
+		c.mu.Lock()
+		ch := c.waiters[&frame[0]]
+		delete(c.waiters, &frame[0])
+		c.mu.Unlock()
+		if ch != nil {
+			c.nwait.Add(-1)
+			ch <- ok
+		}
 	}
-	if c.opts.Written != nil {
+	if ok && c.opts.Written != nil {
 		c.opts.Written(frame)
 	}
-	return true
+	return ok
+}
+
+// SendWait queues one encoded frame like Send and waits until the writer
+// has handed it to the connection (true), or the socket ended without it
+// (false): for a frame whose delivery is recorded afterwards, so that a
+// socket closing meanwhile does not count as having received it.
+func (c *Conn) SendWait(frame []byte) bool {
+	if len(frame) == 0 {
+		return false
+	}
+	ch := make(chan bool, 1)
+	c.mu.Lock()
+	if c.waiters == nil {
+		c.waiters = map[*byte]chan bool{}
+	}
+	c.waiters[&frame[0]] = ch
+	c.nwait.Add(1)
+	c.mu.Unlock()
+	if !c.Send(frame) {
+		c.mu.Lock()
+		if c.waiters[&frame[0]] == ch {
+			delete(c.waiters, &frame[0])
+			c.nwait.Add(-1)
+		}
+		c.mu.Unlock()
+		return false
+	}
+	select {
+	case ok := <-ch:
+		return ok
+	case <-c.done:
+		select { // written just before the end?
+		case ok := <-ch:
+			return ok
+		default:
+			return false
+		}
+	}
 }
 
 // finish runs once, on the last writer, after Close. It flushes what is

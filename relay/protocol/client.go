@@ -176,8 +176,11 @@ type SyncResult struct {
 	Conversations []ConversationState `json:"conversations"`
 	ActiveStreams []ActiveStream      `json:"activeStreams"`
 	Agents        []AgentOnline       `json:"agents"`
-	Events        []json.RawMessage   `json:"events"`
-	Dropped       bool                `json:"dropped"`
+	// InputRequests are the open questions and approvals of agents in the
+	// user's conversations, oldest first (as input_request frames).
+	InputRequests []InputRequest    `json:"inputRequests"`
+	Events        []json.RawMessage `json:"events"`
+	Dropped       bool              `json:"dropped"`
 }
 
 // ConversationState is one conversation's read state.

@@ -54,6 +54,9 @@ func (r *SyncResult) withEmptyLists() *SyncResult {
 	if c.Agents == nil {
 		c.Agents = []AgentOnline{}
 	}
+	if c.InputRequests == nil {
+		c.InputRequests = []InputRequest{}
+	}
 	if c.Events == nil {
 		c.Events = []json.RawMessage{}
 	}

@@ -76,6 +76,11 @@ func relayFramesSample(t *testing.T) []Frame {
 			Message: TaskMessage{ID: "m1", Seq: 7, Content: "hi", Sender: Sender{ID: "u1", Name: "Ada"}, Attachments: []Attachment{}},
 			History: []HistoryEntry{}, Regenerate: &TaskRegenerate{Version: 2, PreviousReplyID: "r1", PreviousContent: "hello"}},
 		&AgentMessageAck{ClientMessageID: "am-1", MessageID: "m9", Seq: 9},
+		&InputRequest{RequestID: "q1", MessageID: "r1", ConversationID: "c1", Kind: InputQuestion, Prompt: "Which?",
+			Options: []string{"a", "b"}, Schema: json.RawMessage(`{"type":"string"}`), ExpiresAt: at},
+		&InputResponse{TaskID: "t1", RequestID: "q1", Answer: ptr("a"), UserID: "u1"},
+		&InputTimeout{TaskID: "t1", RequestID: "q1"},
+		event(t, TypeInputResolved, InputResolvedData{RequestID: "q1", MessageID: "r1", State: "answered", Answer: ptr("a")}),
 	}
 }
 
@@ -119,7 +124,7 @@ func TestEncodeExactBytes(t *testing.T) {
 		{&Pong{}, `{"type":"pong"}`},
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
-		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"events":[],"dropped":false}`},
+		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"inputRequests":[],"events":[],"dropped":false}`},
 		{&Event{Type: TypeConversationDeleted, ID: "e1", ConversationID: "c1", At: at},
 			`{"type":"conversation_deleted","id":"e1","conversationId":"c1","at":"2026-03-01T08:30:00.120Z"}`},
 		{&AgentComplete{TaskID: "t1", Content: ptr("")}, `{"type":"agent_complete","taskId":"t1","content":""}`},
@@ -235,7 +240,8 @@ var eventTypesOfShared = func() string {
 	var b strings.Builder
 	for _, t := range []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
 		events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
-		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit} {
+		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit,
+		events.InputResolved} {
 		b.WriteString(`"` + string(t) + `"`)
 	}
 	return b.String()

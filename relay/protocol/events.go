@@ -26,7 +26,7 @@ const (
 var EventTypes = []string{
 	TypeMessageNew, TypeMessageDeleted, TypeReactionAdded, TypeReactionRemoved,
 	TypeReadUpdated, TypeMemberAdded, TypeMemberRemoved, TypeConversationCreated,
-	TypeConversationUpdated, TypeConversationDeleted, TypeChainLimit,
+	TypeConversationUpdated, TypeConversationDeleted, TypeChainLimit, TypeInputResolved,
 }
 
 // Kinds of members and of conversations.

@@ -59,6 +59,14 @@ func TestSpecExamples(t *testing.T) {
 			if err != nil {
 				f, err = DecodeAgent([]byte(ex))
 			}
+		case clientDecoders[env.Type] != nil && relayFrames[env.Type] != nil:
+			// input_response exists on both sockets: a member's answer
+			// on /ws, the answer the agent gets on /ws/agent.
+			if f, err = DecodeClient([]byte(ex)); err == nil {
+				if b, _ := Encode(f); !sameJSON(t, []byte(ex), b) {
+					f, err = DecodeFromRelay([]byte(ex))
+				}
+			}
 		case clientDecoders[env.Type] != nil && env.Type != TypePing:
 			f, err = DecodeClient([]byte(ex))
 		case agentDecoders[env.Type] != nil && env.Type != TypePing:
@@ -133,6 +141,7 @@ func TestSpecMentionsCodes(t *testing.T) {
 		CodeInvalidJSON, CodeUnknownType, CodeInvalidFrame, CodeFrameTooLarge, CodeNotFound,
 		CodeForbidden, CodeRateLimited, CodeNotYourTask, CodeConversationBusy, CodeClientIDInUse, CodeAgentOffline,
 		CodeInternal, CodeUnauthorized, CodeAuthRequired, CodeAuthTimeout,
+		CodeAlreadyAnswered, CodeInputPending, CodeRequestIDInUse, "INPUT_REQUEST_TTL",
 		StreamErrAgentError, StreamErrAgentTimeout, StreamErrAgentOffline, StreamErrReplyTooLarge,
 		StreamErrInvalidChunk, StreamErrInterrupted, StreamErrInternal,
 		CancelUser, CancelTimeout, CancelInvalidChunk, CancelReplyTooLarge, CancelConversationDeleted, CancelAgentRemoved, CancelInternal,

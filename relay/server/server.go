@@ -34,6 +34,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/health"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/inputs"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/netguard"
@@ -64,6 +65,7 @@ type Push interface {
 	Reply(reply ari.Message) bool
 	UserMessage(m ari.Message, senderName string) bool
 	AgentMessage(m ari.Message, agentName string) bool
+	InputRequest(r ari.InputRequest) bool
 }
 
 // Server is one relay instance.
@@ -104,11 +106,12 @@ func New(d Deps) *Server {
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Transport: s.router, Log: d.Log, InstanceID: d.InstanceID,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
-		Push: d.Push, Files: files(d.Files)})
+		InputTTL: c.InputRequestTTL, Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push,
 		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
-		Tickets: auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout})
+		Tickets: auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,
+		Inputs: &inputs.Answerer{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Log: d.Log}})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL,
 		Poster: &agentpost.Poster{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Limiter: ratelimit.New(d.Redis, d.Keys),

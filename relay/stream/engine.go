@@ -56,9 +56,15 @@ type Deps struct {
 	ActiveTTL         time.Duration
 	FirstChunkTimeout time.Duration
 	IdleTimeout       time.Duration
-	// Push is told of every reply this instance settles; it decides about
-	// notifications off this path (pushtrigger.AsyncNotifier). Nil: none.
-	Push interface{ Reply(reply ari.Message) bool }
+	// Push is told of every reply this instance settles and every input
+	// request it opens; it decides about notifications off this path
+	// (pushtrigger.AsyncNotifier). Nil: none.
+	Push interface {
+		Reply(reply ari.Message) bool
+		InputRequest(r ari.InputRequest) bool
+	}
+	// InputTTL is how long an input request stays open (INPUT_REQUEST_TTL).
+	InputTTL time.Duration
 	// Files makes the links a task carries to its message's attachments
 	// (storage.Store): presigned for private buckets, so they are made fresh
 	// when the task is sent. Nil: the link stored at upload time.

@@ -23,7 +23,7 @@ func (e *Engine) InterruptRegenerate(ctx context.Context, replyID string) error 
 			return err
 		}
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled})
-	case ari.StatusStreaming:
+	case ari.StatusStreaming, ari.StatusWaitingInput:
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelInterrupted})
 	}
 	return nil

@@ -162,3 +162,35 @@ redis.call('DEL', KEYS[2])
 if dropped then dropped = 1 else dropped = 0 end
 return {items, dropped}
 `)
+
+// resumeScript restarts the silence clock of a reply whose agent has just
+// been given the answer it waited for (first-chunk and idle alike), unless
+// the reply has ended.
+// KEYS: meta. ARGV: now (ms).
+var resumeScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'ended') == '0' then
+  redis.call('HSET', KEYS[1], 'last', ARGV[1], 'dispatched', ARGV[1])
+end
+return 0
+`)
+
+// holdMarkScript keeps a waiting reply's active mark: refreshed while it is
+// the reply's, taken again when it lapsed; a mark of another reply is left.
+// KEYS: active. ARGV: reply id, TTL (ms).
+var holdMarkScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`)
+
+// keepBufferScript extends a waiting reply's buffer and meta, which would
+// otherwise expire during a long wait, unless the reply has ended.
+// KEYS: stream, meta. ARGV: TTL (s).
+var keepBufferScript = redis.NewScript(`
+if redis.call('HGET', KEYS[2], 'ended') ~= '0' then return 0 end
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1])
+else redis.call('SET', KEYS[1], '', 'EX', ARGV[1]) end
+return 1
+`)

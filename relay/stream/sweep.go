@@ -42,6 +42,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	e.forgetDeleted(ctx, open)
 	var errs []error
+	if err := e.sweepInputs(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("input requests: %w", err))
+	}
 	for _, conv := range order {
 		if err := e.sweepConversation(ctx, conv, byConv[conv]); err != nil {
 			errs = append(errs, fmt.Errorf("conversation %s: %w", conv, err))
@@ -61,6 +64,15 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 	}
 	streaming := false
 	for _, r := range replies {
+		if r.Status == ari.StatusWaitingInput {
+			// Waiting for a person: no silence timeout, and the reply
+			// keeps its place (PROTOCOL.md section 10), driven or not.
+			streaming = true
+			if err := e.holdWaiting(ctx, r); err != nil {
+				return err
+			}
+			continue
+		}
 		if r.Status != ari.StatusStreaming {
 			continue
 		}

@@ -217,7 +217,7 @@ func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
 	case ari.StatusPending:
 		e.d.Redis.LRem(ctx, e.d.Keys.ConvQueue(reply.ConversationID), 0, reply.ID)
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled})
-	case ari.StatusStreaming:
+	case ari.StatusStreaming, ari.StatusWaitingInput:
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelUser})
 	}
 }

@@ -111,6 +111,9 @@ type Config struct {
 	RelayInstanceID        string        `env:"RELAY_INSTANCE_ID"`
 	AgentFirstChunkTimeout time.Duration `env:"RELAY_AGENT_FIRST_CHUNK_TIMEOUT" envDefault:"5m"`
 	AgentIdleTimeout       time.Duration `env:"RELAY_AGENT_IDLE_TIMEOUT" envDefault:"60s"`
+	// InputRequestTTL is how long an agent's question or approval stays
+	// open before it expires unanswered (the agent then gets input_timeout).
+	InputRequestTTL time.Duration `env:"INPUT_REQUEST_TTL" envDefault:"24h"`
 	// A2AAllowPrivateNetworks lets A2A calls reach loopback and private
 	// addresses; off, agent owners cannot point the relay into its own network.
 	A2AAllowPrivateNetworks bool `env:"A2A_ALLOW_PRIVATE_NETWORKS" envDefault:"false"`
@@ -283,6 +286,9 @@ func (c Config) validate() error {
 	}
 	if (c.VAPIDPublicKey == "") != (c.VAPIDPrivateKey == "") {
 		bad("VAPID_PRIVATE_KEY", "VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY are set together")
+	}
+	if c.InputRequestTTL < time.Second {
+		bad("INPUT_REQUEST_TTL", "must be at least 1s")
 	}
 	if c.AgentIdleTimeout <= 0 {
 		bad("RELAY_AGENT_IDLE_TIMEOUT", "must be positive")

@@ -32,6 +32,8 @@ const (
 	ConversationDeleted Type = "conversation_deleted"
 	// ChainLimit: an agent chain's budget stopped it (the relay sends it).
 	ChainLimit Type = "chain_limit"
+	// InputResolved: an agent's input request was answered or expired.
+	InputResolved Type = "input_resolved"
 
 	// Agent control events go to an agent's channel, not to users.
 	AgentTokenRevoked Type = "agent_token_revoked"

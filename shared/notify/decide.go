@@ -21,6 +21,10 @@ const (
 	// own (not a reply to a task). The AgentReplies switch governs it: it
 	// is what an agent says to the user either way.
 	KindAgentMessage Kind = "agent_message"
+	// KindInputRequest: an agent asked the user's conversation a question
+	// or for an approval and waits for the answer. The AgentReplies switch
+	// governs it, as it does the reply that waits.
+	KindInputRequest Kind = "input_request"
 )
 
 // DecisionInput is everything Decide looks at. The caller gathers it: Prefs
@@ -69,7 +73,7 @@ func Decide(in DecisionInput) (send bool, reason string) {
 	}
 	var on bool
 	switch in.Kind {
-	case KindAgentReply, KindAgentMessage:
+	case KindAgentReply, KindAgentMessage, KindInputRequest:
 		on = p.AgentReplies
 	case KindGroupMessage:
 		on = p.GroupMessages

@@ -26,7 +26,7 @@
 //	{
 //	  "title":          "Ada in Trip planning",   // notification title
 //	  "body":           "Shall we leave at 9?",   // message text, or "New message" when previews are off
-//	  "kind":           "group_message",          // "agent_reply" | "agent_message" | "group_message" | "mention"
+//	  "kind":           "group_message",          // "agent_reply" | "agent_message" | "input_request" | "group_message" | "mention"
 //	  "conversationId": "c_123",
 //	  "messageId":      "m_456",
 //	  "url":            "/conversations/c_123",   // open this on notificationclick

@@ -69,6 +69,15 @@ func (d *AsyncNotifier) AgentMessage(m ari.Message, agentName string) bool {
 	return d.start(func(ctx context.Context) { d.n.OnAgentMessage(ctx, m, agentName) })
 }
 
+// InputRequest queues n.OnInputRequest for an agent's new input request;
+// false when dropped.
+func (d *AsyncNotifier) InputRequest(r ari.InputRequest) bool {
+	if d == nil {
+		return false
+	}
+	return d.start(func(ctx context.Context) { d.n.OnInputRequest(ctx, r) })
+}
+
 func (d *AsyncNotifier) start(fn func(ctx context.Context)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -33,6 +33,10 @@ func (b *blocker) OnAgentMessage(ctx context.Context, m ari.Message, _ string) [
 	return b.OnReply(ctx, m)
 }
 
+func (b *blocker) OnInputRequest(ctx context.Context, r ari.InputRequest) []Decision {
+	return b.OnReply(ctx, ari.Message{ID: r.MessageID})
+}
+
 func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}
 	d := NewAsyncNotifier(b, 200*time.Millisecond, 2, nil)

@@ -20,6 +20,7 @@ type Notifier interface {
 	OnReply(ctx context.Context, reply ari.Message) []Decision
 	OnUserMessage(ctx context.Context, m ari.Message, senderName string) []Decision
 	OnAgentMessage(ctx context.Context, m ari.Message, agentName string) []Decision
+	OnInputRequest(ctx context.Context, r ari.InputRequest) []Decision
 }
 
 var _ Notifier = (*Trigger)(nil)
@@ -75,4 +76,22 @@ func (t *Trigger) OnAgentMessage(ctx context.Context, m ari.Message, agentName s
 	}
 	return t.run(ctx, event{conv: m.ConversationID, msg: m.ID, senderName: agentName, text: m.Content,
 		kind: func(store.NotifyTarget) notify.Kind { return notify.KindAgentMessage }})
+}
+
+// OnInputRequest notifies a conversation's users that its agent asked them
+// something and waits (kind input_request; the text is the prompt).
+func (t *Trigger) OnInputRequest(ctx context.Context, r ari.InputRequest) []Decision {
+	if t.Sender == nil || r.AgentID == nil {
+		return nil
+	}
+	name, err := t.DB.AgentDisplayName(ctx, *r.AgentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.log().WarnContext(ctx, "push: agent name", "agent_id", *r.AgentID, "err", err)
+		name = "Your agent"
+	}
+	return t.run(ctx, event{conv: r.ConversationID, msg: r.MessageID, senderName: name, text: r.Prompt,
+		kind: func(store.NotifyTarget) notify.Kind { return notify.KindInputRequest }})
 }

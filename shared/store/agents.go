@@ -229,7 +229,7 @@ func (db *DB) AgentStats(ctx context.Context, ownerID, agentID string) (ari.Agen
 			count(*) filter (where status = 'complete'),
 			count(*) filter (where status = 'error'),
 			count(*) filter (where status = 'cancelled'),
-			count(*) filter (where status in ('pending', 'streaming')),
+			count(*) filter (where status in ('pending', 'streaming', 'waiting_input')),
 			percentile_cont(0.5) within group (order by extract(epoch from first_chunk_at - created_at) * 1000),
 			percentile_cont(0.95) within group (order by extract(epoch from first_chunk_at - created_at) * 1000),
 			percentile_cont(0.5) within group (order by extract(epoch from completed_at - created_at) * 1000)

@@ -242,9 +242,12 @@ func (db *DB) SettleReply(ctx context.Context, replyID, status, content, errText
 	if errText != "" {
 		errVal = &errText
 	}
+	// A request the reply still waits on closes with it (cancelled).
 	m, err := scanChatMessage(db.Pool.QueryRow(ctx, `with m as (
 		update messages set status = $2, content = $3, error = $4, completed_at = now(), updated_at = now()
-		where id = $1 and status in ('pending', 'streaming') returning *)
+		where id = $1 and status in ('pending', 'streaming', 'waiting_input') returning *),
+		r as (update input_requests set state = 'cancelled', resolved_at = now()
+		where message_id = $1 and state = 'open' and exists (select 1 from m))
 		select `+chatColumns+` from m`, replyID, status, content, errVal))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ari.Message{}, false, nil
@@ -272,26 +275,27 @@ type OpenReply struct {
 // replies were marked (NULL), which every deployment sees.
 const ownReplies = `(relay_deployment = $1 or relay_deployment is null)`
 
-// OpenReplies lists the deployment's pending or streaming replies, oldest
+// OpenReplies lists the deployment's pending, streaming or waiting replies, oldest
 // first per conversation (the relay's sweeper un-wedges conversations from it).
 func (db *DB) OpenReplies(ctx context.Context, deployment string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
-		from messages where status in ('pending', 'streaming') and `+ownReplies+`
+		from messages where status in ('pending', 'streaming', 'waiting_input') and `+ownReplies+`
 		order by conversation_id, seq`, deployment)
 }
 
 // ConversationOpenReplies lists a conversation's open replies, oldest first.
 func (db *DB) ConversationOpenReplies(ctx context.Context, conversationID string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
-		from messages where status in ('pending', 'streaming') and conversation_id = $1 order by seq`, conversationID)
+		from messages where status in ('pending', 'streaming', 'waiting_input') and conversation_id = $1 order by seq`, conversationID)
 }
 
-// UserStreamingReplies lists the deployment's streaming replies in the
-// user's conversations (another deployment's buffers are not in its Redis).
+// UserStreamingReplies lists the deployment's streaming replies (waiting
+// for input included: they stream again once answered) in the user's
+// conversations (another deployment's buffers are not in its Redis).
 func (db *DB) UserStreamingReplies(ctx context.Context, deployment, userID string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select m.id, m.conversation_id, coalesce(m.sender_agent_id, ''), m.status, m.seq, m.created_at
 		from messages m join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $2
-		where m.status = 'streaming' and `+ownReplies+` order by m.conversation_id, m.seq`, deployment, userID)
+		where m.status in ('streaming', 'waiting_input') and `+ownReplies+` order by m.conversation_id, m.seq`, deployment, userID)
 }
 
 func (db *DB) openReplies(ctx context.Context, q string, args ...any) ([]OpenReply, error) {
@@ -353,9 +357,10 @@ func (db *DB) ConversationStates(ctx context.Context, userID string) ([]Conversa
 	})
 }
 
-// AgentStreamingReplies lists the agent's streaming replies of the deployment.
+// AgentStreamingReplies lists the agent's streaming replies of the
+// deployment, those waiting for input included.
 func (db *DB) AgentStreamingReplies(ctx context.Context, deployment, agentID string) ([]OpenReply, error) {
 	return db.openReplies(ctx, `select id, conversation_id, coalesce(sender_agent_id, ''), status, seq, created_at
-		from messages where status = 'streaming' and sender_agent_id = $2 and `+ownReplies+`
+		from messages where status in ('streaming', 'waiting_input') and sender_agent_id = $2 and `+ownReplies+`
 		order by conversation_id, seq`, deployment, agentID)
 }

@@ -164,7 +164,7 @@ func (db *DB) EraseUser(ctx context.Context, userID string) (Erasure, error) {
 		var id string
 		rows, err = tx.Query(ctx, `update messages set content = '', error = null, client_message_id = null,
 				deleted_at = now(), updated_at = now(),
-				status = case when status in ('pending', 'streaming') then 'cancelled' else status end
+				status = case when status in ('pending', 'streaming', 'waiting_input') then 'cancelled' else status end
 			where (sender_user_id = $1 or sender_agent_id = any($2)) and deleted_at is null
 			returning conversation_id, id, seq`, userID, e.AgentIDs)
 		if err != nil {

@@ -181,7 +181,7 @@ func regenerateTarget(ctx context.Context, tx pgx.Tx, in NewRegenerate) (person,
 func (db *DB) OpenRegenerate(ctx context.Context, conversationID string) (string, error) {
 	var id string
 	err := db.Pool.QueryRow(ctx, `select id from messages where conversation_id = $1 and version > 1
-		and status in ('pending', 'streaming')`, conversationID).Scan(&id)
+		and status in ('pending', 'streaming', 'waiting_input')`, conversationID).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}

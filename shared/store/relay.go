@@ -122,7 +122,7 @@ func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (T
 		select m.role, coalesce(u.name, a.name, ''), m.content, m.seq from messages m
 		left join "user" u on u.id = m.sender_user_id left join agents a on a.id = m.sender_agent_id
 		where m.conversation_id = $1 and m.seq < $2 and m.deleted_at is null and m.content <> ''
-		  and m.status not in ('pending', 'streaming') and not m.superseded
+		  and m.status not in ('pending', 'streaming', 'waiting_input') and not m.superseded
 		order by m.seq desc limit $3) h order by seq`, conv, in.Seq, limit)
 	if err != nil {
 		return in, err

@@ -1,0 +1,57 @@
+package client
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ari-chat/ari-server/relay/protocol"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/store"
+)
+
+// answer applies input_response: a member answers an agent's question or
+// approval (PROTOCOL.md section 9). Postgres decides the first valid answer;
+// the input_resolved event that follows, to every member's sockets, is the
+// answering socket's confirmation too.
+func (ss *session) answer(ctx context.Context, f *protocol.InputAnswer) {
+	_, err := ss.s.d.Inputs.Answer(ctx, ss.user.ID, f.RequestID, f.Answer, f.Approved)
+	var closed *store.InputClosed
+	var invalid *store.InvalidAnswer
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrNotFound):
+		ss.fail(protocol.CodeNotFound, "input request not found", f.RequestID)
+	case errors.As(err, &closed):
+		ss.fail(protocol.CodeAlreadyAnswered, closedMessage(closed.State), f.RequestID)
+	case errors.As(err, &invalid):
+		ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeInvalidFrame, Field: invalid.Field,
+			Message: invalid.Field + ": " + invalid.Problem, Ref: f.RequestID})
+	default:
+		ss.internal(err, f.RequestID)
+	}
+}
+
+// closedMessage says why a request takes no more answers.
+func closedMessage(state string) string {
+	switch state {
+	case ari.InputExpired:
+		return "this request expired before it was answered"
+	case ari.InputCancelled:
+		return "the reply that asked this has ended"
+	}
+	return "this request was answered already"
+}
+
+// openInputs lists the open requests of the user's conversations for
+// sync_result.
+func (ss *session) openInputs(ctx context.Context) ([]protocol.InputRequest, error) {
+	open, err := ss.s.d.DB.OpenInputRequests(ctx, ss.user.ID, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]protocol.InputRequest, 0, len(open))
+	for _, r := range open {
+		out = append(out, *protocol.InputRequestOf(r))
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Input requests (relay/PROTOCOL.md section 9, agent_input_request): an agent
+// asks the people of a conversation a question or for an approval while it
+// writes a reply, and the reply waits (status waiting_input) until the
+// request is settled — answered (the first valid answer wins, decided here by
+// a guarded UPDATE), expired, or cancelled with its reply — and that reaches
+// the agent (delivered_at). Everything that decides lives in these
+// statements, so relay instances and functions may race freely.
+
+// NewInputRequest is what an agent asks while writing the reply ReplyID.
+type NewInputRequest struct {
+	ID      string // the agent's requestId
+	ReplyID string
+	AgentID string
+	Kind    string // ari.InputQuestion or ari.InputApproval
+	Prompt  string
+	Options []string
+	Schema  json.RawMessage // a JSON object, or nil
+	TTL     time.Duration   // how long it stays open
+}
+
+// Errors of input requests besides ErrNotFound.
+var (
+	// ErrInputPending: the reply already waits for the answer to another
+	// request; nothing was stored.
+	ErrInputPending = errors.New("store: the reply already waits for another answer")
+	// ErrRequestIDInUse: the requestId names a request of another reply.
+	ErrRequestIDInUse = errors.New("store: requestId already used for another request")
+)
+
+// InputClosed refuses an answer to a request that no longer takes one: it
+// was answered (the first answer won), expired, or its reply ended.
+type InputClosed struct {
+	State string // ari.InputAnswered, InputExpired or InputCancelled
+}
+
+func (e *InputClosed) Error() string { return "store: the input request is " + e.State }
+
+// InvalidAnswer refuses an answer that does not fit its request; Field is
+// answer or approved.
+type InvalidAnswer struct {
+	Field, Problem string
+}
+
+func (e *InvalidAnswer) Error() string { return "store: " + e.Field + ": " + e.Problem }
+
+const inputColumns = `r.id, r.message_id, r.conversation_id, r.agent_id, r.kind, r.prompt, r.options, r.schema,
+	r.state, r.answer, r.approved, r.answered_by, r.answered_at, r.expires_at, r.resolved_at, r.delivered_at, r.created_at`
+
+func scanInput(row pgx.Row) (ari.InputRequest, error) {
+	var r ari.InputRequest
+	var options, schema []byte
+	var answeredAt, resolvedAt, deliveredAt *time.Time
+	err := row.Scan(&r.ID, &r.MessageID, &r.ConversationID, &r.AgentID, &r.Kind, &r.Prompt, &options, &schema,
+		&r.State, &r.Answer, &r.Approved, &r.AnsweredBy, &answeredAt, &r.ExpiresAt, &resolvedAt, &deliveredAt, &r.CreatedAt)
+	if err != nil {
+		return r, err
+	}
+	if len(options) > 0 {
+		if err := json.Unmarshal(options, &r.Options); err != nil {
+			return r, fmt.Errorf("store: input request options: %w", err)
+		}
+	}
+	if len(schema) > 0 {
+		r.Schema = json.RawMessage(schema)
+	}
+	r.AnsweredAt, r.ResolvedAt, r.DeliveredAt = optTime(answeredAt), optTime(resolvedAt), optTime(deliveredAt)
+	return r, nil
+}
+
+func collectInputs(rows pgx.Rows, err error) ([]ari.InputRequest, error) {
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ari.InputRequest, error) { return scanInput(r) })
+	if out == nil {
+		out = []ari.InputRequest{}
+	}
+	return out, err
+}
+
+// OpenInputRequest stores an agent's request and makes its reply wait. The
+// reply must be the agent's and streaming (or already waiting for this very
+// request: a retry answers the stored request with created false, whatever
+// state it has reached). ErrNotFound: the reply has ended or is not the
+// agent's; ErrInputPending: it waits for another request; ErrRequestIDInUse:
+// the id names another reply's request.
+func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari.InputRequest, created bool, err error) {
+	var options []byte
+	if in.Options != nil {
+		if options, err = json.Marshal(in.Options); err != nil {
+			return req, false, err
+		}
+	}
+	var schema []byte
+	if len(in.Schema) > 0 {
+		schema = in.Schema
+	}
+	err = db.Tx(ctx, func(tx pgx.Tx) error {
+		var conv, status string
+		err := tx.QueryRow(ctx, `select conversation_id, status from messages
+			where id = $1 and sender_agent_id = $2 and role = 'agent' for update`, in.ReplyID, in.AgentID).Scan(&conv, &status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		prior, err := scanInput(tx.QueryRow(ctx, `select `+inputColumns+` from input_requests r where r.id = $1`, in.ID))
+		switch {
+		case err == nil && prior.MessageID == in.ReplyID:
+			req = prior
+			return nil
+		case err == nil:
+			return ErrRequestIDInUse
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		if status != ari.StatusStreaming && status != ari.StatusWaitingInput {
+			return ErrNotFound
+		}
+		req, err = scanInput(tx.QueryRow(ctx, `insert into input_requests as r
+			(id, message_id, conversation_id, agent_id, kind, prompt, options, schema, expires_at)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+			returning `+inputColumns, in.ID, in.ReplyID, conv, in.AgentID, in.Kind, in.Prompt, options, schema,
+			in.TTL.Seconds()))
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			if pe.ConstraintName == "input_requests_pkey" {
+				return ErrRequestIDInUse // another reply took it meanwhile
+			}
+			return ErrInputPending
+		}
+		if err != nil {
+			return err
+		}
+		created = true
+		_, err = tx.Exec(ctx, `update messages set status = 'waiting_input', updated_at = now() where id = $1`, in.ReplyID)
+		return err
+	})
+	return req, created, err
+}
+
+// AnswerInputRequest records userID's answer to request id: the first valid
+// answer wins. ErrNotFound: no such request in a conversation the user is a
+// member of; *InputClosed: it no longer takes answers (answered, expired —
+// also when its deadline passed and the sweeper has not marked it yet — or
+// its reply ended); *InvalidAnswer: the answer does not fit the request (an
+// approval needs approved; a question an answer, one of its options when it
+// has some, JSON when it has a schema). Bounds and text rules are the
+// caller's (the frame decoder, the REST decoder).
+func (db *DB) AnswerInputRequest(ctx context.Context, userID, id string, answer *string, approved *bool) (ari.InputRequest, error) {
+	var out ari.InputRequest
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		req, err := scanInput(tx.QueryRow(ctx, `select `+inputColumns+` from input_requests r
+			join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $2
+			where r.id = $1 for update of r`, id, userID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if req.State != ari.InputOpen {
+			return &InputClosed{State: req.State}
+		}
+		var expired, waiting bool
+		if err := tx.QueryRow(ctx, `select r.expires_at <= now(), m.status = 'waiting_input'
+			from input_requests r join messages m on m.id = r.message_id where r.id = $1`, id).Scan(&expired, &waiting); err != nil {
+			return err
+		}
+		if expired {
+			return &InputClosed{State: ari.InputExpired}
+		}
+		if !waiting { // its reply ended (and the request with it, or it is about to)
+			return &InputClosed{State: ari.InputCancelled}
+		}
+		if bad := checkAnswer(req, answer, approved); bad != nil {
+			return bad
+		}
+		if req.Kind == ari.InputQuestion {
+			approved = nil
+		}
+		out, err = scanInput(tx.QueryRow(ctx, `update input_requests r set state = 'answered', answer = $2, approved = $3,
+			answered_by = $4, answered_at = now(), resolved_at = now()
+			where r.id = $1 and r.state = 'open' returning `+inputColumns, id, answer, approved, userID))
+		return err
+	})
+	return out, err
+}
+
+// checkAnswer applies the request's own rules to an answer.
+func checkAnswer(req ari.InputRequest, answer *string, approved *bool) *InvalidAnswer {
+	if req.Kind == ari.InputApproval {
+		if approved == nil {
+			return &InvalidAnswer{Field: "approved", Problem: "is required to answer an approval"}
+		}
+		return nil
+	}
+	if answer == nil || *answer == "" {
+		return &InvalidAnswer{Field: "answer", Problem: "is required to answer a question"}
+	}
+	if len(req.Options) > 0 && !slices.Contains(req.Options, *answer) {
+		return &InvalidAnswer{Field: "answer", Problem: "must be one of the request's options"}
+	}
+	if len(req.Schema) > 0 && !json.Valid([]byte(*answer)) {
+		return &InvalidAnswer{Field: "answer", Problem: "must be JSON (the request has a schema)"}
+	}
+	return nil
+}
+
+// ExpireInputRequests marks the deployment's open requests whose deadline
+// has passed as expired and returns them; each is returned by exactly one
+// caller, however many instances sweep at once.
+func (db *DB) ExpireInputRequests(ctx context.Context, deployment string) ([]ari.InputRequest, error) {
+	return collectInputs(db.Pool.Query(ctx, `update input_requests r set state = 'expired', resolved_at = now()
+		from messages m where m.id = r.message_id and r.state = 'open' and r.expires_at <= now()
+		and (m.relay_deployment = $1 or m.relay_deployment is null)
+		returning `+inputColumns, deployment))
+}
+
+// UndeliveredInputs lists the agent's settled requests (answered or
+// expired) that have not reached it while their replies still wait, oldest
+// first: what a socket of the agent is given when it authenticates.
+func (db *DB) UndeliveredInputs(ctx context.Context, agentID string) ([]ari.InputRequest, error) {
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
+		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+		where r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null
+		order by r.resolved_at, r.id`, agentID))
+}
+
+// UndeliveredInput returns one of the agent's settled requests that has not
+// reached it; ErrNotFound when it has, or is not settled, or its reply ended.
+func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.InputRequest, error) {
+	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
+		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+		where r.id = $2 and r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null`, agentID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// StaleUndelivered lists settled requests of waiting replies that have not
+// reached their agent for longer than age (the notice may have been lost,
+// or the agent is away): the sweeper nudges their agents' sockets again, and
+// ends replies whose agent stayed away too long.
+func (db *DB) StaleUndelivered(ctx context.Context, deployment string, age time.Duration) ([]ari.InputRequest, error) {
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
+		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+		where r.state in ('answered', 'expired') and r.delivered_at is null
+		and r.resolved_at < now() - make_interval(secs => $2)
+		and (m.relay_deployment = $1 or m.relay_deployment is null)
+		order by r.resolved_at`, deployment, age.Seconds()))
+}
+
+// MarkInputDelivered records that request id's answer (or expiry) reached
+// the agent and lets its reply stream again (waiting_input → streaming).
+// False: it was recorded already.
+func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
+	marked := false
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		var reply string
+		err := tx.QueryRow(ctx, `update input_requests set delivered_at = now()
+			where id = $1 and delivered_at is null and state in ('answered', 'expired') returning message_id`, id).Scan(&reply)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		marked = true
+		_, err = tx.Exec(ctx, `update messages set status = 'streaming', updated_at = now()
+			where id = $1 and status = 'waiting_input'
+			and not exists (select 1 from input_requests where message_id = $1 and state = 'open')`, reply)
+		return err
+	})
+	return marked, err
+}
+
+// OpenInputRequests lists the open requests in the user's conversations,
+// oldest first, or in one of them when conversationID is not "" (the caller
+// checks membership for a 404; a foreign conversation simply lists none).
+func (db *DB) OpenInputRequests(ctx context.Context, userID, conversationID string) ([]ari.InputRequest, error) {
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
+		join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $1
+		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+		where r.state = 'open' and ($2 = '' or r.conversation_id = $2)
+		order by r.created_at, r.id`, userID, conversationID))
+}
+
+// InputRequest returns one request in a conversation the user is a member
+// of; ErrNotFound for unknown and foreign ids alike.
+func (db *DB) InputRequest(ctx context.Context, userID, id string) (ari.InputRequest, error) {
+	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
+		join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $1
+		where r.id = $2`, userID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
