@@ -14,6 +14,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/inputs"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -27,6 +28,8 @@ type Deps struct {
 	Keys   kv.Keys
 	Auth   *auth.Authenticator
 	Events *events.Publisher
+	// Inputs records answers to agents' questions and approvals.
+	Inputs *inputs.Answerer
 }
 
 type handler struct{ Deps }
@@ -44,6 +47,9 @@ func New(d Deps) *httpx.Router {
 	authed.HandleFunc("POST /api/conversations/{id}/read", h.read)
 	authed.HandleFunc("POST /api/conversations/{id}/mute", h.mute)
 	authed.HandleFunc("GET /api/conversations/{id}/status", h.status)
+	authed.HandleFunc("GET /api/conversations/{id}/input-requests", h.conversationInputs)
+	authed.HandleFunc("GET /api/input-requests", h.myInputs)
+	authed.HandleFunc("POST /api/input-requests/{id}/answer", h.answer)
 	return r
 }
 

@@ -405,6 +405,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{"POST /api/conversations/{id}/read", ReadRequest{Seq: apitest.Ptr[int64](1)}},
 		{"POST /api/conversations/{id}/mute", nil},
 		{"GET /api/conversations/{id}/status", nil},
+		{"GET /api/conversations/{id}/input-requests", nil},
+		{"GET /api/input-requests", nil},
+		{"POST /api/input-requests/{id}/answer", AnswerRequest{Approved: apitest.Ptr(true)}},
 	}
 	var covered []string
 	for _, r := range routes {

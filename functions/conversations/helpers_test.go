@@ -3,6 +3,7 @@ package conversations
 import (
 	"testing"
 
+	"github.com/ari-chat/ari-server/shared/inputs"
 	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
@@ -10,5 +11,6 @@ import (
 func setup(t *testing.T) *apitest.Env {
 	t.Helper()
 	e := apitest.New(t)
-	return e.Serve(t, New(Deps{DB: e.DB, Redis: e.Redis, Keys: e.Keys, Events: e.Events, Auth: e.Auth}))
+	return e.Serve(t, New(Deps{DB: e.DB, Redis: e.Redis, Keys: e.Keys, Events: e.Events, Auth: e.Auth,
+		Inputs: &inputs.Answerer{DB: e.DB, Events: e.Events}}))
 }

@@ -45,7 +45,7 @@ func closedMessage(state string) string {
 // openInputs lists the open requests of the user's conversations for
 // sync_result.
 func (ss *session) openInputs(ctx context.Context) ([]protocol.InputRequest, error) {
-	open, err := ss.s.d.DB.OpenInputRequests(ctx, ss.user.ID, "")
+	open, err := ss.s.d.DB.OpenInputRequests(ctx, ss.user.ID, "", nil, 0)
 	if err != nil {
 		return nil, err
 	}

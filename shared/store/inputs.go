@@ -292,15 +292,32 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 	return marked, err
 }
 
+// InputCursor is a position in a list of open requests (oldest first).
+type InputCursor struct {
+	CreatedAt time.Time `json:"c"`
+	ID        string    `json:"i"`
+}
+
 // OpenInputRequests lists the open requests in the user's conversations,
 // oldest first, or in one of them when conversationID is not "" (the caller
-// checks membership for a 404; a foreign conversation simply lists none).
-func (db *DB) OpenInputRequests(ctx context.Context, userID, conversationID string) ([]ari.InputRequest, error) {
+// checks membership for a 404; a foreign conversation simply lists none):
+// those after the cursor (nil: from the start), at most limit (0: all).
+func (db *DB) OpenInputRequests(ctx context.Context, userID, conversationID string, after *InputCursor, limit int) ([]ari.InputRequest, error) {
+	var at *time.Time
+	id := ""
+	if after != nil {
+		at, id = &after.CreatedAt, after.ID
+	}
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
 	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
 		join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $1
 		join messages m on m.id = r.message_id and m.status = 'waiting_input'
 		where r.state = 'open' and ($2 = '' or r.conversation_id = $2)
-		order by r.created_at, r.id`, userID, conversationID))
+		and ($3::timestamptz is null or (r.created_at, r.id) > ($3, $4))
+		order by r.created_at, r.id limit $5`, userID, conversationID, at, id, lim))
 }
 
 // InputRequest returns one request in a conversation the user is a member
