@@ -86,6 +86,16 @@ export interface AgentMessageFrame {
   content: string;
   clientMessageId: string;
 }
+/** Asks the conversation's people something; the reply waits for the answer (section 9). */
+export interface AgentInputRequestFrame {
+  type: "agent_input_request";
+  taskId: string;
+  requestId: string;
+  kind: "question" | "approval";
+  prompt: string;
+  options?: string[];
+  schema?: Record<string, unknown>;
+}
 export interface PingFrame {
   type: "ping";
 }
@@ -98,6 +108,7 @@ export type AgentToRelay =
   | AgentErrorFrame
   | AgentStatusFrame
   | AgentMessageFrame
+  | AgentInputRequestFrame
   | PingFrame;
 
 // ---- relay → agent ----
@@ -190,6 +201,21 @@ export interface AgentMessageAckFrame {
   messageId: string;
   seq: number;
 }
+/** A member's answer to the task's input request. */
+export interface InputResponseFrame {
+  type: "input_response";
+  taskId: string;
+  requestId: string;
+  answer?: string;
+  approved?: boolean;
+  userId: string;
+}
+/** Nobody answered the task's input request in time. */
+export interface InputTimeoutFrame {
+  type: "input_timeout";
+  taskId: string;
+  requestId: string;
+}
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -208,10 +234,12 @@ export type RelayToAgent =
   | TaskFrame
   | TaskCancelFrame
   | AgentMessageAckFrame
+  | InputResponseFrame
+  | InputTimeoutFrame
   | ErrorFrame
   | PongFrame;
 
-const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "error", "pong"]);
+const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "error", "pong"]);
 
 /**
  * decodeFromRelay parses one text frame from the relay. It returns undefined
@@ -242,6 +270,10 @@ export function decodeFromRelay(data: string): RelayToAgent | undefined {
       return str("taskId") ? (f as unknown as TaskCancelFrame) : undefined;
     case "agent_message_ack":
       return str("clientMessageId") && str("messageId") ? (f as unknown as AgentMessageAckFrame) : undefined;
+    case "input_response":
+      return str("taskId") && str("requestId") ? (f as unknown as InputResponseFrame) : undefined;
+    case "input_timeout":
+      return str("taskId") && str("requestId") ? (f as unknown as InputTimeoutFrame) : undefined;
     case "error":
       return str("code") ? (f as unknown as ErrorFrame) : undefined;
     default:

@@ -14,8 +14,8 @@ import { decodeFromRelay } from "../src/index.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = readFileSync(join(root, "..", "PROTOCOL.md"), "utf8");
 
-const toRelay = new Set(["auth", "skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "ping"]);
-const fromRelay = new Set(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "error", "pong"]);
+const toRelay = new Set(["auth", "skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "agent_input_request", "ping"]);
+const fromRelay = new Set(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "error", "pong"]);
 
 interface Example {
   json: string;
@@ -38,6 +38,8 @@ function direction(v: Record<string, unknown>): "AgentToRelay" | "RelayToAgent" 
   const t = String(v.type);
   if (t === "auth") return "token" in v ? "AgentToRelay" : undefined;
   if (t === "auth_ok") return "agent" in v ? "RelayToAgent" : undefined;
+  // input_response is also the client's answer on /ws, which names no task.
+  if (t === "input_response") return "taskId" in v ? "RelayToAgent" : undefined;
   if (toRelay.has(t)) return "AgentToRelay";
   if (fromRelay.has(t)) return "RelayToAgent";
   return undefined;

@@ -5,6 +5,7 @@ import {
   type ConversationState,
   type ErrorFrame,
   type EventFrame,
+  type InputRequestFrame,
   type MessageAckFrame,
   type RegenerateAckFrame,
   type RelayToClient,
@@ -70,6 +71,8 @@ export interface ClientEvents {
   presence: { agentId: string; online: boolean; conversationId?: string };
   /** An error frame not answered through a promise (send and regenerate reject instead). */
   error: ErrorFrame;
+  /** An agent's question or approval (input_request); open ones also come in sync's inputRequests. Answer with answerInput. */
+  input: InputRequestFrame;
 }
 
 type Listener<T> = (v: T) => void;
@@ -222,6 +225,19 @@ export class AriClient {
   /** cancel stops a reply (streaming or queued); the stream's end says cancelled. Sent again after a reconnect until it is open. */
   cancel(messageId: string): void {
     if (!this.write({ type: "cancel_stream", messageId })) this.cancels.add(messageId);
+  }
+
+  /**
+   * answerInput answers an agent's question (answer) or approval (approved).
+   * The first answer of any member wins: the input_resolved event confirms
+   * it; a later one gets an error frame already_answered. False when the
+   * socket is not open (answer again once it is: an answer is not queued).
+   */
+  answerInput(requestId: string, a: { answer?: string; approved?: boolean }): boolean {
+    const frame: ClientToRelay = { type: "input_response", requestId };
+    if (a.answer !== undefined) frame.answer = a.answer;
+    if (a.approved !== undefined) frame.approved = a.approved;
+    return this.write(frame);
   }
 
   /** markRead moves the read mark (it never moves back); sent when the socket is open. */
@@ -460,6 +476,9 @@ export class AriClient {
         this.endedStream(s.messageId);
         return;
       }
+      case "input_request":
+        this.emit("input", f);
+        return;
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });

@@ -81,6 +81,13 @@ export interface FocusFrame {
   conversationId: string | null;
   visible: boolean;
 }
+/** A member's answer to an agent's input request (section 5). */
+export interface InputResponseFrame {
+  type: "input_response";
+  requestId: string;
+  answer?: string;
+  approved?: boolean;
+}
 export interface PingFrame {
   type: "ping";
 }
@@ -93,6 +100,7 @@ export type ClientToRelay =
   | MarkReadFrame
   | RegenerateFrame
   | FocusFrame
+  | InputResponseFrame
   | PingFrame;
 
 // ---- relay → client (section 6) ----
@@ -188,11 +196,26 @@ export interface ActiveStream {
   offset: number;
   status?: ReplyStatus;
 }
+/** An agent's open question or approval (section 6); also an entry of sync_result.inputRequests. */
+export interface InputRequest {
+  requestId: string;
+  messageId: string;
+  conversationId: string;
+  kind: "question" | "approval";
+  prompt: string;
+  options?: string[];
+  schema?: Record<string, unknown>;
+  expiresAt: string;
+}
+export interface InputRequestFrame extends InputRequest {
+  type: "input_request";
+}
 export interface SyncResultFrame {
   type: "sync_result";
   conversations: ConversationState[];
   activeStreams: ActiveStream[];
   agents: { agentId: string; online: boolean }[];
+  inputRequests: InputRequest[];
   events: EventFrame[];
   dropped: boolean;
 }
@@ -222,6 +245,15 @@ export interface EventData {
   conversation_updated: { conversation: Conversation };
   conversation_deleted: { conversationId: string };
   chain_limit: { conversationId: string; messageId: string; hops: number };
+  input_resolved: {
+    requestId: string;
+    messageId: string;
+    state: "answered" | "expired";
+    answer?: string;
+    approved?: boolean;
+    answeredBy?: string;
+    answeredAt?: string;
+  };
 }
 export type EventType = keyof EventData;
 export const EVENT_TYPES: readonly EventType[] = [
@@ -236,6 +268,7 @@ export const EVENT_TYPES: readonly EventType[] = [
   "conversation_updated",
   "conversation_deleted",
   "chain_limit",
+  "input_resolved",
 ];
 
 /** One event frame; `id` is unique per event: apply each once. */
@@ -252,6 +285,7 @@ export type RelayToClient =
   | StreamChunkFrame
   | StreamEndFrame
   | StreamStatusFrame
+  | InputRequestFrame
   | AgentPresenceFrame
   | SyncResultFrame
   | ErrorFrame
@@ -271,6 +305,7 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   stream_end: { messageId: "string", conversationId: "string", status: "string", content: "string" },
   stream_status: { messageId: "string", conversationId: "string", state: "string" },
   agent_presence: { conversationId: "string", agentId: "string", online: "boolean" },
+  input_request: { requestId: "string", messageId: "string", conversationId: "string", kind: "string", prompt: "string" },
   sync_result: { conversations: "array", activeStreams: "array", agents: "array", events: "array" },
   error: { code: "string", message: "string" },
   pong: {},

@@ -16,8 +16,9 @@ import { EVENT_TYPES, decodeFromRelay } from "../src/index.js";
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = readFileSync(join(root, "..", "PROTOCOL.md"), "utf8");
 
-const toRelay = new Set(["send_message", "sync", "cancel_stream", "mark_read", "regenerate", "focus", "ping"]);
-const agentOnly = new Set(["skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "task", "task_cancel", "agent_message_ack"]);
+const toRelay = new Set(["send_message", "sync", "cancel_stream", "mark_read", "regenerate", "focus", "input_response", "ping"]);
+const agentOnly = new Set(["skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "task", "task_cancel", "agent_message_ack",
+  "agent_input_request", "input_timeout"]);
 
 interface Example {
   json: string;
@@ -40,6 +41,8 @@ function direction(v: Record<string, unknown>): "ClientToRelay" | "RelayToClient
   if (t === "auth") return "ticket" in v ? "ClientToRelay" : undefined;
   if (t === "auth_ok") return "user" in v ? "RelayToClient" : undefined;
   if (agentOnly.has(t)) return undefined;
+  // input_response is also what the agent gets on /ws/agent, naming its task.
+  if (t === "input_response" && "taskId" in v) return undefined;
   return toRelay.has(t) ? "ClientToRelay" : "RelayToClient";
 }
 
