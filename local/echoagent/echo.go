@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Strea
 	if text, ok := strings.CutPrefix(task.Message.Content, "/later "); ok && strings.TrimSpace(text) != "" {
 		return e.later(ctx, task, s, text)
 	}
+	if text, ok := strings.CutPrefix(task.Message.Content, "/ask"); ok {
+		return e.ask(ctx, s, strings.TrimSpace(text))
+	}
 	if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
 		return err
 	}
@@ -55,6 +59,28 @@ func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Strea
 		}
 	}
 	return s.Complete()
+}
+
+// ask shows a question waiting for a person: it asks for an approval to
+// echo text (agent_input_request), waits however long that takes, and
+// answers by what the member decided.
+func (e echo) ask(ctx context.Context, s *agentsdk.Stream, text string) error {
+	if text == "" {
+		text = "nothing"
+	}
+	if err := s.Write("Let me check with you first. "); err != nil {
+		return err
+	}
+	a, err := s.Approve(ctx, fmt.Sprintf("May I echo %q?", text))
+	switch {
+	case errors.Is(err, agentsdk.ErrInputTimeout):
+		return s.Write("Nobody answered, so I keep it to myself.")
+	case err != nil:
+		return err
+	case a.Approved:
+		return s.Write("Approved: " + text)
+	}
+	return s.Write("Declined; I keep it to myself.")
 }
 
 // later completes the reply, waits, then posts text in the conversation; the

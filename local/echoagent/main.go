@@ -2,7 +2,8 @@
 // message with "You said: " and the message, streamed word by word through
 // relay/agentsdk. It calls nothing outside the relay. "/later <text>" shows
 // a message the agent starts itself: the text comes back a few seconds later
-// as an agent_message.
+// as an agent_message; "/ask <text>" asks for an approval first
+// (agent_input_request) and echoes the text only if a member approves.
 //
 //	ARI_AGENT_TOKEN  the agent's secret (required; `ari-local demo` prints one)
 //	ARI_RELAY_URL    the relay's agent socket (default ws://127.0.0.1:3502/ws/agent)

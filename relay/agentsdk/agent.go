@@ -96,6 +96,7 @@ type Agent struct {
 	mu           sync.Mutex
 	tasks        map[string]*task
 	posts        map[string]chan postResult // Posts waiting, by clientMessageID
+	asks         map[string]*pendingAsk     // Asks waiting, by task id
 	lost         chan struct{}              // closed when the current socket closes
 	info         Info
 	stopping     bool
@@ -142,6 +143,7 @@ func newAgent(cfg Config) (*Agent, error) {
 		halt:  make(chan struct{}),
 		tasks: make(map[string]*task),
 		posts: make(map[string]chan postResult),
+		asks:  make(map[string]*pendingAsk),
 		lost:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}, nil

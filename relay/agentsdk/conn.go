@@ -227,7 +227,21 @@ func (a *Agent) readLoop(ws *websocket.Conn) error {
 			a.cancelTask(f.TaskID, &CancelError{Reason: f.Reason})
 		case *protocol.AgentMessageAck:
 			a.answerPost(f.ClientMessageID, postResult{ack: *f})
+		case *protocol.InputResponse:
+			ans := Answer{RequestID: f.RequestID, UserID: f.UserID}
+			if f.Answer != nil {
+				ans.Text = *f.Answer
+			}
+			if f.Approved != nil {
+				ans.Approved = *f.Approved
+			}
+			a.answerAsk(f.TaskID, f.RequestID, askResult{answer: ans})
+		case *protocol.InputTimeout:
+			a.answerAsk(f.TaskID, f.RequestID, askResult{err: ErrInputTimeout})
 		case *protocol.ErrorFrame:
+			if f.Ref != "" && inputRefusal(f.Code) && a.refuseAsk(f) {
+				continue
+			}
 			if f.Code != protocol.CodeNotYourTask && f.Ref != "" && a.answerPost(f.Ref, postResult{err: &PostError{
 				Code: f.Code, Message: f.Message, Field: f.Field, RetryAfter: time.Duration(f.RetryAfterMs) * time.Millisecond}}) {
 				continue
@@ -286,6 +300,9 @@ func (a *Agent) write(ws *websocket.Conn, it item) error {
 	if it.kind == kindPost {
 		return writeFrame(ws, it.post)
 	}
+	if it.kind == kindInput {
+		return writeFrame(ws, it.input)
+	}
 	t := it.task
 	if it.kind == kindStatus {
 		// Carries no text: the task's next text frame still re-aligns.
@@ -327,4 +344,14 @@ func (a *Agent) write(ws *websocket.Conn, it item) error {
 		a.recent = append(keep, sentFrame{it: it, at: now})
 	}
 	return nil
+}
+
+// inputRefusal: codes the relay answers a refused agent_input_request with
+// (ref: its task).
+func inputRefusal(code string) bool {
+	switch code {
+	case protocol.CodeInputPending, protocol.CodeRequestIDInUse, protocol.CodeInvalidFrame, protocol.CodeInternal:
+		return true
+	}
+	return false
 }

@@ -37,7 +37,8 @@ const (
 	kindComplete
 	kindError
 	kindStatus
-	kindPost // an agent_message, of no task
+	kindPost  // an agent_message, of no task
+	kindInput // an agent_input_request
 )
 
 // item is one frame waiting for the socket. It is rendered only when written,
@@ -50,6 +51,7 @@ type item struct {
 	full    string // the whole reply text after this item
 	final   bool   // kindComplete: send full as the authoritative content
 	post    *protocol.AgentMessage
+	input   *protocol.AgentInputRequest
 	flushed chan struct{}
 }
 
