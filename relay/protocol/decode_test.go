@@ -298,3 +298,36 @@ func TestDecodeHostileText(t *testing.T) {
 		{name: "nul in token", in: `{"type":"auth","token":"ari_\u0000"}`, code: CodeInvalidFrame, field: "token"},
 	})
 }
+
+func TestDecodeInputFrames(t *testing.T) {
+	yes := true
+	runDecodeCases(t, DecodeAgent, []decodeCase{
+		{name: "approval", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":"Ok?"}`,
+			want: &AgentInputRequest{TaskID: "t1", RequestID: "q1", Kind: InputApproval, Prompt: "Ok?"}},
+		{name: "question", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"Which?","options":["a","b"],"schema":{ "type" : "string" }}`,
+			want: &AgentInputRequest{TaskID: "t1", RequestID: "q1", Kind: InputQuestion, Prompt: "Which?", Options: []string{"a", "b"}, Schema: []byte(`{"type":"string"}`)}},
+		{name: "prompt at the bound", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":"` + strings.Repeat("é", 2048) + `"}`,
+			want: &AgentInputRequest{TaskID: "t1", RequestID: "q1", Kind: InputApproval, Prompt: strings.Repeat("é", 2048)}},
+		{name: "prompt too long", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":"` + strings.Repeat("x", 4097) + `"}`, code: CodeInvalidFrame, field: "prompt", ref: "t1"},
+		{name: "prompt blank", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":" "}`, code: CodeInvalidFrame, field: "prompt", ref: "t1"},
+		{name: "bad kind", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"poll","prompt":"x"}`, code: CodeInvalidFrame, field: "kind", ref: "t1"},
+		{name: "bad request id", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q{1}","kind":"approval","prompt":"x"}`, code: CodeInvalidFrame, field: "requestId", ref: "t1"},
+		{name: "options on approval", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":"x","options":["a"]}`, code: CodeInvalidFrame, field: "options", ref: "t1"},
+		{name: "schema on approval", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"approval","prompt":"x","schema":{}}`, code: CodeInvalidFrame, field: "schema", ref: "t1"},
+		{name: "empty options", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","options":[]}`, code: CodeInvalidFrame, field: "options", ref: "t1"},
+		{name: "too many options", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","options":["1","2","3","4","5","6","7","8","9","10","11","12","13","14","15","16","17"]}`, code: CodeInvalidFrame, field: "options", ref: "t1"},
+		{name: "repeated option", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","options":["a","a"]}`, code: CodeInvalidFrame, field: "options[1]", ref: "t1"},
+		{name: "option not a string", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","options":[1]}`, code: CodeInvalidFrame, field: "options[0]", ref: "t1"},
+		{name: "option too long", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","options":["` + strings.Repeat("o", 201) + `"]}`, code: CodeInvalidFrame, field: "options[0]", ref: "t1"},
+		{name: "schema not an object", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","schema":"string"}`, code: CodeInvalidFrame, field: "schema", ref: "t1"},
+		{name: "schema too large", in: `{"type":"agent_input_request","taskId":"t1","requestId":"q1","kind":"question","prompt":"x","schema":{"d":"` + strings.Repeat("s", 8192) + `"}}`, code: CodeInvalidFrame, field: "schema", ref: "t1"},
+	})
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "answer", in: `{"type":"input_response","requestId":"q1","answer":"rot"}`, want: &InputAnswer{RequestID: "q1", Answer: ptr("rot")}},
+		{name: "approval", in: `{"type":"input_response","requestId":"q1","approved":true}`, want: &InputAnswer{RequestID: "q1", Approved: &yes}},
+		{name: "neither", in: `{"type":"input_response","requestId":"q1"}`, code: CodeInvalidFrame, field: "answer", ref: "q1"},
+		{name: "approved not a boolean", in: `{"type":"input_response","requestId":"q1","approved":"yes"}`, code: CodeInvalidFrame, field: "approved", ref: "q1"},
+		{name: "answer too long", in: `{"type":"input_response","requestId":"q1","answer":"` + strings.Repeat("a", 8193) + `"}`, code: CodeInvalidFrame, field: "answer", ref: "q1"},
+		{name: "missing request", in: `{"type":"input_response","answer":"x"}`, code: CodeInvalidFrame, field: "requestId"},
+	})
+}

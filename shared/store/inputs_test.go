@@ -1,0 +1,136 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+// The life of an input request in Postgres: opening it makes the reply wait
+// (one open request per reply, ids unique), of many concurrent answers
+// exactly one wins, delivery lets the reply stream again once, expiry and
+// the reply's end close what is open.
+func TestInputRequestLifecycle(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada := testenv.NewUser(t, db, "Ada")
+	bob := testenv.NewUser(t, db, "Bob")
+	conv, echo := chatFixture(t, db, "group", ada, bob)
+	sent, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: ada.ID, ConversationID: conv, Content: "go",
+		ClientMessageID: "c-1", ReplyAgentIDs: []string{echo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := sent.Replies[0].ID
+	open := func(id string) (ari.InputRequest, bool, error) {
+		return db.OpenInputRequest(ctx, store.NewInputRequest{ID: id, ReplyID: reply, AgentID: echo, Kind: ari.InputApproval,
+			Prompt: "Ok?", TTL: time.Hour})
+	}
+	if _, _, err := open("q-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("open on a pending reply: %v", err)
+	}
+	if ok, err := db.StartReply(ctx, reply); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	r, created, err := open("q-1")
+	if err != nil || !created || r.State != ari.InputOpen || r.ConversationID != conv {
+		t.Fatalf("open = %+v %v %v", r, created, err)
+	}
+	if m, _ := db.Message(ctx, reply); m.Status != ari.StatusWaitingInput {
+		t.Fatalf("reply status %s", m.Status)
+	}
+	if _, created, err := open("q-1"); err != nil || created {
+		t.Fatalf("retry = %v %v", created, err)
+	}
+	if _, _, err := open("q-2"); !errors.Is(err, store.ErrInputPending) {
+		t.Fatalf("second request: %v", err)
+	}
+
+	// Twenty answers at once, from both members: one wins.
+	var wins, closed int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 20 {
+		u := ada.ID
+		if i%2 == 1 {
+			u = bob.ID
+		}
+		yes := i%3 == 0
+		wg.Go(func() {
+			_, err := db.AnswerInputRequest(ctx, u, "q-1", nil, &yes)
+			var c *store.InputClosed
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case errors.As(err, &c) && c.State == ari.InputAnswered:
+				closed++
+			default:
+				t.Errorf("answer: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 || closed != 19 {
+		t.Fatalf("%d won, %d refused", wins, closed)
+	}
+	stranger := testenv.NewUser(t, db, "Eve")
+	if _, err := db.AnswerInputRequest(ctx, stranger.ID, "q-1", nil, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("stranger: %v", err)
+	}
+	pending, err := db.UndeliveredInputs(ctx, echo)
+	if err != nil || len(pending) != 1 || pending[0].ID != "q-1" {
+		t.Fatalf("undelivered = %+v %v", pending, err)
+	}
+	if ok, err := db.MarkInputDelivered(ctx, "q-1"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if ok, _ := db.MarkInputDelivered(ctx, "q-1"); ok {
+		t.Fatal("delivered twice")
+	}
+	if m, _ := db.Message(ctx, reply); m.Status != ari.StatusStreaming {
+		t.Fatalf("reply status after delivery %s", m.Status)
+	}
+
+	// Expiry, by exactly one of two sweepers; then the reply ends with an
+	// open request, which closes with it.
+	if _, _, err := open("q-3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `update input_requests set expires_at = now() - interval '1 second' where id = 'q-3'`); err != nil {
+		t.Fatal(err)
+	}
+	var expired [2][]ari.InputRequest
+	wg.Go(func() { expired[0], _ = db.ExpireInputRequests(ctx, "") })
+	wg.Go(func() { expired[1], _ = db.ExpireInputRequests(ctx, "") })
+	wg.Wait()
+	if len(expired[0])+len(expired[1]) != 1 {
+		t.Fatalf("expired %d and %d", len(expired[0]), len(expired[1]))
+	}
+	if _, err := db.AnswerInputRequest(ctx, ada.ID, "q-3", nil, new(bool)); err == nil {
+		t.Fatal("answered an expired request")
+	}
+	if _, err := db.MarkInputDelivered(ctx, "q-3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := open("q-4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.SettleReply(ctx, reply, ari.StatusCancelled, "", ""); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	var c *store.InputClosed
+	if _, err := db.AnswerInputRequest(ctx, ada.ID, "q-4", nil, new(bool)); !errors.As(err, &c) || c.State != ari.InputCancelled {
+		t.Fatalf("answer after the reply ended: %v", err)
+	}
+	if open, _ := db.OpenInputRequests(ctx, ada.ID, "", nil, 0); len(open) != 0 {
+		t.Fatalf("still open: %+v", open)
+	}
+}
