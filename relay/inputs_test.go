@@ -107,30 +107,31 @@ func TestInputRequestAcrossInstancesRestartAndFirstAnswerWins(t *testing.T) {
 		t.Fatalf("activeStreams = %v", res["activeStreams"])
 	}
 
-	// The instance holding the agent dies. Ada answers meanwhile (on b).
+	// The instance holding the agent dies, and a new one starts (a relay
+	// restart). No silence timeout runs while the reply waits for a
+	// person: well past the 2 s timeouts, with no agent anywhere, it waits.
 	a.kill(t)
 	agent.waitClosed()
-	asked := time.Now()
-	pa.send(map[string]any{"type": "input_response", "requestId": "q-1", "approved": true})
-	if d := pa.expectResolved("q-1"); d.str("state") != "answered" || d["approved"] != true || d.str("answeredBy") != ada.ID {
-		t.Fatalf("input_resolved = %v", d)
-	}
-	pbB.expectResolved("q-1")
-	// No silence timeout runs while the answer waits for the agent: well
-	// past the 2 s timeouts the reply still waits.
+	killed := time.Now()
+	cc := c.start()
 	deadline := time.Now().Add(wait)
-	for time.Since(asked) < 3*time.Second {
+	for time.Since(killed) < 3*time.Second {
 		if st, _ := replyStatus(t, c.db, reply); st != "waiting_input" {
-			t.Fatalf("reply status %q while its answer waits for the agent", st)
+			t.Fatalf("reply status %q while it waits for a person", st)
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("bound")
 		}
 		time.Sleep(100 * time.Millisecond) // polling a state, not synchronising
 	}
-	// The relay restarts (a new instance) and the agent comes back there:
-	// the answer reaches it from Postgres, once.
-	cc := c.start()
+	// Ada answers (on b) while the agent has no socket.
+	pa.send(map[string]any{"type": "input_response", "requestId": "q-1", "approved": true})
+	if d := pa.expectResolved("q-1"); d.str("state") != "answered" || d["approved"] != true || d.str("answeredBy") != ada.ID {
+		t.Fatalf("input_resolved = %v", d)
+	}
+	pbB.expectResolved("q-1")
+	// The agent comes back, on the new instance: the answer reaches it
+	// from Postgres, once.
 	agent2 := dialAgent(t, cc, token)
 	got := agent2.expect("input_response")
 	if got.str("taskId") != reply || got.str("requestId") != "q-1" || got["approved"] != true || got.str("userId") != ada.ID {

@@ -229,6 +229,7 @@ func checkAnswer(req ari.InputRequest, answer *string, approved *bool) *InvalidA
 func (db *DB) ExpireInputRequests(ctx context.Context, deployment string) ([]ari.InputRequest, error) {
 	return collectInputs(db.Pool.Query(ctx, `update input_requests r set state = 'expired', resolved_at = now()
 		from messages m where m.id = r.message_id and r.state = 'open' and r.expires_at <= now()
+		and m.status = 'waiting_input'
 		and (m.relay_deployment = $1 or m.relay_deployment is null)
 		returning `+inputColumns, deployment))
 }
