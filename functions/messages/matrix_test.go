@@ -29,6 +29,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		// An agent's token, never a person's session (agentmessages_test.go
 		// walks the agents' side).
 		{"POST /api/agent/messages", "/api/agent/messages", 401, 401, 401},
+		// An outsider is refused by the function; a member's request goes
+		// to the relay, and no relay runs here (503: nothing stored).
+		// regenerate_test.go has the relay's answers.
+		{"POST /api/conversations/{id}/messages/{messageId}/regenerate", "/api/conversations/" + conv + "/messages/" + msg + "/regenerate", 503, 503, 404},
 	}
 	var covered []string
 	for _, r := range rows {

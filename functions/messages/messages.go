@@ -1,8 +1,9 @@
 // Package messages serves a conversation's history by seq, full-text search
-// over the caller's conversations, deleting one's own messages, and the
+// over the caller's conversations, deleting one's own messages, the
 // messages agents without a socket start (POST /api/agent/messages, the REST
-// form of the relay's agent_message). People's sends are the relay's job (it
-// allocates seqs and starts replies).
+// form of the relay's agent_message), and regenerate (the REST form of the
+// relay's frame, carried out by a relay instance: shared/relayjob). People's
+// sends are the relay's job (it allocates seqs and starts replies).
 package messages
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/relayjob"
 	"github.com/ari-chat/ari-server/shared/seqpage"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -41,6 +43,9 @@ type Deps struct {
 	Files storage.Store
 	// Poster stores and announces agents' own messages.
 	Poster *agentpost.Poster
+	// Jobs hands what only the relay may do (a regenerate) to a relay
+	// instance.
+	Jobs *relayjob.Client
 }
 
 // New returns the messages handler; every route needs a signed-in caller.
@@ -51,6 +56,7 @@ func New(d Deps) *httpx.Router {
 	authed.HandleFunc("GET /api/conversations/{id}/messages", h.page)
 	authed.HandleFunc("GET /api/messages/search", h.search)
 	authed.HandleFunc("DELETE /api/messages/{id}", h.delete)
+	authed.HandleFunc("POST /api/conversations/{id}/messages/{messageId}/regenerate", h.regenerate)
 	// An agent's token, not a session: the handler authenticates it.
 	r.HandleFunc("POST /api/agent/messages", h.agentMessage)
 	return r

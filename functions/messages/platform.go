@@ -7,6 +7,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/agentpost"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/relayjob"
 
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
@@ -34,6 +35,7 @@ func depsWithoutFiles(p *platform.Platform) Deps {
 		Auth:   p.Authenticator(),
 		Poster: &agentpost.Poster{DB: p.DB, Events: pub, Limiter: ratelimit.New(p.Redis, p.Keys),
 			Rule: agentpost.Rule(p.Config), Push: agentPush(p), Log: p.Log},
+		Jobs: &relayjob.Client{Redis: p.Redis, Keys: p.Keys},
 	}
 }
 

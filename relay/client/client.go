@@ -350,7 +350,7 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 	for _, r := range sent.Replies {
 		ids = append(ids, r.ID)
 	}
-	ss.dispatch(ctx, f.ConversationID, policy, hold, ids, func(positions []int) {
+	ss.s.dispatch(ctx, f.ConversationID, policy, hold, ids, func(positions []int) {
 		ss.c.SendFrame(newAck(f.ClientMessageID, sent, positions))
 		ss.announce(ctx, sent.Message)
 		if kind == "group" && d.Push != nil {
@@ -363,8 +363,8 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 // turn policy: acknowledge is called once they are queued (with where each
 // waits, 0 for not waiting), before any of them starts, so the answer to the
 // sender comes before stream_start.
-func (ss *session) dispatch(ctx context.Context, conversationID, policy, hold string, ids []string, acknowledge func(positions []int)) {
-	d := ss.s.d
+func (s *Sessions) dispatch(ctx context.Context, conversationID, policy, hold string, ids []string, acknowledge func(positions []int)) {
+	d := s.d
 	bg := context.WithoutCancel(ctx)
 	if policy == ari.TurnInterrupt && len(ids) > 0 {
 		// The first new reply starts as soon as the active one has ended:

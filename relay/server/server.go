@@ -1,7 +1,7 @@
 // Package server is the relay's HTTP side and lifecycle: /ws (clients,
 // authenticated on the upgrade, or by a socket ticket in their first frame), /ws/agent (agents, authenticated by their
 // first frame), /health, and the background loops (Redis receive, sweeper,
-// heartbeats). Run serves until its context ends, then shuts down in order.
+// heartbeats, functions' jobs). Run serves until its context ends, then shuts down in order.
 package server
 
 import (
@@ -318,6 +318,14 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	}); err != nil {
 		s.d.Log.Error("relay control subscribe", "err", err)
 	}
+	// Functions' jobs (shared/relayjob) are taken until shutdown begins.
+	jobsCtx, stopJobs := context.WithCancel(s.ctx)
+	defer stopJobs()
+	loops.Add(1)
+	go func() {
+		defer loops.Done()
+		s.runJobs(jobsCtx)
+	}()
 	srv := httpx.NewServer(handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -337,6 +345,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
+	stopJobs()
 	shutdownErr := make(chan error, 1)
 	go func() { shutdownErr <- srv.Shutdown(deadline) }()
 	s.engine.StopDriving()

@@ -114,6 +114,17 @@ func (k Keys) RelayControl(instanceID string) string {
 	return k.Prefix + "ch:relay:control:" + instanceID
 }
 
+// RelayJobs is a list of requests from functions to the relay
+// (shared/relayjob): functions RPUSH, relay instances BLPOP, so each job is
+// carried out by one instance.
+func (k Keys) RelayJobs() string { return k.Prefix + "relay:jobs" }
+
+// RelayJobAnswer is the list a relay instance pushes one job's answer onto
+// (the submitting function BLPOPs it); it expires after relayjob.AnswerTTL.
+func (k Keys) RelayJobAnswer(jobID string) string {
+	return k.Prefix + "relay:jobs:answer:{" + jobID + "}"
+}
+
 // LoadProbeChannel is one pair's channel of relay/loadtest's Redis floor
 // (SPUBLISH → SSUBSCRIBE with no relay in between); a run's channels share
 // the run's hash tag, so one SSUBSCRIBE takes them all on a cluster too.

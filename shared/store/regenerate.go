@@ -202,3 +202,20 @@ func (db *DB) PreviousVersion(ctx context.Context, reply ari.Message) (ari.Messa
 	}
 	return m, err
 }
+
+// SeesMessage reports ErrNotFound unless the user is a member of the
+// conversation and the message is one of its messages: the cheap check a
+// function makes before handing a regenerate to the relay.
+func (db *DB) SeesMessage(ctx context.Context, userID, conversationID, messageID string) error {
+	var ok bool
+	err := db.Pool.QueryRow(ctx, `select exists(select 1 from messages m
+		join conversation_members cm on cm.conversation_id = m.conversation_id and cm.user_id = $1
+		where m.id = $3 and m.conversation_id = $2)`, userID, conversationID, messageID).Scan(&ok)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotFound
+	}
+	return nil
+}
