@@ -25,16 +25,22 @@ func vapid(w io.Writer) error {
 	return err
 }
 
-// Demo account for `make local`: a user to sign in with and an echo agent.
+// Demo account for `make local`: a user to sign in with, an echo agent, a
+// second echo agent (Parrot) and a group with both, where agents address
+// agents (relay/PROTOCOL.md section 13).
 const (
 	demoEmail    = "demo@ari.local"
 	demoPassword = "ari-demo-password"
 	demoAgentID  = "demo-echo-agent"
+	demoParrotID = "demo-parrot-agent"
+	demoGroupID  = "demo-agents-group"
 )
 
-// demo makes (or reuses) the demo user and its echo agent, gives the agent a
-// fresh token (tokens are stored only as hashes), and prints env lines for the
-// example agent; lines starting with "# " are shown to the person.
+// demo makes (or reuses) the demo user, its two echo agents and the group
+// they share with the user, gives each agent a fresh token (tokens are
+// stored only as hashes), and prints env lines for the example agents
+// (ARI_AGENT_TOKEN for Echo, PARROT_AGENT_TOKEN for Parrot); lines starting
+// with "# " are shown to the person.
 func demo(ctx context.Context, w io.Writer) error {
 	cfg, err := config.Load()
 	if err != nil {
@@ -53,12 +59,14 @@ func demo(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var raw [24]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	token, sum, err := demoToken()
+	if err != nil {
 		return err
 	}
-	token := "ari_" + hex.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(token))
+	parrot, parrotSum, err := demoToken()
+	if err != nil {
+		return err
+	}
 	userID := auth.GenerateID(32)
 	err = db.Tx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `insert into "user"(id, name, email, "emailVerified") values ($1, 'Demo', $2, true)
@@ -71,16 +79,50 @@ func demo(ctx context.Context, w io.Writer) error {
 			auth.GenerateID(32), userID, hash); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `insert into agents(id, owner_id, name, handle, description, visibility, token_hash, token_hint)
-			values ($1, $2, 'Echo', 'echo', 'Streams your message back word by word.', 'public', $3, $4)
-			on conflict (id) do update set token_hash = excluded.token_hash, token_hint = excluded.token_hint, updated_at = now()`,
-			demoAgentID, userID, sum[:], token[:8])
+		for _, a := range []struct {
+			id, name, handle, about string
+			sum                     []byte
+			token                   string
+		}{
+			{demoAgentID, "Echo", "echo", "Streams your message back word by word.", sum, token},
+			{demoParrotID, "Parrot", "parrot", "The echo agent again, so agents can address agents: try /rally @echo.", parrotSum, parrot},
+		} {
+			if _, err := tx.Exec(ctx, `insert into agents(id, owner_id, name, handle, description, visibility, token_hash, token_hint)
+				values ($1, $2, $3, $4, $5, 'public', $6, $7)
+				on conflict (id) do update set token_hash = excluded.token_hash, token_hint = excluded.token_hint, updated_at = now()`,
+				a.id, userID, a.name, a.handle, a.about, a.sum, a.token[:8]); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `insert into conversations(id, kind, title, created_by) values ($1, 'group', 'Echo & Parrot', $2)
+			on conflict (id) do nothing`, demoGroupID, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `insert into conversation_members(conversation_id, user_id, role) values ($1, $2, 'owner')
+			on conflict do nothing`, demoGroupID, userID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `insert into conversation_members(conversation_id, agent_id)
+			select $1, unnest($2::text[]) on conflict do nothing`, demoGroupID, []string{demoAgentID, demoParrotID})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "ARI_AGENT_TOKEN=%s\n# Demo sign-in:       %s / %s\n# Demo agent id:      %s (the echo agent is connected)\n",
-		token, demoEmail, demoPassword, demoAgentID)
+	_, err = fmt.Fprintf(w, "ARI_AGENT_TOKEN=%s\nPARROT_AGENT_TOKEN=%s\n# Demo sign-in:       %s / %s\n"+
+		"# Demo agents:        %s and %s (both connected; each runs local/echoagent)\n"+
+		"# Demo group:         %s, \"Echo & Parrot\": write \"@echo /rally @parrot\" to watch two agents address each other until the chain budget stops them\n",
+		token, parrot, demoEmail, demoPassword, demoAgentID, demoParrotID, demoGroupID)
 	return err
+}
+
+// demoToken makes an agent token and the hash that is stored of it.
+func demoToken() (string, []byte, error) {
+	var raw [24]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	token := "ari_" + hex.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(token))
+	return token, sum[:], nil
 }

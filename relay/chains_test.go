@@ -65,6 +65,15 @@ func TestChainOfTwoAgentsStopsExactlyAtTheBudget(t *testing.T) {
 		me := hop % 2
 		task := agents[me].expect("task")
 		chain := task.obj("chain")
+		// Members see where the reply stands in its chain from its
+		// stream_start on (nothing for the reply to the person).
+		for _, p := range []*peer{w.onA, w.onB} {
+			ss := p.expectWhere("stream_start", func(f frame) bool { return f.str("messageId") == task.str("taskId") })
+			if _, has := ss["chainHop"]; ss.num("chainHop") != int64(hop) || (hop == 0 && has) ||
+				(hop > 0 && ss.str("chainRootId") != root) || (hop == 0 && ss.str("chainRootId") != "") {
+				t.Fatalf("hop %d stream_start = %v", hop, ss)
+			}
+		}
 		if hop == 0 {
 			if chain != nil || task.obj("message").str("id") != root {
 				t.Fatalf("first task (a person's message) = %v", task)
@@ -100,6 +109,15 @@ func TestChainOfTwoAgentsStopsExactlyAtTheBudget(t *testing.T) {
 		d := ev.obj("data")
 		if ev.str("conversationId") != w.conv || d.str("conversationId") != w.conv || d.str("messageId") != last || d.num("hops") != 4 {
 			t.Fatalf("chain_limit = %v (want message %s, hops 4)", ev, last)
+		}
+	}
+	// The stored replies carry their chain too (the Message JSON of
+	// history, sync and events).
+	for hop := 1; hop <= 4; hop++ {
+		var n int
+		if err := w.c.db.Pool.QueryRow(context.Background(), `select count(*) from messages
+			where conversation_id = $1 and chain_hop = $2 and chain_root_id = $3`, w.conv, hop, root).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("hop %d stored %d replies (%v)", hop, n, err)
 		}
 	}
 	// Nothing more was set off: the agent the last reply mentioned got no

@@ -98,9 +98,28 @@ func (e echo) later(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream
 	return err
 }
 
+// rallyWord marks a rally: two agents that hand a message back and forth,
+// each reply mentioning the other, until the conversation's chain budget
+// stops them (relay/PROTOCOL.md section 13).
+const rallyWord = "/rally"
+
 // reply is what echo says; asked again (a regenerate), it says which take
-// this is, so a newcomer sees the new version differ from the old one.
+// this is, so a newcomer sees the new version differ from the old one. In a
+// group it addresses another agent when asked: "/pass <agent> <text>"
+// hands text to the agent, "/rally <agent>" starts a rally with it.
 func reply(task *agentsdk.Task) string {
+	if task.Chain != nil {
+		return chainReply(task)
+	}
+	cmd := command(task.Message.Content)
+	if f := strings.Fields(strings.TrimPrefix(cmd, rallyWord)); strings.HasPrefix(cmd, rallyWord+" ") && len(f) > 0 {
+		return agentsdk.Mention(f[0]) + " " + rallyWord + " — your turn"
+	}
+	if rest, ok := strings.CutPrefix(cmd, "/pass "); ok {
+		if name, text, ok := strings.Cut(strings.TrimSpace(rest), " "); ok && strings.TrimSpace(text) != "" {
+			return agentsdk.Mention(name) + " " + strings.TrimSpace(text)
+		}
+	}
 	text := "You said: " + task.Message.Content
 	if task.Message.Content == "" {
 		n := len(task.Message.Attachments)
@@ -114,6 +133,37 @@ func reply(task *agentsdk.Task) string {
 		text = fmt.Sprintf("(take %d) %s", r.Version, text)
 	}
 	return text
+}
+
+// chainReply answers another agent's reply that mentioned echo (an agent
+// chain): in a rally it mentions that agent back, saying which hop this is
+// and, at the chain's last hop, that its mention starts nothing more (the
+// members then get chain_limit); otherwise it echoes, naming who asked.
+func chainReply(task *agentsdk.Task) string {
+	c := task.Chain
+	where := fmt.Sprintf("hop %d of %d", c.Hop, c.MaxHops)
+	if strings.Contains(task.Message.Content, rallyWord) {
+		text := agentsdk.MentionBack(task) + " " + rallyWord + " — back to you (" + where + ")"
+		if agentsdk.LastHop(task) {
+			text += "; that was the chain's last hop, so this mention starts nothing"
+		}
+		return text
+	}
+	return fmt.Sprintf("(%s, %s asked me) You said: %s", where, c.MentionedBy.Name, task.Message.Content)
+}
+
+// command is a person's message without the @mentions it starts with
+// ("@echo /rally parrot" → "/rally parrot").
+func command(content string) string {
+	rest := strings.TrimSpace(content)
+	for strings.HasPrefix(rest, "@") {
+		i := strings.IndexFunc(rest, unicode.IsSpace)
+		if i < 0 {
+			return ""
+		}
+		rest = strings.TrimSpace(rest[i:])
+	}
+	return rest
 }
 
 // words cuts s into pieces that each end after a run of spaces, so the

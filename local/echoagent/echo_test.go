@@ -35,3 +35,34 @@ func TestReply(t *testing.T) {
 		t.Fatalf("reply to a regenerate = %q", got)
 	}
 }
+
+// In a group echo addresses other agents when asked (agent chains): /pass
+// hands text on, /rally mentions an agent, and a chain task is answered
+// with the hop, mentioning back in a rally and saying so at the last hop.
+func TestReplyInAgentChains(t *testing.T) {
+	person := func(content string) *agentsdk.Task {
+		return &agentsdk.Task{Message: protocol.TaskMessage{Content: content}}
+	}
+	if got := reply(person("@echo /pass Parrot Wie spät ist es?")); got != "@parrot Wie spät ist es?" {
+		t.Fatalf("/pass = %q", got)
+	}
+	if got := reply(person("@echo /rally @parrot")); got != "@parrot /rally — your turn" {
+		t.Fatalf("/rally = %q", got)
+	}
+	if got := reply(person("@echo /rally")); got != "You said: @echo /rally" {
+		t.Fatalf("/rally without an agent = %q", got)
+	}
+	hop := func(content string, hop, max int) *agentsdk.Task {
+		return &agentsdk.Task{Message: protocol.TaskMessage{Content: content}, Chain: &agentsdk.Chain{RootMessageID: "m1", Hop: hop, MaxHops: max,
+			MentionedBy: agentsdk.ChainAgent{ID: "ag_echo", Name: "Echo", Handle: "echo"}}}
+	}
+	if got := reply(hop("@parrot /rally — your turn", 1, 4)); got != "@echo /rally — back to you (hop 1 of 4)" {
+		t.Fatalf("rally hop 1 = %q", got)
+	}
+	if got := reply(hop("@parrot /rally — back to you (hop 3 of 4)", 4, 4)); !strings.HasPrefix(got, "@echo /rally — back to you (hop 4 of 4); that was the chain's last hop") {
+		t.Fatalf("rally at the last hop = %q", got)
+	}
+	if got := reply(hop("@parrot Wie spät ist es?", 1, 4)); got != "(hop 1 of 4, Echo asked me) You said: @parrot Wie spät ist es?" {
+		t.Fatalf("a passed message = %q", got)
+	}
+}

@@ -3,7 +3,12 @@
 // relay/agentsdk. It calls nothing outside the relay. "/later <text>" shows
 // a message the agent starts itself: the text comes back a few seconds later
 // as an agent_message; "/ask <text>" asks for an approval first
-// (agent_input_request) and echoes the text only if a member approves.
+// (agent_input_request) and echoes the text only if a member approves. In
+// a group it addresses other agents when asked (an agent chain, with the
+// SDK's Mention, MentionBack and LastHop): "/pass <agent> <text>" hands text
+// to another agent, "/rally <agent>" starts two agents mentioning each other
+// until the conversation's chain budget stops them. `make local` runs it
+// twice, as Echo and as Parrot, in a demo group.
 //
 //	ARI_AGENT_TOKEN  the agent's secret (required; `ari-local demo` prints one)
 //	ARI_RELAY_URL    the relay's agent socket (default ws://127.0.0.1:3502/ws/agent)

@@ -94,6 +94,11 @@ done
 if [ -x .local/bin/echoagent ] && [ -f local/echoagent/main.go ]; then
   .local/bin/ari-local demo > "$DEV/demo.env" && set -a && . "$DEV/demo.env" && set +a
   ARI_RELAY_URL="ws://127.0.0.1:$RELAY_PORT/ws/agent" .local/bin/echoagent >>"$DEV/echoagent.log" 2>&1 & pids+=($!)
+  # The same example agent as Parrot, the demo group's second agent.
+  if [ -n "${PARROT_AGENT_TOKEN:-}" ]; then
+    ARI_AGENT_TOKEN=$PARROT_AGENT_TOKEN ARI_RELAY_URL="ws://127.0.0.1:$RELAY_PORT/ws/agent" \
+      .local/bin/echoagent >>"$DEV/parrot.log" 2>&1 & pids+=($!)
+  fi
 fi
 
 cat <<MSG

@@ -116,6 +116,11 @@ type StreamStart struct {
 	// on): the reply is a new version of PreviousID, which it supersedes.
 	Version    int    `json:"version,omitempty"`
 	PreviousID string `json:"previousId,omitempty"`
+	// ChainHop and ChainRootID come with a reply an agent's mention set off
+	// (section 13): its hop (1 for the first agent-to-agent hop) and the
+	// person's message that started its chain.
+	ChainHop    int    `json:"chainHop,omitempty"`
+	ChainRootID string `json:"chainRootId,omitempty"`
 }
 
 // StreamChunk carries Delta, whose first byte sits at byte Offset of the reply.

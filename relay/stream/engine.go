@@ -246,6 +246,12 @@ func (e *Engine) begin(ctx context.Context, conversationID, replyID string) erro
 	if prev != nil {
 		ss.Version, ss.PreviousID = reply.Version, prev.ID
 	}
+	if reply.ChainHop > 0 {
+		ss.ChainHop = reply.ChainHop
+		if reply.ChainRootID != nil {
+			ss.ChainRootID = *reply.ChainRootID
+		}
+	}
 	start, err := protocol.Encode(ss)
 	if err != nil {
 		return err

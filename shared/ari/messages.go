@@ -38,6 +38,12 @@ type Message struct {
 	// Superseded: a newer version of this reply exists; history leaves it
 	// out unless asked for every version.
 	Superseded bool `json:"superseded,omitempty"`
+	// ChainHop and ChainRootID place a reply an agent's mention set off in
+	// its agent chain (relay/PROTOCOL.md section 13): hop 1 for the first
+	// agent-to-agent hop, and the person's message that started the chain.
+	// Zero and absent on everything else, replies to a person included.
+	ChainHop    int     `json:"chainHop,omitempty"`
+	ChainRootID *string `json:"chainRootId,omitempty"`
 	// Versions lists, in history pages and search hits, the ids of every
 	// version of a reply that has more than one, oldest first (this one
 	// included).

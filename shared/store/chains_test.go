@@ -61,6 +61,12 @@ func TestChainReplyBudgetBoundsFanOut(t *testing.T) {
 		*step.Replies[0].SenderAgentID != b || *step.Replies[1].SenderAgentID != c || *step.Replies[0].ReplyToID != first.ID {
 		t.Fatalf("hop 1 step: %+v %v", step, err)
 	}
+	// Each reply carries its place in the chain (the Message JSON's
+	// chainHop and chainRootId); the reply to the person has none.
+	if first.ChainHop != 0 || first.ChainRootID != nil || step.Replies[1].ChainHop != 1 ||
+		step.Replies[1].ChainRootID == nil || *step.Replies[1].ChainRootID != sent.Message.ID {
+		t.Fatalf("chain of the replies: %+v / %+v", first, step.Replies[1])
+	}
 	// hop 1 (bee) → mentions echo and cee: two more, the budget (4) is
 	// used up.
 	bee := finish(step.Replies[0].ID, "@echo-bot and @cee-bot")
@@ -79,6 +85,9 @@ func TestChainReplyBudgetBoundsFanOut(t *testing.T) {
 	step4, err := db.ContinueChain(ctx, last, "")
 	if err != nil || !step4.Limited || step4.Hops != 2 || len(step4.Replies) != 0 {
 		t.Fatalf("over the hop budget: %+v %v", step4, err)
+	}
+	if m, err := db.Message(ctx, step2.Replies[1].ID); err != nil || m.ChainHop != 2 || *m.ChainRootID != sent.Message.ID {
+		t.Fatalf("hop 2 reply: %+v %v", m, err)
 	}
 	ch, err := db.ReplyChainOf(ctx, step2.Replies[0].ID)
 	if err != nil || ch.Hop != 2 || ch.Root != sent.Message.ID || ch.Budget != 2 {

@@ -18,16 +18,18 @@ const chatColumns = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m
 	m.content, m.status, m.error, m.client_message_id, m.reply_to_id, m.created_at, m.updated_at,
 	m.first_chunk_at, m.completed_at, m.deleted_at, ` + versionColumns
 
-// versionColumns are a message's version (0 unless it is a reply) and
-// whether a newer version supersedes it.
-const versionColumns = `case when m.reply_to_id is not null then m.version else 0 end, m.superseded`
+// versionColumns are a message's version (0 unless it is a reply), whether
+// a newer version supersedes it, and its place in an agent chain (hop 0 and
+// no root unless an agent's mention set it off).
+const versionColumns = `case when m.reply_to_id is not null then m.version else 0 end, m.superseded,
+	m.chain_hop, case when m.chain_hop > 0 then m.chain_root_id end`
 
 func scanChatMessage(row pgx.Row) (ari.Message, error) {
 	var m ari.Message
 	var firstChunk, completed, deleted *time.Time
 	err := row.Scan(&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
 		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
-		&firstChunk, &completed, &deleted, &m.Version, &m.Superseded)
+		&firstChunk, &completed, &deleted, &m.Version, &m.Superseded, &m.ChainHop, &m.ChainRootID)
 	if err != nil {
 		return m, err
 	}

@@ -60,7 +60,7 @@ func scanMessage(row pgx.Row, extra ...any) (ListedMessage, error) {
 	var m ListedMessage
 	dst := []any{&m.ID, &m.ConversationID, &m.Seq, &m.Role, &m.SenderUserID, &m.SenderAgentID,
 		&m.Content, &m.Status, &m.Error, &m.ClientMessageID, &m.ReplyToID, &m.CreatedAt, &m.UpdatedAt,
-		&m.FirstChunkAt, &m.CompletedAt, &m.DeletedAt, &m.Version, &m.Superseded}
+		&m.FirstChunkAt, &m.CompletedAt, &m.DeletedAt, &m.Version, &m.Superseded, &m.ChainHop, &m.ChainRootID}
 	if err := row.Scan(append(dst, extra...)...); err != nil {
 		return m, err
 	}

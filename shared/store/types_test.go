@@ -29,11 +29,9 @@ var rowTypes = map[string]any{
 // Columns that deliberately have no field: secrets, derived search vectors,
 // and storage details kept out of the domain type (per-user settings are
 // read for their user, so the key and bookkeeping stay in the store; which
-// relay deployment runs a reply, and which agent chain a reply belongs to
-// and at which hop (the loop guard's count), are the relay's bookkeeping).
+// relay deployment runs a reply is the relay's bookkeeping).
 var noField = map[string]bool{
 	"agents.token_hash": true, "messages.search": true, "communities.search": true, "channel_messages.search": true, "messages.relay_deployment": true,
-	"messages.chain_root_id": true, "messages.chain_hop": true,
 	"notification_preferences.user_id": true, "notification_preferences.updated_at": true,
 }
 

@@ -22,6 +22,8 @@ export interface Message {
   replyToId?: string;
   version?: number;
   superseded?: boolean;
+  chainHop?: number;
+  chainRootId?: string;
   versions?: string[];
   createdAt: string;
   updatedAt: string;
@@ -147,6 +149,8 @@ export interface StreamStartFrame {
   replyToId?: string;
   version?: number;
   previousId?: string;
+  chainHop?: number;
+  chainRootId?: string;
 }
 export interface StreamChunkFrame {
   type: "stream_chunk";
