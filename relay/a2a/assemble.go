@@ -9,12 +9,15 @@ import (
 // update is one stream result, normalised across dialects.
 type update struct {
 	taskID     string
+	contextID  string
 	state      string // normalised, "" when the event carries none
 	statusText string
 	hasStatus  bool // statusText came from a status message
+	statusData []json.RawMessage
 	artifacts  []artifactChunk
 	message    string
 	hasMessage bool // a lone Message: the whole reply
+	snapshot   bool // a Task object (the whole task as stored), not an update
 }
 
 type artifactChunk struct {
@@ -42,7 +45,7 @@ func decodeResult(d Dialect, raw json.RawMessage) (update, error) {
 		case r.Message != nil:
 			return fromMessage(r.Message), nil
 		case r.StatusUpdate != nil:
-			return fromStatus(r.StatusUpdate.TaskID, r.StatusUpdate.Status), nil
+			return fromStatus(r.StatusUpdate.TaskID, r.StatusUpdate.ContextID, r.StatusUpdate.Status), nil
 		case r.ArtifactUpdate != nil:
 			return fromArtifact(r.ArtifactUpdate.TaskID, r.ArtifactUpdate.Artifact, r.ArtifactUpdate.Append), nil
 		}
@@ -68,7 +71,7 @@ func decodeResult(d Dialect, raw json.RawMessage) (update, error) {
 		case "status-update":
 			var s wireStatusUpdate
 			err = json.Unmarshal(raw, &s)
-			u = fromStatus(s.TaskID, s.Status)
+			u = fromStatus(s.TaskID, s.ContextID, s.Status)
 		case "artifact-update":
 			var a wireArtifactUpdate
 			err = json.Unmarshal(raw, &a)
@@ -80,9 +83,10 @@ func decodeResult(d Dialect, raw json.RawMessage) (update, error) {
 		return u, nil
 	default:
 		var r struct {
-			ID       string        `json:"id"`
-			Status   *wireStatus   `json:"status"`
-			Artifact *wireArtifact `json:"artifact"`
+			ID        string        `json:"id"`
+			SessionID string        `json:"sessionId"`
+			Status    *wireStatus   `json:"status"`
+			Artifact  *wireArtifact `json:"artifact"`
 		}
 		if err := json.Unmarshal(raw, &r); err != nil {
 			return update{}, fmt.Errorf("a2a: decode v0.1 event: %w", err)
@@ -91,12 +95,17 @@ func decodeResult(d Dialect, raw json.RawMessage) (update, error) {
 			// v0.1 keeps append inside the artifact object.
 			return fromArtifact(r.ID, r.Artifact, r.Artifact.Append), nil
 		}
-		return fromStatus(r.ID, r.Status), nil
+		return fromStatus(r.ID, r.SessionID, r.Status), nil
 	}
 }
 
 func fromTask(t wireTask) update {
-	u := fromStatus(t.ID, t.Status)
+	ctx := t.ContextID
+	if ctx == "" {
+		ctx = t.SessionID
+	}
+	u := fromStatus(t.ID, ctx, t.Status)
+	u.snapshot = true
 	for _, a := range t.Artifacts {
 		text, _ := partsText(a.Parts)
 		u.artifacts = append(u.artifacts, artifactChunk{key: a.key(), text: text})
@@ -109,13 +118,17 @@ func fromMessage(m *wireMessage) update {
 	return update{message: text, hasMessage: ok}
 }
 
-func fromStatus(taskID string, s *wireStatus) update {
-	u := update{taskID: taskID}
+func fromStatus(taskID, contextID string, s *wireStatus) update {
+	u := update{taskID: taskID, contextID: contextID}
 	if s == nil {
 		return u
 	}
 	u.state = normState(s.State)
 	u.statusText, u.hasStatus = s.Message.agentText()
+	u.statusData = s.Message.agentData()
+	if u.contextID == "" && s.Message != nil {
+		u.contextID = s.Message.ContextID
+	}
 	return u
 }
 
@@ -148,19 +161,37 @@ type assembler struct {
 
 	finalStatus    string // message of the ending state
 	hasFinalStatus bool
+	finalData      []json.RawMessage // data parts of the ending state's message
 	message        string
 	hasMessage     bool
 
-	state  string
-	taskID string
+	state     string
+	taskID    string
+	contextID string
+	// resuming: the run answers an input-required task, and no event has
+	// arrived yet. The first may be the task as stored, still showing the
+	// question it waited on; that is not this turn's end.
+	resuming bool
 }
 
 func (a *assembler) apply(u update) {
+	if a.resuming {
+		a.resuming = false
+		if u.snapshot && u.state == "input-required" {
+			u.state, u.hasStatus, u.statusData = "working", false, nil
+		}
+	}
 	if a.taskID == "" && u.taskID != "" {
 		a.taskID = u.taskID
 	}
+	if a.contextID == "" && u.contextID != "" {
+		a.contextID = u.contextID
+	}
 	if u.state != "" {
 		a.state = u.state
+	}
+	if ending(u.state) {
+		a.finalData = u.statusData
 	}
 	if u.hasStatus {
 		if ending(u.state) {
@@ -220,14 +251,21 @@ func (a *assembler) text(done bool) string {
 // produced text (SDK agents may return without a terminal event) and as an
 // error when it produced nothing.
 func (a *assembler) outcome(d Dialect) Outcome {
-	o := Outcome{FinalText: a.text(true), RemoteTaskID: a.taskID, RemoteState: a.state, Dialect: d}
+	o := Outcome{FinalText: a.text(true), RemoteTaskID: a.taskID, RemoteContextID: a.contextID, RemoteState: a.state, Dialect: d}
 	switch a.state {
 	case "completed":
 		o.Status = StatusComplete
 	case "canceled":
 		o.Status = StatusCancelled
-	case "input-required", "auth-required":
+	case "input-required":
+		// A question for the person; the task waits for the answer.
 		o.Status = StatusInputRequired
+		o.Input = &InputRequest{Prompt: a.finalStatus, Data: a.finalData}
+	case "auth-required":
+		// Credentials the relay cannot give mid-conversation: the owner
+		// must set the agent's auth header.
+		o.Status = StatusError
+		o.Error = "the agent asks for authentication (auth-required); its owner must set its A2A auth header"
 	case "failed", "rejected":
 		o.Status = StatusError
 		o.Error = reason(a.finalStatus)

@@ -35,8 +35,16 @@ type Task struct {
 	Text           string
 	History        []Turn
 
-	// RemoteTaskID continues an agent task that ended input_required.
-	RemoteTaskID string
+	// RemoteTaskID and RemoteContextID answer an agent task that ended
+	// input_required (Outcome.Input): Text (and Data) is the person's
+	// answer, sent into the same task and context, in every dialect (v1.0
+	// and v0.2/0.3 message.taskId and contextId; v0.1 the same task id and
+	// sessionId). Leave both empty to start a new task.
+	RemoteTaskID    string
+	RemoteContextID string
+	// Data, when set, is sent as a data part after the text part: the
+	// structured side of an answer, e.g. {"approved": true}.
+	Data json.RawMessage
 	// OnRemoteTask, if set, is called once as soon as the agent names its
 	// task, so the caller can Cancel while the stream is still running.
 	OnRemoteTask func(remoteTaskID string)
@@ -58,9 +66,27 @@ type Outcome struct {
 	Status       Status
 	FinalText    string // the assembled reply; equals what emit built up
 	RemoteTaskID string
-	RemoteState  string // the agent's last state, e.g. "input-required"
-	Error        string // a message fit for the user when Status is error
-	Dialect      Dialect
+	// RemoteContextID is the context the agent put its task in (v0.1: the
+	// session), for an answer to it; "" when it named none.
+	RemoteContextID string
+	RemoteState     string // the agent's last state, e.g. "input-required"
+	Error           string // a message fit for the user when Status is error
+	Dialect         Dialect
+	// Input is what the agent asks when Status is StatusInputRequired.
+	Input *InputRequest
+}
+
+// InputRequest is the question of an agent whose task ended input-required:
+// the text and data parts of that state's status message. The task waits
+// for the answer, which Run sends into the same task (Task.RemoteTaskID,
+// RemoteContextID from the Outcome).
+type InputRequest struct {
+	// Prompt is the status message's text ("" when the agent put its
+	// question only in the reply text or in data).
+	Prompt string
+	// Data are the status message's data parts, as the agent sent them
+	// (a form's schema, options).
+	Data []json.RawMessage
 }
 
 // Emit receives reply text as it arrives. With accumulated false, text is a
@@ -179,7 +205,7 @@ func (c *Client) stream(ctx context.Context, a Agent, d Dialect, r route, t Task
 	idle := time.AfterFunc(c.opts.IdleTimeout, func() { cancel(ErrIdleTimeout) })
 	defer idle.Stop()
 
-	var asm assembler
+	asm := assembler{resuming: t.RemoteTaskID != ""}
 	emitted := ""
 	named := false
 	push := func(done bool) error {

@@ -1,6 +1,7 @@
 package a2a
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,17 +175,34 @@ func testPeer(t *testing.T, p *peer, mode string, want Dialect) {
 		}
 	})
 
-	t.Run("input required then continue", func(t *testing.T) {
+	t.Run("input required then the answer into the same task", func(t *testing.T) {
 		out, _, err := run(t, c, open, newTask("ask"))
-		if err != nil || out.Status != StatusInputRequired || out.FinalText != "Which city?" || out.RemoteTaskID == "" {
-			t.Fatalf("%+v %v", out, err)
+		if err != nil || out.Status != StatusInputRequired || out.FinalText != "Which city?" || out.RemoteTaskID == "" ||
+			out.RemoteContextID != "conv-42" || out.Input == nil || out.Input.Prompt != "Which city?" || len(out.Input.Data) != 1 ||
+			compact(t, out.Input.Data[0]) != `{"options":["Paris","Tōkyō"]}` {
+			t.Fatalf("%+v %+v %v", out, out.Input, err)
 		}
-		next := newTask("stream Paris")
-		next.RemoteTaskID = out.RemoteTaskID
+		assertRemoteState(t, p.base+"/open/rpc", want, out.RemoteTaskID, "input-required")
+		next := newTask("Paris")
+		next.RemoteTaskID, next.RemoteContextID = out.RemoteTaskID, out.RemoteContextID
+		next.Data = json.RawMessage(`{"approved":true}`)
 		out2, _, err := run(t, c, open, next)
-		if err != nil || out2.Status != StatusComplete || out2.FinalText != streamedText || out2.RemoteTaskID != out.RemoteTaskID {
-			t.Fatalf("%+v %v", out2, err)
+		wantText := `answer: Paris [{"approved":true}] → ` + out.RemoteTaskID + " in conv-42"
+		if err != nil || out2.Status != StatusComplete || out2.FinalText != wantText || out2.RemoteTaskID != out.RemoteTaskID || out2.Input != nil {
+			t.Fatalf("%+v %v (want %q)", out2, err, wantText)
 		}
+		// The call named the task and its context.
+		var params struct {
+			Message struct {
+				TaskID    string `json:"taskId"`
+				ContextID string `json:"contextId"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(p.stats(t).LastParams["open"], &params); err != nil || params.Message.TaskID != out.RemoteTaskID ||
+			params.Message.ContextID != "conv-42" {
+			t.Fatalf("the answer's params: %+v %v", params, err)
+		}
+		assertRemoteState(t, p.base+"/open/rpc", want, out.RemoteTaskID, "completed")
 	})
 
 	t.Run("cancel", func(t *testing.T) {
@@ -318,6 +336,15 @@ func testPeer(t *testing.T, p *peer, mode string, want Dialect) {
 			}
 		}
 	})
+}
+
+func compact(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func assertRemoteState(t *testing.T, url string, d Dialect, id, want string) {

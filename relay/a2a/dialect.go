@@ -61,11 +61,15 @@ func (d Dialect) streamParams(t Task, tenant string) any {
 	}
 	switch d {
 	case V1:
+		parts := []any{map[string]any{"text": t.Text}}
+		if len(t.Data) > 0 {
+			parts = append(parts, map[string]any{"data": t.Data})
+		}
 		msg := map[string]any{
 			"messageId": t.MessageID,
 			"role":      "ROLE_USER",
-			"parts":     []any{map[string]any{"text": t.Text}},
-			"contextId": t.ConversationID,
+			"parts":     parts,
+			"contextId": t.contextID(),
 		}
 		if t.RemoteTaskID != "" {
 			msg["taskId"] = t.RemoteTaskID
@@ -83,12 +87,16 @@ func (d Dialect) streamParams(t Task, tenant string) any {
 		}
 		return p
 	case V03:
+		parts := []any{map[string]any{"kind": "text", "text": t.Text}}
+		if len(t.Data) > 0 {
+			parts = append(parts, map[string]any{"kind": "data", "data": t.Data})
+		}
 		msg := map[string]any{
 			"kind":      "message",
 			"messageId": t.MessageID,
 			"role":      "user",
-			"parts":     []any{map[string]any{"kind": "text", "text": t.Text}},
-			"contextId": t.ConversationID,
+			"parts":     parts,
+			"contextId": t.contextID(),
 		}
 		if t.RemoteTaskID != "" {
 			msg["taskId"] = t.RemoteTaskID
@@ -102,21 +110,34 @@ func (d Dialect) streamParams(t Task, tenant string) any {
 			"metadata":      map[string]any{},
 		}
 	default:
+		parts := []any{map[string]any{"type": "text", "text": t.Text}}
+		if len(t.Data) > 0 {
+			parts = append(parts, map[string]any{"type": "data", "data": t.Data})
+		}
 		msg := map[string]any{
 			"role":  "user",
-			"parts": []any{map[string]any{"type": "text", "text": t.Text}},
+			"parts": parts,
 		}
 		if len(meta) > 0 {
 			msg["metadata"] = meta
 		}
 		return map[string]any{
 			"id":            d.taskName(t),
-			"sessionId":     t.ConversationID,
+			"sessionId":     t.contextID(),
 			"message":       msg,
 			"historyLength": 0,
 			"metadata":      map[string]any{},
 		}
 	}
+}
+
+// contextID is the context a call names: the agent's own for an answer to
+// its input-required task (it may have chosen one), else the conversation.
+func (t Task) contextID() string {
+	if t.RemoteTaskID != "" && t.RemoteContextID != "" {
+		return t.RemoteContextID
+	}
+	return t.ConversationID
 }
 
 // taskName is the task id a v0.1 call names. v0.1 has no server-minted
@@ -138,14 +159,16 @@ func normState(s string) string {
 
 // wire shapes, loose enough for all three dialects at once.
 type wirePart struct {
-	Kind string  `json:"kind"` // v0.3
-	Type string  `json:"type"` // v0.1
-	Text *string `json:"text"`
+	Kind string          `json:"kind"` // v0.3
+	Type string          `json:"type"` // v0.1
+	Text *string         `json:"text"`
+	Data json.RawMessage `json:"data"` // a data part (v1.0 keyed by member name; kind/type "data" before)
 }
 
 type wireMessage struct {
-	Role  string     `json:"role"`
-	Parts []wirePart `json:"parts"`
+	Role      string     `json:"role"`
+	Parts     []wirePart `json:"parts"`
+	ContextID string     `json:"contextId"`
 }
 
 type wireStatus struct {
@@ -163,13 +186,16 @@ type wireArtifact struct {
 
 type wireTask struct {
 	ID        string         `json:"id"`
+	ContextID string         `json:"contextId"`
+	SessionID string         `json:"sessionId"` // v0.1's context
 	Status    *wireStatus    `json:"status"`
 	Artifacts []wireArtifact `json:"artifacts"`
 }
 
 type wireStatusUpdate struct {
-	TaskID string      `json:"taskId"`
-	Status *wireStatus `json:"status"`
+	TaskID    string      `json:"taskId"`
+	ContextID string      `json:"contextId"`
+	Status    *wireStatus `json:"status"`
 }
 
 type wireArtifactUpdate struct {
@@ -190,6 +216,25 @@ func partsText(parts []wirePart) (string, bool) {
 		}
 	}
 	return b.String(), found
+}
+
+// partsData returns the data parts' values (an agent's form, its options):
+// JSON that travels as is.
+func partsData(parts []wirePart) []json.RawMessage {
+	var out []json.RawMessage
+	for _, p := range parts {
+		if len(p.Data) > 0 && p.Text == nil && (p.Kind == "" || p.Kind == "data") && (p.Type == "" || p.Type == "data") {
+			out = append(out, p.Data)
+		}
+	}
+	return out
+}
+
+func (m *wireMessage) agentData() []json.RawMessage {
+	if m == nil || strings.EqualFold(strings.TrimPrefix(m.Role, "ROLE_"), "user") {
+		return nil
+	}
+	return partsData(m.Parts)
 }
 
 func (m *wireMessage) agentText() (string, bool) {

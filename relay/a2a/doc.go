@@ -63,6 +63,19 @@
 // has named its task; a v0.1 agent works on the client's task id, so it
 // is cancelled also when it never answered.
 //
+// # Questions (input-required)
+//
+// A task that ends input-required is Status input_required with
+// Outcome.Input: the prompt (the state's status message text) and its data
+// parts (a form, options) as the agent sent them; the task waits. The
+// person's answer goes back into the same task by running a Task with
+// RemoteTaskID and RemoteContextID from the Outcome, Text the answer and
+// Data, optionally, a JSON value sent as a data part ({"approved": true}):
+// v1.0 and v0.2/0.3 send message.taskId and message.contextId, v0.1 the
+// same task id and sessionId. The stream of an answer may open with the
+// task as stored, still showing its question; that does not end the run.
+// auth-required is an error: the relay has no credentials to give.
+//
 // Outcome.Error is fit to show: the agent's own words (a failed task's
 // status message, a JSON-RPC error before or during the stream) cleaned of
 // control characters and cut to MaxReasonBytes (reason.go), or what went

@@ -96,8 +96,9 @@ type peerStats struct {
 		Method  string `json:"method"`
 		Version string `json:"version"`
 	} `json:"methods"`
-	Cancels      []string `json:"cancels"`
-	Unauthorized int      `json:"unauthorized"`
+	Cancels      []string                   `json:"cancels"`
+	Unauthorized int                        `json:"unauthorized"`
+	LastParams   map[string]json.RawMessage `json:"lastParams"`
 }
 
 func (p *peer) stats(t *testing.T) peerStats {

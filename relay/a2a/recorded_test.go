@@ -67,9 +67,12 @@ func (r *recordedAgent) calls() ([]string, []json.RawMessage) {
 
 // newV01Agent serves stream (%ID% and %TASK% filled in) to tasks/sendSubscribe;
 // one starting with "{" is a JSON answer instead of a stream, and an empty one
-// means the agent accepts the call and never answers.
-func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent) {
+// means the agent accepts the call and never answers. With later streams,
+// the second call gets the first of them, and so on (the last repeats).
+func newV01Agent(t *testing.T, stream string, later ...string) (*httptest.Server, *recordedAgent) {
 	rec := &recordedAgent{}
+	streams := append([]string{stream}, later...)
+	calls := 0
 	mux := http.NewServeMux()
 	var srv *httptest.Server
 	mux.HandleFunc("GET /.well-known/agent.json", func(w http.ResponseWriter, r *http.Request) {
@@ -93,6 +96,10 @@ func newV01Agent(t *testing.T, stream string) (*httptest.Server, *recordedAgent)
 		json.Unmarshal(req.Params, &p)
 		switch req.Method {
 		case "tasks/sendSubscribe":
+			rec.mu.Lock()
+			stream := streams[min(calls, len(streams)-1)]
+			calls++
+			rec.mu.Unlock()
 			if stream == "" {
 				// Accepts the call and never answers.
 				<-r.Context().Done()
@@ -254,4 +261,57 @@ func TestV01RefusalBeforeTheStream(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// A v0.1 task that ends input-required (its question with a data part of
+// options) is a distinct outcome, and the answer goes into the same task:
+// tasks/sendSubscribe with the same id and sessionId, the answer's text and
+// data parts.
+func TestV01InputRequiredThenAnswer(t *testing.T) {
+	ask := `data: {"jsonrpc":"2.0","id":"%ID%","result":{"id":"%TASK%","sessionId":"conv-42","status":{"state":"working"},"final":false}}` + "\n\n" +
+		`data: {"jsonrpc":"2.0","id":"%ID%","result":{"id":"%TASK%","status":{"state":"input-required","message":{"role":"agent","parts":[{"type":"text","text":"Welche Stadt?"},{"type":"data","data":{"options":["Paris","東京"]}}]}},"final":true}}` + "\n\n"
+	answer := `data: {"jsonrpc":"2.0","id":"%ID%","result":{"id":"%TASK%","artifact":{"index":0,"parts":[{"type":"text","text":"Sonnig in Paris"}]}}}` + "\n\n" +
+		`data: {"jsonrpc":"2.0","id":"%ID%","result":{"id":"%TASK%","status":{"state":"completed"},"final":true}}` + "\n\n"
+	srv, rec := newV01Agent(t, ask, answer)
+	c := New(Options{IdleTimeout: 5 * time.Second})
+	agent := Agent{ID: "v01-ask", Endpoint: srv.URL}
+	task := Task{TaskID: "task-ask", ConversationID: "conv-42", MessageID: "msg-1", Text: "Wetter?"}
+	out, err := c.Run(context.Background(), agent, task, func(string, bool) error { return nil })
+	if err != nil || out.Status != StatusInputRequired || out.RemoteTaskID != "task-ask" || out.RemoteContextID != "conv-42" ||
+		out.Input == nil || out.Input.Prompt != "Welche Stadt?" || len(out.Input.Data) != 1 || string(out.Input.Data[0]) != `{"options":["Paris","東京"]}` {
+		t.Fatalf("outcome %+v %+v %v", out, out.Input, err)
+	}
+	reply := Task{TaskID: "task-answer", ConversationID: "conv-42", MessageID: "msg-2", Text: "Paris",
+		RemoteTaskID: out.RemoteTaskID, RemoteContextID: out.RemoteContextID, Data: json.RawMessage(`{"approved":true}`)}
+	out2, err := c.Run(context.Background(), agent, reply, func(string, bool) error { return nil })
+	if err != nil || out2.Status != StatusComplete || out2.FinalText != "Sonnig in Paris" || out2.RemoteTaskID != "task-ask" || out2.Input != nil {
+		t.Fatalf("answer outcome %+v %v", out2, err)
+	}
+	methods, params := rec.calls()
+	last := params[len(params)-1]
+	if methods[len(methods)-1] != "tasks/sendSubscribe" {
+		t.Fatalf("calls %q", methods)
+	}
+	var p struct {
+		ID        string `json:"id"`
+		SessionID string `json:"sessionId"`
+		Message   struct {
+			Parts []map[string]any `json:"parts"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(last, &p); err != nil || p.ID != "task-ask" || p.SessionID != "conv-42" || len(p.Message.Parts) != 2 ||
+		p.Message.Parts[0]["text"] != "Paris" || p.Message.Parts[1]["type"] != "data" ||
+		p.Message.Parts[1]["data"].(map[string]any)["approved"] != true {
+		t.Fatalf("answer params %s (%v)", last, err)
+	}
+}
+
+// auth-required is no question for the person: the run ends in error, with
+// a reason the agent's owner can act on.
+func TestAuthRequiredIsAnError(t *testing.T) {
+	var a assembler
+	a.apply(update{taskID: "t1", state: "auth-required", statusText: "log in first", hasStatus: true})
+	if o := a.outcome(V1); o.Status != StatusError || o.Input != nil || !strings.Contains(o.Error, "auth-required") {
+		t.Fatalf("outcome %+v", o)
+	}
 }

@@ -17,7 +17,9 @@
 // params of each prefix's latest call).
 //
 // The agent's behaviour is picked by the first word of the user's text:
-// stream (default), status, message, fail, ask, slow (a little text, then
+// stream (default), status, message, fail, ask (input-required: "Which
+// city?" with a data part of options; the answer, sent into the same task,
+// is echoed with its data parts and the task and context it reached), slow (a little text, then
 // silence until cancelled), silent (a task, then silence), mute (no answer at
 // all), echo-history, reject (the streaming call is refused before any stream:
 // HTTP 200 with a JSON-RPC error object whose message is REJECTION).
@@ -40,7 +42,15 @@ const REJECTION = 'quota exceeded:\u0007 try\nagain\u001b later ✋ ' + 'z'.repe
 
 // The behaviours are written once against this small event vocabulary; an
 // adapter per SDK turns them into that SDK's event objects.
-async function behave(ev, text, history) {
+async function behave(ev, text, history, answer) {
+  if (answer) {
+    // A message into an existing task: the answer to its question. SDK
+    // 1.3 wants the task first on every stream, a continued one's too.
+    ev.task('working');
+    ev.artifact('answer', `answer: ${text} ${JSON.stringify(answer.data)} → ${ev.taskId} in ${ev.contextId}`, false, true);
+    ev.status('completed');
+    return;
+  }
   const word = firstWord(text);
   if (word === 'message') {
     ev.message('Just one message ✓');
@@ -69,7 +79,7 @@ async function behave(ev, text, history) {
       ev.status('failed', 'boom: the agent failed');
       return;
     case 'ask':
-      ev.status('input-required', 'Which city?');
+      ev.status('input-required', 'Which city?', { options: ['Paris', 'Tōkyō'] });
       return;
     case 'echo-history':
       ev.artifact('a1', JSON.stringify(history), false, true);
@@ -110,16 +120,18 @@ async function v1Peer(base, prefix, compat) {
     canceled: TaskState.TASK_STATE_CANCELED, 'input-required': TaskState.TASK_STATE_INPUT_REQUIRED,
   };
   const part = (t) => ({ content: { $case: 'text', value: t }, metadata: undefined, filename: '', mediaType: '' });
-  const msg = (ctx, t) => ({
+  const dataPart = (d) => ({ content: { $case: 'data', value: d }, metadata: undefined, filename: '', mediaType: '' });
+  const msg = (ctx, t, d) => ({
     messageId: randomUUID(), contextId: ctx.contextId, taskId: ctx.taskId, role: Role.ROLE_AGENT,
-    parts: [part(t)], metadata: undefined, extensions: [], referenceTaskIds: [],
+    parts: d === undefined ? [part(t)] : [part(t), dataPart(d)], metadata: undefined, extensions: [], referenceTaskIds: [],
   });
-  const status = (ctx, s, t) => ({ state: states[s], message: t === undefined ? undefined : msg(ctx, t), timestamp: new Date().toISOString() });
+  const status = (ctx, s, t, d) => ({ state: states[s], message: t === undefined ? undefined : msg(ctx, t, d), timestamp: new Date().toISOString() });
   const adapter = (ctx, bus) => ({
     taskId: ctx.taskId,
+    contextId: ctx.contextId,
     message: (t) => bus.publish(AgentEvent.message({ ...msg(ctx, t), taskId: '' })),
     task: (s) => bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s), artifacts: [], history: [], metadata: undefined })),
-    status: (s, t) => bus.publish(AgentEvent.statusUpdate({ taskId: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s, t), metadata: undefined })),
+    status: (s, t, d) => bus.publish(AgentEvent.statusUpdate({ taskId: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s, t, d), metadata: undefined })),
     artifact: (id, t, append, last) => bus.publish(AgentEvent.artifactUpdate({
       taskId: ctx.taskId, contextId: ctx.contextId, append, lastChunk: last, metadata: undefined,
       artifact: { artifactId: id, name: 'reply', description: '', parts: [part(t)], metadata: undefined, extensions: [] },
@@ -129,7 +141,8 @@ async function v1Peer(base, prefix, compat) {
     async execute(rc, bus) {
       const m = rc.userMessage;
       const text = m.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
-      await behave(adapter({ taskId: rc.taskId, contextId: rc.contextId }, bus), text, m.metadata?.['ari.history'] ?? null);
+      const answer = rc.task ? { data: m.parts.filter((p) => p.content?.$case === 'data').map((p) => p.content.value) } : undefined;
+      await behave(adapter({ taskId: rc.taskId, contextId: rc.contextId }, bus), text, m.metadata?.['ari.history'] ?? null, answer);
       bus.finished();
     },
     async cancelTask(taskId, bus) {
@@ -175,14 +188,18 @@ async function v1Peer(base, prefix, compat) {
 async function v03Peer(base, prefix, lieV1) {
   const { A2AError, DefaultRequestHandler, InMemoryTaskStore } = await import('a2a-sdk-03/server');
   const { jsonRpcHandler, agentCardHandler, UserBuilder } = await import('a2a-sdk-03/server/express');
-  const msg = (ctx, t) => ({ kind: 'message', messageId: randomUUID(), role: 'agent', parts: [{ kind: 'text', text: t }], taskId: ctx.taskId, contextId: ctx.contextId });
-  const status = (ctx, s, t) => ({ state: s, timestamp: new Date().toISOString(), ...(t === undefined ? {} : { message: msg(ctx, t) }) });
+  const msg = (ctx, t, d) => ({
+    kind: 'message', messageId: randomUUID(), role: 'agent', taskId: ctx.taskId, contextId: ctx.contextId,
+    parts: d === undefined ? [{ kind: 'text', text: t }] : [{ kind: 'text', text: t }, { kind: 'data', data: d }],
+  });
+  const status = (ctx, s, t, d) => ({ state: s, timestamp: new Date().toISOString(), ...(t === undefined ? {} : { message: msg(ctx, t, d) }) });
   const final = (s) => ['completed', 'failed', 'canceled', 'rejected', 'input-required'].includes(s);
   const adapter = (ctx, bus) => ({
     taskId: ctx.taskId,
+    contextId: ctx.contextId,
     message: (t) => bus.publish({ ...msg(ctx, t), taskId: undefined }),
     task: (s) => bus.publish({ kind: 'task', id: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s), history: [] }),
-    status: (s, t) => bus.publish({ kind: 'status-update', taskId: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s, t), final: final(s) }),
+    status: (s, t, d) => bus.publish({ kind: 'status-update', taskId: ctx.taskId, contextId: ctx.contextId, status: status(ctx, s, t, d), final: final(s) }),
     artifact: (id, t, append, last) => bus.publish({
       kind: 'artifact-update', taskId: ctx.taskId, contextId: ctx.contextId, append, lastChunk: last,
       artifact: { artifactId: id, name: 'reply', parts: [{ kind: 'text', text: t }] },
@@ -193,7 +210,8 @@ async function v03Peer(base, prefix, lieV1) {
     async execute(rc, bus) {
       const m = rc.userMessage;
       const text = m.parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
-      await behave(adapter({ taskId: rc.taskId, contextId: rc.contextId }, bus), text, m.metadata?.['ari.history'] ?? null);
+      const answer = rc.task ? { data: m.parts.filter((p) => p.kind === 'data').map((p) => p.data) } : undefined;
+      await behave(adapter({ taskId: rc.taskId, contextId: rc.contextId }, bus), text, m.metadata?.['ari.history'] ?? null, answer);
       bus.finished();
     },
     async cancelTask(taskId, bus) {
