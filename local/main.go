@@ -96,7 +96,8 @@ func serve(ctx context.Context) error {
 }
 
 // shim mounts every function's patterns on one mux, each served by that
-// function's own wrapped handler, exactly as its Lambda would serve it.
+// function's own wrapped handler, exactly as its Lambda would serve it, and
+// the built web app at / when WEB_DIR names one.
 func shim(p *platform.Platform) (http.Handler, error) {
 	mux := httpx.NewRouter()
 	seen := map[string]string{}
@@ -135,7 +136,7 @@ func shim(p *platform.Platform) (http.Handler, error) {
 	}
 	mux.Handle("/ws", proxy)
 	mux.Handle("/ws/agent", proxy)
-	return answerPreflights(p, mux), nil
+	return webApp(p.Config.WebDir, answerPreflights(p, mux)), nil
 }
 
 // answerPreflights sends every CORS preflight through the CORS layer every

@@ -49,6 +49,17 @@ echo "building…"
 go build -o .local/bin/ari-local ./local
 go build -o .local/bin/relay ./relay
 [ -d local/echoagent ] && go build -o .local/bin/echoagent ./local/echoagent
+# The web app: npm ci from local/web's lockfile (again only when the lockfile
+# changed), then esbuild bundles it into local/web/dist, which the shim serves
+# at / (WEB_DIR). Without npm the API runs and / stays a 404.
+web_note="Web app:             not built (npm is missing; install Node.js 20+)"
+if command -v npm >/dev/null 2>&1; then
+  ( cd local/web
+    [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+    npm run --silent build )
+  export WEB_DIR=${WEB_DIR:-$ROOT/local/web/dist}
+  web_note="Web app:             http://localhost:${PORT:-3501}   (sign in as the demo user, talk to the echo agent)"
+fi
 
 # Web Push works out of the box: keys are generated once into .local/.
 if [ -z "${VAPID_PUBLIC_KEY:-}" ]; then
@@ -104,6 +115,7 @@ fi
 cat <<MSG
 
 Ari is running.
+  $web_note
   API (all functions): http://localhost:$PORT        health: http://localhost:$PORT/health
   Client WebSocket:    ws://localhost:$PORT/ws       agents: ws://localhost:$PORT/ws/agent
   Relay (direct):      http://localhost:$RELAY_PORT/health

@@ -30,6 +30,9 @@ type Config struct {
 	RelayPort     int           `env:"RELAY_PORT" envDefault:"3502"`
 	RelayURL      string        `env:"RELAY_URL" envDefault:"http://127.0.0.1:3502"`
 	ShutdownGrace time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	// WebDir is the built web app (local/web/dist) the shim serves at /;
+	// empty or missing: / answers as any unknown route.
+	WebDir string `env:"WEB_DIR" envDefault:""`
 
 	DatabaseURL      string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:54329/ari?sslmode=disable"`
 	DBMaxConns       int32         `env:"DB_MAX_CONNS" envDefault:"20"`

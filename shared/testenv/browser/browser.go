@@ -29,6 +29,30 @@ const Chromium = "/usr/bin/chromium"
 // test with the page's console and failed requests.
 func Run(t testing.TB, url string, timeout time.Duration, out any) {
 	t.Helper()
+	dir := driverDir(t)
+	drive(t, url, dir, []string{"drive.mjs", url, strconv.FormatInt(timeout.Milliseconds(), 10), Chromium}, nil, timeout, out)
+}
+
+// Script runs a test's own driver, the ES module file, for steps a page
+// cannot take itself (reloads, clicks, screenshots): `node file args…` with
+// ARI_PLAYWRIGHT naming playwright-core's module (import it from there) and
+// ARI_CHROMIUM the browser. Like drive.mjs, the script prints one JSON line,
+// {"result": …} or {"error": "…"} with "logs", and Script decodes the result
+// into out. timeout bounds the script (browser start and close included).
+func Script(t testing.TB, file string, timeout time.Duration, out any, args ...string) {
+	t.Helper()
+	dir := driverDir(t)
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"ARI_PLAYWRIGHT=" + filepath.Join(dir, "node_modules", "playwright-core", "index.mjs"), "ARI_CHROMIUM=" + Chromium}
+	drive(t, file, filepath.Dir(abs), append([]string{abs}, args...), env, timeout, out)
+}
+
+// driverDir checks for Chromium and installs playwright-core beside this file.
+func driverDir(t testing.TB) string {
+	t.Helper()
 	if _, err := os.Stat(Chromium); err != nil {
 		t.Fatalf("browser: %s is missing: install Debian's chromium (`bash local/scripts/services.sh install` does, as root)", Chromium)
 	}
@@ -38,6 +62,12 @@ func Run(t testing.TB, url string, timeout time.Duration, out any) {
 	}
 	dir := filepath.Dir(file)
 	npm.Install(t, dir)
+	return dir
+}
+
+// drive runs node with args in dir and decodes the driver's report.
+func drive(t testing.TB, what, dir string, args, env []string, timeout time.Duration, out any) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Fatalf("browser: node is not on PATH: %v", err)
@@ -45,8 +75,9 @@ func Run(t testing.TB, url string, timeout time.Duration, out any) {
 	// The driver bounds the page; this bounds the driver (browser start and close included).
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "drive.mjs", url, strconv.FormatInt(timeout.Milliseconds(), 10), Chromium)
+	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -64,7 +95,7 @@ func Run(t testing.TB, url string, timeout time.Duration, out any) {
 		t.Log("page:", l)
 	}
 	if res.Error != "" {
-		t.Fatalf("browser: %s (page %s)\n%s", res.Error, url, strings.Join(res.Logs, "\n"))
+		t.Fatalf("browser: %s (%s)\n%s", res.Error, what, strings.Join(res.Logs, "\n"))
 	}
 	if err := json.Unmarshal(res.Result, out); err != nil {
 		t.Fatalf("browser: page result %s: %v", res.Result, err)

@@ -1,0 +1,30 @@
+// Bundles src/main.ts (with relay/client-js's source and better-auth's
+// client) into dist/app.js and copies the static files beside it: dist/ is
+// the whole web app, static files for any host. Prints each file's size and
+// the gzipped size of what the first load fetches.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
+await build({
+  entryPoints: ['src/main.ts'],
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  sourcemap: true,
+  outfile: 'dist/app.js',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+for (const f of ['index.html', 'app.css']) copyFileSync(`src/${f}`, `dist/${f}`);
+let gz = 0;
+for (const f of ['index.html', 'app.css', 'app.js']) {
+  const b = readFileSync(`dist/${f}`);
+  const z = gzipSync(b).length;
+  if (f.endsWith('.js')) gz += z;
+  console.log(`dist/${f}: ${b.length} bytes, ${z} gzipped`);
+}
+console.log(`first-load JavaScript: ${gz} bytes gzipped`);

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ari-chat/ari-server/relay/agentsdk"
+	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/store"
+	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/browser"
+	"github.com/ari-chat/ari-server/shared/testenv/npm"
+)
+
+// webDist is where `npm run build` in local/web puts the app.
+const webDist = "web/dist"
+
+type shownReply struct {
+	ID     string `json:"id"`
+	Text   string `json:"text"`
+	Status string `json:"status"`
+}
+
+// TestWebApp builds the web app (local/web, npm ci + esbuild), serves it
+// from the shim at / (WEB_DIR) beside a real relay and an echo agent, and
+// drives it in headless Chromium (local/testdata/webapp.mjs): sign up
+// through the app's form, start a conversation with the agent and see the
+// reply stream in; reload while a reply streams and see it continue exactly;
+// stop a reply. It prints the first-load JavaScript size (gzipped) and the
+// time from send to the first streamed text painted, measured in the page
+// with performance marks. Screenshots: .local/test/screenshots/TestWebApp.
+func TestWebApp(t *testing.T) {
+	npm.Build(t, "web")
+	t.Logf("first-load JavaScript: %d bytes gzipped (budget 150 KB)", gzippedJS(t, webDist))
+
+	ln, port := loopback(t)
+	base := "http://localhost:" + port
+	cfg := testenv.Config(t)
+	cfg.BaseURL = base
+	cfg.WebDir = webDist
+	p, h := shimFor(t, cfg, true)
+	serveTest(t, ln, h)
+
+	// The gate holds the "resume" reply after its first words until the
+	// driver opens it, just before it reloads the page.
+	gateLn, gatePort := loopback(t)
+	gate := make(chan struct{})
+	var open sync.Once
+	serveTest(t, gateLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		open.Do(func() { close(gate) })
+	}))
+	agentID := startWebEcho(t, p.DB, p.Config.RelayURL, gate)
+
+	var got struct {
+		CSP              string     `json:"csp"`
+		Email            string     `json:"email"`
+		Hash             string     `json:"hash"`
+		First            shownReply `json:"first"`
+		StreamedTexts    []string   `json:"streamedTexts"`
+		FirstTextMs      float64    `json:"firstTextMs"`
+		UserMessages     []string   `json:"userMessages"`
+		BeforeReload     shownReply `json:"beforeReload"`
+		AfterReloadFirst string     `json:"afterReloadFirst"`
+		Resumed          shownReply `json:"resumed"`
+		Order            []int      `json:"order"`
+		Stopped          shownReply `json:"stopped"`
+		StopDisabled     bool       `json:"stopDisabled"`
+		Screenshots      []string   `json:"screenshots"`
+		Scripts          []string   `json:"scripts"`
+	}
+	shots, err := filepath.Abs("../.local/test/screenshots/" + t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Script(t, "testdata/webapp.mjs", 90*time.Second, &got,
+		base, agentID, "http://127.0.0.1:"+gatePort+"/open", shots, "60000")
+	t.Logf("screenshots: %s", strings.Join(got.Screenshots, " "))
+
+	if !strings.Contains(got.CSP, "script-src 'self'") || strings.Contains(got.CSP, "unsafe-inline") {
+		t.Errorf("Content-Security-Policy of /: %q", got.CSP)
+	}
+	var n int
+	if err := p.DB.Pool.QueryRow(t.Context(), `select count(*) from "user" where email = $1`, got.Email).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the app's sign-up did not store %s: %d %v", got.Email, n, err)
+	}
+	if !strings.HasPrefix(got.Hash, "#/c/") {
+		t.Errorf("the open conversation is not in the address: %q", got.Hash)
+	}
+
+	const hello = "hello from the web app, word by word"
+	if got.First.Text != "You said: "+hello || got.First.Status != "complete" {
+		t.Fatalf("first reply: %+v", got.First)
+	}
+	if len(got.UserMessages) != 1 || got.UserMessages[0] != hello {
+		t.Errorf("the person's message shows as %q", got.UserMessages)
+	}
+	if len(got.StreamedTexts) < 3 || got.StreamedTexts[len(got.StreamedTexts)-1] != got.First.Text {
+		t.Errorf("the reply did not stream into the page word by word: %q", got.StreamedTexts)
+	}
+	for _, s := range got.StreamedTexts {
+		if !strings.HasPrefix(got.First.Text, s) {
+			t.Errorf("a streamed text is not a prefix of the reply: %q", s)
+		}
+	}
+	t.Logf("send → first streamed text painted: %.1f ms (performance marks in the page; aim ≤ 50 ms on loopback)", got.FirstTextMs)
+	if got.FirstTextMs < 0 {
+		t.Errorf("the page measured no send-to-first-text")
+	}
+
+	words := make([]string, 40)
+	for i := range words {
+		words[i] = "w" + strconv.Itoa(i+1)
+	}
+	want := "You said: resume " + strings.Join(words, " ")
+	if got.BeforeReload.Text == "" || !strings.HasPrefix(want, got.BeforeReload.Text) || got.BeforeReload.Text == want {
+		t.Errorf("before the reload the reply showed %q", got.BeforeReload.Text)
+	}
+	if got.Resumed.ID != got.BeforeReload.ID || got.Resumed.Text != want || got.Resumed.Status != "complete" {
+		t.Fatalf("after the reload the reply is %+v, want %q complete", got.Resumed, want)
+	}
+	for i, seq := range got.Order {
+		if seq != i+1 || len(got.Order) != 4 {
+			t.Errorf("after the reload the messages stand in seq order %v, want 1…4", got.Order)
+			break
+		}
+	}
+	t.Logf("the reply after the reload first showed %d of %d bytes", len(got.AfterReloadFirst), len(want))
+	if !strings.HasPrefix(want, got.AfterReloadFirst) {
+		t.Errorf("after the reload the reply first showed %q: not a prefix of the reply", got.AfterReloadFirst)
+	}
+
+	if got.Stopped.Status != "cancelled" || !strings.HasPrefix("You said: stop me please", got.Stopped.Text) || !got.StopDisabled {
+		t.Errorf("stopped reply: %+v (stop button disabled: %v)", got.Stopped, got.StopDisabled)
+	}
+	var status string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select status from messages where id = $1`,
+		strings.TrimPrefix(got.Stopped.ID, "m-")).Scan(&status); err != nil || status != "cancelled" {
+		t.Errorf("the stopped reply is stored as %q (%v)", status, err)
+	}
+}
+
+// startWebEcho makes a public agent "Web Echo" (owned by another user) and
+// runs it in this process on the relay until the test ends. It answers
+// "You said: " and the message, a word at a time; a message starting with
+// "resume " holds after five words until gate closes, then goes on; a
+// message starting with "stop " writes three words and waits to be cancelled.
+func startWebEcho(t *testing.T, db *store.DB, relayURL string, gate <-chan struct{}) string {
+	t.Helper()
+	owner := testenv.NewUser(t, db, "echo-owner")
+	token, hash, hint, err := ari.NewAgentToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, visibility := "Web Echo", "public"
+	a, err := db.CreateAgent(t.Context(), owner.ID, store.AgentFields{Name: &name, Visibility: &visibility}, nil, hash, hint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pause := func(ctx context.Context, d time.Duration) error {
+		select {
+		case <-time.After(d):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	handler := func(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
+		content := task.Message.Content
+		if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
+			return err
+		}
+		for i, piece := range strings.SplitAfter("You said: "+content, " ") {
+			switch {
+			case strings.HasPrefix(content, "stop ") && i == 3:
+				<-ctx.Done()
+				return ctx.Err()
+			case strings.HasPrefix(content, "resume ") && i == 5:
+				select {
+				case <-gate:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			case i > 0:
+				if err := pause(ctx, 40*time.Millisecond); err != nil {
+					return err
+				}
+			}
+			if err := s.Write(piece); err != nil {
+				return err
+			}
+		}
+		return s.Complete()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- agentsdk.Run(ctx, agentsdk.Config{URL: "ws" + strings.TrimPrefix(relayURL, "http") + "/ws/agent", Token: token, Handler: handler})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, agentsdk.ErrStopped) {
+				t.Errorf("web echo agent: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("the web echo agent did not stop")
+		}
+	})
+	return a.ID
+}
+
+// gzippedJS sums the gzipped sizes of the JavaScript files in dir: what the
+// first load fetches (the app is one bundle).
+func gzippedJS(t *testing.T, dir string) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.js"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no JavaScript in %s: %v", dir, err)
+	}
+	total := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		total += buf.Len()
+	}
+	return total
+}
+
+// TestWebDir: the shim serves WEB_DIR's files at / with the web app's
+// Content-Security-Policy, and nothing else changes: API paths keep their
+// JSON answers, other methods go to the routes, files outside the folder
+// stay out of reach. Without WEB_DIR, or with a folder that holds no
+// index.html, / is the JSON 404 of any unknown route.
+func TestWebDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html><title>Ari</title>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "app.js"), []byte("export {};"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get := func(h http.Handler, method, path string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(method, path, nil))
+		return w
+	}
+	for _, webDir := range []string{"", filepath.Join(dir, "missing")} {
+		cfg := testenv.Config(t)
+		cfg.WebDir = webDir
+		_, h := shimFor(t, cfg, false)
+		if w := get(h, "GET", "/"); w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), `"not_found"`) {
+			t.Errorf("WEB_DIR=%q: GET / = %d %s", webDir, w.Code, w.Body)
+		}
+	}
+	cfg := testenv.Config(t)
+	cfg.WebDir = dir
+	_, h := shimFor(t, cfg, false)
+	for _, c := range []struct {
+		method, path string
+		code         int
+		body         string
+	}{
+		{"GET", "/", 200, "<title>Ari</title>"},
+		{"HEAD", "/", 200, ""},
+		{"GET", "/app.js", 200, "export {};"},
+		{"GET", "/../../etc/passwd", 404, `"not_found"`},
+		{"GET", "/nothing.js", 404, `"not_found"`},
+		{"GET", "/api/nothing", 404, `"not_found"`},
+		{"POST", "/", 404, `"not_found"`},
+		{"GET", "/health", 200, `"status"`},
+	} {
+		w := get(h, c.method, c.path)
+		if w.Code != c.code || !strings.Contains(w.Body.String(), c.body) {
+			t.Errorf("%s %s = %d %s, want %d with %q", c.method, c.path, w.Code, w.Body, c.code, c.body)
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); (c.code == 200 && c.path != "/health") != (csp == webCSP) {
+			t.Errorf("%s %s: Content-Security-Policy %q", c.method, c.path, csp)
+		}
+	}
+}
