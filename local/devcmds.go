@@ -34,6 +34,7 @@ const (
 	demoAgentID  = "demo-echo-agent"
 	demoParrotID = "demo-parrot-agent"
 	demoGroupID  = "demo-agents-group"
+	demoCoins    = 500
 )
 
 // demo makes (or reuses) the demo user, its two echo agents and the group
@@ -109,10 +110,16 @@ func demo(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Coins to try a purchase with: granted once (the key makes a rerun a
+	// no-op), as an operator would.
+	if _, _, err := db.GrantCoins(ctx, userID, demoCoins, "demo-welcome"); err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(w, "ARI_AGENT_TOKEN=%s\nPARROT_AGENT_TOKEN=%s\n# Demo sign-in:       %s / %s\n"+
 		"# Demo agents:        %s and %s (both connected; each runs local/echoagent)\n"+
-		"# Demo group:         %s, \"Echo & Parrot\": write \"@echo /rally @parrot\" to watch two agents address each other until the chain budget stops them\n",
-		token, parrot, demoEmail, demoPassword, demoAgentID, demoParrotID, demoGroupID)
+		"# Demo group:         %s, \"Echo & Parrot\": write \"@echo /rally @parrot\" to watch two agents address each other until the chain budget stops them\n"+
+		"# Demo coins:         %d (more: .local/bin/ari-local grant %s <amount> <key>)\n",
+		token, parrot, demoEmail, demoPassword, demoAgentID, demoParrotID, demoGroupID, demoCoins, userID)
 	return err
 }
 

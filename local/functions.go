@@ -2,7 +2,9 @@ package main
 
 import (
 	"github.com/ari-chat/ari-server/functions/agents"
+	"github.com/ari-chat/ari-server/functions/apps"
 	authfn "github.com/ari-chat/ari-server/functions/auth"
+	"github.com/ari-chat/ari-server/functions/coins"
 	"github.com/ari-chat/ari-server/functions/communities"
 	"github.com/ari-chat/ari-server/functions/conversations"
 	"github.com/ari-chat/ari-server/functions/docs"
@@ -44,6 +46,8 @@ var functions = []function{
 	{"notifications", func(p *platform.Platform) *httpx.Router { return notifications.New(notifications.DepsFrom(p)) }},
 	{"uploads", uploads.ForPlatform},
 	{"communities", communities.ForPlatform},
+	{"apps", func(p *platform.Platform) *httpx.Router { return apps.New(apps.DepsFrom(p)) }},
+	{"coins", func(p *platform.Platform) *httpx.Router { return coins.New(coins.DepsFrom(p)) }},
 	// Run by its schedule (local/cleanup here), so it serves no routes.
 	{"uploadscleanup", func(*platform.Platform) *httpx.Router { return httpx.NewRouter() }},
 }

@@ -3,8 +3,8 @@
 // client sees one origin. `local migrate` applies the database migrations;
 // `local vapid` prints a new VAPID key pair; `local demo` seeds the demo account;
 // `local mailcatcher` is a loopback SMTP server keeping mails in a folder;
-// `local conversation <id>`, `local agents` and `local drain <instance>` are
-// the operator's commands (shared/ops).
+// `local conversation <id>`, `local agents`, `local drain <instance>` and
+// `local grant <userId> <amount> <key>` are the operator's commands.
 package main
 
 import (
@@ -56,10 +56,10 @@ func run(ctx context.Context, args []string) error {
 		return demo(ctx, os.Stdout)
 	case "mailcatcher":
 		return mailcatcher(ctx, os.Stdout, args[1:])
-	case "conversation", "agents", "drain":
+	case "conversation", "agents", "drain", "grant":
 		return opsCommand(ctx, os.Stdout, cmd, args[1:])
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate, vapid, demo, mailcatcher, conversation, agents or drain)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, vapid, demo, mailcatcher, conversation, agents, drain or grant)", cmd)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/storage"
+	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -31,6 +32,9 @@ type world struct {
 	adaMsgs, agentMsgs  []string
 	boMsg               string
 	objKey, incomingKey string
+	// Apps: Ada's that Bo bought (stays), Ada's nobody bought (goes), Bo's
+	// that Ada bought (stays, Bo keeps the coins).
+	adaSold, adaUnsold, boApp string
 }
 
 func (w *world) exec(t *testing.T, sql string, args ...any) {
@@ -159,6 +163,45 @@ func seedWorld(t *testing.T, s *server) *world {
 	if err := s.p.Redis.LPush(ctx, w.keys.Pending(a), `{"type":"message_new","data":"`+w.marker+`"}`).Err(); err != nil {
 		t.Fatal(err)
 	}
+	// Apps and coins: Ada is a developer whose app Bo bought, and a buyer
+	// of Bo's app.
+	db := s.db
+	grant := func(user string, n int64) {
+		if _, _, err := db.GrantCoins(ctx, user, n, "grant-"+randID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	app := func(dev, slug, name string, price int64) string {
+		a, err := db.CreateApp(ctx, dev, store.NewApp{Slug: slug, Name: name, PriceCoins: price, Visibility: "public"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PublishVersion(ctx, dev, a.ID, "1.0.0", []byte(`{"entryUrl":"https://apps.example/`+slug+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	for _, u := range []string{a, b} {
+		if _, err := db.OpenDeveloperAccount(ctx, u, "Dev", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.exec(t, `update developer_accounts set display_name = $2 where user_id = $1`, a, "Ada dev "+w.marker)
+	w.adaSold = app(a, "sold-"+strings.ToLower(randID()), "Sold app", 10)
+	w.adaUnsold = app(a, "unsold-"+strings.ToLower(randID()), "Unsold "+w.marker, 10)
+	w.boApp = app(b, "bo-"+strings.ToLower(randID()), "Bo's app", 7)
+	grant(a, 20)
+	grant(b, 50)
+	if _, _, err := db.InstallApp(ctx, b, w.adaSold, "bo-buys-"+randID()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.InstallApp(ctx, a, w.boApp, "ada-buys-"+w.marker); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.InstallApp(ctx, a, w.adaSold, "ada-own-"+w.marker); err != nil {
+		t.Fatal(err)
+	}
+
 	// A reset link waiting in her mailbox.
 	if res := s.client(t).post("/api/auth/request-password-reset", map[string]any{"email": w.ada.User.Email}); res.Status != 200 {
 		t.Fatalf("reset request: %d %s", res.Status, res.Body)
@@ -313,6 +356,32 @@ func TestDeleteUserErasesEverything(t *testing.T) {
 	}
 	if err := s.db.Pool.QueryRow(ctx, `select count(*) from message_reactions where message_id = $1`, w.boMsg).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("Bo's own reaction: %d (%v)", n, err)
+	}
+	// Apps: the one Bo bought stays for him, unpublished and without a
+	// developer; the one nobody bought is gone; Bo keeps his app, its sale
+	// to Ada and his coins, his ledger still summing to his balance.
+	var status string
+	var dev *string
+	if err := s.db.Pool.QueryRow(ctx, `select status, developer_id from apps where id = $1`, w.adaSold).Scan(&status, &dev); err != nil ||
+		status != "unpublished" || dev != nil {
+		t.Fatalf("Ada's sold app: status %q developer %v (%v), want unpublished without a developer", status, dev, err)
+	}
+	if err := s.db.Pool.QueryRow(ctx, `select count(*) from apps where id = $1`, w.adaUnsold).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("Ada's unsold app: %d rows (%v), want none", n, err)
+	}
+	if err := s.db.Pool.QueryRow(ctx, `select count(*) from app_purchases where user_id = $1 and app_id = $2`, w.bo.User.ID, w.adaSold).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("Bo's purchase: %d rows (%v)", n, err)
+	}
+	if d, err := s.db.AppFor(ctx, w.bo.User.ID, w.adaSold); err != nil || !d.Installed || d.Version == nil || d.DeveloperName != nil {
+		t.Fatalf("Bo's view of the app he bought: %+v (%v)", d, err)
+	}
+	var bal, sum int64
+	if err := s.db.Pool.QueryRow(ctx, `select (select balance from coin_balances where user_id = $1),
+		(select sum(amount) from coin_transactions where user_id = $1)`, w.bo.User.ID).Scan(&bal, &sum); err != nil || bal != 50-10+7 || sum != bal {
+		t.Fatalf("Bo's balance %d, ledger sum %d (%v), want 47 both", bal, sum, err)
+	}
+	if err := s.db.Pool.QueryRow(ctx, `select status from apps where id = $1`, w.boApp).Scan(&status); err != nil || status != "published" {
+		t.Fatalf("Bo's app: %q (%v)", status, err)
 	}
 	// Storage: both prefixes empty.
 	for _, p := range storage.UserPrefixes(a) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
 )
@@ -70,7 +71,30 @@ func compileParameters(actionName string, doc any) (*jsonschema.Schema, error) {
 		msg := strings.ReplaceAll(err.Error(), loc, "parameters")
 		return nil, errors.New(strings.ReplaceAll(msg, schemaBase, ""))
 	}
+	// A cycle of $refs that consumes no input compiles, and the validator
+	// refuses every value with it at call time; refuse it at publish time
+	// instead, where the developer sees it. (A cycle reached only inside
+	// some values is still caught by the validator, cleanly, per call.)
+	if err := sch.Validate(map[string]any{}); err != nil && hasRefCycle(err) {
+		return nil, errors.New("$ref cycle: a reference leads back to itself without reading any input")
+	}
 	return sch, nil
+}
+
+func hasRefCycle(err error) bool {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return false
+	}
+	if _, ok := ve.ErrorKind.(*kind.RefCycle); ok {
+		return true
+	}
+	for _, c := range ve.Causes {
+		if hasRefCycle(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // describeValidation flattens a validation failure into one line listing the

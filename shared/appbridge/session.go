@@ -120,3 +120,7 @@ func Allowed(s Session, m Manifest, actor Actor) []ActionSpec {
 	}
 	return out
 }
+
+// ValidSlug reports whether s can name an app (and prefix its tools):
+// [a-z0-9][a-z0-9-]{0,62}.
+func ValidSlug(s string) bool { return slugRe.MatchString(s) }

@@ -12,17 +12,31 @@ type DeveloperAccount struct {
 	CreatedAt   Time    `json:"createdAt"`
 }
 
-// App is a row of apps.
+// App is a row of apps. DeveloperID is nil once its developer deleted their
+// account (the app stays, unpublished, for the people who installed it).
 type App struct {
-	ID          string `json:"id"`
-	DeveloperID string `json:"developerId"`
-	Slug        string `json:"slug"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	PriceCoins  int64  `json:"priceCoins"`
-	Status      string `json:"status"` // draft | published | suspended
-	CreatedAt   Time   `json:"createdAt"`
+	ID          string  `json:"id"`
+	DeveloperID *string `json:"developerId"`
+	Slug        string  `json:"slug"`
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	IconURL     *string `json:"iconUrl"`
+	PriceCoins  int64   `json:"priceCoins"`
+	Visibility  string  `json:"visibility"` // public | unlisted
+	Status      string  `json:"status"`     // draft | published | unpublished | suspended
+	CreatedAt   Time    `json:"createdAt"`
+	UpdatedAt   Time    `json:"updatedAt"`
 }
+
+// App visibilities and statuses.
+const (
+	AppPublic      = "public"
+	AppUnlisted    = "unlisted"
+	AppDraft       = "draft"
+	AppPublished   = "published"
+	AppUnpublished = "unpublished"
+	AppSuspended   = "suspended"
+)
 
 // AppVersion is a row of app_versions; Manifest is parsed by shared/appbridge.
 type AppVersion struct {
@@ -50,15 +64,38 @@ type CoinTransaction struct {
 	Reason       string  `json:"reason"` // purchase | grant | refund | payout | adjustment
 	ReferenceID  *string `json:"referenceId"`
 	BalanceAfter int64   `json:"balanceAfter"`
-	CreatedAt    Time    `json:"createdAt"`
+	// IdempotencyKey is the key the movement's caller chose (nil for the
+	// developer's side of a sale, which rides on the buyer's key).
+	IdempotencyKey *string `json:"idempotencyKey"`
+	CreatedAt      Time    `json:"createdAt"`
 }
 
-// AppPurchase is a row of app_purchases.
+// AppPurchase is a row of app_purchases: one install. A free app (and a
+// developer's own) installs without a ledger entry: TransactionID is nil.
 type AppPurchase struct {
-	ID            string `json:"id"`
-	UserID        string `json:"userId"`
-	AppID         string `json:"appId"`
-	TransactionID string `json:"transactionId"`
-	PriceCoins    int64  `json:"priceCoins"`
-	CreatedAt     Time   `json:"createdAt"`
+	ID             string  `json:"id"`
+	UserID         string  `json:"userId"`
+	AppID          string  `json:"appId"`
+	TransactionID  *string `json:"transactionId"`
+	PriceCoins     int64   `json:"priceCoins"`
+	IdempotencyKey *string `json:"idempotencyKey"`
+	CreatedAt      Time    `json:"createdAt"`
+}
+
+// AppSession is a row of app_sessions: an app version open in a
+// conversation. Version counts state changes (optimistic concurrency).
+type AppSession struct {
+	ID             string          `json:"id"`
+	ConversationID string          `json:"conversationId"`
+	AppID          string          `json:"appId"`
+	AppVersionID   string          `json:"appVersionId"`
+	OpenedBy       *string         `json:"openedBy"`
+	AgentID        *string         `json:"agentId"`
+	Mode           string          `json:"mode"` // user_only | agent_only | shared
+	State          json.RawMessage `json:"state"`
+	Version        int64           `json:"version"`
+	CreatedAt      Time            `json:"createdAt"`
+	UpdatedAt      Time            `json:"updatedAt"`
+	EndedAt        *Time           `json:"endedAt"`
+	EndedBy        *string         `json:"endedBy"`
 }

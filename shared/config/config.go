@@ -139,6 +139,10 @@ type Config struct {
 	// which every scrape then presents as a bearer token.
 	MetricsEnabled bool   `env:"METRICS_ENABLED" envDefault:"true"`
 	MetricsToken   string `env:"METRICS_TOKEN"`
+
+	// AdminUserIDs may use the operator's routes (POST
+	// /api/admin/coins/grants); empty: nobody may.
+	AdminUserIDs []string `env:"ADMIN_USER_IDS" envSeparator:"," envDefault:""`
 }
 
 // Production reports whether ARI_ENV asks for production rules.

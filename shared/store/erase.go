@@ -60,6 +60,9 @@ type ErasedReaction struct {
 //     else the longest-standing member, as its owner;
 //   - community channel messages they or their agents wrote become tombstones,
 //     and a community whose last owner they were gets a successor as a group does;
+//   - apps they published that nobody else installed are deleted; the others
+//     stay for the people who installed them, unpublished and without a
+//     developer (their coins stay spent: the buyers' ledgers keep the debit);
 //   - their uploads' rows, verification rows naming them, and then the user
 //     row, whose cascades take sessions, accounts, agents (and the agents'
 //     memberships), memberships, read marks, push subscriptions, preferences
@@ -211,6 +214,18 @@ func (db *DB) EraseUser(ctx context.Context, userID string) (Erasure, error) {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `delete from app_purchases where user_id = $1`, userID); err != nil {
+			return err
+		}
+		// A developer's apps nobody else installed go; the ones people
+		// installed stay for them, unpublished, and lose their developer
+		// when developer_accounts cascades (apps.developer_id is set null).
+		if _, err := tx.Exec(ctx, `delete from apps a using developer_accounts d
+			where d.id = a.developer_id and d.user_id = $1
+			  and not exists (select 1 from app_purchases p where p.app_id = a.id)`, userID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `update apps a set status = 'unpublished', updated_at = now() from developer_accounts d
+			where d.id = a.developer_id and d.user_id = $1 and a.status = 'published'`, userID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `delete from "user" where id = $1`, userID); err != nil {

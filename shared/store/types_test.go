@@ -24,6 +24,7 @@ var rowTypes = map[string]any{
 	"community_bans": ari.CommunityBan{}, "community_invites": ari.CommunityInvite{}, "community_agents": ari.CommunityAgent{},
 	"channel_agents": ari.ChannelAgent{}, "channel_reads": ari.ChannelRead{}, "channel_message_reactions": ari.ChannelMessageReaction{},
 	"input_requests": ari.InputRequest{},
+	"app_sessions":   ari.AppSession{},
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,

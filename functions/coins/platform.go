@@ -1,0 +1,9 @@
+package coins
+
+import "github.com/ari-chat/ari-server/shared/platform"
+
+// DepsFrom builds Deps from the process's platform; the lambda main and the
+// local shim both call it.
+func DepsFrom(p *platform.Platform) Deps {
+	return Deps{DB: p.DB, Auth: p.Authenticator(), Admins: p.Config.AdminUserIDs}
+}
