@@ -210,37 +210,12 @@ func (db *DB) ChannelMessagesPage(ctx context.Context, userID, channelID string,
 	if err != nil {
 		return ChannelMessagePage{}, err
 	}
-	var older, newer []pageRow // older: newest first; newer: oldest first
-	for _, r := range all {
-		if r.newer {
-			newer = append(newer, r)
-		} else {
-			older = append(older, r)
-		}
-	}
 	var p ChannelMessagePage
-	switch q.Mode {
-	case PageAround:
-		takeOld := min(len(older), q.Limit/2)
-		takeNew := min(len(newer), q.Limit-takeOld)
-		takeOld = min(len(older), q.Limit-takeNew)
-		p.HasOlder, p.HasNewer = len(older) > takeOld, len(newer) > takeNew
-		older, newer = older[:takeOld], newer[:takeNew]
-	case PageAfter:
-		p.HasOlder = q.Seq >= 1
-		if len(newer) > q.Limit {
-			newer, p.HasNewer = newer[:q.Limit], true
-		}
-	default:
-		if len(older) > q.Limit {
-			older, p.HasOlder = older[:q.Limit], true
-		}
-		p.HasNewer = q.Mode == PageBefore
-	}
-	reverse(older)
-	p.Items = make([]ListedChannelMessage, 0, len(older)+len(newer))
+	inPage, hasOlder, hasNewer := window(all, func(r pageRow) bool { return r.newer }, q)
+	p.HasOlder, p.HasNewer = hasOlder, hasNewer
+	p.Items = make([]ListedChannelMessage, 0, len(inPage))
 	var withFiles []string
-	for _, r := range append(older, newer...) {
+	for _, r := range inPage {
 		p.Items = append(p.Items, r.m)
 		if r.files {
 			withFiles = append(withFiles, r.m.ID)

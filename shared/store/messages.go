@@ -138,41 +138,12 @@ func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q
 			return MessagePage{}, err
 		}
 	}
-	var older, newer []pageRow // older: newest first; newer: oldest first
-	for _, r := range all {
-		if r.newer {
-			newer = append(newer, r)
-		} else {
-			older = append(older, r)
-		}
-	}
 	var p MessagePage
-	switch q.Mode {
-	case PageAround:
-		// Centre the window on Seq, giving the room one side cannot use to
-		// the other, so a page near either end is still full.
-		takeOld := min(len(older), q.Limit/2)
-		takeNew := min(len(newer), q.Limit-takeOld)
-		takeOld = min(len(older), q.Limit-takeNew)
-		p.HasOlder, p.HasNewer = len(older) > takeOld, len(newer) > takeNew
-		older, newer = older[:takeOld], newer[:takeNew]
-	case PageAfter:
-		// Seqs start at 1 without gaps, so seq <= Seq exists when Seq >= 1.
-		p.HasOlder = q.Seq >= 1
-		if len(newer) > q.Limit {
-			newer, p.HasNewer = newer[:q.Limit], true
-		}
-	default:
-		if len(older) > q.Limit {
-			older, p.HasOlder = older[:q.Limit], true
-		}
-		// Before names a seq the client already has: something is newer.
-		p.HasNewer = q.Mode == PageBefore
-	}
-	reverse(older)
-	p.Items = make([]ListedMessage, 0, len(older)+len(newer))
+	inPage, hasOlder, hasNewer := window(all, func(r pageRow) bool { return r.newer }, q)
+	p.HasOlder, p.HasNewer = hasOlder, hasNewer
+	p.Items = make([]ListedMessage, 0, len(inPage))
 	var withFiles []string
-	for _, r := range append(older, newer...) {
+	for _, r := range inPage {
 		p.Items = append(p.Items, r.ListedMessage)
 		if r.files {
 			withFiles = append(withFiles, r.ID)
@@ -197,6 +168,45 @@ func (db *DB) attachTo(ctx context.Context, items []ListedMessage, ids []string)
 		}
 	}
 	return nil
+}
+
+// window cuts the rows of a page query to the page, oldest first, and tells
+// whether more lie on either side. The rows are the two sides the query
+// returns: older ones newest first, newer ones oldest first (newer tells
+// them apart); each side holds up to one row past the limit.
+func window[T any](rows []T, newer func(T) bool, q PageQuery) (page []T, hasOlder, hasNewer bool) {
+	var older, younger []T // older: newest first; younger: oldest first
+	for _, r := range rows {
+		if newer(r) {
+			younger = append(younger, r)
+		} else {
+			older = append(older, r)
+		}
+	}
+	switch q.Mode {
+	case PageAround:
+		// Centre the window on Seq, giving the room one side cannot use to
+		// the other, so a page near either end is still full.
+		takeOld := min(len(older), q.Limit/2)
+		takeNew := min(len(younger), q.Limit-takeOld)
+		takeOld = min(len(older), q.Limit-takeNew)
+		hasOlder, hasNewer = len(older) > takeOld, len(younger) > takeNew
+		older, younger = older[:takeOld], younger[:takeNew]
+	case PageAfter:
+		// Seqs start at 1 without gaps, so seq <= Seq exists when Seq >= 1.
+		hasOlder = q.Seq >= 1
+		if len(younger) > q.Limit {
+			younger, hasNewer = younger[:q.Limit], true
+		}
+	default:
+		if len(older) > q.Limit {
+			older, hasOlder = older[:q.Limit], true
+		}
+		// Before names a seq the client already has: something is newer.
+		hasNewer = q.Mode == PageBefore
+	}
+	reverse(older)
+	return append(older, younger...), hasOlder, hasNewer
 }
 
 func reverse[T any](s []T) {
