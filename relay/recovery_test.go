@@ -330,3 +330,66 @@ func TestRedisRestartUnderLiveRelays(t *testing.T) {
 		}
 	}
 }
+
+// A chunk the agent sends while Redis is down cannot reach the buffer: the
+// reply has a hole, so it must not end complete. Once Redis is back, the
+// agent's next chunk and its agent_complete end the reply in error internal
+// with the text the buffer kept; nothing is appended after the hole.
+func TestChunksLostWhileRedisIsDownEndTheReplyInError(t *testing.T) {
+	own := startOwnRedis(t)
+	c := newCluster(t, map[string]string{"REDIS_URL": "redis://" + own.addr() + "/0", "REDIS_CLUSTER": "false", "RELAY_ACTIVE_TTL": "60s"})
+	a := c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, a, w.users[0])
+	agent := dialAgent(t, a, w.agentToken)
+	keys := kv.Keys{Prefix: c.prefix}
+
+	client.sendMessage(w.conv, "ein Loch", "hole-1")
+	reply := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "vor ", "mode": "delta"})
+	deadline := time.Now().Add(wait)
+	for own.rdb.Get(t.Context(), keys.Stream(reply)).Val() != "vor " {
+		if time.Now().After(deadline) {
+			t.Fatalf("the buffer holds %q, not the first chunk, after %s", own.rdb.Get(t.Context(), keys.Stream(reply)).Val(), wait)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	own.stop(true)
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "mitten ", "mode": "delta"})
+	// The relay tried to end the reply and could not: Redis is down. The
+	// next chunk finds it so again (the reply stays lost on this instance
+	// however often that happens).
+	failed := waitMetric(t, a, `ari_settle_failures_total{stage="buffer"}`, atLeast(1))
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "immer noch ", "mode": "delta"})
+	waitMetric(t, a, `ari_settle_failures_total{stage="buffer"}`, atLeast(failed+1))
+	own.run()
+	// The relay reaches Redis again (it has its subscriptions back) well
+	// before its next heartbeat would retry the end: the agent's next chunk
+	// finds the reply still lost.
+	deadline = time.Now().Add(30 * time.Second)
+	for own.shardSubscribers(keys.UserChannel(w.users[0].ID)) < 1 || own.shardSubscribers(keys.AgentChannel(w.agentID)) < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("subscriptions not restored within 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "nach", "mode": "delta"})
+	agent.send(map[string]any{"type": "agent_complete", "taskId": reply})
+	deadline = time.Now().Add(30 * time.Second)
+	status, content := replyStatus(t, c.db, reply)
+	for status == "streaming" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reply is still streaming 30 s after Redis came back (%q)", content)
+		}
+		time.Sleep(50 * time.Millisecond)
+		status, content = replyStatus(t, c.db, reply)
+	}
+	if status != "error" || content != "vor " {
+		t.Fatalf("stored %s %q; want error with the text kept before the outage, %q", status, content, "vor ")
+	}
+	if got := own.rdb.Get(t.Context(), keys.Stream(reply)).Val(); got != "vor " {
+		t.Fatalf("the buffer holds %q after the end; want %q", got, "vor ")
+	}
+}

@@ -47,6 +47,18 @@ type Task struct {
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
 // never this agent's, ErrEnded when it was and is over.
 func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, error) {
+	// A reply whose buffer lost text and that Lose could not end yet stays
+	// that same task: read afresh it would append the agent's next chunks
+	// after the hole, and could even end complete with text missing.
+	e.mu.Lock()
+	t := e.losing[taskID]
+	e.mu.Unlock()
+	if t != nil {
+		if t.AgentID != agentID {
+			return nil, ErrNotYourTask
+		}
+		return t, nil
+	}
 	// Meta and text in one round trip: this runs on the agent socket's
 	// reader, for the first chunk of every reply.
 	pipe := e.d.Redis.Pipeline()
@@ -85,7 +97,7 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 		users = strings.Split(meta["users"], ",")
 	}
 	e.Drive(meta["conv"], taskID)
-	t := &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID,
+	t = &Task{ID: taskID, ConversationID: meta["conv"], AgentID: agentID,
 		to: e.recipientsOf(taskID, meta["conv"], users), first: meta["first"] == "1", sent: int64(len(text))}
 	t.accept(text)
 	return t, nil
