@@ -223,7 +223,8 @@ func (o *ownRedis) shardSubscribers(channel string) int64 {
 // Redis restarts (its data saved and loaded, its script cache and every
 // subscription gone) under two live relays in the middle of a reply: the
 // relays reconnect, load their scripts again and take their subscriptions
-// back, and the reply, the next send and events go on as before.
+// back, tell their client sockets to sync (sync_needed), and the reply, the
+// next send and events go on as before.
 func TestRedisRestartUnderLiveRelays(t *testing.T) {
 	own := startOwnRedis(t)
 	// A longer active TTL than the default: the restart must not pass for a
@@ -272,6 +273,11 @@ func TestRedisRestartUnderLiveRelays(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("subscriptions restored %s after the restart began", time.Since(began).Round(time.Millisecond))
+	// What was published meanwhile is lost: each relay tells the user's
+	// socket it holds to sync.
+	for _, p := range []*peer{client, onB} {
+		p.expect("sync_needed")
+	}
 	// Each relay serves requests that need Redis again (a sync takes the
 	// pending events from Redis; until the relay's connection pool dials
 	// again it answers error internal).

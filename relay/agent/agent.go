@@ -376,6 +376,10 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 // onChannel handles what arrives on the agent's channel. It runs on the
 // hub's goroutine, so it only queues frames and flips flags.
 func (ss *session) onChannel(payload []byte) {
+	// A nil payload (hub: frames may have been lost) needs nothing here:
+	// input responses are given again by the sweeper, a lost task ends its
+	// reply by the silence timeout, a lost task_cancel by the buffer
+	// refusing the agent's next chunk.
 	var head struct {
 		Type           string `json:"type"`
 		Epoch          int64  `json:"epoch"`

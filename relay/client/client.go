@@ -154,6 +154,12 @@ func (s *Sessions) CloseAll(code int) {
 // this instance's own frames (hub.Deliver): queue the frame unless it is
 // meant for other sockets only.
 func (ss *session) onChannel(payload []byte) {
+	if payload == nil {
+		// The user's channel lost messages (hub): the client syncs and
+		// finds whatever it missed, stream ends included.
+		ss.c.SendFrame(&protocol.SyncNeeded{})
+		return
+	}
 	frame, skip := hub.SplitUserPayload(payload)
 	frame, focus := hub.SplitFocus(frame)
 	if frame == nil || hub.Skips(skip, ss.name) || ss.revokedBy(frame) {

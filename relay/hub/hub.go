@@ -7,6 +7,11 @@
 // delivered, and on the goroutines that call Deliver, so they must not block
 // and must be safe for concurrent use: they hand frames to a socket's bounded
 // queue (relay/conn) and return.
+//
+// A handler is called with a nil payload when its channel's subscription
+// broke and has been taken again (a Redis restart, a cluster failover, a
+// slot that moved): what was published meanwhile is lost, and the handler
+// repairs what it can (a client socket is told to sync).
 package hub
 
 import (
@@ -53,6 +58,9 @@ type entry struct {
 	ready    chan struct{}
 	once     sync.Once
 	shard    *shard // the connection that carries it (guarded by Hub.mu)
+	// gap (guarded by Hub.mu): the subscription broke; its next
+	// confirmation tells the handlers that messages may have been lost.
+	gap bool
 }
 
 func (e *entry) markReady() { e.once.Do(func() { close(e.ready) }) }
@@ -135,6 +143,7 @@ func (h *Hub) receive(ctx context.Context, sh *shard) {
 				return
 			}
 			h.log.Warn("relay pubsub receive", "node", sh.addr, "err", err)
+			h.markGap(sh)
 			select {
 			case <-ctx.Done():
 				return
@@ -157,9 +166,16 @@ func (h *Hub) receive(ctx context.Context, sh *shard) {
 			case "ssubscribe":
 				h.mu.Lock()
 				e := h.subs[m.Channel]
+				gap := e != nil && e.gap
+				if gap {
+					e.gap = false
+				}
 				h.mu.Unlock()
 				if e != nil {
 					e.markReady()
+				}
+				if gap {
+					h.Deliver(m.Channel, nil)
 				}
 			case "sunsubscribe":
 				// Unasked (the channel is still wanted here): its slot
@@ -167,6 +183,9 @@ func (h *Hub) receive(ctx context.Context, sh *shard) {
 				h.mu.Lock()
 				e := h.subs[m.Channel]
 				moved := h.cluster != nil && e != nil && e.shard == sh
+				if moved {
+					e.gap = true
+				}
 				h.mu.Unlock()
 				if moved {
 					h.resubscribe(ctx, []string{m.Channel})
@@ -177,6 +196,18 @@ func (h *Hub) receive(ctx context.Context, sh *shard) {
 				continue
 			}
 			h.Deliver(m.Channel, []byte(m.Payload))
+		}
+	}
+}
+
+// markGap notes that the channels sh carries may have lost messages: the
+// confirmation of each one's next subscription calls its handlers with nil.
+func (h *Hub) markGap(sh *shard) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range sh.channels {
+		if e := h.subs[ch]; e != nil && e.shard == sh {
+			e.gap = true
 		}
 	}
 }

@@ -33,8 +33,11 @@ const (
 	// its agents went online or offline.
 	TypeAgentPresence = "agent_presence"
 	TypeSyncResult    = "sync_result"
-	TypeError         = "error"
-	TypePong          = "pong"
+	// TypeSyncNeeded tells a socket that frames meant for it may have been
+	// lost (the relay's link to Redis broke and is back): sync again.
+	TypeSyncNeeded = "sync_needed"
+	TypeError      = "error"
+	TypePong       = "pong"
 )
 
 // Reply statuses (shared/ari's); stream_end carries one of the last three.
@@ -83,6 +86,10 @@ type Ping struct{}
 
 // Pong answers Ping.
 type Pong struct{}
+
+// SyncNeeded asks the client to send sync: events or stream frames
+// published for it may not have reached it.
+type SyncNeeded struct{}
 
 // MessageAck confirms a stored user message. Queued is true when a reply for
 // it waits behind another; Position then counts the replies ahead of it plus
@@ -226,6 +233,7 @@ func (*MarkRead) FrameType() string     { return TypeMarkRead }
 func (*Focus) FrameType() string        { return TypeFocus }
 func (*Ping) FrameType() string         { return TypePing }
 func (*Pong) FrameType() string         { return TypePong }
+func (*SyncNeeded) FrameType() string   { return TypeSyncNeeded }
 func (*MessageAck) FrameType() string   { return TypeMessageAck }
 func (*StreamStart) FrameType() string  { return TypeStreamStart }
 func (*StreamChunk) FrameType() string  { return TypeStreamChunk }

@@ -105,6 +105,7 @@ var relayFrames = map[string]func() Frame{
 	TypeSyncResult:      func() Frame { return &SyncResult{} },
 	TypeError:           func() Frame { return &ErrorFrame{} },
 	TypePong:            func() Frame { return &Pong{} },
+	TypeSyncNeeded:      func() Frame { return &SyncNeeded{} },
 	TypeAuthOK:          func() Frame { return &AuthOK{} },
 	TypeAuthError:       func() Frame { return &AuthError{} },
 	TypeTask:            func() Frame { return &Task{} },

@@ -52,6 +52,7 @@ func relayFramesSample(t *testing.T) []Frame {
 		},
 		&ErrorFrame{Code: CodeNotFound, Message: "conversation not found", Ref: "cm1"},
 		&Pong{},
+		&SyncNeeded{},
 		event(t, TypeMessageNew, MessageNewData{Message: sampleMessage()}),
 		event(t, TypeMessageDeleted, MessageDeletedData{MessageID: "m1", Seq: 7}),
 		event(t, TypeReactionAdded, r), event(t, TypeReactionRemoved, r),
@@ -122,6 +123,7 @@ func TestEncodeExactBytes(t *testing.T) {
 		want string
 	}{
 		{&Pong{}, `{"type":"pong"}`},
+		{&SyncNeeded{}, `{"type":"sync_needed"}`},
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
 		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"inputRequests":[],"events":[],"dropped":false}`},

@@ -307,6 +307,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, handler http.Handler)
 	// must be heard of (stream/members.go). Without it the heartbeat still
 	// applies removals, only later.
 	if err := s.hub.Subscribe(s.ctx, s.d.Keys.MembershipChannel(), 0, func(p []byte) {
+		if p == nil {
+			return // notices lost: the heartbeat re-reads the members anyway
+		}
 		s.engine.MembersChanged(string(p))
 	}); err != nil {
 		s.d.Log.Error("relay membership subscribe", "err", err)

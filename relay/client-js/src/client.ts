@@ -485,6 +485,11 @@ export class AriClient {
         return;
       case "error":
         return this.refused(f);
+      case "sync_needed":
+        // Frames for this socket may have been lost: what sync returns
+        // repairs streams (by offset) and events (once by id).
+        this.startSync();
+        return;
       case "auth_ok":
       case "auth_error":
       case "pong":

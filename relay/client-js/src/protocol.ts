@@ -234,6 +234,10 @@ export interface ErrorFrame {
 export interface PongFrame {
   type: "pong";
 }
+/** The relay may have failed to deliver frames to this socket: send sync (section 6). */
+export interface SyncNeededFrame {
+  type: "sync_needed";
+}
 
 // ---- events (section 7) ----
 
@@ -294,6 +298,7 @@ export type RelayToClient =
   | SyncResultFrame
   | ErrorFrame
   | PongFrame
+  | SyncNeededFrame
   | EventFrame;
 
 const eventTypes = new Set<string>(EVENT_TYPES);
@@ -313,6 +318,7 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   sync_result: { conversations: "array", activeStreams: "array", agents: "array", events: "array" },
   error: { code: "string", message: "string" },
   pong: {},
+  sync_needed: {},
 };
 
 function jsonType(v: unknown): string {
