@@ -9,9 +9,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,15 +54,27 @@ func TestWebApp(t *testing.T) {
 	p, h := shimFor(t, cfg, true)
 	serveTest(t, ln, h)
 
-	// The gate holds the "resume" reply after its first words until the
-	// driver opens it, just before it reloads the page.
-	gateLn, gatePort := loopback(t)
+	// The test's own routes for the driver: /open is the gate that holds
+	// the "resume" reply after its first words until the driver opens it,
+	// just before it reloads the page; /agent?cmd= runs an agent with the
+	// token and agent socket of the Go command the page showed.
+	testLn, testPort := loopback(t)
 	gate := make(chan struct{})
 	var open sync.Once
-	serveTest(t, gateLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		open.Do(func() { close(gate) })
-	}))
-	agentID := startWebEcho(t, p.DB, p.Config.RelayURL, gate)
+	wantCmd := regexp.MustCompile(`^ARI_AGENT_TOKEN=(ari_[0-9a-f]{48}) ARI_RELAY_URL=(ws://localhost:` + port + `/ws/agent) go run \./local/echoagent$`)
+	var ranCmd atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("/open", func(w http.ResponseWriter, r *http.Request) { open.Do(func() { close(gate) }) })
+	mux.HandleFunc("/agent", func(w http.ResponseWriter, r *http.Request) {
+		m := wantCmd.FindStringSubmatch(r.URL.Query().Get("cmd"))
+		if m == nil || !ranCmd.CompareAndSwap(false, true) {
+			http.Error(w, "not the Go command, or asked twice: "+r.URL.Query().Get("cmd"), http.StatusBadRequest)
+			return
+		}
+		runWebEcho(t, m[2], m[1], "Mine: ", nil)
+	})
+	serveTest(t, testLn, mux)
+	agentID := startWebEcho(t, p.DB, p.Config.RelayURL, "Web Echo", "", gate)
 
 	var got struct {
 		CSP              string     `json:"csp"`
@@ -76,15 +90,41 @@ func TestWebApp(t *testing.T) {
 		Order            []int      `json:"order"`
 		Stopped          shownReply `json:"stopped"`
 		StopDisabled     bool       `json:"stopDisabled"`
-		Screenshots      []string   `json:"screenshots"`
-		Scripts          []string   `json:"scripts"`
+		RegenIndexBefore int        `json:"regenIndexBefore"`
+		Regenerated      struct {
+			Before     shownReply `json:"before"`
+			After      shownReply `json:"after"`
+			Texts      []string   `json:"texts"`
+			Version    string     `json:"version"`
+			IndexAfter int        `json:"indexAfter"`
+			OldGone    bool       `json:"oldGone"`
+		} `json:"regenerated"`
+		RegenMs         float64  `json:"regenMs"`
+		ReactionPressed string   `json:"reactionPressed"`
+		Reactions       []string `json:"reactions"`
+		ReactedID       string   `json:"reactedId"`
+		SearchMarks     []string `json:"searchMarks"`
+		Found           struct {
+			ID, Text, Hash string
+		} `json:"found"`
+		HandlePreview string     `json:"handlePreview"`
+		Token         string     `json:"token"`
+		TokenFocused  string     `json:"tokenFocused"`
+		CreatedHandle string     `json:"createdHandle"`
+		Clipboard     string     `json:"clipboard"`
+		GoCommand     string     `json:"goCommand"`
+		TSCommand     string     `json:"tsCommand"`
+		TokenGone     bool       `json:"tokenGone"`
+		OwnAgentReply shownReply `json:"ownAgentReply"`
+		Screenshots   []string   `json:"screenshots"`
+		Scripts       []string   `json:"scripts"`
 	}
 	shots, err := filepath.Abs("../.local/test/screenshots/" + t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}
-	browser.Script(t, "testdata/webapp.mjs", 90*time.Second, &got,
-		base, agentID, "http://127.0.0.1:"+gatePort+"/open", shots, "60000")
+	browser.Script(t, "testdata/webapp.mjs", 150*time.Second, &got,
+		base, agentID, "http://127.0.0.1:"+testPort, shots, "60000")
 	t.Logf("screenshots: %s", strings.Join(got.Screenshots, " "))
 
 	if !strings.Contains(got.CSP, "script-src 'self'") || strings.Contains(got.CSP, "unsafe-inline") {
@@ -148,24 +188,89 @@ func TestWebApp(t *testing.T) {
 		strings.TrimPrefix(got.Stopped.ID, "m-")).Scan(&status); err != nil || status != "cancelled" {
 		t.Errorf("the stopped reply is stored as %q (%v)", status, err)
 	}
+
+	// Regenerate: the new version took the old one's place and streamed there.
+	rg := got.Regenerated
+	if rg.Before.Text != "You said: again please" || rg.After.Text != "(take 2) You said: again please" ||
+		rg.After.Status != "complete" || rg.Version != "2" || !rg.OldGone || rg.IndexAfter != got.RegenIndexBefore {
+		t.Errorf("regenerate: %+v (index before %d)", rg, got.RegenIndexBefore)
+	}
+	if len(rg.Texts) < 2 || rg.Texts[len(rg.Texts)-1] != rg.After.Text {
+		t.Errorf("the new version did not stream in: %q", rg.Texts)
+	}
+	t.Logf("regenerate → first streamed text painted: %.1f ms", got.RegenMs)
+	var superseded bool
+	if err := p.DB.Pool.QueryRow(t.Context(), `select superseded from messages where id = $1`,
+		strings.TrimPrefix(rg.Before.ID, "m-")).Scan(&superseded); err != nil || !superseded {
+		t.Errorf("the first version is not stored as superseded: %v %v", superseded, err)
+	}
+
+	// Reactions: 👍 added (pressed) and taken back, 🎉 added from the keyboard.
+	if got.ReactionPressed != "true" || len(got.Reactions) != 1 || got.Reactions[0] != "🎉 1" {
+		t.Errorf("reactions: pressed %q, shown %q", got.ReactionPressed, got.Reactions)
+	}
+	var emojis []string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select coalesce(array_agg(emoji), '{}') from message_reactions where message_id = $1`,
+		strings.TrimPrefix(got.ReactedID, "m-")).Scan(&emojis); err != nil || len(emojis) != 1 || emojis[0] != "🎉" {
+		t.Errorf("stored reactions: %q %v", emojis, err)
+	}
+
+	// Search: a hit opened its conversation at that message.
+	if len(got.SearchMarks) == 0 || !strings.Contains(got.Found.Text, "hello from the web app, word by word") ||
+		got.Found.Hash != strings.Replace(got.Found.ID, "m-", got.Hash+"/m/", 1) {
+		t.Errorf("search: marks %q, opened %+v (conversation %s)", got.SearchMarks, got.Found, got.Hash)
+	}
+
+	// A created agent: its token shown once and copied, the commands exact,
+	// and the agent the Go command runs answers in a new conversation.
+	if got.HandlePreview != "@my-test-agent" || !strings.HasPrefix(got.CreatedHandle, "@my-test-agent") ||
+		got.TokenFocused != "created-token" || got.Clipboard != got.Token || !got.TokenGone {
+		t.Errorf("created agent: handle %q/%q, token focused %q, clipboard matches %v, token gone after %v",
+			got.HandlePreview, got.CreatedHandle, got.TokenFocused, got.Clipboard == got.Token, got.TokenGone)
+	}
+	var hashed []byte
+	if err := p.DB.Pool.QueryRow(t.Context(), `select token_hash from agents where name = 'My Test Agent'`).Scan(&hashed); err != nil ||
+		!bytes.Equal(hashed, ari.HashAgentToken(got.Token)) {
+		t.Errorf("the shown token is not the stored agent's: %v", err)
+	}
+	wantTS := "cd relay/agentsdk-ts && npm ci && npm run build && ARI_AGENT_TOKEN=" + got.Token +
+		" ARI_RELAY_URL=ws://localhost:" + port + "/ws/agent node dist/examples/echo.js"
+	if got.TSCommand != wantTS {
+		t.Errorf("TypeScript command %q, want %q", got.TSCommand, wantTS)
+	}
+	if !ranCmd.Load() || got.OwnAgentReply.Text != "Mine: hi new agent" {
+		t.Errorf("the agent run with the shown Go command answered %+v (ran: %v)", got.OwnAgentReply, ranCmd.Load())
+	}
 }
 
-// startWebEcho makes a public agent "Web Echo" (owned by another user) and
-// runs it in this process on the relay until the test ends. It answers
-// "You said: " and the message, a word at a time; a message starting with
-// "resume " holds after five words until gate closes, then goes on; a
-// message starting with "stop " writes three words and waits to be cancelled.
-func startWebEcho(t *testing.T, db *store.DB, relayURL string, gate <-chan struct{}) string {
+// startWebEcho makes a public agent (owned by another user) and runs it in
+// this process on the relay until the test ends; it returns the agent's id.
+func startWebEcho(t *testing.T, db *store.DB, relayURL, name, prefix string, gate <-chan struct{}) string {
 	t.Helper()
 	owner := testenv.NewUser(t, db, "echo-owner")
 	token, hash, hint, err := ari.NewAgentToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	name, visibility := "Web Echo", "public"
+	visibility := "public"
 	a, err := db.CreateAgent(t.Context(), owner.ID, store.AgentFields{Name: &name, Visibility: &visibility}, nil, hash, hint)
 	if err != nil {
 		t.Fatal(err)
+	}
+	runWebEcho(t, "ws"+strings.TrimPrefix(relayURL, "http")+"/ws/agent", token, prefix, gate)
+	return a.ID
+}
+
+// runWebEcho runs an echo agent with token on the agent socket url until
+// the test ends. It answers prefix ("You said: " when empty) and the
+// message, a word at a time, "(take N) " first when a member asked again
+// (regenerate); a message starting with "resume " holds after five words
+// until gate closes, then goes on; a message starting with "stop " writes
+// three words and waits to be cancelled.
+func runWebEcho(t *testing.T, url, token, prefix string, gate <-chan struct{}) {
+	t.Helper()
+	if prefix == "" {
+		prefix = "You said: "
 	}
 	pause := func(ctx context.Context, d time.Duration) error {
 		select {
@@ -180,7 +285,11 @@ func startWebEcho(t *testing.T, db *store.DB, relayURL string, gate <-chan struc
 		if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
 			return err
 		}
-		for i, piece := range strings.SplitAfter("You said: "+content, " ") {
+		text := prefix + content
+		if r := task.Regenerate; r != nil {
+			text = "(take " + strconv.Itoa(r.Version) + ") " + text
+		}
+		for i, piece := range strings.SplitAfter(text, " ") {
 			switch {
 			case strings.HasPrefix(content, "stop ") && i == 3:
 				<-ctx.Done()
@@ -205,7 +314,7 @@ func startWebEcho(t *testing.T, db *store.DB, relayURL string, gate <-chan struc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- agentsdk.Run(ctx, agentsdk.Config{URL: "ws" + strings.TrimPrefix(relayURL, "http") + "/ws/agent", Token: token, Handler: handler})
+		done <- agentsdk.Run(ctx, agentsdk.Config{URL: url, Token: token, Handler: handler})
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -218,7 +327,6 @@ func startWebEcho(t *testing.T, db *store.DB, relayURL string, gate <-chan struc
 			t.Error("the web echo agent did not stop")
 		}
 	})
-	return a.ID
 }
 
 // gzippedJS sums the gzipped sizes of the JavaScript files in dir: what the

@@ -1,13 +1,17 @@
 // Drives the web app (local/web, served by the shim) in headless Chromium
 // for TestWebApp: sign up, start a conversation with the test's echo agent,
-// watch a reply stream in, reload in the middle of a reply, stop a reply.
-// Usage: node webapp.mjs BASE AGENT_ID GATE_URL SHOTS_DIR TIMEOUT_MS
+// watch a reply stream in, reload in the middle of a reply, stop a reply,
+// regenerate a reply, react to it, search and open a result, create an
+// agent (token shown once, copied) and talk to it once the test runs it.
+// Usage: node webapp.mjs BASE AGENT_ID TEST_URL SHOTS_DIR TIMEOUT_MS
+// TEST_URL/open opens the gate; TEST_URL/agent?cmd= runs an agent with the
+// Go command the page showed.
 // Prints one JSON line: {"result": …} or {"error": "…"}, with "logs".
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const { chromium } = await import(process.env.ARI_PLAYWRIGHT);
-const [base, agentId, gateURL, shots, timeoutArg] = process.argv.slice(2);
+const [base, agentId, testURL, shots, timeoutArg] = process.argv.slice(2);
 const timeout = Number(timeoutArg) || 60000;
 mkdirSync(shots, { recursive: true });
 const logs = [];
@@ -18,17 +22,22 @@ let out;
 // lastReply is the newest agent message's id, text and status, as painted.
 const lastReply = (page) => page.evaluate(() => {
   const li = [...document.querySelectorAll('#messages li.agent')].at(-1);
-  return li ? { id: li.id, text: li.textContent, status: li.dataset.status } : null;
+  return li ? { id: li.id, text: li.querySelector('.text').textContent, status: li.dataset.status } : null;
 });
 // watch records every distinct text the newest agent message shows.
 const watch = (page) => page.evaluate(() => {
   window.__texts = [];
   new MutationObserver(() => {
     const li = [...document.querySelectorAll('#messages li.agent')].at(-1);
-    const t = li?.textContent ?? '';
+    const t = li?.querySelector('.text')?.textContent ?? '';
     if (t !== '' && window.__texts.at(-1) !== t) window.__texts.push(t);
   }).observe(document.getElementById('messages'), { subtree: true, childList: true, characterData: true });
 });
+// shown is a message's id, text and status, as painted.
+const shown = (page, id) => page.evaluate((id) => {
+  const li = document.getElementById(id);
+  return { id, text: li.querySelector('.text').textContent, status: li.dataset.status };
+}, id);
 const shot = async (page, name) => {
   const path = join(shots, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
@@ -42,7 +51,7 @@ const send = async (page, text) => {
 const replyAfter = async (page, prevId, status) => {
   await page.waitForFunction(([prev, st]) => {
     const li = [...document.querySelectorAll('#messages li.agent')].at(-1);
-    return li && li.id !== prev && li.textContent !== '' && (!st || li.dataset.status === st);
+    return li && li.id !== prev && li.querySelector('.text').textContent !== '' && (!st || li.dataset.status === st);
   }, [prevId, status], { timeout });
   return lastReply(page);
 };
@@ -55,7 +64,8 @@ try {
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const context = await browser.newContext({ viewport: { width: 1100, height: 700 } });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
   const page = await context.newPage();
   page.setDefaultTimeout(timeout);
   page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
@@ -69,7 +79,7 @@ try {
   result.csp = (await (await page.request.get(base + '/')).headers())['content-security-policy'] ?? '';
   await page.getByRole('button', { name: 'Create an account instead' }).click();
   result.email = `web-${Date.now()}@example.com`;
-  await page.getByLabel('Name').fill('Web Tester');
+  await page.getByLabel('Name', { exact: true }).fill('Web Tester');
   await page.getByLabel('Email').fill(result.email);
   await page.getByLabel('Password').fill('correct-horse-battery');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -77,7 +87,7 @@ try {
   await shot(page, '1-signed-up');
 
   // Start a conversation with the echo agent and watch a reply stream in.
-  await page.getByLabel('Agent id').fill(agentId);
+  await page.getByLabel('Agent id', { exact: true }).fill(agentId);
   await page.getByRole('button', { name: 'Start a conversation' }).click();
   await page.getByRole('heading', { name: 'Web Echo' }).waitFor();
   result.hash = await page.evaluate(() => location.hash);
@@ -87,7 +97,7 @@ try {
   result.first = first;
   result.streamedTexts = await page.evaluate(() => window.__texts);
   result.firstTextMs = await page.evaluate(() => performance.getEntriesByName('ari:send-to-first-text')[0]?.duration ?? -1);
-  result.userMessages = await page.locator('#messages li.user').allTextContents();
+  result.userMessages = await page.locator('#messages li.user .text').allTextContents();
   await shot(page, '2-streamed');
 
   // Reload in the middle of a reply: the agent holds after its first words
@@ -96,12 +106,12 @@ try {
   await send(page, `resume ${words}`);
   const before = await replyAfter(page, first.id, 'streaming');
   result.beforeReload = before;
-  await fetch(gateURL);
+  await fetch(testURL + '/open');
   await page.reload();
-  await page.waitForFunction((id) => document.getElementById(id)?.textContent, before.id);
-  result.afterReloadFirst = await page.evaluate((id) => document.getElementById(id).textContent, before.id);
+  await page.waitForFunction((id) => document.querySelector(`#${id} .text`)?.textContent, before.id);
+  result.afterReloadFirst = await page.evaluate((id) => document.querySelector(`#${id} .text`).textContent, before.id);
   await page.waitForFunction((id) => document.getElementById(id)?.dataset.status === 'complete', before.id);
-  result.resumed = await page.evaluate((id) => { const li = document.getElementById(id); return { id, text: li.textContent, status: li.dataset.status }; }, before.id);
+  result.resumed = await shown(page, before.id);
   result.order = await page.evaluate(() => [...document.querySelectorAll('#messages li')].map((li) => Number(li.dataset.seq)));
   await shot(page, '3-resumed-after-reload');
 
@@ -110,9 +120,89 @@ try {
   const stopping = await replyAfter(page, before.id, 'streaming');
   await page.getByRole('button', { name: 'Stop' }).click();
   await page.waitForFunction((id) => document.getElementById(id)?.dataset.status === 'cancelled', stopping.id);
-  result.stopped = await page.evaluate((id) => { const li = document.getElementById(id); return { id, text: li.textContent, status: li.dataset.status }; }, stopping.id);
+  result.stopped = await shown(page, stopping.id);
   result.stopDisabled = await page.getByRole('button', { name: 'Stop' }).isDisabled();
   await shot(page, '4-stopped');
+
+  // Regenerate: a new version of the last reply streams where the old one stood.
+  await send(page, 'again please');
+  const answered = await replyAfter(page, stopping.id, 'complete');
+  const index = (id) => page.evaluate((id) => [...document.querySelectorAll('#messages li')].findIndex((li) => li.id === id), id);
+  result.regenIndexBefore = await index(answered.id);
+  await watch(page);
+  await page.locator(`#${answered.id}`).getByRole('button', { name: 'Regenerate' }).click();
+  await page.waitForFunction((old) => {
+    const li = [...document.querySelectorAll('#messages li.agent')].at(-1);
+    return li && li.id !== old && li.dataset.status === 'complete';
+  }, answered.id);
+  const again = await lastReply(page);
+  result.regenerated = { before: answered, after: again, texts: await page.evaluate(() => window.__texts),
+    version: await page.evaluate((id) => document.getElementById(id).dataset.version, again.id),
+    indexAfter: await index(again.id), oldGone: await page.evaluate((id) => !document.getElementById(id), answered.id) };
+  result.regenMs = await page.evaluate(() => performance.getEntriesByName('ari:send-to-first-text')[0]?.duration ?? -1);
+  await shot(page, '5-regenerated');
+
+  // Reactions: add one through the picker, take it back, add another.
+  const reply = page.locator(`#${again.id}`);
+  await reply.getByRole('button', { name: 'React', exact: true }).click();
+  await reply.getByRole('button', { name: 'React with 👍' }).click();
+  await reply.getByRole('button', { name: /^👍 1/ }).waitFor();
+  result.reactionPressed = await reply.getByRole('button', { name: /^👍 1/ }).getAttribute('aria-pressed');
+  await reply.getByRole('button', { name: /^👍 1/ }).click();
+  await reply.getByRole('button', { name: /^👍/ }).waitFor({ state: 'detached' });
+  await reply.getByRole('button', { name: 'React', exact: true }).focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await reply.getByRole('button', { name: /^🎉 1/ }).waitFor();
+  result.reactions = await reply.locator('.reactions button').allTextContents();
+  result.reactedId = again.id;
+  await shot(page, '6-reacted');
+
+  // Search, then open a result: its conversation at that message.
+  await page.getByLabel('Search messages').fill('word');
+  await page.getByLabel('Search messages').press('Enter');
+  const hit = page.getByRole('list', { name: 'Search results' }).getByRole('button').filter({ hasText: 'hello from the web app' }).first();
+  await hit.waitFor();
+  result.searchMarks = await hit.locator('mark').allTextContents();
+  await hit.click();
+  await page.waitForFunction(() => document.activeElement?.classList.contains('found'));
+  result.found = await page.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.querySelector('.text').textContent, hash: location.hash }));
+  await shot(page, '7-search');
+
+  // Create an agent: its token once, copied; the test runs it with the shown command.
+  await page.getByText('Create an agent', { exact: true }).click();
+  await page.getByLabel('Agent name').fill('My Test Agent');
+  result.handlePreview = await page.locator('#agent-handle-preview').textContent();
+  await page.getByLabel('Description', { exact: true }).fill('Made in the browser');
+  await page.getByRole('button', { name: 'Create agent' }).click();
+  const token = page.getByLabel('Token', { exact: true });
+  await page.waitForFunction(() => document.getElementById('created-token').value !== '');
+  result.token = await token.inputValue();
+  result.tokenFocused = await page.evaluate(() => document.activeElement?.id);
+  result.createdHandle = await page.locator('#created-handle').textContent();
+  await page.getByRole('button', { name: 'Copy token' }).click();
+  await page.getByText('Token copied.').waitFor();
+  result.clipboard = await page.evaluate(() => navigator.clipboard.readText());
+  result.goCommand = await page.getByLabel(/Go example agent/).inputValue();
+  result.tsCommand = await page.getByLabel(/TypeScript example agent/).inputValue();
+  await shot(page, '8-agent-created');
+  const run = await fetch(testURL + '/agent?cmd=' + encodeURIComponent(result.goCommand));
+  if (!run.ok) throw new Error(`the test could not run the agent: ${await run.text()}`);
+  for (const end = Date.now() + timeout; ;) {
+    const mine = await (await page.request.get(base + '/api/agents')).json();
+    if (mine.items.some((a) => a.name === 'My Test Agent' && a.online)) break;
+    if (Date.now() > end) throw new Error('the agent run with the Go command never came online');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await page.getByRole('button', { name: 'Start a conversation with it' }).click();
+  await page.getByRole('heading', { name: 'My Test Agent' }).waitFor();
+  result.tokenGone = await page.evaluate(() => document.getElementById('created-token').value === '' && document.getElementById('agent-created').hidden);
+  await send(page, 'hi new agent');
+  result.ownAgentReply = await replyAfter(page, null, 'complete');
+  await shot(page, '9-own-agent');
   result.scripts = scripts;
   out = { result };
 } catch (e) {

@@ -1,29 +1,17 @@
 // The Ari web app: plain DOM. Better Auth's own client signs people up and
 // in against /api/auth (a cookie session on this origin); REST lists and
-// starts conversations; relay/client-js holds the socket /ws: streamed
-// replies (resumed exactly after a reload or a lost connection), stop,
-// agent status, unread counts.
+// starts conversations and groups, creates agents, searches, reacts;
+// relay/client-js holds the socket /ws: streamed replies (resumed exactly
+// after a reload or a lost connection), stop, regenerate, agent status,
+// unread counts, live reactions.
 import { createAuthClient } from "better-auth/client";
 import { AriClient, type Message, type StreamState } from "../../../relay/client-js/src/index.js";
-
-interface ConversationAgent { id: string; name: string; handle: string }
-interface Conversation {
-  id: string;
-  kind: "direct" | "group";
-  title: string;
-  lastSeq: number;
-  unreadCount: number;
-  agents: ConversationAgent[];
-}
-interface Page<T> { items: T[]; nextCursor: string | null; prevCursor: string | null }
+import { setupAgents } from "./agents.js";
+import { api, el, ids, type Conversation, type Page, type ReactionCount } from "./api.js";
+import { mentionKey, setMentionable } from "./mentions.js";
+import { setupSearch } from "./search.js";
 
 const auth = createAuthClient({ baseURL: location.origin });
-
-function el<T extends HTMLElement>(id: string): T {
-  const e = document.getElementById(id);
-  if (!e) throw new Error(`#${id} is missing from index.html`);
-  return e as T;
-}
 
 const ui = {
   connection: el("connection"), who: el("who"), signOut: el<HTMLButtonElement>("sign-out"),
@@ -33,26 +21,16 @@ const ui = {
   authSubmit: el<HTMLButtonElement>("auth-submit"), authSwitch: el<HTMLButtonElement>("auth-switch"),
   chatView: el("chat-view"), conversations: el<HTMLUListElement>("conversations"),
   newForm: el<HTMLFormElement>("new-conversation"), agentId: el<HTMLInputElement>("agent-id"), newError: el("new-error"),
+  groupForm: el<HTMLFormElement>("group-form"), groupTitle: el<HTMLInputElement>("group-title"),
+  groupAgents: el<HTMLInputElement>("group-agents"), groupPeople: el<HTMLInputElement>("group-people"),
+  groupError: el("group-error"), myId: el("my-id"),
   chatTitle: el("chat-title"), agentStatus: el("agent-status"), messages: el<HTMLOListElement>("messages"),
   composer: el<HTMLFormElement>("composer"), message: el<HTMLTextAreaElement>("message"),
   stop: el<HTMLButtonElement>("stop"), sendError: el("send-error"),
 };
 
-/** REST against this origin with the session cookie; errors carry the server's message. */
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json" } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { accept: "application/json", "content-type": "application/json" };
-  }
-  const r = await fetch(path, init);
-  const data: unknown = r.status === 204 ? null : await r.json().catch(() => null);
-  if (!r.ok) {
-    const msg = (data as { error?: { message?: string } } | null)?.error?.message;
-    throw new Error(msg ?? `${method} ${path}: ${r.status}`);
-  }
-  return data as T;
-}
+/** The reactions a message's bar offers. */
+const EMOJI = ["👍", "❤️", "😂", "🎉", "👀"];
 
 // --- sign-up and sign-in ---------------------------------------------------
 
@@ -115,6 +93,9 @@ const shown = new Map<string, HTMLLIElement>();
 /** The reply the last send asked for, until its first text is painted (the performance mark). */
 let awaitingFirstText: string | null = null;
 
+const agents = setupAgents(startWith);
+setupSearch(openAt);
+
 async function start(): Promise<void> {
   const { data } = await auth.getSession();
   if (!data) {
@@ -123,6 +104,7 @@ async function start(): Promise<void> {
     return;
   }
   ui.who.textContent = data.user.email;
+  ui.myId.textContent = data.user.id;
   ui.authView.hidden = true;
   ui.chatView.hidden = false;
   ui.who.hidden = ui.signOut.hidden = false;
@@ -139,7 +121,9 @@ async function start(): Promise<void> {
         render(m);
         markRead(m.seq);
       } else void refreshList();
-    } else if (e.type === "conversation_created" || e.type === "conversation_updated") void refreshList();
+    } else if (e.type === "reaction_added" || e.type === "reaction_removed") {
+      if (shown.has(e.data.messageId)) void loadReactions(e.data.messageId);
+    } else if (e.type === "conversation_created" || e.type === "conversation_updated" || e.type === "member_added") void refreshList();
   });
   client.on("sync", () => {
     void refreshList();
@@ -147,9 +131,10 @@ async function start(): Promise<void> {
   });
   client.connect();
   await refreshList();
-  const id = /^#\/c\/([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
-  const c = conversations.find((x) => x.id === id);
-  if (c) await open(c);
+  void agents.refresh();
+  const m = /^#\/c\/([A-Za-z0-9_-]+)(?:\/m\/([A-Za-z0-9_-]+))?$/.exec(location.hash);
+  const c = conversations.find((x) => x.id === m?.[1]);
+  if (c) await open(c, m?.[2] ? { messageId: m[2] } : {});
 }
 
 async function refreshList(): Promise<void> {
@@ -181,41 +166,147 @@ function title(c: Conversation): string {
   return c.title || c.agents.map((a) => a.name).join(", ") || "Conversation";
 }
 
+/** startWith starts (or reopens) the direct conversation with an agent. */
+async function startWith(agentId: string): Promise<void> {
+  const c = await api<Conversation>("POST", "/api/conversations", { agentId });
+  await refreshList();
+  await open(conversations.find((x) => x.id === c.id) ?? c);
+}
+
 ui.newForm.addEventListener("submit", async (e) => {
   e.preventDefault();
   ui.newError.textContent = "";
   try {
-    const c = await api<Conversation>("POST", "/api/conversations", { agentId: ui.agentId.value.trim() });
-    await refreshList();
-    await open(conversations.find((x) => x.id === c.id) ?? c);
+    await startWith(ui.agentId.value.trim());
   } catch (err) {
     ui.newError.textContent = (err as Error).message;
   }
 });
 
-async function open(c: Conversation): Promise<void> {
+ui.groupForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  ui.groupError.textContent = "";
+  try {
+    const c = await api<Conversation>("POST", "/api/groups", {
+      title: ui.groupTitle.value.trim(), agentIds: ids(ui.groupAgents.value), userIds: ids(ui.groupPeople.value),
+    });
+    ui.groupForm.reset();
+    await refreshList();
+    await open(conversations.find((x) => x.id === c.id) ?? c);
+  } catch (err) {
+    ui.groupError.textContent = (err as Error).message;
+  }
+});
+
+/** openAt opens a conversation at one of its messages (a search result). */
+async function openAt(conversationId: string, messageId: string, seq: number): Promise<void> {
+  let c = conversations.find((x) => x.id === conversationId);
+  if (!c) {
+    await refreshList();
+    c = conversations.find((x) => x.id === conversationId);
+  }
+  if (c) await open(c, { messageId, seq });
+}
+
+async function open(c: Conversation, at: { messageId?: string; seq?: number } = {}): Promise<void> {
   current = c;
-  history.replaceState(null, "", `#/c/${c.id}`);
+  history.replaceState(null, "", `#/c/${c.id}${at.messageId ? `/m/${at.messageId}` : ""}`);
   ui.chatTitle.textContent = title(c);
   ui.composer.hidden = false;
   ui.messages.replaceChildren();
   shown.clear();
+  setMentionable(c.kind === "group" ? c.agents : []);
   client?.focus(c.id);
-  await loadMessages(c.id);
+  await loadMessages(c.id, at.seq);
   void refreshList();
-  ui.message.focus();
+  const found = at.messageId ? shown.get(at.messageId) : undefined;
+  if (found) {
+    found.classList.add("found");
+    found.tabIndex = -1;
+    found.scrollIntoView({ block: "center" });
+    found.focus();
+  } else ui.message.focus();
 }
 
-async function loadMessages(id: string): Promise<void> {
-  const page = await api<Page<Message>>("GET", `/api/conversations/${id}/messages?limit=100`);
+async function loadMessages(id: string, around?: number): Promise<void> {
+  const q = around ? `around=${around}&limit=50` : "limit=100";
+  const page = await api<Page<Message>>("GET", `/api/conversations/${id}/messages?${q}`);
   if (current?.id !== id) return;
   for (const m of page.items) render(m);
   const last = page.items.at(-1);
   if (last) markRead(last.seq);
+  updateRegenerate();
+  // Counts for the newest messages shown; later changes arrive as events.
+  await Promise.all(page.items.filter((m) => !m.deleted).slice(-30).map((m) => loadReactions(m.id)));
 }
 
 function markRead(seq: number): void {
   if (current && document.visibilityState === "visible") client?.markRead(current.id, seq);
+}
+
+// --- messages --------------------------------------------------------------
+
+/** A message's list item: its text, its reactions, the buttons that act on it. */
+function makeItem(id: string, role: string): HTMLLIElement {
+  const li = document.createElement("li");
+  li.id = `m-${id}`;
+  li.className = role;
+  li.dataset.messageId = id;
+  const text = document.createElement("p");
+  text.className = "text";
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const reactions = document.createElement("span");
+  reactions.className = "reactions";
+  reactions.setAttribute("role", "group");
+  reactions.setAttribute("aria-label", "Reactions");
+  const react = document.createElement("button");
+  react.type = "button";
+  react.className = "react";
+  react.textContent = "React";
+  react.setAttribute("aria-expanded", "false");
+  const picker = document.createElement("span");
+  picker.className = "picker";
+  picker.setAttribute("role", "group");
+  picker.setAttribute("aria-label", "Pick a reaction");
+  picker.hidden = true;
+  for (const emoji of EMOJI) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = emoji;
+    b.setAttribute("aria-label", `React with ${emoji}`);
+    b.addEventListener("click", () => {
+      picker.hidden = true;
+      react.setAttribute("aria-expanded", "false");
+      react.focus();
+      void toggleReaction(li.dataset.messageId ?? id, emoji);
+    });
+    picker.append(b);
+  }
+  react.addEventListener("click", () => {
+    picker.hidden = !picker.hidden;
+    react.setAttribute("aria-expanded", String(!picker.hidden));
+    if (!picker.hidden) (picker.firstElementChild as HTMLElement | null)?.focus();
+  });
+  picker.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      picker.hidden = true;
+      react.setAttribute("aria-expanded", "false");
+      react.focus();
+    }
+  });
+  meta.append(reactions, react, picker);
+  if (role === "agent") {
+    const regen = document.createElement("button");
+    regen.type = "button";
+    regen.className = "regen";
+    regen.textContent = "Regenerate";
+    regen.hidden = true;
+    regen.addEventListener("click", () => void regenerate(li.dataset.messageId ?? id));
+    meta.append(regen);
+  }
+  li.append(text, meta);
+  return li;
 }
 
 /**
@@ -226,9 +317,7 @@ function markRead(seq: number): void {
 function item(id: string, role: string, seq: number | undefined): HTMLLIElement {
   let li = shown.get(id);
   if (!li) {
-    li = document.createElement("li");
-    li.id = `m-${id}`;
-    li.className = role;
+    li = makeItem(id, role);
     shown.set(id, li);
   } else if (seq === undefined || li.dataset.seq !== undefined) return li;
   if (seq === undefined) {
@@ -242,20 +331,51 @@ function item(id: string, role: string, seq: number | undefined): HTMLLIElement 
   return li;
 }
 
+/**
+ * supersede hands the item of a reply's older version to its new version, so
+ * a regenerated answer streams where the old one stood.
+ */
+function supersede(previousId: string, id: string, seq: number | undefined): void {
+  const li = shown.get(previousId);
+  if (!li || shown.has(id)) return;
+  shown.delete(previousId);
+  shown.set(id, li);
+  li.id = `m-${id}`;
+  li.dataset.messageId = id;
+  if (seq !== undefined) li.dataset.seq = String(seq);
+  else delete li.dataset.seq;
+  setText(li, "");
+  li.dataset.status = "pending";
+  paintReactions(li, []);
+}
+
+function setText(li: HTMLLIElement, text: string): void {
+  const p = li.querySelector(".text");
+  if (p) p.textContent = text;
+}
+
 function render(m: Message): void {
+  if (m.superseded) return;
+  if (m.role === "agent" && m.version && m.version > 1 && !shown.has(m.id)) {
+    for (const v of m.versions ?? []) if (v !== m.id && shown.has(v)) supersede(v, m.id, m.seq);
+  }
   // A reply the socket is streaming shows the socket's text: it is never older than REST's.
   const li = item(m.id, m.role, m.seq);
+  if (m.version) li.dataset.version = String(m.version);
   const live = client?.streams.get(m.id);
   if (live && (live.status === "streaming" || m.status === "streaming")) return onStream(live);
-  li.textContent = m.content;
+  setText(li, m.deleted ? "(deleted)" : m.content);
   li.dataset.status = m.status;
   li.setAttribute("aria-busy", "false");
+  updateRegenerate();
 }
 
 function onStream(s: StreamState): void {
   if (!current || s.conversationId !== current.id) return;
+  if (s.previousId) supersede(s.previousId, s.messageId, s.seq);
   const li = item(s.messageId, "agent", s.seq);
-  li.textContent = s.content;
+  if (s.version) li.dataset.version = String(s.version);
+  setText(li, s.content);
   li.dataset.status = s.status;
   li.setAttribute("aria-busy", String(s.status === "streaming"));
   if (awaitingFirstText === s.messageId && s.content !== "") {
@@ -267,6 +387,7 @@ function onStream(s: StreamState): void {
     }));
   }
   updateStatus();
+  updateRegenerate();
 }
 
 /** The open conversation's replies still streaming. */
@@ -282,6 +403,83 @@ function updateStatus(): void {
   const st = active.at(-1)?.agentStatus;
   ui.agentStatus.textContent = active.length === 0 ? "" : st?.label ? `${st.state}: ${st.label}` : st?.state ?? "streaming";
 }
+
+/**
+ * updateRegenerate offers Regenerate on the newest agent reply when it has
+ * ended and no person wrote after it (the relay answers again only the
+ * latest message from a person).
+ */
+function updateRegenerate(): void {
+  const items = [...ui.messages.children] as HTMLLIElement[];
+  let last: HTMLLIElement | undefined;
+  for (const li of items) {
+    if (li.classList.contains("user")) last = undefined;
+    else if (li.classList.contains("agent")) last = li;
+  }
+  for (const li of items) {
+    const b = li.querySelector<HTMLButtonElement>(".regen");
+    if (b) b.hidden = li !== last || !["complete", "error", "cancelled"].includes(li.dataset.status ?? "");
+  }
+}
+
+async function regenerate(messageId: string): Promise<void> {
+  const c = current;
+  if (!c || !client) return;
+  ui.sendError.textContent = "";
+  performance.clearMarks();
+  performance.clearMeasures();
+  performance.mark("ari:send");
+  try {
+    const ack = await client.regenerate(c.id, messageId);
+    supersede(ack.previousId, ack.reply.messageId, undefined);
+    awaitingFirstText = ack.reply.messageId;
+    const early = client.streams.get(ack.reply.messageId);
+    if (early) onStream(early);
+    updateRegenerate();
+  } catch (err) {
+    ui.sendError.textContent = (err as Error).message;
+  }
+}
+
+// --- reactions -------------------------------------------------------------
+
+const reactionsOf = new Map<string, ReactionCount[]>();
+
+async function loadReactions(messageId: string): Promise<void> {
+  const page = await api<Page<ReactionCount>>("GET", `/api/messages/${messageId}/reactions`).catch(() => null);
+  const li = shown.get(messageId);
+  if (page && li) paintReactions(li, page.items);
+}
+
+function paintReactions(li: HTMLLIElement, counts: ReactionCount[]): void {
+  const id = li.dataset.messageId ?? "";
+  reactionsOf.set(id, counts);
+  const bar = li.querySelector(".reactions");
+  bar?.replaceChildren(...counts.filter((r) => r.count > 0).map((r) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "reaction";
+    b.textContent = `${r.emoji} ${r.count}`;
+    b.dataset.emoji = r.emoji;
+    b.setAttribute("aria-pressed", String(r.me));
+    b.setAttribute("aria-label", `${r.emoji} ${r.count}${r.me ? ", yours: press to take it back" : ": press to add yours"}`);
+    b.addEventListener("click", () => void toggleReaction(id, r.emoji));
+    return b;
+  }));
+}
+
+async function toggleReaction(messageId: string, emoji: string): Promise<void> {
+  const mine = reactionsOf.get(messageId)?.find((r) => r.emoji === emoji)?.me ?? false;
+  try {
+    if (mine) await api("DELETE", `/api/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`);
+    else await api("POST", `/api/messages/${messageId}/reactions`, { emoji });
+  } catch (err) {
+    ui.sendError.textContent = (err as Error).message;
+  }
+  await loadReactions(messageId);
+}
+
+// --- the composer ----------------------------------------------------------
 
 ui.composer.addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -305,6 +503,7 @@ ui.composer.addEventListener("submit", async (e) => {
   }
 });
 ui.message.addEventListener("keydown", (e) => {
+  if (mentionKey(e)) return;
   if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     ui.composer.requestSubmit();
