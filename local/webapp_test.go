@@ -243,6 +243,83 @@ func TestWebApp(t *testing.T) {
 	}
 }
 
+// TestWebAppGroup: two people in two browser contexts (local/testdata/
+// webgroup.mjs) in one group with two agents. Ada creates the group (both
+// agents and Bea) through the app's form, writes "@web" and takes
+// @web-parrot from the completion list with the arrow keys and Enter, and
+// sends; Bea, whose list shows the new group live, opens it and sees the
+// parrot's reply stream in (the echo agent, not mentioned, stays silent);
+// Ada reacts to the reply and Bea sees the reaction appear live.
+// Screenshots: .local/test/screenshots/TestWebAppGroup.
+func TestWebAppGroup(t *testing.T) {
+	npm.Build(t, "web")
+	ln, port := loopback(t)
+	base := "http://localhost:" + port
+	cfg := testenv.Config(t)
+	cfg.BaseURL = base
+	cfg.WebDir = webDist
+	p, h := shimFor(t, cfg, true)
+	serveTest(t, ln, h)
+	echoID := startWebEcho(t, p.DB, p.Config.RelayURL, "Web Echo", "", nil)
+	parrotID := startWebEcho(t, p.DB, p.Config.RelayURL, "Web Parrot", "Parrot: ", nil)
+
+	var got struct {
+		Emails          []string   `json:"emails"`
+		BeaID           string     `json:"beaId"`
+		Hash            string     `json:"hash"`
+		Options         []string   `json:"options"`
+		Expanded        string     `json:"expanded"`
+		Selected        string     `json:"selected"`
+		AfterTake       string     `json:"afterTake"`
+		Closed          bool       `json:"closed"`
+		BeaReply        shownReply `json:"beaReply"`
+		BeaTexts        []string   `json:"beaTexts"`
+		BeaUserMessages []string   `json:"beaUserMessages"`
+		BeaReaction     struct {
+			Text    string `json:"text"`
+			Pressed string `json:"pressed"`
+		} `json:"beaReaction"`
+		Screenshots []string `json:"screenshots"`
+	}
+	shots, err := filepath.Abs("../.local/test/screenshots/" + t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Script(t, "testdata/webgroup.mjs", 120*time.Second, &got, base, echoID, parrotID, shots, "60000")
+	t.Logf("screenshots: %s", strings.Join(got.Screenshots, " "))
+
+	if len(got.Options) != 2 || got.Expanded != "true" || !strings.HasPrefix(got.Selected, "@web-parrot") ||
+		got.AfterTake != "@web-parrot " || !got.Closed {
+		t.Errorf("mention completion: options %q expanded %q selected %q, then %q (closed %v)",
+			got.Options, got.Expanded, got.Selected, got.AfterTake, got.Closed)
+	}
+	const sent = "@web-parrot hello group"
+	if len(got.BeaUserMessages) != 1 || got.BeaUserMessages[0] != sent {
+		t.Errorf("Bea sees the messages %q", got.BeaUserMessages)
+	}
+	if got.BeaReply.Text != "Parrot: "+sent || got.BeaReply.Status != "complete" {
+		t.Fatalf("Bea sees the reply %+v", got.BeaReply)
+	}
+	if len(got.BeaTexts) < 2 || got.BeaTexts[len(got.BeaTexts)-1] != got.BeaReply.Text {
+		t.Errorf("the reply did not stream into Bea's page: %q", got.BeaTexts)
+	}
+	if got.BeaReaction.Text != "🎉 1" || got.BeaReaction.Pressed != "false" {
+		t.Errorf("Bea sees the reaction %+v", got.BeaReaction)
+	}
+	conv := strings.TrimPrefix(got.Hash, "#/c/")
+	var members, replies int
+	var answeredBy string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select (select count(*) from conversation_members where conversation_id = $1 and user_id is not null),
+		(select count(*) from messages where conversation_id = $1 and role = 'agent'),
+		(select coalesce(max(sender_agent_id), '') from messages where conversation_id = $1 and role = 'agent')`, conv).
+		Scan(&members, &replies, &answeredBy); err != nil {
+		t.Fatal(err)
+	}
+	if members != 2 || replies != 1 || answeredBy != parrotID {
+		t.Errorf("group %s: %d people, %d replies, answered by %q (parrot %s)", conv, members, replies, answeredBy, parrotID)
+	}
+}
+
 // startWebEcho makes a public agent (owned by another user) and runs it in
 // this process on the relay until the test ends; it returns the agent's id.
 func startWebEcho(t *testing.T, db *store.DB, relayURL, name, prefix string, gate <-chan struct{}) string {
