@@ -39,9 +39,14 @@ type shownReply struct {
 // drives it in headless Chromium (local/testdata/webapp.mjs): sign up
 // through the app's form, start a conversation with the agent and see the
 // reply stream in; reload while a reply streams and see it continue exactly;
-// stop a reply. It prints the first-load JavaScript size (gzipped) and the
-// time from send to the first streamed text painted, measured in the page
-// with performance marks. Screenshots: .local/test/screenshots/TestWebApp.
+// stop a reply; regenerate a reply (the new version streams in the old
+// one's place); react (mouse and keyboard); search and open a hit at its
+// message; create an agent, copy its token, and talk to it once the test
+// runs it with the Go command the page shows; send a file through the
+// presigned upload flow; change notification preferences. It prints the
+// first-load JavaScript size (gzipped) and the time from send (and from
+// regenerate) to the first streamed text painted, measured in the page with
+// performance marks. Screenshots: .local/test/screenshots/TestWebApp.
 func TestWebApp(t *testing.T) {
 	npm.Build(t, "web")
 	t.Logf("first-load JavaScript: %d bytes gzipped (budget 150 KB)", gzippedJS(t, webDist))
@@ -116,8 +121,19 @@ func TestWebApp(t *testing.T) {
 		TSCommand     string     `json:"tsCommand"`
 		TokenGone     bool       `json:"tokenGone"`
 		OwnAgentReply shownReply `json:"ownAgentReply"`
-		Screenshots   []string   `json:"screenshots"`
-		Scripts       []string   `json:"scripts"`
+		Attachment    struct {
+			Text string `json:"text"`
+			Href string `json:"href"`
+		} `json:"attachment"`
+		AttachmentBody string `json:"attachmentBody"`
+		FileCleared    bool   `json:"fileCleared"`
+		PrefsLoaded    []bool `json:"prefsLoaded"`
+		PrefsSaved     struct {
+			Enabled, AgentReplies, GroupMessages, Mentions, Preview bool
+			QuietHours                                              *struct{ Start, End, TimeZone string }
+		} `json:"prefsSaved"`
+		Screenshots []string `json:"screenshots"`
+		Scripts     []string `json:"scripts"`
 	}
 	shots, err := filepath.Abs("../.local/test/screenshots/" + t.Name())
 	if err != nil {
@@ -240,6 +256,25 @@ func TestWebApp(t *testing.T) {
 	}
 	if !ranCmd.Load() || got.OwnAgentReply.Text != "Mine: hi new agent" {
 		t.Errorf("the agent run with the shown Go command answered %+v (ran: %v)", got.OwnAgentReply, ranCmd.Load())
+	}
+
+	// A file through the presigned flow, on the message, downloadable.
+	if !strings.HasPrefix(got.Attachment.Text, "note.txt") || got.AttachmentBody != "a note from the browser\n" || !got.FileCleared {
+		t.Errorf("attachment: %+v body %q (input cleared %v)", got.Attachment, got.AttachmentBody, got.FileCleared)
+	}
+	var onMessage string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select m.content from attachments a join messages m on m.id = a.message_id
+		where a.original_name = 'note.txt' and a.status = 'ready'`).Scan(&onMessage); err != nil || onMessage != "with a file" {
+		t.Errorf("the upload is not a ready attachment of the message: %q %v", onMessage, err)
+	}
+
+	// Notification preferences: the defaults loaded, the change saved.
+	ps := got.PrefsSaved
+	if len(got.PrefsLoaded) != 6 || !got.PrefsLoaded[0] || got.PrefsLoaded[5] {
+		t.Errorf("preferences loaded as %v (enabled … quiet)", got.PrefsLoaded)
+	}
+	if !ps.Enabled || ps.Mentions || ps.QuietHours == nil || ps.QuietHours.Start != "21:30" || ps.QuietHours.End != "07:00" || ps.QuietHours.TimeZone == "" {
+		t.Errorf("preferences saved as %+v (quiet %+v)", ps, ps.QuietHours)
 	}
 }
 

@@ -2,7 +2,8 @@
 // for TestWebApp: sign up, start a conversation with the test's echo agent,
 // watch a reply stream in, reload in the middle of a reply, stop a reply,
 // regenerate a reply, react to it, search and open a result, create an
-// agent (token shown once, copied) and talk to it once the test runs it.
+// agent (token shown once, copied) and talk to it once the test runs it,
+// send a file (presigned upload), change notification preferences.
 // Usage: node webapp.mjs BASE AGENT_ID TEST_URL SHOTS_DIR TIMEOUT_MS
 // TEST_URL/open opens the gate; TEST_URL/agent?cmd= runs an agent with the
 // Go command the page showed.
@@ -203,6 +204,30 @@ try {
   await send(page, 'hi new agent');
   result.ownAgentReply = await replyAfter(page, null, 'complete');
   await shot(page, '9-own-agent');
+
+  // A file through the presigned flow, on a message; its link downloads it.
+  await page.getByLabel('Attach files').setInputFiles({ name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('a note from the browser\n') });
+  await send(page, 'with a file');
+  const withFile = page.locator('#messages li.user').filter({ hasText: 'with a file' });
+  const link = withFile.getByRole('list', { name: 'Attachments' }).getByRole('link');
+  await link.waitFor();
+  result.attachment = { text: await link.textContent(), href: await link.getAttribute('href') };
+  result.attachmentBody = await (await page.request.get(new URL(result.attachment.href, base).href)).text();
+  result.fileCleared = await page.getByLabel('Attach files').evaluate((i) => i.files.length === 0);
+  await replyAfter(page, result.ownAgentReply.id, 'complete');
+  await shot(page, '10-attachment');
+
+  // Notification preferences: load, change, save.
+  await page.getByText('Notifications', { exact: true }).click();
+  await page.waitForFunction(() => document.getElementById('pref-enabled').checked);
+  result.prefsLoaded = await page.evaluate(() => ['enabled', 'agent-replies', 'group-messages', 'mentions', 'preview', 'quiet'].map((k) => document.getElementById('pref-' + k).checked));
+  await page.getByLabel('Mentions', { exact: true }).uncheck();
+  await page.getByLabel('Keep quiet between').check();
+  await page.getByLabel('From', { exact: true }).fill('21:30');
+  await page.getByRole('button', { name: 'Save preferences' }).click();
+  await page.getByText('Saved.').waitFor();
+  result.prefsSaved = await (await page.request.get(base + '/api/notifications/preferences')).json();
+  await shot(page, '11-preferences');
   result.scripts = scripts;
   out = { result };
 } catch (e) {

@@ -3,13 +3,16 @@
 // starts conversations and groups, creates agents, searches, reacts;
 // relay/client-js holds the socket /ws: streamed replies (resumed exactly
 // after a reload or a lost connection), stop, regenerate, agent status,
-// unread counts, live reactions.
+// unread counts, live reactions; files through the presigned upload flow;
+// notification preferences.
 import { createAuthClient } from "better-auth/client";
 import { AriClient, type Message, type StreamState } from "../../../relay/client-js/src/index.js";
 import { setupAgents } from "./agents.js";
 import { api, el, ids, type Conversation, type Page, type ReactionCount } from "./api.js";
 import { mentionKey, setMentionable } from "./mentions.js";
+import { setupPrefs } from "./prefs.js";
 import { setupSearch } from "./search.js";
+import { attachmentList, upload, type Attachment } from "./uploads.js";
 
 const auth = createAuthClient({ baseURL: location.origin });
 
@@ -26,7 +29,8 @@ const ui = {
   groupError: el("group-error"), myId: el("my-id"),
   chatTitle: el("chat-title"), agentStatus: el("agent-status"), messages: el<HTMLOListElement>("messages"),
   composer: el<HTMLFormElement>("composer"), message: el<HTMLTextAreaElement>("message"),
-  stop: el<HTMLButtonElement>("stop"), sendError: el("send-error"),
+  stop: el<HTMLButtonElement>("stop"), sendError: el("send-error"), files: el<HTMLInputElement>("files"),
+  send: el<HTMLButtonElement>("send"),
 };
 
 /** The reactions a message's bar offers. */
@@ -95,6 +99,7 @@ let awaitingFirstText: string | null = null;
 
 const agents = setupAgents(startWith);
 setupSearch(openAt);
+setupPrefs();
 
 async function start(): Promise<void> {
   const { data } = await auth.getSession();
@@ -365,6 +370,9 @@ function render(m: Message): void {
   const live = client?.streams.get(m.id);
   if (live && (live.status === "streaming" || m.status === "streaming")) return onStream(live);
   setText(li, m.deleted ? "(deleted)" : m.content);
+  li.querySelector(".attachments")?.remove();
+  const files = attachmentList(m.deleted ? [] : (m as Message & { attachments?: Attachment[] }).attachments ?? []);
+  if (files) li.querySelector(".text")?.after(files);
   li.dataset.status = m.status;
   li.setAttribute("aria-busy", "false");
   updateRegenerate();
@@ -485,21 +493,31 @@ ui.composer.addEventListener("submit", async (e) => {
   e.preventDefault();
   const c = current;
   const text = ui.message.value;
-  if (!c || !client || text.trim() === "") return;
+  const files = [...(ui.files.files ?? [])];
+  if (!c || !client || (text.trim() === "" && files.length === 0)) return;
   ui.sendError.textContent = "";
-  ui.message.value = "";
-  performance.clearMarks();
-  performance.clearMeasures();
-  performance.mark("ari:send");
+  ui.send.disabled = true;
   try {
-    const ack = await client.send(c.id, text);
-    render(ack.message);
+    // Files first (presign, PUT, complete), so the send carries ready ids.
+    const uploaded: Attachment[] = [];
+    for (const f of files) uploaded.push(await upload(f));
+    const attachments = uploaded.map((a) => a.id);
+    ui.message.value = "";
+    ui.files.value = "";
+    performance.clearMarks();
+    performance.clearMeasures();
+    performance.mark("ari:send");
+    const ack = await client.send(c.id, text, attachments.length > 0 ? { attachments } : {});
+    // The ack's Message does not list attachments (PROTOCOL.md section 5): these are its files.
+    render(uploaded.length > 0 ? { ...ack.message, attachments: uploaded } as Message : ack.message);
     awaitingFirstText = ack.replies?.[0]?.messageId ?? null;
     const early = awaitingFirstText ? client.streams.get(awaitingFirstText) : undefined;
     if (early) onStream(early);
   } catch (err) {
     ui.sendError.textContent = (err as Error).message;
     ui.message.value = text;
+  } finally {
+    ui.send.disabled = false;
   }
 });
 ui.message.addEventListener("keydown", (e) => {
