@@ -2,7 +2,8 @@
 // immutable published versions (manifests validated against the JSON Schema
 // served at /api/apps/manifest.schema.json), the catalogue, and installs —
 // a paid install debits the buyer and credits the developer in one
-// transaction (shared/store.InstallApp). Apps run in the client; nothing
+// transaction (shared/store.InstallApp) — and app sessions, an installed
+// app open in a conversation (sessions.go). Apps run in the client; nothing
 // here runs or fetches them (the sandbox stays 501).
 package apps
 
@@ -14,14 +15,16 @@ import (
 	"github.com/ari-chat/ari-server/shared/appbridge"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
 // Deps are what the apps function needs.
 type Deps struct {
-	DB   *store.DB
-	Auth *auth.Authenticator
+	DB     *store.DB
+	Events *events.Publisher
+	Auth   *auth.Authenticator
 }
 
 type handler struct{ Deps }
@@ -37,6 +40,11 @@ func New(d Deps) *httpx.Router {
 	authed.HandleFunc("GET /api/apps/installed", h.installed)
 	authed.HandleFunc("GET /api/apps/{id}", h.get)
 	authed.HandleFunc("POST /api/apps/{id}/install", h.install)
+	authed.HandleFunc("POST /api/conversations/{id}/app-sessions", h.openSession)
+	authed.HandleFunc("GET /api/conversations/{id}/app-sessions", h.conversationSessions)
+	authed.HandleFunc("GET /api/app-sessions/{id}", h.session)
+	authed.HandleFunc("PUT /api/app-sessions/{id}/state", h.sessionState)
+	authed.HandleFunc("POST /api/app-sessions/{id}/end", h.endSession)
 	authed.HandleFunc("POST /api/developer", h.openDeveloper)
 	authed.HandleFunc("GET /api/developer", h.developer)
 	authed.HandleFunc("GET /api/developer/apps", h.developerApps)

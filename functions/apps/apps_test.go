@@ -16,7 +16,7 @@ import (
 func setup(t *testing.T) *apitest.Env {
 	t.Helper()
 	e := apitest.New(t)
-	return e.Serve(t, New(Deps{DB: e.DB, Auth: e.Auth}))
+	return e.Serve(t, New(Deps{DB: e.DB, Events: e.Events, Auth: e.Auth}))
 }
 
 type page[T any] struct {

@@ -490,6 +490,10 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 		ss.internal(err, "")
 		return
 	}
+	if res.AppSessions, err = d.DB.OpenAppSessionsFor(ctx, ss.user.ID); err != nil {
+		ss.internal(err, "")
+		return
+	}
 	if res.Events, res.Dropped, err = d.Engine.TakePending(ctx, ss.user.ID); err != nil {
 		ss.internal(err, "")
 		return

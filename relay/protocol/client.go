@@ -190,9 +190,12 @@ type SyncResult struct {
 	Agents        []AgentOnline       `json:"agents"`
 	// InputRequests are the open questions and approvals of agents in the
 	// user's conversations, oldest first (as input_request frames).
-	InputRequests []InputRequest    `json:"inputRequests"`
-	Events        []json.RawMessage `json:"events"`
-	Dropped       bool              `json:"dropped"`
+	InputRequests []InputRequest `json:"inputRequests"`
+	// AppSessions are the open app sessions of the user's conversations,
+	// so a reconnecting client restores the apps it was showing.
+	AppSessions []ari.AppSessionView `json:"appSessions"`
+	Events      []json.RawMessage    `json:"events"`
+	Dropped     bool                 `json:"dropped"`
 }
 
 // ConversationState is one conversation's read state.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+
+	"github.com/ari-chat/ari-server/shared/ari"
 )
 
 // Encode renders f as one frame: its fields with "type" first. HTML is not
@@ -56,6 +58,9 @@ func (r *SyncResult) withEmptyLists() *SyncResult {
 	}
 	if c.InputRequests == nil {
 		c.InputRequests = []InputRequest{}
+	}
+	if c.AppSessions == nil {
+		c.AppSessions = []ari.AppSessionView{}
 	}
 	if c.Events == nil {
 		c.Events = []json.RawMessage{}

@@ -20,6 +20,9 @@ const (
 	TypeConversationCreated = "conversation_created"
 	TypeConversationUpdated = "conversation_updated"
 	TypeConversationDeleted = "conversation_deleted"
+	TypeAppSessionStarted   = "app_session_started"
+	TypeAppSessionUpdated   = "app_session_updated"
+	TypeAppSessionEnded     = "app_session_ended"
 )
 
 // EventTypes lists every event type, for decoders and tests.
@@ -27,6 +30,7 @@ var EventTypes = []string{
 	TypeMessageNew, TypeMessageDeleted, TypeReactionAdded, TypeReactionRemoved,
 	TypeReadUpdated, TypeMemberAdded, TypeMemberRemoved, TypeConversationCreated,
 	TypeConversationUpdated, TypeConversationDeleted, TypeChainLimit, TypeInputResolved,
+	TypeAppSessionStarted, TypeAppSessionUpdated, TypeAppSessionEnded,
 }
 
 // Kinds of members and of conversations.
@@ -90,6 +94,12 @@ type MemberRemovedData struct {
 // ConversationData is the payload of conversation_created and _updated.
 type ConversationData struct {
 	Conversation Conversation `json:"conversation"`
+}
+
+// AppSessionData is the payload of app_session_started, _updated and
+// _ended: the session as it is after the change.
+type AppSessionData struct {
+	Session ari.AppSessionView `json:"session"`
 }
 
 // Member is a user or agent in a conversation.

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -123,4 +125,74 @@ func schemaProblems(ve *jsonschema.ValidationError) []Problem {
 	walk(ve)
 	slices.SortFunc(out, func(a, b Problem) int { return strings.Compare(a.Path+"\x00"+a.Message, b.Path+"\x00"+b.Message) })
 	return slices.Compact(out)
+}
+
+// MaxStateBytes bounds an app session's state document: it travels in every
+// app_session_updated event and in sync_result.
+const MaxStateBytes = 16 << 10
+
+// stateDepth bounds nesting in a state document (Postgres parses jsonb
+// recursively; a deep document must be refused before it gets there).
+const stateDepth = 32
+
+// maxStateMagnitude bounds the numbers of a state document: Postgres stores
+// jsonb numbers as exact decimals, so 1e100000 (8 bytes here) would become
+// 100,001 digits there. Between 1e-30 and 1e30 a number grows by a few dozen
+// bytes at most.
+const maxStateMagnitude = 1e30
+
+// ParseState checks an app session's state document: one JSON object of at
+// most MaxStateBytes, nested at most 32 levels, without duplicate keys, its
+// numbers finite and 0 or of a magnitude from 1e-30 to 1e30. It returns the
+// canonical form to store: compact, keys sorted, each number as the shortest
+// text of its float64 (what a JavaScript app reads anyway).
+func ParseState(data []byte) (json.RawMessage, error) {
+	if len(data) > MaxStateBytes {
+		return nil, fmt.Errorf("state is %d bytes; the limit is %d", len(data), MaxStateBytes)
+	}
+	v, err := decodeStrict(data, stateDepth)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return nil, errors.New("state must be a JSON object")
+	}
+	if v, err = stateNumbers(v); err != nil {
+		return nil, err
+	}
+	return encodeCanonical(v)
+}
+
+// stateNumbers replaces every number of v by its canonical float64 text,
+// refusing one out of range.
+func stateNumbers(v any) (any, error) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := strconv.ParseFloat(string(x), 64)
+		if a := math.Abs(f); err != nil || math.IsInf(f, 0) || (a != 0 && (a < 1/maxStateMagnitude || a > maxStateMagnitude)) {
+			return nil, fmt.Errorf("number %s is out of range: numbers must be 0 or of a magnitude from 1e-30 to 1e30", quoteBounded(string(x), 40))
+		}
+		b, err := json.Marshal(f) // formats as JavaScript does
+		if err != nil {
+			return nil, err
+		}
+		return json.Number(b), nil
+	case map[string]any:
+		for k, e := range x {
+			n, err := stateNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = n
+		}
+	case []any:
+		for i, e := range x {
+			n, err := stateNumbers(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = n
+		}
+	}
+	return v, nil
 }

@@ -99,3 +99,13 @@ type AppSession struct {
 	EndedAt        *Time           `json:"endedAt"`
 	EndedBy        *string         `json:"endedBy"`
 }
+
+// AppSessionView is an app session with what a client needs to run it: the
+// app's slug and name, the version's name and its manifest's entry URL.
+type AppSessionView struct {
+	AppSession
+	AppSlug    string `json:"appSlug"`
+	AppName    string `json:"appName"`
+	AppVersion string `json:"appVersion"`
+	EntryURL   string `json:"entryUrl"`
+}

@@ -34,6 +34,11 @@ const (
 	ChainLimit Type = "chain_limit"
 	// InputResolved: an agent's input request was answered or expired.
 	InputResolved Type = "input_resolved"
+	// App sessions (functions/apps): an app was opened in a conversation,
+	// its state changed, it was closed.
+	AppSessionStarted Type = "app_session_started"
+	AppSessionUpdated Type = "app_session_updated"
+	AppSessionEnded   Type = "app_session_ended"
 
 	// Agent control events go to an agent's channel, not to users.
 	AgentTokenRevoked Type = "agent_token_revoked"
