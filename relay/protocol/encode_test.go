@@ -22,6 +22,13 @@ func sampleMessage() ari.Message {
 	}
 }
 
+func sampleAppSession(version int64) ari.AppSessionView {
+	u, ag := "u1", "ag1"
+	return ari.AppSessionView{AppSession: ari.AppSession{ID: "as1", ConversationID: "c1", AppID: "app1", AppVersionID: "av1",
+		OpenedBy: &u, AgentID: &ag, Mode: "shared", State: json.RawMessage(`{"board":"e4"}`), Version: version, CreatedAt: at, UpdatedAt: at},
+		AppSlug: "chess", AppName: "Chess", AppVersion: "1.0.0", EntryURL: "https://chess.example/app"}
+}
+
 func event(t *testing.T, typ string, data any) *Event {
 	t.Helper()
 	e := &Event{Type: typ, ID: "ev-" + typ, ConversationID: "c1", At: at}
@@ -82,6 +89,10 @@ func relayFramesSample(t *testing.T) []Frame {
 		&InputResponse{TaskID: "t1", RequestID: "q1", Answer: ptr("a"), UserID: "u1"},
 		&InputTimeout{TaskID: "t1", RequestID: "q1"},
 		event(t, TypeInputResolved, InputResolvedData{RequestID: "q1", MessageID: "r1", State: "answered", Answer: ptr("a")}),
+		event(t, TypeAppSessionStarted, AppSessionData{Session: sampleAppSession(1)}),
+		event(t, TypeAppSessionUpdated, AppSessionData{Session: sampleAppSession(2)}),
+		event(t, TypeAppSessionEnded, AppSessionData{Session: sampleAppSession(2)}),
+		&SyncResult{AppSessions: []ari.AppSessionView{sampleAppSession(2)}},
 	}
 }
 
@@ -126,7 +137,7 @@ func TestEncodeExactBytes(t *testing.T) {
 		{&SyncNeeded{}, `{"type":"sync_needed"}`},
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
-		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"inputRequests":[],"events":[],"dropped":false}`},
+		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"inputRequests":[],"appSessions":[],"events":[],"dropped":false}`},
 		{&Event{Type: TypeConversationDeleted, ID: "e1", ConversationID: "c1", At: at},
 			`{"type":"conversation_deleted","id":"e1","conversationId":"c1","at":"2026-03-01T08:30:00.120Z"}`},
 		{&AgentComplete{TaskID: "t1", Content: ptr("")}, `{"type":"agent_complete","taskId":"t1","content":""}`},
@@ -243,7 +254,7 @@ var eventTypesOfShared = func() string {
 	for _, t := range []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
 		events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
 		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit,
-		events.InputResolved} {
+		events.InputResolved, events.AppSessionStarted, events.AppSessionUpdated, events.AppSessionEnded} {
 		b.WriteString(`"` + string(t) + `"`)
 	}
 	return b.String()
