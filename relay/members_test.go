@@ -96,6 +96,14 @@ func (c *cluster) startShim() string {
 // call sends a JSON request as user and returns the status.
 func call(t *testing.T, method, url string, u testenv.TestUser, body any) int {
 	t.Helper()
+	status, _ := callJSON(t, method, url, u, body)
+	return status
+}
+
+// callJSON sends a JSON request as user and returns the status and the
+// answer, decoded loosely.
+func callJSON(t *testing.T, method, url string, u testenv.TestUser, body any) (int, frame) {
+	t.Helper()
 	var rd *bytes.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -116,8 +124,10 @@ func call(t *testing.T, method, url string, u testenv.TestUser, body any) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	defer resp.Body.Close()
+	var out frame
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
 
 // newGroup: a group owned by users[0] with the other users and the agents.
