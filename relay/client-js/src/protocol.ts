@@ -214,12 +214,34 @@ export interface InputRequest {
 export interface InputRequestFrame extends InputRequest {
   type: "input_request";
 }
+/** An app open in a conversation (sections 8 and 15): in app_session_* events and sync_result.appSessions. */
+export interface AppSession {
+  id: string;
+  conversationId: string;
+  appId: string;
+  appVersionId: string;
+  openedBy: string | null;
+  agentId: string | null;
+  mode: "user_only" | "agent_only" | "shared";
+  /** The app's state document; apply a newer one only if its version is greater. */
+  state: Record<string, unknown>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  endedAt: string | null;
+  endedBy: string | null;
+  appSlug: string;
+  appName: string;
+  appVersion: string;
+  entryUrl: string;
+}
 export interface SyncResultFrame {
   type: "sync_result";
   conversations: ConversationState[];
   activeStreams: ActiveStream[];
   agents: { agentId: string; online: boolean }[];
   inputRequests: InputRequest[];
+  appSessions: AppSession[];
   events: EventFrame[];
   dropped: boolean;
 }
@@ -262,6 +284,9 @@ export interface EventData {
     answeredBy?: string;
     answeredAt?: string;
   };
+  app_session_started: { session: AppSession };
+  app_session_updated: { session: AppSession };
+  app_session_ended: { session: AppSession };
 }
 export type EventType = keyof EventData;
 export const EVENT_TYPES: readonly EventType[] = [
@@ -277,6 +302,9 @@ export const EVENT_TYPES: readonly EventType[] = [
   "conversation_deleted",
   "chain_limit",
   "input_resolved",
+  "app_session_started",
+  "app_session_updated",
+  "app_session_ended",
 ];
 
 /** One event frame; `id` is unique per event: apply each once. */
