@@ -23,7 +23,8 @@ import (
 // types go to agents' channels or stay among relays).
 var userEvents = []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
 	events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
-	events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted}
+	events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted,
+	events.AppSessionStarted, events.AppSessionUpdated, events.AppSessionEnded}
 
 // eventTable reads relay/PROTOCOL.md §7's table of event types: type → the
 // keys of its data (nil for "—", no data).
@@ -172,6 +173,16 @@ func TestEveryEventMatchesTheProtocolTable(t *testing.T) {
 	await(events.ConversationUpdated)
 	call(ada.Token, "POST", "/api/groups/"+g+"/members", map[string]any{"agentId": agent})
 	await(events.MemberAdded)
+	call(ada.Token, "POST", "/api/developer", map[string]any{"displayName": "Ada Games"})
+	app, _ := call(ada.Token, "POST", "/api/developer/apps", map[string]any{"slug": "ev-" + strings.ToLower(testenv.RandomID(6)), "name": "Chess"})["id"].(string)
+	call(ada.Token, "POST", "/api/developer/apps/"+app+"/versions", map[string]any{"version": "1", "manifest": map[string]any{"entryUrl": "https://chess.example/"}})
+	call(ada.Token, "POST", "/api/apps/"+app+"/install", map[string]any{"idempotencyKey": "ev-install"})
+	session, _ := call(ada.Token, "POST", "/api/conversations/"+g+"/app-sessions", map[string]any{"appId": app, "mode": "shared", "agentId": agent})["id"].(string)
+	await(events.AppSessionStarted)
+	call(ada.Token, "PUT", "/api/app-sessions/"+session+"/state", map[string]any{"version": 1, "state": map[string]any{"board": "e4"}})
+	await(events.AppSessionUpdated)
+	call(ada.Token, "POST", "/api/app-sessions/"+session+"/end", nil)
+	await(events.AppSessionEnded)
 	call(ada.Token, "DELETE", "/api/groups/"+g+"/members/"+agent, nil)
 	await(events.MemberRemoved)
 	call(ada.Token, "DELETE", "/api/messages/"+msgID, nil)

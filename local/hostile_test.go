@@ -145,9 +145,11 @@ func newWalker(t *testing.T) *walker {
 	w.create("POST", "/api/developer", `{"displayName":"Walker dev"}`, "id")
 	app := w.create("POST", "/api/developer/apps", `{"slug":"walker-app","name":"Walker app"}`, "id")
 	w.create("POST", "/api/developer/apps/"+app+"/versions", `{"version":"1.0.0","manifest":{"entryUrl":"https://walker.example/"}}`, "id")
+	w.create("POST", "/api/apps/"+app+"/install", `{"idempotencyKey":"walker-install"}`, "install.id")
+	session := w.create("POST", "/api/conversations/"+conv+"/app-sessions", `{"appId":"`+app+`","mode":"user_only"}`, "id")
 	w.ids = map[string]string{"agents": agent, "conversations": conv, "groups": group, "messages": sent.Message.ID, "uploads": upload, "members": otherID,
-		"communities": community, "channels": channel, "messageId": channelMessage, "apps": app}
-	w.fields = map[string]any{"agentId": agent, "userId": otherID, "conversationId": conv, "userIds": []any{otherID}, "agentIds": []any{agent}, "emoji": "👍"}
+		"communities": community, "channels": channel, "messageId": channelMessage, "apps": app, "app-sessions": session}
+	w.fields = map[string]any{"agentId": agent, "userId": otherID, "conversationId": conv, "userIds": []any{otherID}, "agentIds": []any{agent}, "emoji": "👍", "appId": app}
 	rows, err := p.DB.Pool.Query(t.Context(), `select table_name from information_schema.tables
 		where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)
 	if err != nil {
