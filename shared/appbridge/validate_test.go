@@ -108,3 +108,29 @@ func TestValidateManifestRefusesHostileManifests(t *testing.T) {
 		})
 	}
 }
+
+func TestParseState(t *testing.T) {
+	got, err := ParseState([]byte(` {"b": 1.5e3, "a": [0.1, -2E2, 1e-7, 1e21, 12345678901234567890], "c": {"d": null, "e": "x"}} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"a":[0.1,-200,1e-7,1e+21,12345678901234567000],"b":1500,"c":{"d":null,"e":"x"}}`; string(got) != want {
+		t.Fatalf("canonical state\n got %s\nwant %s", got, want)
+	}
+	for name, in := range map[string]string{
+		"array":          `[1]`,
+		"string":         `"x"`,
+		"empty":          ``,
+		"two values":     `{}{}`,
+		"duplicate keys": `{"a":1,"a":1}`,
+		"too deep":       strings.Repeat(`{"a":`, 33) + `1` + strings.Repeat(`}`, 33),
+		"overflow":       `{"a":1e400}`,
+		"past 1e30":      `{"a":[2e30]}`,
+		"below 1e-30":    `{"a":{"b":-1e-31}}`,
+		"too large":      `{"a":"` + strings.Repeat("x", MaxStateBytes) + `"}`,
+	} {
+		if _, err := ParseState([]byte(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
