@@ -10,6 +10,7 @@ import (
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/seqpage"
 	"github.com/ari-chat/ari-server/shared/storage"
@@ -97,7 +98,9 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	status := http.StatusCreated
-	if !s.Created {
+	if s.Created {
+		h.tell(r, events.ChannelMessageNew, id, NewMessage{Message: s.Message})
+	} else {
 		status = http.StatusOK
 	}
 	return httpx.JSON(w, status, s.Message)
@@ -213,6 +216,7 @@ func (h *handler) deleteMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return messageErr(err)
 	}
+	h.tell(r, events.ChannelMessageDeleted, r.PathValue("id"), MessageRef{MessageID: r.PathValue("messageId")})
 	h.deleteObjects(r, d.StorageKeys)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -265,6 +269,7 @@ func (h *handler) react(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK
 	if changed {
 		status = http.StatusCreated
+		h.tell(r, events.ChannelReactionAdded, id, ReactionData{r.PathValue("messageId"), c.ID, req.Emoji})
 	}
 	return httpx.JSON(w, status, ari.ReactionCount{Emoji: req.Emoji, Count: count, Me: true})
 }
@@ -282,8 +287,12 @@ func (h *handler) unreact(w http.ResponseWriter, r *http.Request) error {
 	if !ari.ValidEmoji(emoji) {
 		return ari.Invalid(map[string]string{"emoji": emojiProblem})
 	}
-	if err := h.DB.RemoveChannelReaction(r.Context(), c.ID, id, r.PathValue("messageId"), emoji); err != nil {
+	changed, err := h.DB.RemoveChannelReaction(r.Context(), c.ID, id, r.PathValue("messageId"), emoji)
+	if err != nil {
 		return messageErr(err)
+	}
+	if changed {
+		h.tell(r, events.ChannelReactionRemoved, id, ReactionData{r.PathValue("messageId"), c.ID, emoji})
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -186,6 +187,7 @@ func (h *handler) deleteChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return channelErr(err)
 	}
+	h.tell(r, events.ChannelDeleted, r.PathValue("id"), nil)
 	h.deleteObjects(r, keys)
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
@@ -27,6 +28,9 @@ type Deps struct {
 	// Files, when set, gives attachments fresh links on every read and
 	// has the objects of deleted messages' attachments removed.
 	Files storage.Store
+	// Events, when set, publishes what changes in a channel to the sockets
+	// subscribed to it (live.go).
+	Events *events.Publisher
 	// Limiter counts SendRule per user in Redis, the counter the relay's
 	// send_message counts against too (nil: no limit).
 	Limiter  *ratelimit.Limiter
@@ -211,10 +215,12 @@ func (h *handler) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	channels := h.communityChannels(r.Context(), c.ID, r.PathValue("id"))
 	keys, err := h.DB.DeleteCommunity(r.Context(), c.ID, r.PathValue("id"))
 	if err != nil {
 		return storeErr(err)
 	}
+	h.tellAll(r, events.ChannelDeleted, channels, nil)
 	h.deleteObjects(r, keys)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -248,9 +254,11 @@ func (h *handler) leave(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	channels := h.communityChannels(r.Context(), c.ID, r.PathValue("id"))
 	if err := h.DB.LeaveCommunity(r.Context(), c.ID, r.PathValue("id")); err != nil {
 		return storeErr(err)
 	}
+	h.tellAll(r, events.ChannelMemberRemoved, channels, MemberRef{UserID: c.ID})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

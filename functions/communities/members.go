@@ -6,6 +6,7 @@ import (
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/auth"
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -62,6 +63,8 @@ func (h *handler) kick(w http.ResponseWriter, r *http.Request) error {
 	if err := h.DB.KickMember(r.Context(), c.ID, r.PathValue("id"), r.PathValue("memberId")); err != nil {
 		return storeErr(err)
 	}
+	h.tellAll(r, events.ChannelMemberRemoved, h.communityChannels(r.Context(), c.ID, r.PathValue("id")),
+		MemberRef{UserID: r.PathValue("memberId")})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -105,6 +108,9 @@ func (h *handler) ban(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeErr(err)
 	}
+	// Delivery stops at once, on every instance: the notice is ordered
+	// with the channel's messages on each channel's topic.
+	h.tellAll(r, events.ChannelMemberRemoved, h.communityChannels(r.Context(), c.ID, id), MemberRef{UserID: req.UserID})
 	return httpx.JSON(w, http.StatusCreated, b)
 }
 

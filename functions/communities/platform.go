@@ -3,6 +3,7 @@ package communities
 import (
 	"log/slog"
 
+	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
@@ -22,7 +23,7 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 }
 
 func depsWithoutFiles(p *platform.Platform) Deps {
-	return Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys),
+	return Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys), Events: events.NewPublisher(p.Redis, p.Keys),
 		SendRule: ratelimit.Send(p.Config.RateLimitSend, p.Config.RateLimitSendBurst)}
 }
 

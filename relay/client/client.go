@@ -51,6 +51,8 @@ type Deps struct {
 	// MaxSockets caps each user's open client sockets over every instance
 	// (0: no cap).
 	MaxSockets int
+	// MaxChannels caps the community channels one socket subscribes to.
+	MaxChannels int
 	// Tickets redeems the socket tickets of sockets whose upgrade carried
 	// no session (ServeTicket); AuthTimeout is how long such a socket may
 	// take to present one.
@@ -85,6 +87,9 @@ type session struct {
 	watchingAgents []string
 	// revoked: a sessions_revoked notice named this socket's session.
 	revoked atomic.Bool
+	// channels: the community channels this socket subscribed to
+	// (channels.go); guarded by mu.
+	channels map[string]*channelSub
 }
 
 // Serve runs one client socket of caller until it closes. The socket is
@@ -134,6 +139,7 @@ func (s *Sessions) finish(ctx context.Context, ss *session) {
 	delete(s.all, ss.c.ID())
 	s.mu.Unlock()
 	s.d.Hub.Unsubscribe(bg, s.d.Keys.UserChannel(ss.user.ID), ss.c.ID())
+	ss.leaveChannels(bg)
 	ss.watch(bg, "")
 	if err := presence.Remove(bg, s.d.Redis, s.d.Keys, ss.user.ID, ss.name); err != nil {
 		s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
@@ -220,6 +226,10 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.s.d.Engine.Cancel(ctx, reply)
 	case *protocol.MarkRead:
 		ss.markRead(ctx, f)
+	case *protocol.ChannelSubscribe:
+		ss.subscribeChannel(ctx, f.ChannelID)
+	case *protocol.ChannelUnsubscribe:
+		ss.unsubscribeChannel(ctx, f.ChannelID)
 	case *protocol.Focus:
 		ss.mu.Lock()
 		ss.focus, ss.active = "", f.Visible

@@ -42,6 +42,13 @@ func event(t *testing.T, typ string, data any) *Event {
 	return e
 }
 
+// channelEvent is event for a community channel's event.
+func channelEvent(t *testing.T, typ string, data any) *Event {
+	e := event(t, typ, data)
+	e.ConversationID, e.ChannelID = "", "ch1"
+	return e
+}
+
 // relayFramesSample has one of every frame the relay sends.
 func relayFramesSample(t *testing.T) []Frame {
 	r := ReactionData{MessageID: "m1", UserID: "u1", Emoji: "👍"}
@@ -69,6 +76,11 @@ func relayFramesSample(t *testing.T) []Frame {
 		event(t, TypeConversationCreated, conv), event(t, TypeConversationUpdated, conv),
 		event(t, TypeConversationDeleted, nil),
 		event(t, TypeChainLimit, ChainLimitData{ConversationID: "c1", MessageID: "r9", Hops: 4}),
+		channelEvent(t, TypeChannelMessageNew, map[string]any{"message": map[string]any{"id": "cm1", "seq": 3}}),
+		channelEvent(t, TypeChannelMessageDeleted, map[string]any{"messageId": "cm1"}),
+		channelEvent(t, TypeChannelReactionAdded, r), channelEvent(t, TypeChannelReactionRemoved, r),
+		&ChannelSubscribed{ChannelID: "ch1", CommunityID: "co1", LastSeq: 9, LastReadSeq: 4},
+		&ChannelUnsubscribed{ChannelID: "ch1", Reason: UnsubscribedRemoved},
 		&AuthOK{Agent: AgentInfo{ID: "ag1", Name: "Echo Bot", Handle: "echo-bot"}, Protocol: Version},
 		&AuthError{Code: CodeUnauthorized, Message: "invalid token"},
 		&Task{TaskID: "t1", ConversationID: "c1", MessageID: "r1",
@@ -254,7 +266,9 @@ var eventTypesOfShared = func() string {
 	for _, t := range []events.Type{events.MessageNew, events.MessageDeleted, events.ReactionAdded,
 		events.ReactionRemoved, events.ReadUpdated, events.MemberAdded, events.MemberRemoved,
 		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit,
-		events.InputResolved, events.AppSessionStarted, events.AppSessionUpdated, events.AppSessionEnded} {
+		events.InputResolved, events.AppSessionStarted, events.AppSessionUpdated, events.AppSessionEnded,
+		events.ChannelMessageNew, events.ChannelMessageDeleted, events.ChannelReactionAdded,
+		events.ChannelReactionRemoved} {
 		b.WriteString(`"` + string(t) + `"`)
 	}
 	return b.String()

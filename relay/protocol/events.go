@@ -23,6 +23,13 @@ const (
 	TypeAppSessionStarted   = "app_session_started"
 	TypeAppSessionUpdated   = "app_session_updated"
 	TypeAppSessionEnded     = "app_session_ended"
+
+	// Events of a community channel, to the sockets subscribed to it
+	// (channels.go): never queued in pending.
+	TypeChannelMessageNew      = "channel_message_new"
+	TypeChannelMessageDeleted  = "channel_message_deleted"
+	TypeChannelReactionAdded   = "channel_reaction_added"
+	TypeChannelReactionRemoved = "channel_reaction_removed"
 )
 
 // EventTypes lists every event type, for decoders and tests.
@@ -31,6 +38,7 @@ var EventTypes = []string{
 	TypeReadUpdated, TypeMemberAdded, TypeMemberRemoved, TypeConversationCreated,
 	TypeConversationUpdated, TypeConversationDeleted, TypeChainLimit, TypeInputResolved,
 	TypeAppSessionStarted, TypeAppSessionUpdated, TypeAppSessionEnded,
+	TypeChannelMessageNew, TypeChannelMessageDeleted, TypeChannelReactionAdded, TypeChannelReactionRemoved,
 }
 
 // Kinds of members and of conversations.
@@ -48,6 +56,7 @@ type Event struct {
 	Type           string          `json:"-"`
 	ID             string          `json:"id"`
 	ConversationID string          `json:"conversationId,omitempty"`
+	ChannelID      string          `json:"channelId,omitempty"`
 	At             ari.Time        `json:"at"`
 	Data           json.RawMessage `json:"data,omitempty"`
 }

@@ -110,7 +110,8 @@ func New(d Deps) *Server {
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push,
 		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
-		Tickets: auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,
+		MaxChannels: c.RelayMaxChannelsPerSocket,
+		Tickets:     auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,
 		Inputs: &inputs.Answerer{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Log: d.Log}})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL,

@@ -90,6 +90,8 @@ type Config struct {
 	RateLimitGroups        int `env:"RATE_LIMIT_GROUPS_PER_HOUR" envDefault:"30"`
 	RateLimitGroupMembers  int `env:"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR" envDefault:"300"`
 	RelayMaxSocketsPerUser int `env:"RELAY_MAX_SOCKETS_PER_USER" envDefault:"20"`
+	// Community channels one client socket may subscribe to at once.
+	RelayMaxChannelsPerSocket int `env:"RELAY_MAX_CHANNELS_PER_SOCKET" envDefault:"50"`
 	// Per agent, shared by the relay's agent_message frames and REST's
 	// POST /api/agent/messages: messages an agent starts a minute.
 	RateLimitAgentMessages int `env:"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE" envDefault:"30"`
@@ -282,6 +284,7 @@ func (c Config) validate() error {
 	for name, v := range map[string]int{"RATE_LIMIT_SEND_PER_MINUTE": c.RateLimitSend, "RATE_LIMIT_SEND_BURST": c.RateLimitSendBurst,
 		"RATE_LIMIT_GROUPS_PER_HOUR": c.RateLimitGroups, "RATE_LIMIT_GROUP_MEMBERS_PER_HOUR": c.RateLimitGroupMembers,
 		"RELAY_MAX_SOCKETS_PER_USER":            c.RelayMaxSocketsPerUser,
+		"RELAY_MAX_CHANNELS_PER_SOCKET":         c.RelayMaxChannelsPerSocket,
 		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP,
 		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages, "RATE_LIMIT_EXPORT_PER_HOUR": c.RateLimitExportPerHour} {
 		if v < 1 {

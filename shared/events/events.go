@@ -40,6 +40,20 @@ const (
 	AppSessionUpdated Type = "app_session_updated"
 	AppSessionEnded   Type = "app_session_ended"
 
+	// Channel events go to the sockets subscribed to a community channel
+	// (Publisher.ToChannel), never to pending queues: a member who was not
+	// looking finds them in the channel's history and unread count.
+	ChannelMessageNew      Type = "channel_message_new"
+	ChannelMessageDeleted  Type = "channel_message_deleted"
+	ChannelReactionAdded   Type = "channel_reaction_added"
+	ChannelReactionRemoved Type = "channel_reaction_removed"
+	ChannelDeleted         Type = "channel_deleted"
+	// ChannelMemberRemoved tells relays that a user left the channel's
+	// community (left, kicked, banned): their sockets stop getting the
+	// channel at once. Relays turn it into channel_unsubscribed for that
+	// user's sockets and forward it to no one else.
+	ChannelMemberRemoved Type = "channel_member_removed"
+
 	// Agent control events go to an agent's channel, not to users.
 	AgentTokenRevoked Type = "agent_token_revoked"
 	AgentDeleted      Type = "agent_deleted"
@@ -51,11 +65,13 @@ const (
 
 // Event is the envelope. Data is the type's payload (documented in PROTOCOL.md).
 type Event struct {
-	ID             string          `json:"id"`
-	Type           Type            `json:"type"`
-	ConversationID string          `json:"conversationId,omitempty"`
-	At             ari.Time        `json:"at"`
-	Data           json.RawMessage `json:"data,omitempty"`
+	ID             string `json:"id"`
+	Type           Type   `json:"type"`
+	ConversationID string `json:"conversationId,omitempty"`
+	// ChannelID names the community channel of a channel event.
+	ChannelID string          `json:"channelId,omitempty"`
+	At        ari.Time        `json:"at"`
+	Data      json.RawMessage `json:"data,omitempty"`
 }
 
 // New builds an event with a fresh id and the current time.
@@ -98,6 +114,28 @@ func (p *Publisher) ToUsers(ctx context.Context, userIDs []string, ev Event) err
 		}
 	}
 	return Deliver(ctx, p.rdb, p.keys, userIDs, raw, raw)
+}
+
+// NewForChannel builds a channel event (ChannelMessageNew and the others)
+// for channelID.
+func NewForChannel(t Type, channelID string, data any) (Event, error) {
+	ev, err := New(t, "", data)
+	ev.ChannelID = channelID
+	return ev, err
+}
+
+// ToChannel publishes a channel event once on the channel's topic
+// (kv.Keys.ChannelTopic): every relay instance with a socket subscribed to
+// the channel delivers it to those sockets. Nobody subscribed: nothing to do.
+func (p *Publisher) ToChannel(ctx context.Context, ev Event) error {
+	raw, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if err := p.rdb.SPublish(ctx, p.keys.ChannelTopic(ev.ChannelID), raw).Err(); err != nil {
+		return fmt.Errorf("events: publish channel: %w", err)
+	}
+	return nil
 }
 
 // ToAgent sends a control event to the relay holding the agent's socket. With

@@ -100,6 +100,12 @@ func (k Keys) UserChannel(userID string) string { return k.Prefix + "ch:user:{" 
 // the relay holding an agent's socket.
 func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:{" + agentID + "}" }
 
+// ChannelTopic carries one community channel's traffic (messages,
+// deletions, reactions, the channel's deletion, members removed) to the
+// relay instances holding sockets subscribed to it (channel_subscribe): one
+// publish per message whatever the community's size.
+func (k Keys) ChannelTopic(channelID string) string { return k.Prefix + "ch:channel:{" + channelID + "}" }
+
 // MembershipChannel tells every relay instance that users left a
 // conversation (a member removed, the conversation deleted); the payload is
 // the conversation's id. An instance streaming a reply there stops sending

@@ -414,16 +414,19 @@ func (db *DB) AddChannelReaction(ctx context.Context, userID, channelID, message
 	return changed, count, err
 }
 
-// RemoveChannelReaction takes the caller's emoji off a message.
-func (db *DB) RemoveChannelReaction(ctx context.Context, userID, channelID, messageID, emoji string) error {
-	return db.Tx(ctx, func(tx pgx.Tx) error {
+// RemoveChannelReaction takes the caller's emoji off a message; changed is
+// false when it was not there.
+func (db *DB) RemoveChannelReaction(ctx context.Context, userID, channelID, messageID, emoji string) (changed bool, err error) {
+	err = db.Tx(ctx, func(tx pgx.Tx) error {
 		if _, err := channelMessageFor(ctx, tx, userID, channelID, messageID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `delete from channel_message_reactions where message_id = $1 and user_id = $2 and emoji = $3`,
+		tag, err := tx.Exec(ctx, `delete from channel_message_reactions where message_id = $1 and user_id = $2 and emoji = $3`,
 			messageID, userID, emoji)
+		changed = tag.RowsAffected() > 0
 		return err
 	})
+	return changed, err
 }
 
 // ChannelReactions counts a message's reactions per emoji, in the order each

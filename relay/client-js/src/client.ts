@@ -1,6 +1,9 @@
 import {
   PROTOCOL,
   decodeFromRelay,
+  type ChannelEventFrame,
+  type ChannelSubscribedFrame,
+  type ChannelUnsubscribedFrame,
   type ClientToRelay,
   type ConversationState,
   type ErrorFrame,
@@ -73,6 +76,11 @@ export interface ClientEvents {
   error: ErrorFrame;
   /** An agent's question or approval (input_request); open ones also come in sync's inputRequests. Answer with answerInput. */
   input: InputRequestFrame;
+  /**
+   * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
+   * unsubscribed (and why), or one of its events.
+   */
+  channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame;
 }
 
 type Listener<T> = (v: T) => void;
@@ -131,6 +139,8 @@ export class AriClient {
   private readonly outbox = new Map<string, Outgoing>();
   private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
   private readonly cancels = new Set<string>();
+  // community channels followed (section 18), subscribed again on every connect
+  private readonly channels = new Set<string>();
   private readonly readMarks = new Map<string, number>();
   private readonly cursors = new Map<string, number>();
   private focused: string | null = null;
@@ -264,6 +274,20 @@ export class AriClient {
     });
   }
 
+  /**
+   * subscribeChannel follows a community channel's live traffic (section 18), also after every reconnect,
+   * until unsubscribeChannel or the relay ends it (channel_unsubscribed with reason removed or deleted).
+   */
+  subscribeChannel(channelId: string): void {
+    this.channels.add(channelId);
+    this.write({ type: "channel_subscribe", channelId });
+  }
+
+  unsubscribeChannel(channelId: string): void {
+    this.channels.delete(channelId);
+    this.write({ type: "channel_unsubscribe", channelId });
+  }
+
   /** focus names the conversation in the foreground (null: none), for push notifications. */
   focus(conversationId: string | null): void {
     this.focused = conversationId;
@@ -360,6 +384,7 @@ export class AriClient {
     this.cancels.clear();
     for (const [conversationId, seq] of this.readMarks) this.write({ type: "mark_read", conversationId, seq });
     this.readMarks.clear();
+    for (const channelId of this.channels) this.write({ type: "channel_subscribe", channelId });
   }
 
   private startSync(): void {
@@ -485,6 +510,19 @@ export class AriClient {
         return;
       case "error":
         return this.refused(f);
+      case "channel_unsubscribed":
+        // removed or deleted: gone for good; interrupted: subscribe again (history past lastSeq fills the gap).
+        if (f.reason === "interrupted" && this.channels.has(f.channelId)) this.write({ type: "channel_subscribe", channelId: f.channelId });
+        else if (f.reason !== "requested") this.channels.delete(f.channelId);
+        this.emit("channel", f);
+        return;
+      case "channel_subscribed":
+      case "channel_message_new":
+      case "channel_message_deleted":
+      case "channel_reaction_added":
+      case "channel_reaction_removed":
+        this.emit("channel", f);
+        return;
       case "sync_needed":
         // Frames for this socket may have been lost: what sync returns
         // repairs streams (by offset) and events (once by id).

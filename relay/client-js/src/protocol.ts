@@ -103,7 +103,63 @@ export type ClientToRelay =
   | RegenerateFrame
   | FocusFrame
   | InputResponseFrame
+  | ChannelSubscribeFrame
+  | ChannelUnsubscribeFrame
   | PingFrame;
+
+// ---- community channels (section 18) ----
+
+export interface ChannelSubscribeFrame {
+  type: "channel_subscribe";
+  channelId: string;
+}
+export interface ChannelUnsubscribeFrame {
+  type: "channel_unsubscribe";
+  channelId: string;
+}
+export interface ChannelSubscribedFrame {
+  type: "channel_subscribed";
+  channelId: string;
+  communityId: string;
+  lastSeq: number;
+  lastReadSeq: number;
+}
+export interface ChannelUnsubscribedFrame {
+  type: "channel_unsubscribed";
+  channelId: string;
+  reason: "requested" | "removed" | "deleted" | "interrupted" | (string & {});
+}
+export interface ChannelMessage {
+  id: string;
+  channelId: string;
+  seq: number;
+  senderUserId: string | null;
+  senderAgentId: string | null;
+  content: string;
+  clientMessageId?: string;
+  createdAt: string;
+  updatedAt: string;
+  deletedAt?: string;
+  deleted: boolean;
+  attachments: unknown[];
+}
+export interface ChannelEventData {
+  channel_message_new: { message: ChannelMessage };
+  channel_message_deleted: { messageId: string };
+  channel_reaction_added: { messageId: string; userId: string; emoji: string };
+  channel_reaction_removed: { messageId: string; userId: string; emoji: string };
+}
+export type ChannelEventType = keyof ChannelEventData;
+export const CHANNEL_EVENT_TYPES: readonly ChannelEventType[] = [
+  "channel_message_new",
+  "channel_message_deleted",
+  "channel_reaction_added",
+  "channel_reaction_removed",
+];
+/** One event of a subscribed channel; `id` is unique per event. */
+export type ChannelEventFrame = {
+  [T in ChannelEventType]: { type: T; id: string; channelId: string; at: string; data: ChannelEventData[T] };
+}[ChannelEventType];
 
 // ---- relay → client (section 6) ----
 
@@ -327,6 +383,9 @@ export type RelayToClient =
   | ErrorFrame
   | PongFrame
   | SyncNeededFrame
+  | ChannelSubscribedFrame
+  | ChannelUnsubscribedFrame
+  | ChannelEventFrame
   | EventFrame;
 
 const eventTypes = new Set<string>(EVENT_TYPES);
@@ -347,7 +406,10 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   error: { code: "string", message: "string" },
   pong: {},
   sync_needed: {},
+  channel_subscribed: { channelId: "string", communityId: "string", lastSeq: "number", lastReadSeq: "number" },
+  channel_unsubscribed: { channelId: "string", reason: "string" },
 };
+const channelEventTypes = new Set<string>(CHANNEL_EVENT_TYPES);
 
 function jsonType(v: unknown): string {
   if (Array.isArray(v)) return "array";
@@ -374,6 +436,11 @@ export function decodeValue(v: unknown): RelayToClient | undefined {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
   const f = v as Record<string, unknown>;
   if (typeof f.type !== "string") return undefined;
+  if (channelEventTypes.has(f.type)) {
+    if (typeof f.id !== "string" || typeof f.at !== "string" || typeof f.channelId !== "string") return undefined;
+    if (jsonType(f.data) !== "object") return undefined;
+    return f as unknown as ChannelEventFrame;
+  }
   if (eventTypes.has(f.type)) {
     if (typeof f.id !== "string" || typeof f.at !== "string") return undefined;
     if (f.data !== undefined && jsonType(f.data) !== "object") return undefined;
