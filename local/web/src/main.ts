@@ -11,6 +11,7 @@ import { setupAgents } from "./agents.js";
 import { api, el, ids, type Conversation, type Page, type ReactionCount } from "./api.js";
 import { mentionKey, setMentionable } from "./mentions.js";
 import { setupPrefs } from "./prefs.js";
+import { setupPush } from "./push.js";
 import { setupSearch } from "./search.js";
 import { attachmentList, upload, type Attachment } from "./uploads.js";
 
@@ -100,6 +101,7 @@ let awaitingFirstText: string | null = null;
 const agents = setupAgents(startWith);
 setupSearch(openAt);
 setupPrefs();
+setupPush();
 
 async function start(): Promise<void> {
   const { data } = await auth.getSession();

@@ -1,5 +1,5 @@
 // Notification preferences (GET/PUT /api/notifications/preferences): what
-// push notifications a person gets. Web Push itself is not in the app yet.
+// push notifications a person gets (push.ts turns Web Push on in this browser).
 import { api, el } from "./api.js";
 
 interface Preferences {
