@@ -96,6 +96,9 @@ func TestWebApp(t *testing.T) {
 		Stopped          shownReply `json:"stopped"`
 		StopDisabled     bool       `json:"stopDisabled"`
 		RegenIndexBefore int        `json:"regenIndexBefore"`
+		Question         shownReply `json:"question"`
+		ApprovalPrompt   string     `json:"approvalPrompt"`
+		Approval         shownReply `json:"approval"`
 		Regenerated      struct {
 			Before     shownReply `json:"before"`
 			After      shownReply `json:"after"`
@@ -219,6 +222,13 @@ func TestWebApp(t *testing.T) {
 	if err := p.DB.Pool.QueryRow(t.Context(), `select superseded from messages where id = $1`,
 		strings.TrimPrefix(rg.Before.ID, "m-")).Scan(&superseded); err != nil || !superseded {
 		t.Errorf("the first version is not stored as superseded: %v %v", superseded, err)
+	}
+
+	// Questions and approvals: answered from the page (after a reload), the
+	// agent got the answer and went on.
+	if got.Question.Text != "Du wählst Blau." || got.Question.Status != "complete" ||
+		got.ApprovalPrompt != "Darf ich alles löschen?" || got.Approval.Text != "Abgelehnt." {
+		t.Errorf("questions: %+v, approval %q %+v", got.Question, got.ApprovalPrompt, got.Approval)
 	}
 
 	// Reactions: 👍 added (pressed) and taken back, 🎉 added from the keyboard.
@@ -394,6 +404,30 @@ func runWebEcho(t *testing.T, url, token, prefix string, gate <-chan struct{}) {
 	}
 	handler := func(ctx context.Context, task *agentsdk.Task, s *agentsdk.Stream) error {
 		content := task.Message.Content
+		switch {
+		case strings.HasPrefix(content, "ask "):
+			a, err := s.Ask(ctx, agentsdk.Question{Prompt: "Welche Farbe?", Options: []string{"Rot", "Blau"}})
+			if err != nil {
+				return err
+			}
+			if err := s.Write("Du wählst " + a.Text + "."); err != nil {
+				return err
+			}
+			return s.Complete()
+		case strings.HasPrefix(content, "approve "):
+			a, err := s.Approve(ctx, "Darf ich alles löschen?")
+			if err != nil {
+				return err
+			}
+			verdict := "Abgelehnt."
+			if a.Approved {
+				verdict = "Genehmigt."
+			}
+			if err := s.Write(verdict); err != nil {
+				return err
+			}
+			return s.Complete()
+		}
 		if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
 			return err
 		}

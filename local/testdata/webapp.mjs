@@ -143,6 +143,26 @@ try {
   result.regenMs = await page.evaluate(() => performance.getEntriesByName('ari:send-to-first-text')[0]?.duration ?? -1);
   await shot(page, '5-regenerated');
 
+  // Questions and approvals: the agent asks; the question is still there
+  // after a reload (sync lists it); an option answers it, the agent goes on.
+  await send(page, 'ask which colour');
+  const asked = page.getByRole('group', { name: 'The agent asks', exact: true });
+  await asked.waitFor();
+  await page.reload();
+  await asked.getByRole('button', { name: 'Blau' }).click();
+  await asked.waitFor({ state: 'detached' });
+  const chose = await replyAfter(page, again.id, 'complete');
+  await page.waitForFunction((id) => document.getElementById(id)?.querySelector('.text')?.textContent === 'Du wählst Blau.', chose.id);
+  result.question = await lastReply(page);
+  await send(page, 'approve delete everything');
+  const approval = page.getByRole('group', { name: 'The agent asks for your approval', exact: true });
+  result.approvalPrompt = await approval.locator('p').first().textContent();
+  await shot(page, '5b-approval');
+  await approval.getByRole('button', { name: 'Decline' }).click();
+  await approval.waitFor({ state: 'detached' });
+  await page.waitForFunction((id) => { const li = [...document.querySelectorAll('#messages li.agent')].at(-1); return li && li.id !== id && li.dataset.status === 'complete' && li.querySelector('.text').textContent === 'Abgelehnt.'; }, result.question.id);
+  result.approval = await lastReply(page);
+
   // Reactions: add one through the picker, take it back, add another.
   const reply = page.locator(`#${again.id}`);
   await reply.getByRole('button', { name: 'React', exact: true }).click();

@@ -10,6 +10,7 @@ import { AriClient, type Message, type StreamState } from "../../../relay/client
 import { setupAgents } from "./agents.js";
 import { api, el, ids, type Conversation, type Page, type ReactionCount } from "./api.js";
 import { mentionKey, setMentionable } from "./mentions.js";
+import { renderInputs, setupInputs } from "./inputs.js";
 import { setupPrefs } from "./prefs.js";
 import { setupPush } from "./push.js";
 import { setupSearch } from "./search.js";
@@ -121,6 +122,7 @@ async function start(): Promise<void> {
     ui.connection.textContent = state === "open" ? "Connected" : state === "closed" ? "Disconnected" : "Connecting…";
   });
   client.on("stream", onStream);
+  setupInputs(client, () => current?.id ?? null);
   client.on("event", (e) => {
     if (e.type === "message_new") {
       const m = e.data.message;
@@ -217,6 +219,7 @@ async function openAt(conversationId: string, messageId: string, seq: number): P
 
 async function open(c: Conversation, at: { messageId?: string; seq?: number } = {}): Promise<void> {
   current = c;
+  renderInputs();
   history.replaceState(null, "", `#/c/${c.id}${at.messageId ? `/m/${at.messageId}` : ""}`);
   ui.chatTitle.textContent = title(c);
   ui.composer.hidden = false;
