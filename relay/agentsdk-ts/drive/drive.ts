@@ -2,7 +2,7 @@
 // real relay processes. Each prints JSON lines {"event": …} on stdout; some
 // wait for a line on stdin ("resume") from the test that drives them.
 import { createInterface } from "node:readline";
-import { Agent, mention, run, type Task } from "../src/index.js";
+import { Agent, InputTimeoutError, mention, run, type Task } from "../src/index.js";
 
 const url = process.env.ARI_RELAY_URL ?? "";
 const token = process.env.ARI_AGENT_TOKEN ?? "";
@@ -125,6 +125,37 @@ const scenarios: Record<string, () => Promise<void>> = {
       break;
     }
     await Promise.all([ping.stop(), pong.stop()]);
+  },
+
+  // Asks the conversation's people, by the message: "frage" a question with
+  // options, "genehmige" an approval, "warte" a question nobody answers in
+  // time. Reports each answer (or timeout) as it resolves, then ends the
+  // reply with it.
+  async ask() {
+    const agent = await Agent.connect({ url, token, backoff });
+    emit("ready");
+    await agent.serve(async (task) => {
+      await task.write("Moment … ");
+      const content = task.message.content;
+      try {
+        if (content.startsWith("frage")) {
+          const a = await task.ask("Welche Uhrzeit?", { options: ["18:00", "19:30", "21:00"] });
+          emit("answered", { taskId: task.id, kind: "question", ...a });
+          await task.complete(`Moment … um ${a.text}.`);
+        } else if (content.startsWith("genehmige")) {
+          const a = await task.approve("Soll ich den Tisch reservieren?");
+          emit("answered", { taskId: task.id, kind: "approval", ...a });
+          await task.complete(a.approved ? "Moment … gebucht." : "Moment … nicht gebucht.");
+        } else {
+          await task.ask("Welche Farbe?", { schema: { type: "object", properties: { color: { type: "string" } } } });
+          emit("answered", { taskId: task.id, kind: "unexpected" });
+        }
+      } catch (err) {
+        if (!(err instanceof InputTimeoutError)) throw err;
+        emit("timeout", { taskId: task.id, requestId: err.requestId });
+        await task.complete("Moment … keine Antwort.");
+      }
+    });
   },
 
   // Posts a message of its own and reports the ack, then the same id again.

@@ -2,7 +2,8 @@
 // The TypeScript twin of local/echoagent: it answers every message with
 // "You said: " and the message, streamed word by word. It calls nothing
 // outside the relay. "/later <text>" shows a message the agent starts itself:
-// the text comes back a few seconds later as an agent_message.
+// the text comes back a few seconds later as an agent_message. "/ask <text>"
+// shows a question waiting for a person: it asks for an approval first.
 //
 //   ARI_AGENT_TOKEN  the agent's secret (required; `ari-local demo` prints one)
 //   ARI_RELAY_URL    the relay's agent socket (default ws://127.0.0.1:3502/ws/agent)
@@ -11,7 +12,7 @@
 //   ECHO_DELAY       pause between words (default 60ms; e.g. 0, 5ms, 1s)
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_URL, run, type Logger, type Task } from "../src/index.js";
+import { DEFAULT_URL, InputTimeoutError, run, type Logger, type Task } from "../src/index.js";
 
 const LATER_DELAY_MS = 3000;
 
@@ -55,6 +56,7 @@ export function echo(mode: "delta" | "accumulated", delayMs: number) {
       await task.agent.post(task.conversationId, "⏰ " + later, "later-" + task.messageId, { signal: task.agent.signal });
       return;
     }
+    if (task.message.content.startsWith("/ask")) return ask(task, task.message.content.slice("/ask".length).trim() || "nothing");
     await task.status("writing", "Echoing your message");
     let text = "";
     for (const [i, piece] of words(reply(task)).entries()) {
@@ -64,6 +66,24 @@ export function echo(mode: "delta" | "accumulated", delayMs: number) {
     }
     await task.complete();
   };
+}
+
+/**
+ * ask asks for an approval to echo text (agent_input_request), waits however
+ * long that takes, and answers by what the member decided — as the Go echo
+ * agent does.
+ */
+async function ask(task: Task, text: string): Promise<void> {
+  await task.write("Let me check with you first. ");
+  let approved: boolean;
+  try {
+    approved = (await task.approve(`May I echo ${JSON.stringify(text)}?`)).approved;
+  } catch (err) {
+    if (!(err instanceof InputTimeoutError)) throw err;
+    await task.write("Nobody answered, so I keep it to myself.");
+    return;
+  }
+  await task.write(approved ? "Approved: " + text : "Declined; I keep it to myself.");
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<boolean> {

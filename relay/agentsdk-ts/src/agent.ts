@@ -1,3 +1,4 @@
+import { Asks } from "./ask.js";
 import { Backoff, sleep, type BackoffOptions } from "./backoff.js";
 import {
   AuthError,
@@ -124,6 +125,8 @@ export class Agent {
   private recent: { it: Item; at: number }[] = [];
   private readonly tasks_ = new Map<string, Task>();
   private readonly posts = new Map<string, PostWaiter>();
+  /** @internal the input requests waiting for their answer, one per task. */
+  readonly _asks = new Asks();
   private readonly incoming: Task[] = [];
   private taskWaiter: (() => void) | undefined;
   private halted = false;
@@ -465,10 +468,15 @@ export class Agent {
       case "task_cancel":
         this.tasks_.get(f.taskId)?.controller.abort(new CancelledError(f.reason));
         return;
+      case "input_response":
+      case "input_timeout":
+        this._asks.answer(f);
+        return;
       case "agent_message_ack":
         this.posts.get(f.clientMessageId)?.resolve({ clientMessageId: f.clientMessageId, messageId: f.messageId, seq: f.seq });
         return;
       case "error": {
+        if (this._asks.refuse(f)) return;
         if (f.code === "not_your_task" && f.ref) {
           this.tasks_.get(f.ref)?.controller.abort(new NotYourTaskError());
           return;
@@ -492,9 +500,11 @@ export class Agent {
     w?.();
   }
 
-  // socketLost sends the posts waiting for an answer again, on the next socket.
+  // socketLost sends the posts and input requests waiting for an answer
+  // again, on the next socket (the relay keeps one of each per id).
   private socketLost(): void {
     for (const p of this.posts.values()) this.queue.push({ kind: "post", frame: p.frame });
+    for (const f of this._asks.frames()) this.queue.push({ kind: "raw", frame: f });
   }
 
   /** @internal the task's end is queued: it no longer needs the agent. */

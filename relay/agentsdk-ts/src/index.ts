@@ -1,4 +1,5 @@
 export { Agent, run, validId, type AgentOptions, type Handler, type Logger, type Posted } from "./agent.js";
+export { InputError, InputTimeoutError, type Answer, type AskOptions } from "./ask.js";
 export { Task, mention, handle, HANDLER_FAILURE, AGENT_STOPPING } from "./task.js";
 export {
   AuthError,

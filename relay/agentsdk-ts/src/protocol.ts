@@ -15,6 +15,11 @@ export const MAX_CONTENT_BYTES = 16384;
 export const MAX_STATUS_LABEL_BYTES = 200;
 export const MAX_AGENT_ERROR_BYTES = 2048;
 export const MAX_SKILLS = 64;
+/** Bounds of an agent_input_request (section 9). */
+export const MAX_INPUT_PROMPT_BYTES = 4096;
+export const MAX_INPUT_OPTIONS = 16;
+export const MAX_INPUT_OPTION_BYTES = 200;
+export const MAX_INPUT_SCHEMA_BYTES = 8192;
 
 /** Close codes of section 3 that change what the SDK does. */
 export const CloseCode = {

@@ -1,10 +1,12 @@
 import type { Agent } from "./agent.js";
+import { checkRequest, newRequestId, type Answer, type AskOptions } from "./ask.js";
 import { InvalidInputError, StoppedError, TaskEndedError, relayEnded } from "./errors.js";
 import {
   MAX_AGENT_ERROR_BYTES,
   MAX_REPLY_BYTES,
   MAX_STATUS_LABEL_BYTES,
   STATUS_STATES,
+  type AgentInputRequestFrame,
   type Attachment,
   type HistoryEntry,
   type StatusState,
@@ -183,6 +185,46 @@ export class Task {
   fail(message: string = HANDLER_FAILURE): Promise<void> {
     const msg = truncate(clean(message || HANDLER_FAILURE), MAX_AGENT_ERROR_BYTES);
     return this.end("error", undefined, msg);
+  }
+
+  /**
+   * ask asks the conversation's people a question (agent_input_request,
+   * kind question) and resolves with the first answer. The reply waits
+   * meanwhile, with no silence timeout, however long that takes; the
+   * request is sent again on every new socket until answered, and an answer
+   * the relay hands over twice resolves once. It rejects with an
+   * InputTimeoutError when the request expires unanswered (the task goes
+   * on), an InputError when the relay refused it, an InvalidInputError when
+   * it breaks the protocol's bounds or the task already waits for an answer
+   * (nothing was sent), and the task's signal reason when the task ends
+   * (cancelled, not this agent's, the agent stopping).
+   */
+  ask(prompt: string, opts: AskOptions = {}): Promise<Answer> {
+    const f: AgentInputRequestFrame = { type: "agent_input_request", taskId: this.id, requestId: opts.requestId ?? newRequestId(), kind: "question", prompt };
+    if (opts.options !== undefined) f.options = opts.options;
+    if (opts.schema !== undefined) f.schema = opts.schema;
+    return this.request(f, opts.signal);
+  }
+
+  /**
+   * approve asks the conversation's people for an approval (kind approval)
+   * and resolves with the first decision: `approved`, and `text` the
+   * member's comment if any. See ask.
+   */
+  approve(prompt: string, opts: { requestId?: string; signal?: AbortSignal } = {}): Promise<Answer> {
+    return this.request({ type: "agent_input_request", taskId: this.id, requestId: opts.requestId ?? newRequestId(), kind: "approval", prompt }, opts.signal);
+  }
+
+  private request(f: AgentInputRequestFrame, signal?: AbortSignal): Promise<Answer> {
+    try {
+      checkRequest(f);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const err = this.unusable();
+    if (err) return Promise.reject(err);
+    const signals = signal ? [this.signal, signal] : [this.signal];
+    return this.agent._asks.wait(f, signals, (frame) => this.agent._enqueue({ kind: "raw", frame }, this.signal));
   }
 
   /** mentionBack is the mention of the agent whose reply this task answers, or "" for a person's message. */

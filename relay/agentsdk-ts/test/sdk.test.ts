@@ -76,3 +76,48 @@ test("a chain task tells who mentioned it and whether it is the last hop", async
   await assert.rejects(p.write("a\u0000b"), { name: "InvalidInputError" });
   await assert.rejects(p.status("sleeping" as "thinking"), { name: "InvalidInputError" });
 });
+
+test("ask and approve: bounds checked before sending, an answer resolves once, timeouts, refusals and the task's end reject", async () => {
+  const { Agent, CancelledError, Task, decodeFromRelay } = await import("../src/index.js");
+  const agent = new Agent({ token: "ari_x" });
+  const f = decodeFromRelay('{"type":"task","taskId":"t_42","conversationId":"c","messageId":"t_42","message":{"id":"m","seq":1,"content":"hi","sender":{"id":"u","name":"Ada"}}}');
+  if (f?.type !== "task") return assert.fail("no task");
+  const t = new Task(agent, f);
+  for (const bad of [
+    t.ask(""),
+    t.ask("   "),
+    t.ask("x", { options: [] }),
+    t.ask("x", { options: ["a", "a"] }),
+    t.ask("x", { options: ["a", "x".repeat(201)] }),
+    t.ask("x", { schema: { big: "x".repeat(8192) } }),
+    t.ask("x".repeat(4097)),
+    t.approve("x", { requestId: "no spaces" }),
+    t.ask("a\u0000b"),
+  ]) {
+    await assert.rejects(bad, { name: "InvalidInputError" });
+  }
+  const p = t.approve("Soll ich?", { requestId: "q-1" });
+  await assert.rejects(t.ask("Und?"), { name: "InvalidInputError" }); // one request at a time
+  assert.deepEqual(agent._asks.frames(), [{ type: "agent_input_request", taskId: "t_42", requestId: "q-1", kind: "approval", prompt: "Soll ich?" }]);
+  agent._asks.answer({ type: "input_response", taskId: "t_42", requestId: "q-9", approved: false, userId: "u_bob" }); // another request: dropped
+  agent._asks.answer({ type: "input_response", taskId: "t_42", requestId: "q-1", approved: true, userId: "u_ada" });
+  agent._asks.answer({ type: "input_response", taskId: "t_42", requestId: "q-1", approved: false, userId: "u_bob" }); // a repeat: dropped
+  assert.deepEqual(await p, { requestId: "q-1", text: "", approved: true, userId: "u_ada" });
+  assert.deepEqual(agent._asks.frames(), []);
+
+  const q = t.ask("Welche Uhrzeit?", { options: ["18:00", "19:30"], requestId: "q-2" });
+  agent._asks.answer({ type: "input_timeout", taskId: "t_42", requestId: "q-2" });
+  await assert.rejects(q, { name: "InputTimeoutError", requestId: "q-2" });
+  const r = t.ask("Und?", { requestId: "q-3", schema: { type: "object" } });
+  assert.equal(agent._asks.refuse({ type: "error", code: "not_found", message: "x", ref: "t_42" }), false);
+  assert.equal(agent._asks.refuse({ type: "error", code: "input_pending", message: "waits for q-1", ref: "t_42" }), true);
+  await assert.rejects(r, { name: "InputError", code: "input_pending" });
+  const stop = new AbortController();
+  const s = t.ask("Name?", { requestId: "q-4", signal: stop.signal });
+  stop.abort(new Error("caller gave up"));
+  await assert.rejects(s, { message: "caller gave up" });
+  const u = t.approve("Los?", { requestId: "q-5" });
+  t.controller.abort(new CancelledError("user_cancelled"));
+  await assert.rejects(u, { name: "CancelledError" });
+  await assert.rejects(t.approve("Noch?"), { name: "CancelledError" });
+});

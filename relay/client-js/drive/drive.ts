@@ -3,7 +3,7 @@
 // Each prints JSON lines {"event": …} on stdout.
 import { createInterface } from "node:readline";
 import { WebSocket } from "ws";
-import { AriClient, type StreamState, type WebSocketConstructor } from "../src/index.js";
+import { AriClient, type InputClosed, type InputRequest, type StreamState, type SyncResultFrame, type WebSocketConstructor } from "../src/index.js";
 
 const urls: string[] = JSON.parse(process.env.URLS ?? "[]");
 const token = process.env.TOKEN ?? "";
@@ -27,6 +27,39 @@ function until(c: AriClient, ok: (s: StreamState) => boolean): Promise<StreamSta
       }
     });
   });
+}
+
+/** inputOf resolves with the open input request of a reply (held already, or when it opens). */
+function inputOf(c: AriClient, messageId: string): Promise<InputRequest> {
+  const held = [...c.inputs.values()].find((r) => r.messageId === messageId);
+  if (held) return Promise.resolve(held);
+  return new Promise((resolve) => {
+    const off = c.on("input", (r) => {
+      if (r.messageId === messageId) {
+        off();
+        resolve(r);
+      }
+    });
+  });
+}
+
+/** closedOf resolves when the request leaves the client's open inputs. */
+function closedOf(c: AriClient, requestId: string): Promise<InputClosed> {
+  return new Promise((resolve) => {
+    const off = c.on("inputClosed", (x) => {
+      if (x.request.requestId === requestId) {
+        off();
+        resolve(x);
+      }
+    });
+  });
+}
+
+/** replyTo sends text and returns its reply's id and a promise of its end. */
+async function replyTo(c: AriClient, text: string): Promise<{ id: string; end: Promise<StreamState> }> {
+  const ack = await c.send(conv, text);
+  const id = ack.replies?.[0]?.messageId ?? "";
+  return { id, end: until(c, (s) => s.messageId === id && s.status !== "streaming") };
 }
 
 const stdinLines: string[] = [];
@@ -101,6 +134,60 @@ const scenarios: Record<string, () => Promise<void>> = {
     emit("reply", { status: end.status, content: end.content, endedWhileAway: end.endedWhileAway ?? false });
     const secondAck = (await second) as { message: { id: string; seq: number } } | undefined;
     emit("second", { acked: secondAck?.message.id ?? null, states });
+    c.close();
+  },
+
+  // Questions and approvals of the test's agent (its "ask" scenario): the
+  // client sees each input_request, answers it, and follows the reply to
+  // its end. The test SIGKILLs the client's instance while the third
+  // request is open; the reconnected client finds it in sync and answers.
+  async inputs() {
+    const c = client();
+    const synced = new Promise((r) => c.on("sync", r));
+    c.connect();
+    await synced;
+    for (const [name, text, answer] of [
+      ["question", "frage nach der Uhrzeit", { answer: "19:30" }],
+      ["approval", "genehmige bitte", { approved: true, answer: "gern" }],
+    ] as const) {
+      const r = await replyTo(c, text);
+      const req = await inputOf(c, r.id);
+      const closed = closedOf(c, req.requestId);
+      const sent = c.answerInput(req.requestId, answer);
+      const x = await closed;
+      const end = await r.end;
+      emit(name, { request: req, sent, closed: x.state, resolved: x.resolved, content: end.content, status: end.status, open: c.inputs.size });
+    }
+    const r = await replyTo(c, "genehmige noch einmal");
+    const req = await inputOf(c, r.id);
+    let lost = false;
+    const resynced = new Promise<SyncResultFrame>((resolve) => {
+      c.on("state", (s) => s.state === "reconnecting" && (lost = true));
+      c.on("sync", (f) => lost && resolve(f));
+    });
+    emit("open", { requestId: req.requestId });
+    const f = await resynced;
+    emit("resynced", { listed: f.inputRequests.map((q) => q.requestId), held: [...c.inputs.keys()] });
+    const closed = closedOf(c, req.requestId);
+    const sent = c.answerInput(req.requestId, { approved: false });
+    const x = await closed;
+    const end = await r.end;
+    emit("answered-after-reconnect", { sent, closed: x.state, content: end.content, status: end.status });
+    c.close();
+  },
+
+  // A question nobody answers: the client sees it open, then expire.
+  async expire() {
+    const c = client();
+    const synced = new Promise((r) => c.on("sync", r));
+    c.connect();
+    await synced;
+    const r = await replyTo(c, process.env.MESSAGE ?? "warte");
+    const req = await inputOf(c, r.id);
+    emit("input", { request: req });
+    const x = await closedOf(c, req.requestId);
+    const end = await r.end;
+    emit("expired", { closed: x.state, resolved: x.resolved, content: end.content, status: end.status, open: c.inputs.size });
     c.close();
   },
 

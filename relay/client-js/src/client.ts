@@ -7,8 +7,9 @@ import {
   type ClientToRelay,
   type ConversationState,
   type ErrorFrame,
+  type EventData,
   type EventFrame,
-  type InputRequestFrame,
+  type InputRequest,
   type MessageAckFrame,
   type RegenerateAckFrame,
   type RelayToClient,
@@ -74,13 +75,27 @@ export interface ClientEvents {
   presence: { agentId: string; online: boolean; conversationId?: string };
   /** An error frame not answered through a promise (send and regenerate reject instead). */
   error: ErrorFrame;
-  /** An agent's question or approval (input_request); open ones also come in sync's inputRequests. Answer with answerInput. */
-  input: InputRequestFrame;
+  /**
+   * An agent's question or approval opened (a live input_request, or one
+   * sync_result lists that this client did not hold). It stays in
+   * `inputs` until it closes; answer it with answerInput.
+   */
+  input: InputRequest;
+  /** An open request closed: answered (by anyone), expired, or closed (its reply ended, or it closed while the socket was away). */
+  inputClosed: InputClosed;
   /**
    * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
    * unsubscribed (and why), or one of its events.
    */
   channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame;
+}
+
+/** Why an input request left `inputs`. */
+export interface InputClosed {
+  request: InputRequest;
+  state: "answered" | "expired" | "closed";
+  /** The input_resolved event's data, when that is what closed it. */
+  resolved?: EventData["input_resolved"];
 }
 
 type Listener<T> = (v: T) => void;
@@ -109,7 +124,8 @@ const OPEN = 1;
 const PING_EVERY_MS = 20_000;
 const READ_TIMEOUT_MS = 50_000;
 const SEEN_EVENTS = 10_000;
-const ENDED_STREAMS = 1000; // ended replies kept in streams; older ones are dropped (the app holds the messages)
+const ENDED_STREAMS = 1000;
+const CLOSED_INPUTS = 1000; // closed request ids kept, so a sync_result taken before the close cannot reopen one // ended replies kept in streams; older ones are dropped (the app holds the messages)
 const TOO_MANY_SOCKETS_WAIT_MS = 30_000;
 
 /**
@@ -127,6 +143,14 @@ export class AriClient {
   readonly conversations = new Map<string, ConversationState>();
   /** Whether each agent can be reached now. */
   readonly agents = new Map<string, boolean>();
+  /**
+   * The agents' open questions and approvals in the user's conversations,
+   * by requestId, oldest first: from sync_result.inputRequests on every
+   * connect (so they are back after a reconnect or a reload), live
+   * input_request frames, and removed when input_resolved or the reply's
+   * stream_end closes them.
+   */
+  readonly inputs = new Map<string, InputRequest>();
 
   private readonly opts: ClientOptions;
   private readonly urls: string[];
@@ -136,6 +160,7 @@ export class AriClient {
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   private readonly seen = new Set<string>();
   private readonly ended: string[] = [];
+  private readonly closedInputs = new Set<string>();
   private readonly outbox = new Map<string, Outgoing>();
   private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
   private readonly cancels = new Set<string>();
@@ -240,8 +265,11 @@ export class AriClient {
   /**
    * answerInput answers an agent's question (answer) or approval (approved).
    * The first answer of any member wins: the input_resolved event confirms
-   * it; a later one gets an error frame already_answered. False when the
-   * socket is not open (answer again once it is: an answer is not queued).
+   * it (and `inputClosed` follows); a later one gets an error frame
+   * already_answered (`error` news, ref the requestId). False when the
+   * socket is not open: an answer is not queued, since by the next connect
+   * someone else may have answered; `inputs` says after sync whether the
+   * request still waits.
    */
   answerInput(requestId: string, a: { answer?: string; approved?: boolean }): boolean {
     const frame: ClientToRelay = { type: "input_response", requestId };
@@ -499,11 +527,15 @@ export class AriClient {
         if (f.error) s.error = f.error;
         this.emit("stream", s);
         this.endedStream(s.messageId);
+        // A request whose reply ends unanswered gets no input_resolved: the end closes it.
+        for (const r of [...this.inputs.values()]) if (r.messageId === f.messageId) this.closeInput(r.requestId, "closed");
         return;
       }
-      case "input_request":
-        this.emit("input", f);
+      case "input_request": {
+        const { type: _, ...r } = f;
+        this.openInput(r);
         return;
+      }
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });
@@ -564,6 +596,13 @@ export class AriClient {
       this.agents.set(a.agentId, a.online);
       this.emit("presence", { agentId: a.agentId, online: a.online });
     }
+    // The open requests as the relay lists them now: those held but no
+    // longer listed closed while the socket was away.
+    // (A relay older than input requests sends no list.)
+    const listed = (f.inputRequests as InputRequest[] | undefined) ?? [];
+    const open = new Set(listed.map((r) => r.requestId));
+    for (const id of [...this.inputs.keys()]) if (!open.has(id)) this.closeInput(id, "closed");
+    for (const r of listed) this.openInput(r);
     this.syncing = false;
     const buffered = this.buffered;
     this.buffered = [];
@@ -588,6 +627,8 @@ export class AriClient {
         this.emit("stream", s);
         this.endedStream(s.messageId);
       }
+    } else if (e.type === "input_resolved") {
+      this.closeInput(e.data.requestId, e.data.state, e.data);
     } else if (e.type === "read_updated") {
       const c = e.conversationId ? this.conversations.get(e.conversationId) : undefined;
       if (c && e.data.seq > c.lastReadSeq) {
@@ -617,6 +658,22 @@ export class AriClient {
       return;
     }
     this.emit("error", f);
+  }
+
+  private openInput(r: InputRequest): void {
+    if (this.closedInputs.has(r.requestId) || this.inputs.has(r.requestId)) return;
+    const copy = { ...r };
+    this.inputs.set(r.requestId, copy);
+    this.emit("input", copy);
+  }
+
+  private closeInput(requestId: string, state: InputClosed["state"], resolved?: EventData["input_resolved"]): void {
+    this.closedInputs.add(requestId);
+    if (this.closedInputs.size > CLOSED_INPUTS) this.closedInputs.delete(this.closedInputs.values().next().value as string);
+    const request = this.inputs.get(requestId);
+    if (!request) return;
+    this.inputs.delete(requestId);
+    this.emit("inputClosed", resolved ? { request, state, resolved } : { request, state });
   }
 
   // endedStream bounds what a long-lived page keeps: the newest ended replies stay

@@ -191,3 +191,51 @@ test("focus.visible follows document.visibilityState", async () => {
     delete (globalThis as { document?: unknown }).document;
   }
 });
+
+test("input requests: tracked from sync and live frames, closed by input_resolved and stream_end, listed again after a reconnect", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  const opened: string[] = [];
+  const closed: string[] = [];
+  c.on("input", (r) => opened.push(r.requestId));
+  c.on("inputClosed", (x) => closed.push(`${x.request.requestId}:${x.state}`));
+  c.connect();
+  const a = await next();
+  a.open();
+  const req = (requestId: string, messageId: string) => ({ requestId, messageId, conversationId: "c_01", kind: "approval", prompt: "Ok?", expiresAt: "2026-03-02T08:30:00.120Z" });
+  a.deliver(syncResult({ inputRequests: [req("q-1", "r_1")] }));
+  a.deliver({ type: "input_request", ...req("q-2", "r_2") });
+  a.deliver({ type: "input_request", ...req("q-2", "r_2") }); // again: once
+  assert.deepEqual(opened, ["q-1", "q-2"]);
+  assert.deepEqual(c.inputs.get("q-2"), req("q-2", "r_2"));
+  assert.equal(c.answerInput("q-1", { approved: true, answer: "gern" }), true);
+  assert.deepEqual(a.sent.at(-1), { type: "input_response", requestId: "q-1", answer: "gern", approved: true });
+  const data = { requestId: "q-1", messageId: "r_1", state: "answered", approved: true, answer: "gern", answeredBy: "u_ada", answeredAt: "2026-03-01T08:35:12.250Z" };
+  let resolved: unknown;
+  c.on("inputClosed", (x) => x.request.requestId === "q-1" && (resolved = x.resolved));
+  a.deliver({ type: "input_resolved", id: "ev-q1", conversationId: "c_01", at: "2026-03-01T08:35:12.250Z", data });
+  assert.deepEqual(resolved, data);
+  a.deliver({ type: "stream_end", conversationId: "c_01", messageId: "r_2", status: "cancelled", content: "" }); // its reply ended
+  assert.deepEqual(closed, ["q-1:answered", "q-2:closed"]);
+  assert.deepEqual([...c.inputs.keys()], []);
+
+  // q-3 opens; the socket drops; meanwhile q-3 closes and q-4 opens. The
+  // next sync lists q-4 (and, taken before q-1's close reached it, q-1).
+  a.deliver({ type: "input_request", ...req("q-3", "r_3") });
+  a.drop();
+  const b = await next();
+  assert.equal(c.answerInput("q-3", { approved: false }), false); // not queued
+  b.open();
+  b.deliver(syncResult({ inputRequests: [req("q-1", "r_1"), req("q-4", "r_4")] }));
+  assert.deepEqual([...c.inputs.keys()], ["q-4"]);
+  assert.deepEqual(closed, ["q-1:answered", "q-2:closed", "q-3:closed"]);
+  assert.deepEqual(opened, ["q-1", "q-2", "q-3", "q-4"]);
+  // An expiry, as a pending event in sync_result.
+  b.drop();
+  const d = await next();
+  d.open();
+  d.deliver(syncResult({ inputRequests: [req("q-4", "r_4")], events: [{ type: "input_resolved", id: "ev-q4", conversationId: "c_01", at: "2026-03-02T08:30:00.200Z", data: { requestId: "q-4", messageId: "r_4", state: "expired" } }] }));
+  assert.deepEqual(closed.at(-1), "q-4:expired");
+  assert.equal(c.inputs.size, 0);
+  c.close();
+});
