@@ -285,6 +285,15 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		marked = true
+		// The reply's row first, as OpenInputRequest takes it: an agent
+		// that asks again the moment it has the answer opens its next
+		// request either before (then the check below sees it; in one
+		// statement, a snapshot taken before that commit would not, and the
+		// reply would stream with a request open that no answer reaches)
+		// or after this transaction.
+		if _, err := tx.Exec(ctx, `select 1 from messages where id = $1 for update`, reply); err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `update messages set status = 'streaming', updated_at = now()
 			where id = $1 and status = 'waiting_input'
 			and not exists (select 1 from input_requests where message_id = $1 and state = 'open')`, reply)

@@ -134,3 +134,80 @@ func TestInputRequestLifecycle(t *testing.T) {
 		t.Fatalf("still open: %+v", open)
 	}
 }
+
+// An agent that asks again the moment it has an answer: its next request is
+// being opened (the reply's row locked) while the first one's delivery is
+// recorded. The delivery waits for it and leaves the reply waiting for the
+// new request, whose answer could otherwise never reach the agent.
+func TestInputDeliveredWhileTheNextRequestOpens(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada := testenv.NewUser(t, db, "Ada")
+	conv, echo := chatFixture(t, db, "direct", ada)
+	sent, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: ada.ID, ConversationID: conv, Content: "go",
+		ClientMessageID: "c-race", ReplyAgentIDs: []string{echo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := sent.Replies[0].ID
+	if ok, err := db.StartReply(ctx, reply); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, _, err := db.OpenInputRequest(ctx, store.NewInputRequest{ID: "q-race-1", ReplyID: reply, AgentID: echo,
+		Kind: ari.InputApproval, Prompt: "Ok?", TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, err := db.AnswerInputRequest(ctx, ada.ID, "q-race-1", nil, &yes); err != nil {
+		t.Fatal(err)
+	}
+	// OpenInputRequest's steps for the next request, held open.
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	for _, q := range []string{
+		`select 1 from messages where id = '` + reply + `' for update`,
+		`insert into input_requests (id, message_id, conversation_id, agent_id, kind, prompt, expires_at)
+			values ('q-race-2', '` + reply + `', '` + conv + `', '` + echo + `', 'approval', 'Und?', now() + interval '1 hour')`,
+		`update messages set status = 'waiting_input' where id = '` + reply + `'`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	marked := make(chan error, 1)
+	go func() {
+		_, err := db.MarkInputDelivered(ctx, "q-race-1")
+		marked <- err
+	}()
+	// The delivery waits on the reply's row.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var waiting int
+		if err := db.Pool.QueryRow(ctx, `select count(*) from pg_stat_activity where datname = current_database()
+			and wait_event_type = 'Lock' and query like '%messages%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the delivery did not wait for the reply's row within 10 s")
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-marked:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the delivery was not recorded within 10 s")
+	}
+	if m, _ := db.Message(ctx, reply); m.Status != ari.StatusWaitingInput {
+		t.Fatalf("reply status %s with request q-race-2 open, want waiting_input", m.Status)
+	}
+}
