@@ -88,3 +88,48 @@ func TestLoadToolRunsEveryScenario(t *testing.T) {
 		t.Fatalf("seeded users left: %d (%v)", n, err)
 	}
 }
+
+// The load tool's input-request runs, small, against two real relays: the
+// fan-out reaches every member socket on both, and across a SIGKILL of the
+// relay holding the agent's socket no answer is lost and every reply
+// completes. The latencies and the count of repeats are printed, not
+// asserted (the protocol allows a repeat in the instant of a crash).
+func TestLoadToolInputRequests(t *testing.T) {
+	c := newCluster(t)
+	a := c.startRelay(t)
+	b := c.startRelay(t)
+	bin := binary(t, "relay/loadtest")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin,
+		"-relays", "ws://127.0.0.1:"+strconv.Itoa(a.Port)+",ws://127.0.0.1:"+strconv.Itoa(b.Port),
+		"-run", "inputs,inputs-kill", "-kill-pid", strconv.Itoa(b.cmd.Process.Pid),
+		"-input-members", "12", "-input-rounds", "5", "-kill-requests", "10", "-kill-window", "500ms", "-floor-duration", "300ms")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.DatabaseURL, "REDIS_URL="+testenv.RedisURL(),
+		"REDIS_CLUSTER="+strconv.FormatBool(testenv.RedisCluster()), "REDIS_PREFIX="+c.RedisPrefix)
+	began := time.Now()
+	out, err := cmd.CombinedOutput()
+	text := string(out)
+	t.Logf("loadtest output (%s):\n%s", time.Since(began).Round(time.Millisecond), text)
+	if err != nil {
+		t.Fatalf("loadtest: %v", err)
+	}
+	if strings.Contains(text, "problem:") {
+		t.Fatal("loadtest reported problems")
+	}
+	fan := regexp.MustCompile(`input request fan-out, a group of 12 members \(11 people: 6 on relay 1, 5 on relay 2; the agent on relay 2\), 5 requests one after another: (\d+) of 55 arrived; agent_input_request → input_request p50 \d+ µs, p99 \d+ µs, p99\.9 \d+ µs, max \d+ µs`).FindStringSubmatch(text)
+	if fan == nil || fan[1] != "55" {
+		t.Fatalf("no complete fan-out figure in the output: %v", fan)
+	}
+	if !regexp.MustCompile(`floor ws forward: p50 \d+ µs.*redis pub→sub: p50 \d+ µs`).MatchString(text) || !strings.Contains(text, "relay ÷ ws forward + redis pub→sub") {
+		t.Fatal("the fan-out figure has no floors beside it")
+	}
+	kill := regexp.MustCompile(`input answers across a SIGKILL of the agent's relay: 10 replies waiting, (\d+) answered .*the agent got (\d+) distinct answers .*: lost (\d+), delivered twice (\d+); replies complete (\d+) of 10`).FindStringSubmatch(text)
+	if kill == nil || kill[1] != "10" || kill[2] != "10" || kill[3] != "0" || kill[5] != "10" {
+		t.Fatalf("answers across the kill: %v", kill)
+	}
+	var n int
+	if err := c.DB.Pool.QueryRow(ctx, `select count(*) from "user" where email like '%@loadtest.invalid'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("seeded users left: %d (%v)", n, err)
+	}
+}

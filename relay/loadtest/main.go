@@ -12,7 +12,11 @@
 //     can (every chunk is also buffered in Redis by the relay), with sent,
 //     delivered and lost counts and a byte-for-byte check of every reply;
 //   - RSS per idle authenticated client socket, from the relay process's
-//     /proc/<pid>/status VmRSS before and after opening N sockets.
+//     /proc/<pid>/status VmRSS before and after opening N sockets;
+//   - with -run inputs: agent_input_request → input_request latency to every
+//     member socket of a 100-member group spread over the relays; with
+//     inputs-kill (and -kill-pid): answers to waiting replies counted across
+//     a SIGKILL of the relay holding the agent's socket (inputs.go).
 //
 // Beside every figure it prints floors measured in the same run with the
 // same shape (floor.go): a bare gorilla/websocket forward in this process
@@ -67,6 +71,11 @@ type options struct {
 	floorDuration  time.Duration
 	redisURL       string
 	redisCluster   bool
+	inputMembers   int
+	inputRounds    int
+	killRequests   int
+	killWindow     time.Duration
+	killPID        int
 
 	rdb  redis.UniversalClient // nil without a Redis URL: no Redis floor
 	keys kv.Keys
@@ -93,7 +102,7 @@ func parseFlags(args []string) (options, error) {
 	var relays, scenarios string
 	fs.StringVar(&o.databaseURL, "db", os.Getenv("DATABASE_URL"), "Postgres URL of the relays' database (default $DATABASE_URL)")
 	fs.StringVar(&relays, "relays", "ws://127.0.0.1:3502", "comma-separated relay base URLs; the second is used for the cross-instance run")
-	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle,mix", "scenarios to run: latency, cross, throughput, idle, mix")
+	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle,mix", "scenarios to run: latency, cross, throughput, idle, mix, inputs, inputs-kill (SIGKILLs the second relay)")
 	fs.IntVar(&o.conversations, "clients", 20, "client sockets, one user and one conversation each")
 	fs.IntVar(&o.agents, "agents", 4, "agent connections; conversations are spread over them")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed scenario")
@@ -107,6 +116,11 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.mixReplies, "mix-replies", 1000, "replies streaming at once in the realistic mix (one client and conversation each)")
 	fs.IntVar(&o.mixRate, "mix-rate", 20, "chunks/s of each reply in the realistic mix")
 	fs.IntVar(&o.mixAgents, "mix-agents", 20, "agent connections the realistic mix's replies are spread over")
+	fs.IntVar(&o.inputMembers, "input-members", 100, "members of the inputs run's group, the agent included (the product's limit is 100)")
+	fs.IntVar(&o.inputRounds, "input-rounds", 50, "input requests the inputs run's agent asks, one after another")
+	fs.IntVar(&o.killRequests, "kill-requests", 40, "replies waiting for an answer in the inputs-kill run")
+	fs.DurationVar(&o.killWindow, "kill-window", 2*time.Second, "how long the inputs-kill run's answers take to arrive, one after another")
+	fs.IntVar(&o.killPID, "kill-pid", 0, "pid of the second relay's process, which the inputs-kill run SIGKILLs")
 	fs.DurationVar(&o.floorDuration, "floor-duration", 5*time.Second, "length of each floor measurement")
 	fs.StringVar(&o.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL for the pub→sub floor and Redis CPU (default $REDIS_URL; with REDIS_CLUSTER and REDIS_PREFIX as the relays have them)")
 	o.redisCluster = os.Getenv("REDIS_CLUSTER") == "true"
@@ -136,6 +150,10 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-chunk-bytes must be at least %d and a reply (chunk-bytes × chunks-per-reply) at most 256 KiB", stampBytes+1)
 	case o.scenarios["idle"] && o.relayPID == 0:
 		return o, errors.New("the idle run needs -relay-pid (the first relay's process id)")
+	case o.inputMembers < 2 || o.inputRounds < 1 || o.killRequests < 2 || o.killWindow <= 0:
+		return o, errors.New("-input-members must be at least 2, -kill-requests at least 2, -input-rounds and -kill-window positive")
+	case o.scenarios["inputs-kill"] && (o.killPID == 0 || len(o.relays) < 2):
+		return o, errors.New("the inputs-kill run needs two -relays and -kill-pid (the second relay's process id, which it SIGKILLs)")
 	}
 	if o.agents > o.conversations {
 		o.agents = o.conversations
@@ -192,6 +210,17 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.scenarios["throughput"] {
 		if err := throughputRun(ctx, o, sd, log); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["inputs"] {
+		if err := inputsFanoutRun(ctx, o, sd); err != nil {
+			return err
+		}
+	}
+	// Last: it leaves only the first relay running.
+	if o.scenarios["inputs-kill"] {
+		if err := inputsKillRun(ctx, o, sd); err != nil {
 			return err
 		}
 	}

@@ -112,6 +112,34 @@ func (s *seeder) pairs(ctx context.Context, n, m int) ([]pair, error) {
 	return out, nil
 }
 
+// group seeds a group conversation of n people (the first its owner) and one
+// agent (owned by the first person): n+1 members.
+func (s *seeder) group(ctx context.Context, n int) (people []seededUser, agent seededAgent, conv string, err error) {
+	if people, err = s.users(ctx, n); err != nil {
+		return nil, agent, "", err
+	}
+	agent = seededAgent{ID: fmt.Sprintf("%s_ga_%s", s.run, randomHex(6)), Token: "ari_" + randomHex(24)}
+	conv = fmt.Sprintf("%s_g_%s", s.run, randomHex(6))
+	s.convIDs = append(s.convIDs, conv)
+	sum := sha256.Sum256([]byte(agent.Token))
+	batch := &pgx.Batch{}
+	batch.Queue(`insert into agents(id, owner_id, name, handle, token_hash, token_hint) values ($1,$2,'Load group agent','load-group',$3,$4)`,
+		agent.ID, people[0].ID, sum[:], agent.Token[:8])
+	batch.Queue(`insert into conversations(id, kind, created_by, title) values ($1,'group',$2,'Load group')`, conv, people[0].ID)
+	for i, u := range people {
+		role := "member"
+		if i == 0 {
+			role = "owner"
+		}
+		batch.Queue(`insert into conversation_members(conversation_id, user_id, role) values ($1,$2,$3)`, conv, u.ID, role)
+	}
+	batch.Queue(`insert into conversation_members(conversation_id, agent_id) values ($1,$2)`, conv, agent.ID)
+	if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, agent, "", fmt.Errorf("seed group: %w", err)
+	}
+	return people, agent, conv, nil
+}
+
 // cleanup deletes what this run seeded: conversations (messages cascade),
 // then users (sessions and agents cascade).
 func (s *seeder) cleanup(ctx context.Context) error {
