@@ -270,8 +270,11 @@ func (db *DB) StaleUndelivered(ctx context.Context, deployment string, age time.
 }
 
 // MarkInputDelivered records that request id's answer (or expiry) reached
-// the agent and lets its reply stream again (waiting_input → streaming).
-// False: it was recorded already.
+// the agent and lets its reply stream again (waiting_input → streaming)
+// unless the reply still waits for another request: one open, or settled
+// and not yet delivered (a record that comes late, after the agent has
+// asked again and been answered, must not take that answer's way to the
+// agent, which needs the reply waiting). False: it was recorded already.
 func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 	marked := false
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
@@ -296,7 +299,8 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 		}
 		_, err = tx.Exec(ctx, `update messages set status = 'streaming', updated_at = now()
 			where id = $1 and status = 'waiting_input'
-			and not exists (select 1 from input_requests where message_id = $1 and state = 'open')`, reply)
+			and not exists (select 1 from input_requests where message_id = $1
+				and (state = 'open' or (state in ('answered', 'expired') and delivered_at is null)))`, reply)
 		return err
 	})
 	return marked, err

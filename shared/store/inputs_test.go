@@ -211,3 +211,47 @@ func TestInputDeliveredWhileTheNextRequestOpens(t *testing.T) {
 		t.Fatalf("reply status %s with request q-race-2 open, want waiting_input", m.Status)
 	}
 }
+
+// A delivery recorded late — after the agent, which already had the answer,
+// asked again and was answered again — leaves the reply waiting until the
+// newer answer's delivery is recorded too; that answer stays on its way.
+func TestLateDeliveryRecordKeepsTheNextAnswerDeliverable(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada := testenv.NewUser(t, db, "Ada")
+	conv, echo := chatFixture(t, db, "direct", ada)
+	sent, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: ada.ID, ConversationID: conv, Content: "go",
+		ClientMessageID: "c-late", ReplyAgentIDs: []string{echo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := sent.Replies[0].ID
+	if ok, err := db.StartReply(ctx, reply); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	yes := true
+	for _, id := range []string{"q-late-1", "q-late-2"} {
+		if _, _, err := db.OpenInputRequest(ctx, store.NewInputRequest{ID: id, ReplyID: reply, AgentID: echo,
+			Kind: ari.InputApproval, Prompt: "Ok?", TTL: time.Hour}); err != nil {
+			t.Fatalf("open %s: %v", id, err)
+		}
+		if _, err := db.AnswerInputRequest(ctx, ada.ID, id, nil, &yes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, err := db.MarkInputDelivered(ctx, "q-late-1"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if m, _ := db.Message(ctx, reply); m.Status != ari.StatusWaitingInput {
+		t.Fatalf("reply status %s with q-late-2's answer not delivered, want waiting_input", m.Status)
+	}
+	if r, err := db.UndeliveredInput(ctx, echo, "q-late-2"); err != nil || r.State != ari.InputAnswered {
+		t.Fatalf("q-late-2 undelivered = %+v, %v", r, err)
+	}
+	if ok, err := db.MarkInputDelivered(ctx, "q-late-2"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if m, _ := db.Message(ctx, reply); m.Status != ari.StatusStreaming {
+		t.Fatalf("reply status %s with every answer delivered, want streaming", m.Status)
+	}
+}
