@@ -73,15 +73,22 @@ func TestTSAgentAsksJSClientAnswers(t *testing.T) {
 	if got["requestId"] != id || got["approved"] != false {
 		t.Fatalf("the agent's last answer: %v", got)
 	}
-	// Each answer reached the agent once: every request has one row, answered and handed over.
-	var answered, delivered int
-	if err := c.DB.Pool.QueryRow(t.Context(),
-		`select count(*) filter (where state = 'answered'), count(*) filter (where delivered_at is not null) from input_requests where conversation_id = $1`,
-		conv).Scan(&answered, &delivered); err != nil {
-		t.Fatal(err)
-	}
-	if answered != 3 || delivered != 3 {
-		t.Fatalf("input_requests: %d answered, %d delivered, want 3 and 3", answered, delivered)
+	// Each answer reached the agent once: every request has one row,
+	// answered and recorded as handed over (the record follows the write to
+	// the agent's socket, so it may come a moment after the reply's end).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) { // polling a state
+		var answered, delivered int
+		if err := c.DB.Pool.QueryRow(t.Context(),
+			`select count(*) filter (where state = 'answered'), count(*) filter (where delivered_at is not null) from input_requests where conversation_id = $1`,
+			conv).Scan(&answered, &delivered); err != nil {
+			t.Fatal(err)
+		}
+		if answered == 3 && delivered == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("input_requests: %d answered, %d delivered, want 3 and 3", answered, delivered)
+		}
 	}
 	if code := p.wait(t, 15*time.Second); code != 0 {
 		t.Fatalf("client scenario exited %d", code)
