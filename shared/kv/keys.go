@@ -104,7 +104,9 @@ func (k Keys) AgentChannel(agentID string) string { return k.Prefix + "ch:agent:
 // deletions, reactions, the channel's deletion, members removed) to the
 // relay instances holding sockets subscribed to it (channel_subscribe): one
 // publish per message whatever the community's size.
-func (k Keys) ChannelTopic(channelID string) string { return k.Prefix + "ch:channel:{" + channelID + "}" }
+func (k Keys) ChannelTopic(channelID string) string {
+	return k.Prefix + "ch:channel:{" + channelID + "}"
+}
 
 // MembershipChannel tells every relay instance that users left a
 // conversation (a member removed, the conversation deleted); the payload is

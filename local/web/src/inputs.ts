@@ -2,11 +2,11 @@
 // the open ones of the conversation on screen, above the composer, with the
 // options as buttons (or a text field), or Approve / Decline. They come live
 // (input_request) and from every sync (so a reload or another device shows
-// them again); input_resolved takes one away, whoever answered.
+// them again); client-js closes one when anyone answers it, it expires or its
+// reply ends.
 import type { AriClient, InputRequest } from "../../../relay/client-js/src/index.js";
 import { el } from "./api.js";
 
-const open = new Map<string, InputRequest>();
 const ui = { list: el("inputs") };
 let client: AriClient | null = null;
 let conversation: () => string | null = () => null;
@@ -59,29 +59,19 @@ function card(r: InputRequest): HTMLElement {
 /** renderInputs shows the open requests of the conversation on screen. */
 export function renderInputs(): void {
   const c = conversation();
-  ui.list.replaceChildren(...[...open.values()].filter((r) => r.conversationId === c).map(card));
+  ui.list.replaceChildren(...[...(client?.inputs.values() ?? [])].filter((r) => r.conversationId === c).map(card));
   ui.list.hidden = ui.list.childElementCount === 0;
 }
 
-/** setupInputs follows c's input requests; current names the conversation on screen. */
+/**
+ * setupInputs shows c's open input requests (client-js keeps them: from every
+ * sync and live, until answered by anyone, expired or their reply ended);
+ * current names the conversation on screen.
+ */
 export function setupInputs(c: AriClient, current: () => string | null): void {
   client = c;
   conversation = current;
-  c.on("input", (r) => {
-    open.set(r.requestId, r);
-    renderInputs();
-  });
-  c.on("sync", (s) => {
-    open.clear();
-    for (const r of s.inputRequests ?? []) open.set(r.requestId, r);
-    renderInputs();
-  });
-  c.on("event", (e) => {
-    if (e.type === "input_resolved" && open.delete(e.data.requestId)) renderInputs();
-  });
-  c.on("error", (e) => {
-    if (e.code !== "already_answered" || !e.ref) return;
-    open.delete(e.ref);
-    renderInputs();
-  });
+  c.on("input", () => renderInputs());
+  c.on("inputClosed", () => renderInputs());
+  c.on("sync", () => renderInputs());
 }
