@@ -267,14 +267,22 @@ func TestA2AOutcomesAcrossSDKModes(t *testing.T) {
 // conversation with a socketless agent reached at the peer's /open agent.
 func a2aConversation(t *testing.T, c *cluster, r *relayProc, mode, agentName string) (base, agentID, conv string, client *peer) {
 	t.Helper()
+	base, agentID, conv, u := a2aConversationOf(t, c, mode, agentName)
+	return base, agentID, conv, dialClient(t, r, u)
+}
+
+// a2aConversationOf is a2aConversation without the socket: it returns the
+// user instead.
+func a2aConversationOf(t *testing.T, c *cluster, mode, agentName string) (base, agentID, conv string, u testenv.TestUser) {
+	t.Helper()
 	base = startA2APeer(t, mode)
-	u := testenv.NewUser(t, c.db, "Ada")
+	u = testenv.NewUser(t, c.db, "Ada")
 	agentID, _ = newAgent(t, c.db, u, agentName)
 	if _, err := c.db.Pool.Exec(t.Context(), `update agents set a2a_endpoint = $2 where id = $1`, agentID, base+"/open"); err != nil {
 		t.Fatal(err)
 	}
 	conv = newConversation(t, c.db, "direct", []testenv.TestUser{u}, agentID)
-	return base, agentID, conv, dialClient(t, r, u)
+	return base, agentID, conv, u
 }
 
 type a2aPeerStats struct {
@@ -282,6 +290,7 @@ type a2aPeerStats struct {
 	Cancels      []string
 	Unauthorized int
 	LastParams   map[string]json.RawMessage
+	Methods      []struct{ Prefix, Method string }
 }
 
 func peerStats(t *testing.T, base string) a2aPeerStats {

@@ -22,6 +22,22 @@ func (c *Client) Cancel(ctx context.Context, a Agent, remoteTaskID string) error
 	return c.cancel(ctx, a, r.start, r.urlFor(r.start), remoteTaskID)
 }
 
+// CancelIn is Cancel in dialect d: for a task whose dialect is known (an
+// input_required Outcome's), also when this process has not talked to the
+// agent yet.
+func (c *Client) CancelIn(ctx context.Context, a Agent, d Dialect, remoteTaskID string) error {
+	if remoteTaskID == "" {
+		return ErrTaskNotFound
+	}
+	r, err := c.routeFor(ctx, a)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DiscoveryTimeout)
+	defer cancel()
+	return c.cancel(ctx, a, d, r.urlFor(d), remoteTaskID)
+}
+
 func (c *Client) cancel(ctx context.Context, a Agent, d Dialect, url, remoteTaskID string) error {
 	resp, _, err := c.post(ctx, a, d, url, d.cancelMethod(), map[string]string{"id": remoteTaskID})
 	if resp != nil {

@@ -45,6 +45,12 @@ type Task struct {
 	// Data, when set, is sent as a data part after the text part: the
 	// structured side of an answer, e.g. {"approved": true}.
 	Data json.RawMessage
+	// Dialect, when set, is where the run starts (Outcome.Dialect of the
+	// run that left the task input_required: an answer goes to the task in
+	// the dialect it was started in, also when this process has not
+	// learned the agent's dialect yet, e.g. after a restart). Empty: the
+	// dialect learned for the agent, or the card's.
+	Dialect Dialect
 	// OnRemoteTask, if set, is called once as soon as the agent names its
 	// task, so the caller can Cancel while the stream is still running.
 	OnRemoteTask func(remoteTaskID string)
@@ -158,9 +164,13 @@ func (c *Client) Run(ctx context.Context, a Agent, t Task, emit Emit) (Outcome, 
 	if err != nil {
 		return failed(Outcome{}, err, "could not reach the agent")
 	}
+	from := r.start
+	if t.Dialect != "" {
+		from = t.Dialect
+	}
 	start := 0
 	for i, d := range ladder {
-		if d == r.start {
+		if d == from {
 			start = i
 		}
 	}

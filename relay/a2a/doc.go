@@ -72,9 +72,13 @@
 // RemoteTaskID and RemoteContextID from the Outcome, Text the answer and
 // Data, optionally, a JSON value sent as a data part ({"approved": true}):
 // v1.0 and v0.2/0.3 send message.taskId and message.contextId, v0.1 the
-// same task id and sessionId. The stream of an answer may open with the
-// task as stored, still showing its question; that does not end the run.
-// auth-required is an error: the relay has no credentials to give.
+// same task id and sessionId. Task.Dialect (the Outcome's Dialect) makes
+// the answer start in the task's own dialect, also in a process that has
+// not learned the agent's yet (another relay instance, or after a
+// restart), and CancelIn cancels a waiting task in it. The stream of an
+// answer may open with the task as stored, still showing its question;
+// that does not end the run. auth-required is an error: the relay has no
+// credentials to give.
 //
 // Outcome.Error is fit to show: the agent's own words (a failed task's
 // status message, a JSON-RPC error before or during the stream) cleaned of

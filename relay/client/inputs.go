@@ -12,13 +12,16 @@ import (
 // answer applies input_response: a member answers an agent's question or
 // approval (PROTOCOL.md section 9). Postgres decides the first valid answer;
 // the input_resolved event that follows, to every member's sockets, is the
-// answering socket's confirmation too.
+// answering socket's confirmation too. The answer to an A2A task's
+// question is sent back from here at once (a sweeper would otherwise, as
+// for an answer given over REST).
 func (ss *session) answer(ctx context.Context, f *protocol.InputAnswer) {
-	_, err := ss.s.d.Inputs.Answer(ctx, ss.user.ID, f.RequestID, f.Answer, f.Approved)
+	r, err := ss.s.d.Inputs.Answer(ctx, ss.user.ID, f.RequestID, f.Answer, f.Approved)
 	var closed *store.InputClosed
 	var invalid *store.InvalidAnswer
 	switch {
 	case err == nil:
+		ss.s.d.Engine.AnswerA2A(context.WithoutCancel(ctx), r)
 	case errors.Is(err, store.ErrNotFound):
 		ss.fail(protocol.CodeNotFound, "input request not found", f.RequestID)
 	case errors.As(err, &closed):

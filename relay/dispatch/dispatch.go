@@ -1,8 +1,12 @@
 // Package dispatch decides how a task reaches its agent: over the agent's
 // socket when some relay instance holds one, else over A2A when the agent has
-// an endpoint. An A2A run is driven by this instance from start to end; its
-// text goes through the same stream pipeline (buffer, offsets, fan-out,
-// timeouts, one terminal state) as a socket agent's chunks.
+// an endpoint. An A2A call is driven by the instance that makes it from
+// start to end; its text goes through the same stream pipeline (buffer,
+// offsets, fan-out, timeouts, one terminal state) as a socket agent's
+// chunks. A task that ends input-required makes the reply wait with an
+// input request (question.go); the instance that claims the answer makes
+// the next call, into the same task, and continues the same reply.
+// PROTOCOL.md section 14 "Questions" is the contract.
 package dispatch
 
 import (
@@ -27,6 +31,7 @@ import (
 type Deps struct {
 	Sockets agent.TaskPublisher
 	A2A     *a2a.Client // nil: no A2A
+	DB      *store.DB
 	Redis   redis.UniversalClient
 	Keys    kv.Keys
 	Log     *slog.Logger
@@ -54,23 +59,55 @@ func (d *Router) Deliver(ctx context.Context, replies *stream.Engine, ag store.R
 	if err != nil || ok || strings.TrimSpace(ag.A2AEndpoint) == "" || d.d.A2A == nil {
 		return ok, err
 	}
-	d.mu.Lock()
-	if d.stopped {
-		d.mu.Unlock()
+	runCtx, ok := d.begin()
+	if !ok {
 		return false, nil
 	}
-	if d.ctx == nil {
-		d.ctx, d.cancel = context.WithCancel(context.Background())
-	}
-	runCtx := d.ctx
-	d.runs.Add(1)
-	d.mu.Unlock()
 	replies.Drive(task.ConversationID, task.TaskID)
 	go func() {
 		defer d.runs.Done()
 		d.run(runCtx, replies, ag, task)
 	}()
 	return true, nil
+}
+
+// Answer sends a member's answer (or the request's expiry) back into the
+// A2A task that asked, if this instance claims it first, and streams what
+// the agent writes next into the same reply.
+func (d *Router) Answer(ctx context.Context, replies *stream.Engine, r ari.InputRequest) {
+	if d.d.A2A == nil || r.A2ATaskID == "" || r.AgentID == nil {
+		return
+	}
+	runCtx, ok := d.begin()
+	if !ok {
+		return // stopping: another instance claims it
+	}
+	won, err := replies.ClaimInput(ctx, r)
+	if err != nil || !won {
+		if err != nil {
+			d.d.Log.Error("relay a2a claim answer", "request", r.ID, "err", err)
+		}
+		d.runs.Done()
+		return
+	}
+	go func() {
+		defer d.runs.Done()
+		d.resume(runCtx, replies, r)
+	}()
+}
+
+// begin counts a run that Stop waits for; false when stopping.
+func (d *Router) begin() (context.Context, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return nil, false
+	}
+	if d.ctx == nil {
+		d.ctx, d.cancel = context.WithCancel(context.Background())
+	}
+	d.runs.Add(1)
+	return d.ctx, true
 }
 
 // Stop cancels the A2A runs of this instance and waits for them to settle
@@ -86,63 +123,167 @@ func (d *Router) Stop() {
 }
 
 func (d *Router) run(ctx context.Context, replies *stream.Engine, ag store.RelayAgent, task *protocol.Task) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	bg := context.WithoutCancel(ctx)
-	t, err := replies.LoadTask(bg, ag.ID, task.TaskID)
+	t, err := replies.LoadTask(context.WithoutCancel(ctx), ag.ID, task.TaskID)
 	if err != nil {
 		d.d.Log.Error("relay a2a task", "task", task.TaskID, "err", err)
 		return
 	}
+	in := a2a.Task{TaskID: task.TaskID, ConversationID: task.ConversationID, MessageID: task.MessageID, Text: task.Message.Content}
+	for _, h := range task.History {
+		in.History = append(in.History, a2a.Turn{Role: h.Role, Name: h.SenderName, Text: h.Content})
+	}
+	d.drive(ctx, replies, ag, t, in)
+}
+
+// resume continues a reply whose A2A task asked a question, now settled
+// and claimed by this instance: the answer goes into the same task, in the
+// dialect the task was started in, and the agent's next text follows the
+// reply's text so far. An expired question cancels the task (every dialect
+// has a cancel call) and the reply ends complete with its text so far.
+func (d *Router) resume(ctx context.Context, replies *stream.Engine, r ari.InputRequest) {
+	bg := context.WithoutCancel(ctx)
+	fail := func(code, msg string) {
+		replies.Settle(bg, r.MessageID, stream.End{Status: ari.StatusError, Code: code, Message: msg})
+	}
+	ag, err := d.d.DB.RelayAgentByID(bg, *r.AgentID)
+	if errors.Is(err, store.ErrNotFound) {
+		fail(protocol.StreamErrAgentOffline, "the agent no longer exists")
+		return
+	}
+	if err != nil {
+		d.d.Log.Error("relay a2a answer agent", "request", r.ID, "err", err)
+		fail(protocol.StreamErrInternal, "the relay could not send the answer to the agent")
+		return
+	}
+	t, err := replies.LoadTask(bg, ag.ID, r.MessageID)
+	if err != nil {
+		if !errors.Is(err, stream.ErrEnded) {
+			d.d.Log.Error("relay a2a answer task", "request", r.ID, "err", err)
+			fail(protocol.StreamErrInternal, "the relay could not send the answer to the agent")
+		}
+		return
+	}
+	if ag.A2AEndpoint != r.A2AEndpoint {
+		// The owner moved the agent meanwhile: the task lives at the old
+		// endpoint, and the auth header is for the new one.
+		fail(protocol.StreamErrAgentError, "the agent's A2A endpoint changed while it waited for the answer")
+		return
+	}
+	remote := a2a.Agent{ID: ag.ID, Endpoint: r.A2AEndpoint, AuthHeader: ag.A2AAuth}
+	if r.State != ari.InputAnswered || r.Answer == nil {
+		if err := d.d.A2A.CancelIn(bg, remote, a2a.Dialect(r.A2ADialect), r.A2ATaskID); err != nil {
+			d.d.Log.Warn("relay a2a cancel expired question", "request", r.ID, "err", err)
+		}
+		replies.Complete(bg, t, nil)
+		return
+	}
+	d.drive(ctx, replies, ag, t, a2a.Task{TaskID: r.MessageID, ConversationID: r.ConversationID,
+		// The request id is new for every question, so it is a fresh
+		// messageId for the answer, as A2A wants.
+		MessageID: r.ID, Text: *r.Answer, RemoteTaskID: r.A2ATaskID, RemoteContextID: r.A2AContextID,
+		Dialect: a2a.Dialect(r.A2ADialect)})
+}
+
+// answerSeparator goes between a reply's text so far (the agent's question,
+// usually) and what the agent writes after the answer.
+const answerSeparator = "\n\n"
+
+// drive runs one A2A call for the reply t and ends it, or makes it wait
+// for an answer when the agent's task ends input-required. What the call
+// writes is appended to t's text as it stands (after answerSeparator when
+// there is some: a continuation).
+func (d *Router) drive(ctx context.Context, replies *stream.Engine, ag store.RelayAgent, t *stream.Task, in a2a.Task) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bg := context.WithoutCancel(ctx)
 	// A cancel or a timeout ends the reply elsewhere; notice it here too,
 	// so the remote task is cancelled even while the agent is silent.
 	watchDone := make(chan struct{})
 	go func() {
 		defer close(watchDone)
-		d.watchEnd(ctx, task.TaskID, cancel)
+		d.watchEnd(ctx, t.ID, cancel)
 	}()
 	defer func() { cancel(); <-watchDone }()
 
-	in := a2a.Task{TaskID: task.TaskID, ConversationID: task.ConversationID, MessageID: task.MessageID, Text: task.Message.Content}
-	for _, h := range task.History {
-		in.History = append(in.History, a2a.Turn{Role: h.Role, Name: h.SenderName, Text: h.Content})
+	base := t.Text
+	if base != "" {
+		base += answerSeparator
 	}
+	opened := base == "" // the separator has been sent
 	emit := func(text string, accumulated bool) error {
-		mode := protocol.ModeDelta
-		if accumulated {
-			if !strings.HasPrefix(text, t.Text) {
-				return nil // a rewrite: clients get it as stream_end's content
-			}
-			mode = protocol.ModeAccumulated
+		if text == "" {
+			return nil
 		}
-		return replies.Chunk(bg, t, text, mode)
+		if !accumulated {
+			if !opened {
+				opened, text = true, answerSeparator+text
+			}
+			return replies.Chunk(bg, t, text, protocol.ModeDelta)
+		}
+		text = base + text
+		if !strings.HasPrefix(text, t.Text) {
+			return nil // a rewrite: clients get it as stream_end's content
+		}
+		opened = true
+		return replies.Chunk(bg, t, text, protocol.ModeAccumulated)
 	}
-	out, err := d.d.A2A.Run(ctx, a2a.Agent{ID: ag.ID, Endpoint: ag.A2AEndpoint, AuthHeader: ag.A2AAuth}, in, emit)
+	endpoint := ag.A2AEndpoint
+	out, err := d.d.A2A.Run(ctx, a2a.Agent{ID: ag.ID, Endpoint: endpoint, AuthHeader: ag.A2AAuth}, in, emit)
 	switch {
 	case errors.Is(err, stream.ErrEnded):
 		return // ended elsewhere (cancel, timeout); Run cancelled the remote task
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
-		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
+		replies.Settle(bg, t.ID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrInterrupted,
 			Message: "the relay instance calling the agent stopped"})
 		return
 	case errors.Is(err, a2a.ErrIdleTimeout):
 		// The client's backstop; the sweeper normally ends silence first.
-		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout, Message: out.Error})
+		replies.Settle(bg, t.ID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout, Message: out.Error})
 		return
 	}
+	final := t.Text
+	if out.FinalText != "" {
+		final = base + out.FinalText
+	}
 	switch out.Status {
-	case a2a.StatusComplete, a2a.StatusInputRequired:
-		final := out.FinalText
+	case a2a.StatusInputRequired:
+		if d.ask(bg, replies, ag.ID, t, out, endpoint, final) {
+			return
+		}
+		replies.Complete(bg, t, &final)
+	case a2a.StatusComplete:
 		replies.Complete(bg, t, &final)
 	case a2a.StatusCancelled:
-		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusCancelled})
+		replies.Settle(bg, t.ID, stream.End{Status: ari.StatusCancelled})
 	default:
 		msg := out.Error
 		if msg == "" {
 			msg = "the agent failed"
 		}
-		replies.Settle(bg, task.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: msg})
+		replies.Settle(bg, t.ID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: msg})
 	}
+}
+
+// ask turns the agent's input-required task into an input request of the
+// reply, which then waits for a member's answer (Answer sends it back).
+// False: the request could not be stored; the reply ends complete with its
+// text, as it did before questions existed.
+func (d *Router) ask(ctx context.Context, replies *stream.Engine, agentID string, t *stream.Task, out a2a.Outcome, endpoint, text string) bool {
+	if out.RemoteTaskID == "" {
+		return false // nothing to answer into
+	}
+	q := question(out.Input, text)
+	_, _, err := replies.OpenInput(ctx, store.NewInputRequest{ID: newRequestID(), ReplyID: t.ID, AgentID: agentID,
+		Kind: ari.InputQuestion, Prompt: q.Prompt, Options: q.Options, Schema: q.Schema,
+		A2A: &store.A2ATask{TaskID: out.RemoteTaskID, ContextID: out.RemoteContextID, Dialect: string(out.Dialect), Endpoint: endpoint}})
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, store.ErrNotFound):
+		return true // the reply ended meanwhile (cancelled): nothing to do
+	}
+	d.d.Log.Error("relay a2a question", "reply", t.ID, "err", err)
+	return false
 }
 
 func (d *Router) watchEnd(ctx context.Context, replyID string, cancel context.CancelFunc) {

@@ -101,8 +101,8 @@ func New(d Deps) *Server {
 	c := d.Config
 	s := &Server{d: d, hub: hub.New(d.Redis, d.Log, d.InstanceID), drain: make(chan struct{})}
 	s.router = dispatch.New(dispatch.Deps{Sockets: agent.TaskPublisher{Hub: s.hub, Keys: d.Keys},
-		A2A:   a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks), IdleTimeout: a2aBackstop(&c)}),
-		Redis: d.Redis, Keys: d.Keys, Log: d.Log})
+		A2A: a2a.New(a2a.Options{HTTPClient: a2aClient(c.A2AAllowPrivateNetworks), IdleTimeout: a2aBackstop(&c)}),
+		DB:  d.DB, Redis: d.Redis, Keys: d.Keys, Log: d.Log})
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Transport: s.router, Log: d.Log, InstanceID: d.InstanceID,
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,

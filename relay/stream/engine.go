@@ -40,8 +40,14 @@ import (
 // to, for a transport that drives the reply itself (an A2A run feeds its
 // chunks and end to it). False means the agent cannot be reached now; the
 // reply then ends in error agent_offline.
+//
+// Answer sends a settled input request of an A2A task (ari.InputRequest's
+// A2ATaskID set: the agent's task ended input-required) back into that
+// task, when this instance wins its claim (Engine.ClaimInput), and streams
+// the continuation into the same reply. It must not block on the agent.
 type Transport interface {
 	Deliver(ctx context.Context, replies *Engine, agent store.RelayAgent, task *protocol.Task) (bool, error)
+	Answer(ctx context.Context, replies *Engine, r ari.InputRequest)
 }
 
 // Deps are the engine's collaborators and timing.

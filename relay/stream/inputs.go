@@ -56,6 +56,21 @@ func (e *Engine) OpenInput(ctx context.Context, in store.NewInputRequest) (ari.I
 // drives the reply again, and the reply streams (waiting_input → streaming)
 // once Postgres records the delivery. False: it was recorded already.
 func (e *Engine) InputDelivered(ctx context.Context, r ari.InputRequest) (bool, error) {
+	marked, err := e.ClaimInput(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	e.Drive(r.ConversationID, r.MessageID)
+	return marked, nil
+}
+
+// ClaimInput records that a settled request's answer (or expiry) is being
+// handed to its agent, so the reply streams again (waiting_input →
+// streaming) with its silence clock started afresh. True for exactly one
+// caller, however many instances try at once: for an A2A task's request
+// (which no socket receives) the claim decides which instance sends the
+// answer back.
+func (e *Engine) ClaimInput(ctx context.Context, r ari.InputRequest) (bool, error) {
 	// Redis first: once Postgres says streaming, the sweeper times the
 	// reply from the meta's clock, which must not be the one from before
 	// the wait.
@@ -63,12 +78,16 @@ func (e *Engine) InputDelivered(ctx context.Context, r ari.InputRequest) (bool, 
 	if err := resumeScript.Run(ctx, e.d.Redis, []string{e.d.Keys.StreamMeta(r.MessageID)}, now).Err(); err != nil {
 		return false, err
 	}
-	marked, err := e.d.DB.MarkInputDelivered(ctx, r.ID)
-	if err != nil {
-		return false, err
+	return e.d.DB.MarkInputDelivered(ctx, r.ID)
+}
+
+// AnswerA2A hands a settled request of an A2A task to the transport, which
+// sends the answer (or the expiry) back into the agent's task if this
+// instance wins the claim. A socket agent's request is left alone.
+func (e *Engine) AnswerA2A(ctx context.Context, r ari.InputRequest) {
+	if r.A2ATaskID != "" && r.State != ari.InputOpen {
+		e.d.Transport.Answer(ctx, e, r)
 	}
-	e.Drive(r.ConversationID, r.MessageID)
-	return marked, nil
 }
 
 // holdWaiting keeps a waiting reply's place while nobody drives it: its
@@ -85,7 +104,7 @@ func (e *Engine) holdWaiting(ctx context.Context, r store.OpenReply) error {
 }
 
 // sweepInputs expires the requests whose deadline passed (each by exactly
-// one instance), nudges the agents of settled requests that have not
+// one instance), sends back what A2A tasks wait for, nudges the agents of settled requests that have not
 // reached them (a lost notice, or an agent that has just come back), and
 // ends the replies whose agent did not come back for the answer within the
 // first-chunk timeout.
@@ -98,6 +117,16 @@ func (e *Engine) sweepInputs(ctx context.Context) error {
 		if err := inputs.Resolved(ctx, e.d.DB, e.events(), r); err != nil {
 			e.d.Log.Error("relay announce input expiry", "request", r.ID, "err", err)
 		}
+	}
+	// Answers for A2A tasks: whoever claims one sends it (an answer given
+	// on a relay socket was tried at once, this is REST's way, and the
+	// retry after a restart or a lost claim).
+	unsent, err := e.d.DB.A2AUnsent(ctx, e.d.Keys.Prefix)
+	if err != nil {
+		return err
+	}
+	for _, r := range unsent {
+		e.AnswerA2A(ctx, r)
 	}
 	stale, err := e.d.DB.StaleUndelivered(ctx, e.d.Keys.Prefix, nudgeAfter)
 	if err != nil {

@@ -53,4 +53,12 @@ type InputRequest struct {
 	// socket: the relay's bookkeeping, not shown to people.
 	DeliveredAt *Time `json:"-"`
 	CreatedAt   Time  `json:"createdAt"`
+	// A2ATaskID, A2AContextID, A2ADialect and A2AEndpoint name the A2A
+	// task whose input-required state the relay turned into this request
+	// ("" for a socket agent's request): where its answer is sent back.
+	// The relay's bookkeeping, not shown to people.
+	A2ATaskID    string `json:"-"`
+	A2AContextID string `json:"-"`
+	A2ADialect   string `json:"-"`
+	A2AEndpoint  string `json:"-"`
 }

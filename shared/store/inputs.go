@@ -31,6 +31,16 @@ type NewInputRequest struct {
 	Options []string
 	Schema  json.RawMessage // a JSON object, or nil
 	TTL     time.Duration   // how long it stays open
+	// A2A names the A2A task that asked, for a reply of an agent without a
+	// socket (its answer goes back into that task); nil for a socket agent.
+	A2A *A2ATask
+}
+
+// A2ATask is where an A2A agent's question came from, and its answer goes:
+// the agent's task and context, the dialect the task was started in, and
+// the endpoint it was reached at.
+type A2ATask struct {
+	TaskID, ContextID, Dialect, Endpoint string
 }
 
 // Errors of input requests besides ErrNotFound.
@@ -59,14 +69,16 @@ type InvalidAnswer struct {
 func (e *InvalidAnswer) Error() string { return "store: " + e.Field + ": " + e.Problem }
 
 const inputColumns = `r.id, r.message_id, r.conversation_id, r.agent_id, r.kind, r.prompt, r.options, r.schema,
-	r.state, r.answer, r.approved, r.answered_by, r.answered_at, r.expires_at, r.resolved_at, r.delivered_at, r.created_at`
+	r.state, r.answer, r.approved, r.answered_by, r.answered_at, r.expires_at, r.resolved_at, r.delivered_at, r.created_at,
+	coalesce(r.a2a_task_id, ''), coalesce(r.a2a_context_id, ''), coalesce(r.a2a_dialect, ''), coalesce(r.a2a_endpoint, '')`
 
 func scanInput(row pgx.Row) (ari.InputRequest, error) {
 	var r ari.InputRequest
 	var options, schema []byte
 	var answeredAt, resolvedAt, deliveredAt *time.Time
 	err := row.Scan(&r.ID, &r.MessageID, &r.ConversationID, &r.AgentID, &r.Kind, &r.Prompt, &options, &schema,
-		&r.State, &r.Answer, &r.Approved, &r.AnsweredBy, &answeredAt, &r.ExpiresAt, &resolvedAt, &deliveredAt, &r.CreatedAt)
+		&r.State, &r.Answer, &r.Approved, &r.AnsweredBy, &answeredAt, &r.ExpiresAt, &resolvedAt, &deliveredAt, &r.CreatedAt,
+		&r.A2ATaskID, &r.A2AContextID, &r.A2ADialect, &r.A2AEndpoint)
 	if err != nil {
 		return r, err
 	}
@@ -133,11 +145,16 @@ func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari
 		if status != ari.StatusStreaming && status != ari.StatusWaitingInput {
 			return ErrNotFound
 		}
+		var a2a [4]*string // the columns are all null or all set
+		if r := in.A2A; r != nil {
+			a2a = [4]*string{&r.TaskID, &r.ContextID, &r.Dialect, &r.Endpoint}
+		}
 		req, err = scanInput(tx.QueryRow(ctx, `insert into input_requests as r
-			(id, message_id, conversation_id, agent_id, kind, prompt, options, schema, expires_at)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9))
+			(id, message_id, conversation_id, agent_id, kind, prompt, options, schema, expires_at,
+			 a2a_task_id, a2a_context_id, a2a_dialect, a2a_endpoint)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10, $11, $12, $13)
 			returning `+inputColumns, in.ID, in.ReplyID, conv, in.AgentID, in.Kind, in.Prompt, options, schema,
-			in.TTL.Seconds()))
+			in.TTL.Seconds(), a2a[0], a2a[1], a2a[2], a2a[3]))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
 			if pe.ConstraintName == "input_requests_pkey" {
@@ -236,11 +253,13 @@ func (db *DB) ExpireInputRequests(ctx context.Context, deployment string) ([]ari
 
 // UndeliveredInputs lists the agent's settled requests (answered or
 // expired) that have not reached it while their replies still wait, oldest
-// first: what a socket of the agent is given when it authenticates.
+// first: what a socket of the agent is given when it authenticates. An A2A
+// task's requests are not a socket's (A2AUnsent).
 func (db *DB) UndeliveredInputs(ctx context.Context, agentID string) ([]ari.InputRequest, error) {
 	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
 		join messages m on m.id = r.message_id and m.status = 'waiting_input'
 		where r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null
+		and r.a2a_task_id is null
 		order by r.resolved_at, r.id`, agentID))
 }
 
@@ -249,7 +268,8 @@ func (db *DB) UndeliveredInputs(ctx context.Context, agentID string) ([]ari.Inpu
 func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.InputRequest, error) {
 	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
 		join messages m on m.id = r.message_id and m.status = 'waiting_input'
-		where r.id = $2 and r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null`, agentID, id))
+		where r.id = $2 and r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null
+		and r.a2a_task_id is null`, agentID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -263,10 +283,22 @@ func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.Inp
 func (db *DB) StaleUndelivered(ctx context.Context, deployment string, age time.Duration) ([]ari.InputRequest, error) {
 	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
 		join messages m on m.id = r.message_id and m.status = 'waiting_input'
-		where r.state in ('answered', 'expired') and r.delivered_at is null
+		where r.state in ('answered', 'expired') and r.delivered_at is null and r.a2a_task_id is null
 		and r.resolved_at < now() - make_interval(secs => $2)
 		and (m.relay_deployment = $1 or m.relay_deployment is null)
 		order by r.resolved_at`, deployment, age.Seconds()))
+}
+
+// A2AUnsent lists the deployment's settled requests of A2A tasks (answered
+// or expired) whose answer has not been sent back while their replies still
+// wait, oldest first: a relay instance claims each (MarkInputDelivered, won
+// by one caller) and sends it into the agent's task.
+func (db *DB) A2AUnsent(ctx context.Context, deployment string) ([]ari.InputRequest, error) {
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
+		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+		where r.a2a_task_id is not null and r.state in ('answered', 'expired') and r.delivered_at is null
+		and (m.relay_deployment = $1 or m.relay_deployment is null)
+		order by r.resolved_at`, deployment))
 }
 
 // MarkInputDelivered records that request id's answer (or expiry) reached

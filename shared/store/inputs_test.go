@@ -255,3 +255,77 @@ func TestLateDeliveryRecordKeepsTheNextAnswerDeliverable(t *testing.T) {
 		t.Fatalf("reply status %s with every answer delivered, want streaming", m.Status)
 	}
 }
+
+// An A2A task's question is an input request that keeps where its answer
+// goes (task, context, dialect, endpoint). It is no socket's: a socket of
+// the same agent is never given its answer, and the socket sweep does not
+// nudge or time it out. Relay instances find it in A2AUnsent once settled,
+// and of many claims (MarkInputDelivered) exactly one wins.
+func TestA2AInputRequest(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada := testenv.NewUser(t, db, "Ada")
+	conv, echo := chatFixture(t, db, "direct", ada)
+	sent, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: ada.ID, ConversationID: conv, Content: "ask",
+		ClientMessageID: "c-1", ReplyAgentIDs: []string{echo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply := sent.Replies[0].ID
+	if ok, err := db.StartReply(ctx, reply); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	remote := store.A2ATask{TaskID: "task-9", ContextID: "ctx-9", Dialect: "0.3", Endpoint: "https://agent.example/a2a"}
+	r, created, err := db.OpenInputRequest(ctx, store.NewInputRequest{ID: "a2a-q1", ReplyID: reply, AgentID: echo,
+		Kind: ari.InputQuestion, Prompt: "Which city?", Options: []string{"Paris", "Tōkyō"}, TTL: time.Hour, A2A: &remote})
+	if err != nil || !created || r.A2ATaskID != "task-9" || r.A2AContextID != "ctx-9" || r.A2ADialect != "0.3" || r.A2AEndpoint != remote.Endpoint {
+		t.Fatalf("open = %+v %v %v", r, created, err)
+	}
+	if unsent, err := db.A2AUnsent(ctx, ""); err != nil || len(unsent) != 0 {
+		t.Fatalf("unsent while open = %+v %v", unsent, err)
+	}
+	paris := "Paris"
+	if _, err := db.AnswerInputRequest(ctx, ada.ID, "a2a-q1", &paris, nil); err != nil {
+		t.Fatal(err)
+	}
+	if socket, err := db.UndeliveredInputs(ctx, echo); err != nil || len(socket) != 0 {
+		t.Fatalf("given to a socket: %+v %v", socket, err)
+	}
+	if _, err := db.UndeliveredInput(ctx, echo, "a2a-q1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("one, to a socket: %v", err)
+	}
+	if stale, err := db.StaleUndelivered(ctx, "", 0); err != nil || len(stale) != 0 {
+		t.Fatalf("stale for sockets: %+v %v", stale, err)
+	}
+	unsent, err := db.A2AUnsent(ctx, "")
+	if err != nil || len(unsent) != 1 || unsent[0].ID != "a2a-q1" || *unsent[0].Answer != "Paris" || unsent[0].A2ATaskID != "task-9" {
+		t.Fatalf("unsent = %+v %v", unsent, err)
+	}
+	var wins int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			ok, err := db.MarkInputDelivered(ctx, "a2a-q1")
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ok {
+				wins++
+			}
+		})
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d claims won", wins)
+	}
+	if unsent, _ := db.A2AUnsent(ctx, ""); len(unsent) != 0 {
+		t.Fatalf("unsent after the claim = %+v", unsent)
+	}
+	// All four or none: the database refuses half an A2A task.
+	if _, err := db.Pool.Exec(ctx, `update input_requests set a2a_dialect = null where id = 'a2a-q1'`); err == nil {
+		t.Fatal("stored an A2A task without its dialect")
+	}
+}
