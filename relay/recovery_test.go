@@ -399,3 +399,44 @@ func TestChunksLostWhileRedisIsDownEndTheReplyInError(t *testing.T) {
 		t.Fatalf("the buffer holds %q after the end; want %q", got, "vor ")
 	}
 }
+
+// The instance settling a reply dies after closing the reply's buffer and
+// before saving its end in Postgres. The agent, reconnected to another
+// instance, sends its end again: the reply ends there at once, complete with
+// its text (not by a silence timeout minutes later).
+func TestEndSentAgainAfterTheSettlingInstanceDied(t *testing.T) {
+	c := newCluster(t, map[string]string{})
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, b, w.users[0])
+	agent := dialAgent(t, a, w.agentToken)
+	keys := kv.Keys{Prefix: c.prefix}
+	rdb, _ := testenv.Redis(t)
+
+	client.sendMessage(w.conv, "bis gleich", "fin-1")
+	reply := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "fast fertig", "mode": "delta"})
+	// b gets the published copy of the chunk, which follows its append.
+	client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+	// What settling does first (endScript), then the instance dies.
+	if err := rdb.HSet(t.Context(), keys.StreamMeta(reply), "ended", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	a.kill(t)
+
+	again := dialAgent(t, b, w.agentToken)
+	again.send(map[string]any{"type": "agent_complete", "taskId": reply})
+	end := client.expectWhereWithin("stream_end", 10*time.Second, func(f frame) bool { return f.str("messageId") == reply })
+	if end.str("status") != "complete" || end.str("content") != "fast fertig" {
+		t.Fatalf("stream_end = %v", end)
+	}
+	if status, content := replyStatus(t, c.db, reply); status != "complete" || content != "fast fertig" {
+		t.Fatalf("stored %s %q", status, content)
+	}
+	// An end for a reply that ended for good changes nothing.
+	again.send(map[string]any{"type": "agent_error", "taskId": reply, "error": "zu spät"})
+	again.pingPast("error")
+	if status, _ := replyStatus(t, c.db, reply); status != "complete" {
+		t.Fatalf("a late agent_error made it %s", status)
+	}
+}

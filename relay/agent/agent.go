@@ -82,6 +82,9 @@ type session struct {
 	// streaming meanwhile; frames for them are dropped until they are done.
 	settling sync.Map // task id → true
 	settlers sync.WaitGroup
+	// endedTask: the last task the reader found ended in its buffer
+	// (LoadTask's ErrEnded), for finish; the reader's only.
+	endedTask string
 	// ctx is Serve's, for work the socket starts off its reader (inputs.go).
 	ctx context.Context
 	// given: input requests whose answer (or expiry) this socket was given
@@ -225,10 +228,14 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	case *protocol.AgentComplete:
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.settle(t, func() { ss.s.d.Engine.Complete(ctx, t, f.Content) })
+		} else {
+			ss.finish(ctx, f.TaskID, stream.End{Status: ari.StatusComplete, Content: f.Content})
 		}
 	case *protocol.AgentError:
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.settle(t, func() { ss.s.d.Engine.Fail(ctx, t, f.Error) })
+		} else {
+			ss.finish(ctx, f.TaskID, stream.End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: f.Error})
 		}
 	case *protocol.AgentMessage:
 		ss.post(ctx, f)
@@ -265,6 +272,22 @@ func (ss *session) settle(t *stream.Task, fn func()) {
 	}()
 }
 
+// finish gives an end the agent sent for a task whose buffer has ended to
+// Engine.Finish, off the reader: an instance that died while settling it
+// closed the buffer but never saved the end (the agent sends its end again
+// after reconnecting). For a task that ended for good it costs one read.
+func (ss *session) finish(ctx context.Context, taskID string, end stream.End) {
+	if ss.endedTask != taskID {
+		return // not the agent's (answered not_your_task), or being settled here
+	}
+	ss.endedTask = ""
+	ss.settlers.Add(1)
+	go func() {
+		defer ss.settlers.Done()
+		ss.s.d.Engine.Finish(ctx, ss.agent.ID, taskID, end)
+	}()
+}
+
 // task finds a task of this agent, answering not_your_task for others and
 // nil (drop silently) for tasks of this agent that have ended.
 func (ss *session) task(ctx context.Context, taskID string) *stream.Task {
@@ -280,6 +303,7 @@ func (ss *session) task(ctx context.Context, taskID string) *stream.Task {
 		ss.sendError(protocol.CodeNotYourTask, "task "+taskID+" was not given to this agent", taskID)
 		return nil
 	case errors.Is(err, stream.ErrEnded):
+		ss.endedTask = taskID
 		return nil
 	case err != nil:
 		ss.s.d.Log.Error("relay load task", "task", taskID, "err", err)

@@ -216,6 +216,20 @@ func (e *Engine) retryLost(ctx context.Context) {
 	}
 }
 
+// Finish settles a reply of agentID whose buffer an end closed that never
+// reached Postgres: the instance settling it died between the two (its
+// agent, reconnected elsewhere, sends its end again, which LoadTask reports
+// as ErrEnded). It does nothing for a reply Postgres has ended already or
+// that is not the agent's, and reports whether it settled the reply.
+func (e *Engine) Finish(ctx context.Context, agentID, replyID string, end End) bool {
+	m, err := e.d.DB.Message(ctx, replyID)
+	if err != nil || m.SenderAgentID == nil || *m.SenderAgentID != agentID ||
+		(m.Status != ari.StatusStreaming && m.Status != ari.StatusWaitingInput) {
+		return false
+	}
+	return e.Settle(ctx, replyID, end)
+}
+
 // Fail applies agent_error: the text so far is kept.
 func (e *Engine) Fail(ctx context.Context, t *Task, message string) {
 	e.Settle(ctx, t.ID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentError, Message: message})
