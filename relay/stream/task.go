@@ -220,8 +220,29 @@ func (e *Engine) retryLost(ctx context.Context) {
 // reached Postgres: the instance settling it died between the two (its
 // agent, reconnected elsewhere, sends its end again, which LoadTask reports
 // as ErrEnded). It does nothing for a reply Postgres has ended already or
-// that is not the agent's, and reports whether it settled the reply.
+// that is not the agent's, for one whose buffer is gone (it would end with
+// its text taken for empty) and for one whose buffer lost text (Lose ends
+// those), and reports whether it settled the reply.
 func (e *Engine) Finish(ctx context.Context, agentID, replyID string, end End) bool {
+	e.mu.Lock()
+	_, losing := e.losing[replyID]
+	e.mu.Unlock()
+	if losing {
+		return false // its buffer lost text: Lose ends it, not this end
+	}
+	// Only a buffer that is there, the agent's, and closed: one Redis could
+	// not find (or read wrong during a failover) is not ended by an end that
+	// would take its text for empty.
+	meta, err := e.d.Redis.HMGet(ctx, e.d.Keys.StreamMeta(replyID), "agent", "ended").Result()
+	if err != nil || len(meta) != 2 {
+		return false
+	}
+	if owner, _ := meta[0].(string); owner != agentID {
+		return false
+	}
+	if ended, _ := meta[1].(string); ended != "1" {
+		return false
+	}
 	m, err := e.d.DB.Message(ctx, replyID)
 	if err != nil || m.SenderAgentID == nil || *m.SenderAgentID != agentID ||
 		(m.Status != ari.StatusStreaming && m.Status != ari.StatusWaitingInput) {
