@@ -49,6 +49,8 @@ type Deps struct {
 	PresenceTTL time.Duration
 	// Poster stores and announces the agent's own messages (agent_message).
 	Poster *agentpost.Poster
+	// ToolTimeout bounds the wait for an app's answer to a tool_call.
+	ToolTimeout time.Duration
 }
 
 // Sessions are this instance's agent sockets.
@@ -241,6 +243,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.post(ctx, f)
 	case *protocol.AgentInputRequest:
 		ss.askInput(ctx, f)
+	case *protocol.ToolCall:
+		ss.callTool(ctx, f)
 	case *protocol.AgentStatus:
 		if t := ss.task(ctx, f.TaskID); t != nil {
 			ss.feed.Wait() // the chunks sent before the status reach members first
@@ -395,6 +399,7 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 	// went away before it had them), after the subscription, so that none
 	// falls between the two.
 	ss.goInput(func() { ss.deliverInputs(ss.ctx) })
+	ss.goInput(func() { ss.deliverToolResults(ss.ctx, "") })
 }
 
 // onChannel handles what arrives on the agent's channel. It runs on the
@@ -426,6 +431,8 @@ func (ss *session) onChannel(payload []byte) {
 		}
 	case string(events.InputResolved):
 		ss.inputNotice(payload)
+	case typeToolResolved:
+		ss.toolNotice(payload)
 	case string(events.AgentTokenRevoked), string(events.AgentDeleted):
 		ss.revoked.Store(true)
 		ss.c.Close(protocol.CloseRevoked)

@@ -209,6 +209,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.send(ctx, f)
 	case *protocol.Regenerate:
 		ss.regenerate(ctx, f)
+	case *protocol.AppActionResult:
+		ss.actionResult(ctx, f)
 	case *protocol.InputAnswer:
 		ss.answer(ctx, f)
 	case *protocol.Sync:

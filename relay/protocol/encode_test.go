@@ -100,6 +100,8 @@ func relayFramesSample(t *testing.T) []Frame {
 			Options: []string{"a", "b"}, Schema: json.RawMessage(`{"type":"string"}`), ExpiresAt: at},
 		&InputResponse{TaskID: "t1", RequestID: "q1", Answer: ptr("a"), UserID: "u1"},
 		&InputTimeout{TaskID: "t1", RequestID: "q1"},
+		&ToolResult{TaskID: "t1", CallID: "call_1", Result: json.RawMessage(`{"ok":true}`)},
+		&AppAction{SessionID: "s1", CallID: "call_1", Action: "move", Arguments: json.RawMessage(`{"from":"e2","to":"e4"}`)},
 		event(t, TypeInputResolved, InputResolvedData{RequestID: "q1", MessageID: "r1", State: "answered", Answer: ptr("a")}),
 		event(t, TypeAppSessionStarted, AppSessionData{Session: sampleAppSession(1)}),
 		event(t, TypeAppSessionUpdated, AppSessionData{Session: sampleAppSession(2)}),

@@ -114,7 +114,7 @@ func New(d Deps) *Server {
 		Tickets:     auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,
 		Inputs: &inputs.Answerer{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Log: d.Log}})
 	s.agents = agent.New(agent.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
-		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL,
+		Log: d.Log, InstanceID: d.InstanceID, AuthTimeout: c.RelayAgentAuthTimeout, PresenceTTL: kv.PresenceTTL, ToolTimeout: c.AppToolTimeout,
 		Poster: &agentpost.Poster{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Limiter: ratelimit.New(d.Redis, d.Keys),
 			Rule: agentpost.Rule(c), Push: d.Push, Log: d.Log}})
 	s.auth = &auth.Authenticator{DB: d.DB, Secret: c.AuthSecret, Cookies: auth.NewCookies(c.BaseURL),

@@ -306,6 +306,9 @@ func (e *Engine) buildTask(ctx context.Context, reply ari.Message) (*protocol.Ta
 	if t.Chain, err = e.taskChain(ctx, reply, in); err != nil {
 		return nil, err
 	}
+	if t.Tools, err = e.taskTools(ctx, *reply.SenderAgentID, reply.ConversationID); err != nil {
+		return nil, err
+	}
 	for _, a := range in.Attachments {
 		link := a.URL
 		if e.d.Files != nil {

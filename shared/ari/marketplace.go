@@ -109,3 +109,31 @@ type AppSessionView struct {
 	AppVersion string `json:"appVersion"`
 	EntryURL   string `json:"entryUrl"`
 }
+
+// States of an app tool call.
+const (
+	ToolCallPending  = "pending"
+	ToolCallAnswered = "answered"
+	ToolCallExpired  = "expired"
+)
+
+// AppToolCall is an agent's accepted call of an app action (a row of
+// app_tool_calls): sent to the client running the app, answered by its
+// first app_action_result or expired, then given to the agent once.
+type AppToolCall struct {
+	ID           string  `json:"id"`
+	SessionID    string  `json:"sessionId"`
+	ReplyID      string  `json:"replyId"`
+	AgentID      string  `json:"agentId"`
+	CallID       string  `json:"callId"`
+	Action       string  `json:"action"`
+	Arguments    string  `json:"arguments"` // canonical JSON text
+	State        string  `json:"state"`
+	Result       *string `json:"result"` // JSON text
+	ErrorCode    *string `json:"errorCode"`
+	ErrorMessage *string `json:"errorMessage"`
+	CreatedAt    Time    `json:"createdAt"`
+	ExpiresAt    Time    `json:"expiresAt"`
+	AnsweredAt   *Time   `json:"answeredAt"`
+	DeliveredAt  *Time   `json:"deliveredAt"`
+}

@@ -119,6 +119,9 @@ type Config struct {
 	// InputRequestTTL is how long an agent's question or approval stays
 	// open before it expires unanswered (the agent then gets input_timeout).
 	InputRequestTTL time.Duration `env:"INPUT_REQUEST_TTL" envDefault:"24h"`
+	// AppToolTimeout is how long an agent's tool call waits for the app's
+	// answer before the agent gets an error result (code timeout).
+	AppToolTimeout time.Duration `env:"APP_TOOL_TIMEOUT" envDefault:"30s"`
 	// A2AAllowPrivateNetworks lets A2A calls reach loopback and private
 	// addresses; off, agent owners cannot point the relay into its own network.
 	A2AAllowPrivateNetworks bool `env:"A2A_ALLOW_PRIVATE_NETWORKS" envDefault:"false"`
@@ -299,6 +302,9 @@ func (c Config) validate() error {
 	}
 	if c.InputRequestTTL < time.Second {
 		bad("INPUT_REQUEST_TTL", "must be at least 1s")
+	}
+	if c.AppToolTimeout < 100*time.Millisecond {
+		bad("APP_TOOL_TIMEOUT", "must be at least 100ms")
 	}
 	if c.AgentIdleTimeout <= 0 {
 		bad("RELAY_AGENT_IDLE_TIMEOUT", "must be positive")

@@ -25,6 +25,7 @@ var rowTypes = map[string]any{
 	"channel_agents": ari.ChannelAgent{}, "channel_reads": ari.ChannelRead{}, "channel_message_reactions": ari.ChannelMessageReaction{},
 	"input_requests": ari.InputRequest{},
 	"app_sessions":   ari.AppSession{},
+	"app_tool_calls": ari.AppToolCall{},
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,

@@ -105,6 +105,14 @@ export interface PingFrame {
   type: "ping";
 }
 
+/** Calls one of the task's tools (section 15); the answer is a tool_result. */
+export interface ToolCallFrame {
+  type: "tool_call";
+  taskId: string;
+  callId: string;
+  tool: string;
+  arguments?: Record<string, unknown>;
+}
 export type AgentToRelay =
   | AuthFrame
   | SkillsFrame
@@ -114,6 +122,7 @@ export type AgentToRelay =
   | AgentStatusFrame
   | AgentMessageFrame
   | AgentInputRequestFrame
+  | ToolCallFrame
   | PingFrame;
 
 // ---- relay → agent ----
@@ -221,6 +230,14 @@ export interface InputTimeoutFrame {
   taskId: string;
   requestId: string;
 }
+/** The outcome of a tool_call: the app's result, or an error {code, message} (refused, failed, timeout). */
+export interface ToolResultFrame {
+  type: "tool_result";
+  taskId: string;
+  callId: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -241,10 +258,11 @@ export type RelayToAgent =
   | AgentMessageAckFrame
   | InputResponseFrame
   | InputTimeoutFrame
+  | ToolResultFrame
   | ErrorFrame
   | PongFrame;
 
-const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "error", "pong"]);
+const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "tool_result", "error", "pong"]);
 
 /**
  * decodeFromRelay parses one text frame from the relay. It returns undefined
@@ -279,6 +297,8 @@ export function decodeFromRelay(data: string): RelayToAgent | undefined {
       return str("taskId") && str("requestId") ? (f as unknown as InputResponseFrame) : undefined;
     case "input_timeout":
       return str("taskId") && str("requestId") ? (f as unknown as InputTimeoutFrame) : undefined;
+    case "tool_result":
+      return str("taskId") && str("callId") ? (f as unknown as ToolResultFrame) : undefined;
     case "error":
       return str("code") ? (f as unknown as ErrorFrame) : undefined;
     default:

@@ -10,6 +10,7 @@ import {
   type EventData,
   type EventFrame,
   type InputRequest,
+  type AppActionFrame,
   type MessageAckFrame,
   type RegenerateAckFrame,
   type RelayToClient,
@@ -83,6 +84,8 @@ export interface ClientEvents {
   input: InputRequest;
   /** An open request closed: answered (by anyone), expired, or closed (its reply ended, or it closed while the socket was away). */
   inputClosed: InputClosed;
+  /** An agent calls an action of an app this user opened (app_action); the app answers with answerAppAction. */
+  appAction: AppActionFrame;
   /**
    * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
    * unsubscribed (and why), or one of its events.
@@ -275,6 +278,19 @@ export class AriClient {
     const frame: ClientToRelay = { type: "input_response", requestId };
     if (a.answer !== undefined) frame.answer = a.answer;
     if (a.approved !== undefined) frame.approved = a.approved;
+    return this.write(frame);
+  }
+
+  /**
+   * answerAppAction answers an app_action with the app's result or an error
+   * {code, message}. The first answer wins; a later one gets an error frame
+   * already_answered. False when the socket is not open.
+   */
+  answerAppAction(a: AppActionFrame, outcome: { result: unknown } | { error: { code: string; message: string } }): boolean {
+    const frame: ClientToRelay =
+      "error" in outcome
+        ? { type: "app_action_result", sessionId: a.sessionId, callId: a.callId, error: outcome.error }
+        : { type: "app_action_result", sessionId: a.sessionId, callId: a.callId, result: outcome.result };
     return this.write(frame);
   }
 
@@ -536,6 +552,9 @@ export class AriClient {
         this.openInput(r);
         return;
       }
+      case "app_action":
+        this.emit("appAction", f);
+        return;
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });

@@ -90,6 +90,14 @@ export interface InputResponseFrame {
   answer?: string;
   approved?: boolean;
 }
+/** The app's answer to an app_action (section 15): exactly one of result and error. */
+export interface AppActionResultFrame {
+  type: "app_action_result";
+  sessionId: string;
+  callId: string;
+  result?: unknown;
+  error?: { code: string; message: string };
+}
 export interface PingFrame {
   type: "ping";
 }
@@ -103,6 +111,7 @@ export type ClientToRelay =
   | RegenerateFrame
   | FocusFrame
   | InputResponseFrame
+  | AppActionResultFrame
   | ChannelSubscribeFrame
   | ChannelUnsubscribeFrame
   | PingFrame;
@@ -270,6 +279,14 @@ export interface InputRequest {
 export interface InputRequestFrame extends InputRequest {
   type: "input_request";
 }
+/** An agent's call of an app action, to the client running the app (section 15); answer with app_action_result. */
+export interface AppActionFrame {
+  type: "app_action";
+  sessionId: string;
+  callId: string;
+  action: string;
+  arguments: Record<string, unknown>;
+}
 /** An app open in a conversation (sections 8 and 15): in app_session_* events and sync_result.appSessions. */
 export interface AppSession {
   id: string;
@@ -378,6 +395,7 @@ export type RelayToClient =
   | StreamEndFrame
   | StreamStatusFrame
   | InputRequestFrame
+  | AppActionFrame
   | AgentPresenceFrame
   | SyncResultFrame
   | ErrorFrame
@@ -402,6 +420,7 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   stream_status: { messageId: "string", conversationId: "string", state: "string" },
   agent_presence: { conversationId: "string", agentId: "string", online: "boolean" },
   input_request: { requestId: "string", messageId: "string", conversationId: "string", kind: "string", prompt: "string" },
+  app_action: { sessionId: "string", callId: "string", action: "string", arguments: "object" },
   sync_result: { conversations: "array", activeStreams: "array", agents: "array", events: "array" },
   error: { code: "string", message: "string" },
   pong: {},

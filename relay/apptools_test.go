@@ -1,0 +1,160 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/ari-chat/ari-server/shared/testenv"
+)
+
+// Tools (PROTOCOL.md section 15): the agent's task lists the tools of the
+// app session open for it; a tool_call goes as app_action to the socket of
+// the member who opened the session on the other relay instance, whose
+// first app_action_result comes back as tool_result (a second answer is
+// refused); every refusal the agent can provoke is a tool_result with the
+// bridge's code; an unanswered call times out (APP_TOOL_TIMEOUT); a call
+// id reused by another task is refused; in user_only mode the task has no
+// tools and calls are forbidden_by_mode.
+func TestAppToolCalls(t *testing.T) {
+	c := newCluster(t, map[string]string{"APP_TOOL_TIMEOUT": "3s"})
+	a, b := c.start(), c.start()
+	api := c.startShim()
+	ada := testenv.NewUser(t, c.db, "Ada")
+	agentID, token := newAgent(t, c.db, ada, "Chess Bot")
+	conv := newConversation(t, c.db, "direct", []testenv.TestUser{ada}, agentID)
+	must := func(want int, method, path string, body any) frame {
+		t.Helper()
+		st, out := callJSON(t, method, api+path, ada, body)
+		if st != want {
+			t.Fatalf("%s %s: %d %v, want %d", method, path, st, out, want)
+		}
+		return out
+	}
+	slug := "chess-" + testenv.RandomID(6)
+	must(201, "POST", "/api/developer", map[string]any{"displayName": "Ada Games"})
+	app := must(201, "POST", "/api/developer/apps", map[string]any{"slug": slug, "name": "Chess"}).str("id")
+	must(201, "POST", "/api/developer/apps/"+app+"/versions", map[string]any{"version": "1.0.0", "manifest": map[string]any{
+		"entryUrl": "https://chess.example/app",
+		"actions": []any{
+			map[string]any{"name": "move", "description": "Move a piece.", "parameters": map[string]any{
+				"type": "object", "required": []string{"from", "to"}, "additionalProperties": false,
+				"properties": map[string]any{"from": map[string]any{"type": "string", "pattern": "^[a-h][1-8]$"},
+					"to": map[string]any{"type": "string", "pattern": "^[a-h][1-8]$"}}}},
+			map[string]any{"name": "resign", "description": "Resign.", "actors": []string{"user"}},
+			map[string]any{"name": "hint", "description": "Show a hint.", "actors": []string{"agent"}},
+		}}})
+	must(201, "POST", "/api/apps/"+app+"/install", map[string]any{"idempotencyKey": "install"})
+	session := must(201, "POST", "/api/conversations/"+conv+"/app-sessions", map[string]any{"appId": app, "mode": "shared", "agentId": agentID}).str("id")
+
+	client := dialClient(t, a, ada) // the app runs here
+	agent := dialAgent(t, b, token)
+	client.sendMessage(conv, "play", "m1")
+	task := agent.expect("task")
+	taskID := task.str("taskId")
+	var tools []struct {
+		Name       string          `json:"name"`
+		Parameters json.RawMessage `json:"parameters"`
+	}
+	if raw, err := json.Marshal(task["tools"]); err != nil || json.Unmarshal(raw, &tools) != nil || len(tools) != 2 ||
+		tools[0].Name != slug+"__move" || tools[1].Name != slug+"__hint" {
+		t.Fatalf("task.tools = %v", task["tools"])
+	}
+
+	call := func(callID, tool string, args any) {
+		t.Helper()
+		f := map[string]any{"type": "tool_call", "taskId": taskID, "callId": callID, "tool": tool}
+		if args != nil {
+			f["arguments"] = args
+		}
+		agent.send(f)
+	}
+	result := func(callID string) frame {
+		t.Helper()
+		return agent.expectWhere("tool_result", func(f frame) bool { return f.str("callId") == callID })
+	}
+	refused := func(callID, code string) {
+		t.Helper()
+		if f := result(callID); f["error"] == nil || f.obj("error").str("code") != code || f.obj("error").str("message") == "" || f["result"] != nil {
+			t.Fatalf("tool_result for %s = %v, want error %s", callID, f, code)
+		}
+	}
+
+	// The round trip, across the two instances.
+	call("c1", slug+"__move", map[string]any{"to": "e4", "from": "e2"})
+	act := client.expect("app_action")
+	if act.str("sessionId") != session || act.str("callId") != "c1" || act.str("action") != "move" {
+		t.Fatalf("app_action = %v", act)
+	}
+	if args, _ := json.Marshal(act["arguments"]); string(args) != `{"from":"e2","to":"e4"}` {
+		t.Fatalf("app_action arguments = %s", args)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "c1", "result": map[string]any{"moved": true}})
+	if f := result("c1"); f.str("taskId") != taskID || f.obj("result")["moved"] != true || f["error"] != nil {
+		t.Fatalf("tool_result = %v", f)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "c1", "result": "again"})
+	if f := client.expect("error"); f.str("code") != "already_answered" || f.str("ref") != "c1" {
+		t.Fatalf("second answer: %v", f)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "nope", "result": 1})
+	if f := client.expect("error"); f.str("code") != "not_found" {
+		t.Fatalf("answer to no call: %v", f)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "c1"})
+	if f := client.expect("error"); f.str("code") != "invalid_frame" {
+		t.Fatalf("answer without result or error: %v", f)
+	}
+
+	// Refusals: nothing reaches the app.
+	call("r1", "other__move", map[string]any{"from": "e2", "to": "e4"})
+	refused("r1", "unknown_app")
+	call("r2", slug+"__fly", nil)
+	refused("r2", "unknown_action")
+	call("r3", slug+"__resign", nil)
+	refused("r3", "forbidden_by_manifest")
+	call("r4", slug+"__move", map[string]any{"from": "z9", "to": "e4"})
+	refused("r4", "invalid_arguments")
+	call("r5", slug+"__move", `{"from":"e2","to":"e4"}`)
+	refused("r5", "invalid_arguments")
+
+	// Unanswered: the timeout answers, once; a late answer is refused.
+	call("c2", slug+"__hint", map[string]any{})
+	if f := client.expect("app_action"); f.str("callId") != "c2" {
+		t.Fatalf("app_action = %v", f)
+	}
+	refused("c2", "timeout")
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "c2", "error": map[string]any{"code": "too_late", "message": "sorry"}})
+	if f := client.expect("error"); f.str("code") != "already_answered" {
+		t.Fatalf("late answer: %v", f)
+	}
+	agent.send(map[string]any{"type": "agent_complete", "taskId": taskID, "content": "done"})
+	client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == taskID })
+
+	// The next task: c1 belongs to the first one.
+	client.sendMessage(conv, "again", "m2")
+	taskID = agent.expect("task").str("taskId")
+	call("c1", slug+"__hint", nil)
+	refused("c1", "call_id_in_use")
+	call("c3", slug+"__hint", nil)
+	if f := client.expect("app_action"); f.str("callId") != "c3" {
+		t.Fatalf("app_action = %v", f)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": session, "callId": "c3", "error": map[string]any{"code": "busy", "message": "the board is animating"}})
+	if f := result("c3"); f.obj("error").str("code") != "busy" || f.obj("error").str("message") != "the board is animating" {
+		t.Fatalf("tool_result with the app's error = %v", f)
+	}
+	agent.send(map[string]any{"type": "agent_complete", "taskId": taskID, "content": "done"})
+	client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == taskID })
+
+	// user_only: no tools, and the agent may not act.
+	must(200, "POST", "/api/app-sessions/"+session+"/end", nil)
+	must(201, "POST", "/api/conversations/"+conv+"/app-sessions", map[string]any{"appId": app, "mode": "user_only", "agentId": agentID})
+	client.sendMessage(conv, "watch", "m3")
+	task = agent.expect("task")
+	taskID = task.str("taskId")
+	if _, ok := task["tools"]; ok {
+		t.Fatalf("tools in user_only: %v", task["tools"])
+	}
+	call("r6", slug+"__hint", nil)
+	refused("r6", "forbidden_by_mode")
+}
