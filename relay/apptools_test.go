@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -15,8 +17,20 @@ import (
 // bridge's code; an unanswered call times out (APP_TOOL_TIMEOUT); a call
 // id reused by another task is refused; in user_only mode the task has no
 // tools and calls are forbidden_by_mode.
-func TestAppToolCalls(t *testing.T) {
-	c := newCluster(t, map[string]string{"APP_TOOL_TIMEOUT": "3s"})
+// toolWorld: Ada opened a chess app for her agent in their direct
+// conversation (mode shared) on a cluster of two relays and the shim.
+type toolWorld struct {
+	c                               *cluster
+	a, b                            *relayProc
+	ada                             testenv.TestUser
+	agentID, token, conv, slug, app string
+	session                         string
+	must                            func(want int, method, path string, body any) frame
+}
+
+func newToolWorld(t *testing.T, env map[string]string) *toolWorld {
+	t.Helper()
+	c := newCluster(t, env)
 	a, b := c.start(), c.start()
 	api := c.startShim()
 	ada := testenv.NewUser(t, c.db, "Ada")
@@ -45,7 +59,12 @@ func TestAppToolCalls(t *testing.T) {
 		}}})
 	must(201, "POST", "/api/apps/"+app+"/install", map[string]any{"idempotencyKey": "install"})
 	session := must(201, "POST", "/api/conversations/"+conv+"/app-sessions", map[string]any{"appId": app, "mode": "shared", "agentId": agentID}).str("id")
+	return &toolWorld{c: c, a: a, b: b, ada: ada, agentID: agentID, token: token, conv: conv, slug: slug, app: app, session: session, must: must}
+}
 
+func TestAppToolCalls(t *testing.T) {
+	w := newToolWorld(t, map[string]string{"APP_TOOL_TIMEOUT": "3s"})
+	a, b, ada, token, conv, slug, app, session, agentID, must := w.a, w.b, w.ada, w.token, w.conv, w.slug, w.app, w.session, w.agentID, w.must
 	client := dialClient(t, a, ada) // the app runs here
 	agent := dialAgent(t, b, token)
 	client.sendMessage(conv, "play", "m1")
@@ -157,4 +176,63 @@ func TestAppToolCalls(t *testing.T) {
 	}
 	call("r6", slug+"__hint", nil)
 	refused("r6", "forbidden_by_mode")
+}
+
+// Reconnect mid-call: the client running the app goes away after an
+// app_action reached it and gets it again after its sync_result on the
+// other instance; the agent goes away while the app answers and gets its
+// tool_result when it authenticates again, once (recorded as delivered, so
+// its next socket does not get it again).
+func TestAppToolCallsAcrossReconnects(t *testing.T) {
+	w := newToolWorld(t, nil)
+	client := dialClient(t, w.a, w.ada)
+	agent := dialAgent(t, w.b, w.token)
+	client.sendMessage(w.conv, "play", "m1")
+	taskID := agent.expect("task").str("taskId")
+
+	agent.send(map[string]any{"type": "tool_call", "taskId": taskID, "callId": "c1", "tool": w.slug + "__move", "arguments": map[string]any{"from": "e2", "to": "e4"}})
+	client.expectWhere("app_action", func(f frame) bool { return f.str("callId") == "c1" })
+	_ = client.ws.Close()
+	<-client.closed
+	client = dialClient(t, w.b, w.ada)
+	client.send(map[string]any{"type": "sync"})
+	client.expect("sync_result")
+	if f := client.expectWhere("app_action", func(f frame) bool { return f.str("callId") == "c1" }); f.str("action") != "move" || f.str("sessionId") != w.session {
+		t.Fatalf("app_action after the reconnect = %v", f)
+	}
+	client.send(map[string]any{"type": "app_action_result", "sessionId": w.session, "callId": "c1", "result": "moved"})
+	if f := agent.expectWhere("tool_result", func(f frame) bool { return f.str("callId") == "c1" }); f.str("result") != "moved" {
+		t.Fatalf("tool_result = %v", f)
+	}
+
+	agent.send(map[string]any{"type": "tool_call", "taskId": taskID, "callId": "c2", "tool": w.slug + "__hint"})
+	client.expectWhere("app_action", func(f frame) bool { return f.str("callId") == "c2" })
+	_ = agent.ws.Close()
+	<-agent.closed
+	client.send(map[string]any{"type": "app_action_result", "sessionId": w.session, "callId": "c2", "result": "shown"})
+	client.pingPast("error") // accepted
+	agent = dialAgent(t, w.a, w.token)
+	if f := agent.expectWhere("tool_result", func(f frame) bool { return f.str("callId") == "c2" }); f.str("result") != "shown" || f.str("taskId") != taskID {
+		t.Fatalf("tool_result after the reconnect = %v", f)
+	}
+	for deadline := time.Now().Add(wait); ; {
+		var delivered bool
+		if err := w.c.db.Pool.QueryRow(context.Background(), `select delivered_at is not null from app_tool_calls where session_id = $1 and call_id = 'c2'`,
+			w.session).Scan(&delivered); err != nil {
+			t.Fatal(err)
+		}
+		if delivered {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the result was given but not recorded as delivered")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = agent.ws.Close()
+	<-agent.closed
+	agent = dialAgent(t, w.b, w.token)
+	agent.pingPast("tool_result")
+	agent.send(map[string]any{"type": "agent_complete", "taskId": taskID, "content": "done"})
+	client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == taskID })
 }

@@ -39,3 +39,19 @@ func (ss *session) actionResult(ctx context.Context, f *protocol.AppActionResult
 		ss.s.d.Engine.ToolResolved(ctx, c.AgentID, c.ID)
 	}
 }
+
+// pendingAppActions lists again the app_actions still waiting for an
+// answer from the apps this user opened; sync sends them after its
+// sync_result, so a client that reconnects mid-call performs them (the app
+// answers each callId once: the first answer wins anyway).
+func (ss *session) pendingAppActions(ctx context.Context) ([]*protocol.AppAction, error) {
+	calls, err := ss.s.d.DB.PendingToolCallsFor(ctx, ss.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*protocol.AppAction, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, &protocol.AppAction{SessionID: c.SessionID, CallID: c.CallID, Action: c.Action, Arguments: json.RawMessage(c.Arguments)})
+	}
+	return out, nil
+}

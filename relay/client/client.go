@@ -506,9 +506,17 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 		ss.internal(err, "")
 		return
 	}
+	actions, err := ss.pendingAppActions(ctx)
+	if err != nil {
+		ss.internal(err, "")
+		return
+	}
 	if res.Events, res.Dropped, err = d.Engine.TakePending(ctx, ss.user.ID); err != nil {
 		ss.internal(err, "")
 		return
 	}
 	ss.c.SendFrame(res)
+	for _, a := range actions {
+		ss.c.SendFrame(a)
+	}
 }

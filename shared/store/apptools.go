@@ -152,7 +152,8 @@ func (db *DB) ToolResultDelivered(ctx context.Context, agentID, id string) (bool
 // (the client running the app answers them), oldest first.
 func (db *DB) PendingToolCallsFor(ctx context.Context, userID string) ([]ari.AppToolCall, error) {
 	rows, err := db.Pool.Query(ctx, toolCallSelect+` join app_sessions s on s.id = c.session_id
-		where s.opened_by = $1 and s.ended_at is null and c.state = 'pending' order by c.created_at, c.id`, userID)
+		where s.opened_by = $1 and s.ended_at is null and c.state = 'pending' and c.expires_at > now()
+		order by c.created_at, c.id`, userID)
 	if err != nil {
 		return nil, err
 	}
