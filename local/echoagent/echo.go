@@ -35,6 +35,9 @@ func (e echo) answer(ctx context.Context, task *agentsdk.Task, s *agentsdk.Strea
 	if text, ok := strings.CutPrefix(task.Message.Content, "/ask"); ok {
 		return e.ask(ctx, s, strings.TrimSpace(text))
 	}
+	if text, ok := strings.CutPrefix(task.Message.Content, "/note "); ok && strings.TrimSpace(text) != "" {
+		return e.note(ctx, task, s, text)
+	}
 	if err := s.SendStatus(agentsdk.StateWriting, "Echoing your message"); err != nil {
 		return err
 	}

@@ -7,7 +7,10 @@
 // a group it addresses other agents when asked (an agent chain, with the
 // SDK's Mention, MentionBack and LastHop): "/pass <agent> <text>" hands text
 // to another agent, "/rally <agent>" starts two agents mentioning each other
-// until the conversation's chain budget stops them. `make local` runs it
+// until the conversation's chain budget stops them. "/note <text>" uses a
+// tool: with the sample notes app (notes.manifest.json) open for it in the
+// conversation, it calls the app's add_note action (tool_call, the SDK's
+// typed Tool) and says what the app answered. `make local` runs it
 // twice, as Echo and as Parrot, in a demo group.
 //
 //	ARI_AGENT_TOKEN  the agent's secret (required; `ari-local demo` prints one)

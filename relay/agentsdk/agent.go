@@ -97,6 +97,7 @@ type Agent struct {
 	tasks        map[string]*task
 	posts        map[string]chan postResult // Posts waiting, by clientMessageID
 	asks         map[string]*pendingAsk     // Asks waiting, by task id
+	calls        map[string]chan callResult // Calls waiting, by call id
 	lost         chan struct{}              // closed when the current socket closes
 	info         Info
 	stopping     bool

@@ -238,6 +238,8 @@ func (a *Agent) readLoop(ws *websocket.Conn) error {
 			a.answerAsk(f.TaskID, f.RequestID, askResult{answer: ans})
 		case *protocol.InputTimeout:
 			a.answerAsk(f.TaskID, f.RequestID, askResult{err: ErrInputTimeout})
+		case *protocol.ToolResult:
+			a.answerCall(f)
 		case *protocol.ErrorFrame:
 			if f.Ref != "" && inputRefusal(f.Code) && a.refuseAsk(f) {
 				continue
@@ -302,6 +304,9 @@ func (a *Agent) write(ws *websocket.Conn, it item) error {
 	}
 	if it.kind == kindInput {
 		return writeFrame(ws, it.input)
+	}
+	if it.kind == kindToolCall {
+		return writeFrame(ws, it.call)
 	}
 	t := it.task
 	if it.kind == kindStatus {

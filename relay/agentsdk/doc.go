@@ -25,6 +25,21 @@
 // writes a mention, MentionBack the mention of the agent that asked, and
 // LastHop tells a reply whose mentions would set nothing off.
 //
+// While an app is open for the agent in the conversation, the task lists
+// the app's actions as tools (Tools(task); relay/PROTOCOL.md section 15).
+// Stream.Call invokes one and blocks until the app, running in the client
+// of the member who opened it, answers; Tool[A, R] does the same with
+// typed arguments and result, one value per action:
+//
+//	move := agentsdk.Tool[MoveArgs, MoveResult]{Name: "move"} // chess__move
+//	res, err := move.Call(ctx, s, MoveArgs{From: "e2", To: "e4"})
+//
+// A refusal (the mode, the manifest, the arguments' schema), the app's own
+// error and a timeout are a *ToolError with a stable code. A call is sent
+// again on a new socket until answered and its result reaches the handler
+// once. local/echoagent's "/note" uses the sample app in
+// local/echoagent/notes.manifest.json.
+//
 // Agent.Post sends a message of the agent's own, outside any task
 // (agent_message): a reminder, the result of a scheduled job. It returns the
 // stored message's id and seq, or a *PostError; a post lost with the socket

@@ -37,8 +37,9 @@ const (
 	kindComplete
 	kindError
 	kindStatus
-	kindPost  // an agent_message, of no task
-	kindInput // an agent_input_request
+	kindPost     // an agent_message, of no task
+	kindInput    // an agent_input_request
+	kindToolCall // a tool_call
 )
 
 // item is one frame waiting for the socket. It is rendered only when written,
@@ -52,6 +53,7 @@ type item struct {
 	final   bool   // kindComplete: send full as the authoritative content
 	post    *protocol.AgentMessage
 	input   *protocol.AgentInputRequest
+	call    *protocol.ToolCall
 	flushed chan struct{}
 }
 
@@ -60,6 +62,7 @@ type item struct {
 type Stream struct {
 	a     *Agent
 	t     *task
+	task  *Task // the frame, for the tools it lists
 	mu    sync.Mutex
 	text  strings.Builder
 	ended bool
@@ -271,7 +274,7 @@ func (a *Agent) serveTask(t *task, f *protocol.Task) {
 		a.mu.Unlock()
 		t.cancel(nil)
 	}()
-	s := &Stream{a: a, t: t}
+	s := &Stream{a: a, t: t, task: f}
 	err := a.callHandler(t.ctx, f, s)
 	s.mu.Lock()
 	ended := s.ended
