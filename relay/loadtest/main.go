@@ -16,7 +16,11 @@
 //   - with -run inputs: agent_input_request → input_request latency to every
 //     member socket of a 100-member group spread over the relays; with
 //     inputs-kill (and -kill-pid): answers to waiting replies counted across
-//     a SIGKILL of the relay holding the agent's socket (inputs.go).
+//     a SIGKILL of the relay holding the agent's socket (inputs.go);
+//   - with -run channels: community channels (channels.go), publish → subscribed socket latency
+//     in a community of 1,000 and of 10,000 members, Redis commands per
+//     message, and what a member's join, read mark, channel list and sync
+//     cost at each size.
 //
 // Beside every figure it prints floors measured in the same run with the
 // same shape (floor.go): a bare gorilla/websocket forward in this process
@@ -77,6 +81,13 @@ type options struct {
 	killWindow     time.Duration
 	killPID        int
 
+	channelMembers     channelSizes
+	channelSockets     int
+	channelSubscribers int
+	channelMessages    int
+	channelRate        int
+	channelOps         int
+
 	rdb  redis.UniversalClient // nil without a Redis URL: no Redis floor
 	keys kv.Keys
 	run  string // the seeder's run id, which names the floor's channels
@@ -99,10 +110,10 @@ func main() {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	var o options
-	var relays, scenarios string
+	var relays, scenarios, sizes string
 	fs.StringVar(&o.databaseURL, "db", os.Getenv("DATABASE_URL"), "Postgres URL of the relays' database (default $DATABASE_URL)")
 	fs.StringVar(&relays, "relays", "ws://127.0.0.1:3502", "comma-separated relay base URLs; the second is used for the cross-instance run")
-	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle,mix", "scenarios to run: latency, cross, throughput, idle, mix, inputs, inputs-kill (SIGKILLs the second relay)")
+	fs.StringVar(&scenarios, "run", "latency,cross,throughput,idle,mix", "scenarios to run: latency, cross, throughput, idle, mix, inputs, inputs-kill (SIGKILLs the second relay), channels")
 	fs.IntVar(&o.conversations, "clients", 20, "client sockets, one user and one conversation each")
 	fs.IntVar(&o.agents, "agents", 4, "agent connections; conversations are spread over them")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of each timed scenario")
@@ -123,6 +134,12 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.killPID, "kill-pid", 0, "pid of the second relay's process, which the inputs-kill run SIGKILLs")
 	fs.DurationVar(&o.floorDuration, "floor-duration", 5*time.Second, "length of each floor measurement")
 	fs.StringVar(&o.redisURL, "redis", os.Getenv("REDIS_URL"), "Redis URL for the pub→sub floor and Redis CPU (default $REDIS_URL; with REDIS_CLUSTER and REDIS_PREFIX as the relays have them)")
+	fs.StringVar(&sizes, "channel-members", "1000,10000", "community sizes of the channels run, in order")
+	fs.IntVar(&o.channelSockets, "channel-sockets", 500, "members with a client socket open in the channels run, spread over the relays")
+	fs.IntVar(&o.channelSubscribers, "channel-subscribers", 50, "of those, sockets subscribed to the channel")
+	fs.IntVar(&o.channelMessages, "channel-messages", 200, "messages sent into the channel at each size")
+	fs.IntVar(&o.channelRate, "channel-rate", 20, "messages/s sent into the channel")
+	fs.IntVar(&o.channelOps, "channel-ops", 200, "joins, read marks, channel lists and syncs timed at each size")
 	o.redisCluster = os.Getenv("REDIS_CLUSTER") == "true"
 	o.keys = kv.Keys{Prefix: os.Getenv("REDIS_PREFIX")}
 	if err := fs.Parse(args); err != nil {
@@ -132,6 +149,10 @@ func parseFlags(args []string) (options, error) {
 		if r = strings.TrimRight(strings.TrimSpace(r), "/"); r != "" {
 			o.relays = append(o.relays, r)
 		}
+	}
+	var err error
+	if o.channelMembers, err = parseSizes(sizes); err != nil {
+		return o, err
 	}
 	o.scenarios = map[string]bool{}
 	for _, s := range strings.Split(scenarios, ",") {
@@ -148,6 +169,8 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-mix-replies, -mix-rate, -mix-agents and -floor-duration must be positive")
 	case o.chunkBytes < stampBytes+1 || o.chunkBytes*o.chunksPerReply > 256<<10:
 		return o, fmt.Errorf("-chunk-bytes must be at least %d and a reply (chunk-bytes × chunks-per-reply) at most 256 KiB", stampBytes+1)
+	case o.channelSockets < 1 || o.channelSubscribers < 1 || o.channelMessages < 1 || o.channelRate < 1 || o.channelOps < 1:
+		return o, errors.New("-channel-sockets, -channel-subscribers, -channel-messages, -channel-rate and -channel-ops must be positive")
 	case o.scenarios["idle"] && o.relayPID == 0:
 		return o, errors.New("the idle run needs -relay-pid (the first relay's process id)")
 	case o.inputMembers < 2 || o.inputRounds < 1 || o.killRequests < 2 || o.killWindow <= 0:
@@ -215,6 +238,11 @@ func run(ctx context.Context, o options) error {
 	}
 	if o.scenarios["inputs"] {
 		if err := inputsFanoutRun(ctx, o, sd); err != nil {
+			return err
+		}
+	}
+	if o.scenarios["channels"] {
+		if _, err := channelsRun(ctx, o, sd); err != nil {
 			return err
 		}
 	}

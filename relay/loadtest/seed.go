@@ -15,10 +15,11 @@ import (
 // seeder makes the rows a run needs, all under one run id so that cleanup
 // removes exactly them.
 type seeder struct {
-	pool    *pgxpool.Pool
-	run     string
-	userIDs []string
-	convIDs []string
+	pool         *pgxpool.Pool
+	run          string
+	userIDs      []string
+	convIDs      []string
+	communityIDs []string
 }
 
 type seededUser struct{ ID, Session string }
@@ -140,12 +141,16 @@ func (s *seeder) group(ctx context.Context, n int) (people []seededUser, agent s
 	return people, agent, conv, nil
 }
 
-// cleanup deletes what this run seeded: conversations (messages cascade),
-// then users (sessions and agents cascade).
+// cleanup deletes what this run seeded: conversations and communities
+// (messages, channels, members and read marks cascade), then users
+// (sessions and agents cascade).
 func (s *seeder) cleanup(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if _, err := s.pool.Exec(ctx, `delete from conversations where id = any($1)`, s.convIDs); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `delete from communities where id = any($1)`, s.communityIDs); err != nil {
 		return err
 	}
 	_, err := s.pool.Exec(ctx, `delete from "user" where id = any($1)`, s.userIDs)
