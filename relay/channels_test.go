@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,5 +139,90 @@ func TestChannelSubscriptionsAcrossInstances(t *testing.T) {
 	// subscription no longer counts against the limit, so this is checked).
 	if f := subscribe(pb, third.ID); f.str("type") != "error" || f.str("code") != "forbidden" {
 		t.Fatalf("after the ban, another channel of the community = %v", f)
+	}
+}
+
+// A member who is not subscribed sees every channel's unread count in
+// sync_result.channels, counted from seqs, the most recently active
+// first; channels of communities the user is not in (private, public not
+// joined, banned from) are not listed.
+func TestSyncListsChannelUnreadCounts(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	ctx := context.Background()
+	ada := testenv.NewUser(t, c.db, "Ada")
+	bob := testenv.NewUser(t, c.db, "Bob")
+	slug := func(s string) string { return s + "-" + strings.ToLower(ada.ID[:8]) }
+	pub, err := c.db.CreateCommunity(ctx, ada.ID, store.NewCommunity{Name: "Offen", Slug: slug("offen"), Visibility: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another public community Bob never joined.
+	if _, err := c.db.CreateCommunity(ctx, ada.ID, store.NewCommunity{Name: "Andere", Slug: slug("andere"), Visibility: "public"}); err != nil {
+		t.Fatal(err)
+	}
+	banned, err := c.db.CreateCommunity(ctx, ada.ID, store.NewCommunity{Name: "Verbannt", Slug: slug("verbannt"), Visibility: "public"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.CreateCommunity(ctx, ada.ID, store.NewCommunity{Name: "Geheim", Slug: slug("geheim"), Visibility: "private"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{pub.ID, banned.ID} {
+		if _, err := c.db.JoinCommunity(ctx, bob.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.db.BanMember(ctx, ada.ID, banned.ID, bob.ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.db.Channels(ctx, ada.ID, pub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	general := list[0].ID
+	quiet, err := c.db.CreateChannel(ctx, ada.ID, pub.ID, "ruhig", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 { // after quiet was created: general is the most recently active
+		if _, err := c.db.SendChannelMessage(ctx, store.NewChannelMessage{UserID: ada.ID, ChannelID: general,
+			Content: "hallo", ClientMessageID: "s" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.db.MarkChannelRead(ctx, bob.ID, general, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	p := dialClient(t, r, bob)
+	p.send(map[string]any{"type": "sync"})
+	got, _ := p.expect("sync_result")["channels"].([]any)
+	var states []frame
+	for _, x := range got {
+		m, _ := x.(map[string]any)
+		states = append(states, m)
+	}
+	if len(states) != 2 {
+		t.Fatalf("sync_result.channels = %v, want general and ruhig of %s only", got, pub.ID)
+	}
+	want := []struct {
+		id                     string
+		last, read, unreadWant int64
+	}{{general, 3, 1, 2}, {quiet.ID, 0, 0, 0}}
+	for i, w := range want {
+		s := states[i]
+		if s.str("channelId") != w.id || s.str("communityId") != pub.ID || s.num("lastSeq") != w.last ||
+			s.num("lastReadSeq") != w.read || s.num("unreadCount") != w.unreadWant {
+			t.Fatalf("channels[%d] = %v, want %+v", i, s, w)
+		}
+	}
+
+	// Someone in no community gets an empty list, not null.
+	eve := testenv.NewUser(t, c.db, "Eve")
+	pe := dialClient(t, r, eve)
+	pe.send(map[string]any{"type": "sync"})
+	if l, ok := pe.expect("sync_result")["channels"].([]any); !ok || len(l) != 0 {
+		t.Fatalf("sync_result.channels of a user in no community = %v", l)
 	}
 }

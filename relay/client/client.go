@@ -490,6 +490,16 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 		res.Conversations = append(res.Conversations, protocol.ConversationState{ConversationID: st.ConversationID,
 			LastSeq: st.LastSeq, LastReadSeq: st.LastReadSeq, UnreadCount: st.UnreadCount})
 	}
+	channels, err := d.DB.ChannelStates(ctx, ss.user.ID, store.MaxSyncChannels)
+	if err != nil {
+		ss.internal(err, "")
+		return
+	}
+	res.Channels = make([]protocol.ChannelState, len(channels))
+	for i, c := range channels {
+		res.Channels[i] = protocol.ChannelState{ChannelID: c.ChannelID, CommunityID: c.CommunityID,
+			LastSeq: c.LastSeq, LastReadSeq: c.LastReadSeq, UnreadCount: c.UnreadCount}
+	}
 	if res.ActiveStreams, err = d.Engine.ActiveStreams(ctx, ss.user.ID); err != nil {
 		ss.internal(err, "")
 		return

@@ -186,8 +186,12 @@ type AgentOnline struct {
 // Dropped says older events were discarded and the client should refetch.
 type SyncResult struct {
 	Conversations []ConversationState `json:"conversations"`
-	ActiveStreams []ActiveStream      `json:"activeStreams"`
-	Agents        []AgentOnline       `json:"agents"`
+	// Channels are the read states of the channels of the user's
+	// communities, the most recently active first, at most
+	// store.MaxSyncChannels (PROTOCOL.md section 18).
+	Channels      []ChannelState `json:"channels"`
+	ActiveStreams []ActiveStream `json:"activeStreams"`
+	Agents        []AgentOnline  `json:"agents"`
 	// InputRequests are the open questions and approvals of agents in the
 	// user's conversations, oldest first (as input_request frames).
 	InputRequests []InputRequest `json:"inputRequests"`
@@ -204,6 +208,16 @@ type ConversationState struct {
 	LastSeq        int64  `json:"lastSeq"`
 	LastReadSeq    int64  `json:"lastReadSeq"`
 	UnreadCount    int64  `json:"unreadCount"`
+}
+
+// ChannelState is one community channel's read state: UnreadCount is
+// LastSeq − LastReadSeq.
+type ChannelState struct {
+	ChannelID   string `json:"channelId"`
+	CommunityID string `json:"communityId"`
+	LastSeq     int64  `json:"lastSeq"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+	UnreadCount int64  `json:"unreadCount"`
 }
 
 // ActiveStream is a reply in flight: Content is its text so far and Offset the

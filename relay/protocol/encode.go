@@ -50,6 +50,9 @@ func (r *SyncResult) withEmptyLists() *SyncResult {
 	if c.Conversations == nil {
 		c.Conversations = []ConversationState{}
 	}
+	if c.Channels == nil {
+		c.Channels = []ChannelState{}
+	}
 	if c.ActiveStreams == nil {
 		c.ActiveStreams = []ActiveStream{}
 	}

@@ -60,6 +60,7 @@ func relayFramesSample(t *testing.T) []Frame {
 		&StreamEnd{MessageID: "r1", ConversationID: "c1", Status: StatusError, Content: "Hel", Error: &StreamError{Code: StreamErrAgentTimeout, Message: "agent silent"}},
 		&SyncResult{
 			Conversations: []ConversationState{{ConversationID: "c1", LastSeq: 8, LastReadSeq: 6, UnreadCount: 2}},
+			Channels:      []ChannelState{{ChannelID: "ch1", CommunityID: "co1", LastSeq: 12, LastReadSeq: 9, UnreadCount: 3}},
 			ActiveStreams: []ActiveStream{{MessageID: "r1", ConversationID: "c1", AgentID: "ag1", Content: "Hé", Offset: 3}},
 			Events:        []json.RawMessage{json.RawMessage(`{"type":"conversation_deleted","id":"e1","conversationId":"c9","at":"2026-03-01T08:30:00.120Z"}`)},
 			Dropped:       true,
@@ -151,7 +152,7 @@ func TestEncodeExactBytes(t *testing.T) {
 		{&SyncNeeded{}, `{"type":"sync_needed"}`},
 		{&StreamChunk{MessageID: "r1", ConversationID: "c1", Delta: "<é>", Offset: 0}, `{"type":"stream_chunk","messageId":"r1","conversationId":"c1","delta":"<é>","offset":0}`},
 		{&Focus{Visible: true}, `{"type":"focus","conversationId":null,"visible":true}`},
-		{&SyncResult{}, `{"type":"sync_result","conversations":[],"activeStreams":[],"agents":[],"inputRequests":[],"appSessions":[],"events":[],"dropped":false}`},
+		{&SyncResult{}, `{"type":"sync_result","conversations":[],"channels":[],"activeStreams":[],"agents":[],"inputRequests":[],"appSessions":[],"events":[],"dropped":false}`},
 		{&Event{Type: TypeConversationDeleted, ID: "e1", ConversationID: "c1", At: at},
 			`{"type":"conversation_deleted","id":"e1","conversationId":"c1","at":"2026-03-01T08:30:00.120Z"}`},
 		{&AgentComplete{TaskID: "t1", Content: ptr("")}, `{"type":"agent_complete","taskId":"t1","content":""}`},

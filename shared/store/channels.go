@@ -231,3 +231,38 @@ func (db *DB) MarkChannelRead(ctx context.Context, userID, channelID string, seq
 	}
 	return stored, err
 }
+
+// MaxSyncChannels bounds the channels ChannelStates lists (sync_result.channels).
+const MaxSyncChannels = 1000
+
+// ChannelState is one channel's place and the caller's read mark in it.
+type ChannelState struct {
+	ChannelID, CommunityID string
+	LastSeq, LastReadSeq   int64
+	UnreadCount            int64 // LastSeq − LastReadSeq: counted from seqs, no row per message
+}
+
+// ChannelStates lists the channels of every community the user is a member
+// of, the most recently active first (its newest message's time, or its
+// creation when it has none), at most limit (≤ MaxSyncChannels). Each is a
+// few index lookups, whatever the community's size.
+func (db *DB) ChannelStates(ctx context.Context, userID string, limit int) ([]ChannelState, error) {
+	limit = max(0, min(limit, MaxSyncChannels))
+	rows, err := db.Pool.Query(ctx, `select ch.id, ch.community_id, ch.last_seq, coalesce(r.last_read_seq, 0)
+		from community_members cm
+		join channels ch on ch.community_id = cm.community_id
+		left join channel_reads r on r.channel_id = ch.id and r.user_id = $1
+		left join channel_messages last on last.channel_id = ch.id and last.seq = ch.last_seq
+		where cm.user_id = $1
+		order by coalesce(last.created_at, ch.created_at) desc, ch.id
+		limit $2`, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelState, error) {
+		var s ChannelState
+		err := r.Scan(&s.ChannelID, &s.CommunityID, &s.LastSeq, &s.LastReadSeq)
+		s.UnreadCount = max(s.LastSeq-s.LastReadSeq, 0)
+		return s, err
+	})
+}

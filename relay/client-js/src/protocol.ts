@@ -257,6 +257,14 @@ export interface ConversationState {
   lastReadSeq: number;
   unreadCount: number;
 }
+/** A community channel's read state in sync_result.channels (section 18): unreadCount = lastSeq − lastReadSeq. */
+export interface ChannelState {
+  channelId: string;
+  communityId: string;
+  lastSeq: number;
+  lastReadSeq: number;
+  unreadCount: number;
+}
 export interface ActiveStream {
   messageId: string;
   conversationId: string;
@@ -311,6 +319,7 @@ export interface AppSession {
 export interface SyncResultFrame {
   type: "sync_result";
   conversations: ConversationState[];
+  channels: ChannelState[];
   activeStreams: ActiveStream[];
   agents: { agentId: string; online: boolean }[];
   inputRequests: InputRequest[];
