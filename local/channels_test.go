@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
+	"github.com/ari-chat/ari-server/shared/testenv/apitest"
 )
 
 // Community channels live, the way production makes them: REST sends,
@@ -28,29 +28,14 @@ func TestChannelsLiveThroughTheShim(t *testing.T) {
 	bob := testenv.NewUser(t, p.DB, "Bob")
 	eve := testenv.NewUser(t, p.DB, "Eve")
 
+	rest := &apitest.Server{URL: base}
 	call := func(token, method, path string, body any, want int) map[string]any {
 		t.Helper()
-		var rd *bytes.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = bytes.NewReader(b)
-		} else {
-			rd = bytes.NewReader(nil)
+		raw := rest.Must(t, want, token, method, path, body)
+		if len(raw) == 0 {
+			return nil
 		}
-		req, _ := http.NewRequest(method, base+path, rd)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		if resp.StatusCode != want {
-			t.Fatalf("%s %s: %d %v, want %d", method, path, resp.StatusCode, out, want)
-		}
-		return out
+		return apitest.Decode[map[string]any](t, raw)
 	}
 	type sock struct {
 		ws     *websocket.Conn
