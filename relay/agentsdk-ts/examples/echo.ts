@@ -4,6 +4,9 @@
 // outside the relay. "/later <text>" shows a message the agent starts itself:
 // the text comes back a few seconds later as an agent_message. "/ask <text>"
 // shows a question waiting for a person: it asks for an approval first.
+// "/note <text>" pins text on the sample notes app (a tool call): open the
+// app (local/echoagent/notes.manifest.json, served at /apps/notes/ by
+// `make local`) in the conversation in shared mode with this agent first.
 //
 //   ARI_AGENT_TOKEN  the agent's secret (required; `ari-local demo` prints one)
 //   ARI_RELAY_URL    the relay's agent socket (default ws://127.0.0.1:3502/ws/agent)
@@ -12,9 +15,12 @@
 //   ECHO_DELAY       pause between words (default 60ms; e.g. 0, 5ms, 1s)
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_URL, InputTimeoutError, run, type Logger, type Task } from "../src/index.js";
+import { DEFAULT_URL, InputTimeoutError, ToolError, run, tool, type Logger, type Task } from "../src/index.js";
 
 const LATER_DELAY_MS = 3000;
+
+/** The sample notes app's add_note action as a typed tool; the app answers how many notes the board holds. */
+export const addNote = tool<{ text: string }, { count: number }>("add_note");
 
 /** reply is what echo says; asked again (a regenerate), it says which take this is. */
 export function reply(task: Pick<Task, "message" | "regenerate">): string {
@@ -57,6 +63,8 @@ export function echo(mode: "delta" | "accumulated", delayMs: number) {
       return;
     }
     if (task.message.content.startsWith("/ask")) return ask(task, task.message.content.slice("/ask".length).trim() || "nothing");
+    const note = task.message.content.startsWith("/note ") ? task.message.content.slice("/note ".length).trim() : "";
+    if (note !== "") return pin(task, note);
     await task.status("writing", "Echoing your message");
     let text = "";
     for (const [i, piece] of words(reply(task)).entries()) {
@@ -84,6 +92,22 @@ async function ask(task: Task, text: string): Promise<void> {
     return;
   }
   await task.write(approved ? "Approved: " + text : "Declined; I keep it to myself.");
+}
+
+/** pin pins text with the open notes app's add_note tool and says what the app answered — as the Go echo agent does. */
+async function pin(task: Task, text: string): Promise<void> {
+  if (!addNote.offered(task)) {
+    await task.complete("No notes app is open for me here: open the sample app (local/echoagent/notes.manifest.json) in shared mode with me, then try again.");
+    return;
+  }
+  await task.status("tool", "Pinning a note");
+  try {
+    const res = await addNote.call(task, { text });
+    await task.complete(`Pinned ${JSON.stringify(text)}; the board holds ${res.count} notes.`);
+  } catch (err) {
+    if (!(err instanceof ToolError)) throw err;
+    await task.complete(`The notes app said no: ${err.detail} (${err.code}).`);
+  }
 }
 
 function pause(ms: number, signal: AbortSignal): Promise<boolean> {

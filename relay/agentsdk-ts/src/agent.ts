@@ -28,6 +28,7 @@ import {
 } from "./protocol.js";
 import { OPEN, terminate, webSocketConstructor, type WebSocketConstructor, type WebSocketLike } from "./socket.js";
 import { AGENT_STOPPING, HANDLER_FAILURE, Task } from "./task.js";
+import { Calls } from "./tools.js";
 import { utf8Length, validText } from "./text.js";
 
 /** A logger with the console's shape; the SDK logs nothing without one. */
@@ -127,6 +128,8 @@ export class Agent {
   private readonly posts = new Map<string, PostWaiter>();
   /** @internal the input requests waiting for their answer, one per task. */
   readonly _asks = new Asks();
+  /** @internal the tool calls waiting for their tool_result, by callId. */
+  readonly _calls = new Calls();
   private readonly incoming: Task[] = [];
   private taskWaiter: (() => void) | undefined;
   private halted = false;
@@ -345,6 +348,7 @@ export class Agent {
     for (const w of this.spaceWaiters) w();
     this.spaceWaiters = [];
     for (const p of [...this.posts.values()]) p.reject(new StoppedError());
+    this._calls.rejectAll(new StoppedError());
     this.wakeTasks();
     if (fatal) this.rejectDone(fatal);
     else this.resolveDone();
@@ -472,6 +476,9 @@ export class Agent {
       case "input_timeout":
         this._asks.answer(f);
         return;
+      case "tool_result":
+        this._calls.answer(f);
+        return;
       case "agent_message_ack":
         this.posts.get(f.clientMessageId)?.resolve({ clientMessageId: f.clientMessageId, messageId: f.messageId, seq: f.seq });
         return;
@@ -500,11 +507,12 @@ export class Agent {
     w?.();
   }
 
-  // socketLost sends the posts and input requests waiting for an answer
+  // socketLost sends the posts, input requests and tool calls waiting for an answer
   // again, on the next socket (the relay keeps one of each per id).
   private socketLost(): void {
     for (const p of this.posts.values()) this.queue.push({ kind: "post", frame: p.frame });
     for (const f of this._asks.frames()) this.queue.push({ kind: "raw", frame: f });
+    for (const f of this._calls.frames()) this.queue.push({ kind: "raw", frame: f });
   }
 
   /** @internal the task's end is queued: it no longer needs the agent. */

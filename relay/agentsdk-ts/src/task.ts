@@ -15,8 +15,10 @@ import {
   type TaskMessage,
   type TaskRegenerate,
   type Tool,
+  type ToolCallFrame,
 } from "./protocol.js";
 import { clean, truncate, utf8Length, validText } from "./text.js";
+import { callFrame, newCallId, type CallOptions } from "./tools.js";
 
 /** What a handler's failure shows users; the error itself is only logged. */
 export const HANDLER_FAILURE = "the agent could not answer";
@@ -225,6 +227,33 @@ export class Task {
     if (err) return Promise.reject(err);
     const signals = signal ? [this.signal, signal] : [this.signal];
     return this.agent._asks.wait(f, signals, (frame) => this.agent._enqueue({ kind: "raw", frame }, this.signal));
+  }
+
+  /**
+   * call invokes one of the task's tools (tool_call: a name from `tools`,
+   * see findTool and the typed `tool()` helper) with args, a JSON object,
+   * and resolves with the app's result once its tool_result arrives. It
+   * rejects with a ToolError carrying the code when the bridge refused the
+   * call, the app answered an error, or nobody answered in time (the
+   * relay's timeout, or opts.timeoutMs); with an InvalidInputError when the
+   * call breaks the protocol's bounds (nothing was sent); with the task's
+   * signal reason when the task ends and the signal's when opts.signal
+   * aborts. The call is sent again under the same callId on every new
+   * socket until answered; the relay keeps one call per id and gives its
+   * result once, and a result handed over twice settles once. Calls may
+   * run side by side.
+   */
+  call(tool: string, args?: Record<string, unknown>, opts: CallOptions = {}): Promise<unknown> {
+    let f: ToolCallFrame;
+    try {
+      f = callFrame(this.id, tool, args, opts.callId ?? newCallId());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const err = this.unusable();
+    if (err) return Promise.reject(err);
+    const signals = opts.signal ? [this.signal, opts.signal] : [this.signal];
+    return this.agent._calls.wait(f, signals, opts.timeoutMs, (frame) => this.agent._enqueue({ kind: "raw", frame }, this.signal));
   }
 
   /** mentionBack is the mention of the agent whose reply this task answers, or "" for a person's message. */

@@ -121,3 +121,52 @@ test("ask and approve: bounds checked before sending, an answer resolves once, t
   await assert.rejects(u, { name: "CancelledError" });
   await assert.rejects(t.approve("Noch?"), { name: "CancelledError" });
 });
+
+test("tool calls: bounds checked before sending, a result settles its call once, errors carry the code, timeouts, aborts and the task's end reject", async () => {
+  const { Agent, CancelledError, Task, decodeFromRelay, tool, findTool } = await import("../src/index.js");
+  const agent = new Agent({ token: "ari_x" });
+  const f = decodeFromRelay(
+    '{"type":"task","taskId":"t_7","conversationId":"c","messageId":"t_7","message":{"id":"m","seq":1,"content":"/note Milch","sender":{"id":"u","name":"Ada"}},"history":[],"tools":[{"name":"notes__add_note","description":"Pin a note.","parameters":{"type":"object"}}]}',
+  );
+  if (f?.type !== "task") return assert.fail("no task");
+  const t = new Task(agent, f);
+  const addNote = tool<{ text: string }, { count: number }>("add_note");
+  assert.equal(addNote.offered(t), true);
+  assert.equal(tool("clear").offered(t), false);
+  assert.equal(findTool(t.tools, "notes__add_note")?.name, "notes__add_note");
+  for (const bad of [
+    t.call("", {}),
+    t.call("x".repeat(257)),
+    t.call("notes__add_note", [] as unknown as Record<string, unknown>),
+    t.call("notes__add_note", { text: "x".repeat(32 * 1024) }),
+    t.call("notes__add_note", {}, { callId: "no spaces" }),
+  ]) {
+    await assert.rejects(bad, { name: "InvalidInputError" });
+  }
+  assert.deepEqual(agent._calls.frames(), []);
+
+  const p = addNote.call(t, { text: "Milch" }, { callId: "call_a" });
+  const q = t.call("notes__add_note", { text: "Brot" });
+  await assert.rejects(t.call("notes__add_note", {}, { callId: "call_a" }), { name: "InvalidInputError" }); // in flight
+  const frames = agent._calls.frames();
+  assert.equal(frames.length, 2);
+  assert.deepEqual(frames[0], { type: "tool_call", taskId: "t_7", callId: "call_a", tool: "notes__add_note", arguments: { text: "Milch" } });
+  assert.match(frames[1]!.callId, /^call_[0-9a-f]{32}$/);
+  agent._calls.answer({ type: "tool_result", taskId: "t_other", callId: "call_a", result: { count: 9 } }); // another task's: dropped
+  agent._calls.answer({ type: "tool_result", taskId: "t_7", callId: "call_a", result: { count: 1 } });
+  agent._calls.answer({ type: "tool_result", taskId: "t_7", callId: "call_a", result: { count: 2 } }); // given again: dropped
+  assert.deepEqual(await p, { count: 1 });
+  agent._calls.answer({ type: "tool_result", taskId: "t_7", callId: frames[1]!.callId, error: { code: "invalid_arguments", message: "at /text: too long" } });
+  await assert.rejects(q, { name: "ToolError", code: "invalid_arguments", callId: frames[1]!.callId });
+
+  await assert.rejects(t.call("notes__add_note", { text: "x" }, { timeoutMs: 5 }), { name: "ToolError", code: "timeout" });
+  const stop = new AbortController();
+  const r = t.call("notes__add_note", { text: "x" }, { signal: stop.signal });
+  stop.abort(new Error("caller gave up"));
+  await assert.rejects(r, { message: "caller gave up" });
+  const u = t.call("notes__add_note", { text: "x" });
+  t.controller.abort(new CancelledError("user_cancelled"));
+  await assert.rejects(u, { name: "CancelledError" });
+  await assert.rejects(t.call("notes__add_note", { text: "y" }), { name: "CancelledError" });
+  assert.deepEqual(agent._calls.frames(), []);
+});

@@ -3,7 +3,7 @@
 // Each prints JSON lines {"event": …} on stdout.
 import { createInterface } from "node:readline";
 import { WebSocket } from "ws";
-import { AriClient, type InputClosed, type InputRequest, type StreamState, type SyncResultFrame, type WebSocketConstructor } from "../src/index.js";
+import { AriClient, type AppActionFrame, type InputClosed, type InputRequest, type StreamState, type SyncResultFrame, type WebSocketConstructor } from "../src/index.js";
 
 const urls: string[] = JSON.parse(process.env.URLS ?? "[]");
 const token = process.env.TOKEN ?? "";
@@ -134,6 +134,49 @@ const scenarios: Record<string, () => Promise<void>> = {
     emit("reply", { status: end.status, content: end.content, endedWhileAway: end.endedWhileAway ?? false });
     const secondAck = (await second) as { message: { id: string; seq: number } } | undefined;
     emit("second", { acked: secondAck?.message.id ?? null, states });
+    c.close();
+  },
+
+  // The app runner: the test's agent calls the notes app's add_note (the
+  // echo example's "/note"); the client holds the app_action, counting the
+  // raw frames while the test makes the relay send it again ("count N": wait
+  // until N arrived — the agent's socket cut, then the client's instance
+  // SIGKILLed), then answers ("answer") and follows the reply to its end.
+  async apps() {
+    const raw = new Map<string, number>();
+    let rawWaiter: (() => void) | undefined;
+    class Tapped extends WebSocket {
+      constructor(url: string, protocols?: string | string[], opts?: object) {
+        super(url, protocols, opts);
+        this.addEventListener("message", (ev) => {
+          const f = JSON.parse(String(ev.data)) as { type?: string; callId?: string };
+          if (f.type !== "app_action" || !f.callId) return;
+          raw.set(f.callId, (raw.get(f.callId) ?? 0) + 1);
+          rawWaiter?.();
+        });
+      }
+    }
+    const c = new AriClient({ url: urls, token, WebSocket: Tapped as unknown as WebSocketConstructor, backoff: { initialMs: 50, maxMs: 400 } });
+    const news: AppActionFrame[] = [];
+    const first = new Promise<AppActionFrame>((resolve) => c.on("appAction", (a) => (news.push(a), resolve(a))));
+    const synced = new Promise((r) => c.on("sync", r));
+    c.connect();
+    await synced;
+    const r = await replyTo(c, process.env.MESSAGE ?? "/note Milch kaufen");
+    const a = await first;
+    const session = c.appSessions.get(a.sessionId);
+    emit("action", { action: a, pending: c.pendingAppActions().map((x) => x.callId), session: session && { mode: session.mode, appSlug: session.appSlug, entryUrl: session.entryUrl } });
+    for (;;) {
+      const line = await nextLine();
+      if (line === "answer") break;
+      const want = Number(line.replace(/^count /, ""));
+      while ((raw.get(a.callId) ?? 0) < want) await new Promise<void>((res) => (rawWaiter = res));
+      emit("raw", { raw: raw.get(a.callId), news: news.length, pending: c.pendingAppActions().map((x) => x.callId) });
+    }
+    const sent = c.answerAppAction(a, { result: { count: 1 } });
+    const again = c.answerAppAction(a, { result: { count: 2 } });
+    const end = await r.end;
+    emit("reply", { sent, again, content: end.content, status: end.status, news: news.length, pending: c.pendingAppActions().length });
     c.close();
   },
 

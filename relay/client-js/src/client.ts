@@ -11,6 +11,8 @@ import {
   type EventFrame,
   type InputRequest,
   type AppActionFrame,
+  type AppActionResultFrame,
+  type AppSession,
   type MessageAckFrame,
   type RegenerateAckFrame,
   type RelayToClient,
@@ -84,8 +86,20 @@ export interface ClientEvents {
   input: InputRequest;
   /** An open request closed: answered (by anyone), expired, or closed (its reply ended, or it closed while the socket was away). */
   inputClosed: InputClosed;
-  /** An agent calls an action of an app this user opened (app_action); the app answers with answerAppAction. */
+  /**
+   * An agent calls an action of an app this user opened (app_action): once
+   * per call, however often the relay sends it (after each sync while it
+   * waits, and again when the agent re-sends it). The app performs it and
+   * answers with answerAppAction; pendingAppActions lists the calls not
+   * answered yet.
+   */
   appAction: AppActionFrame;
+  /**
+   * An app session of the user's conversations opened, changed (a newer
+   * state version) or ended (`ended`): from sync_result.appSessions on every
+   * connect and the app_session_* events. `appSessions` holds the open ones.
+   */
+  appSession: { session: AppSession; ended: boolean };
   /**
    * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
    * unsubscribed (and why), or one of its events.
@@ -130,6 +144,7 @@ const SEEN_EVENTS = 10_000;
 const ENDED_STREAMS = 1000;
 const CLOSED_INPUTS = 1000; // closed request ids kept, so a sync_result taken before the close cannot reopen one // ended replies kept in streams; older ones are dropped (the app holds the messages)
 const TOO_MANY_SOCKETS_WAIT_MS = 30_000;
+const ANSWERED_ACTIONS = 1000; // answered app_action calls remembered, to answer a repeat the same way
 
 /**
  * AriClient holds one client socket to the relay and keeps it up: after
@@ -154,6 +169,13 @@ export class AriClient {
    * stream_end closes them.
    */
   readonly inputs = new Map<string, InputRequest>();
+  /**
+   * The open app sessions of the user's conversations, by id (sections 8
+   * and 15): from sync_result.appSessions on every connect, kept current by
+   * app_session_started / _updated / _ended; a session's state is replaced
+   * only by a greater version.
+   */
+  readonly appSessions = new Map<string, AppSession>();
 
   private readonly opts: ClientOptions;
   private readonly urls: string[];
@@ -164,6 +186,10 @@ export class AriClient {
   private readonly seen = new Set<string>();
   private readonly ended: string[] = [];
   private readonly closedInputs = new Set<string>();
+  // app_action calls handed to the app and not answered yet, and the answers
+  // given (sent again if the relay sends the call again: the first answer wins)
+  private readonly actionsOpen = new Map<string, AppActionFrame>();
+  private readonly actionsDone = new Map<string, AppActionResultFrame>();
   private readonly outbox = new Map<string, Outgoing>();
   private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
   private readonly cancels = new Set<string>();
@@ -282,16 +308,30 @@ export class AriClient {
   }
 
   /**
-   * answerAppAction answers an app_action with the app's result or an error
-   * {code, message}. The first answer wins; a later one gets an error frame
-   * already_answered. False when the socket is not open.
+   * answerAppAction answers an app_action with the app's result (any JSON
+   * value but null) or an error {code, message} (code matching
+   * [a-z][a-z0-9_]{0,63}, message at most 512 bytes; both reach the agent as
+   * they are). The first answer of a call wins on the relay. True when it
+   * was sent now; false when the socket is not open: the answer is kept and
+   * given when the relay sends the call again after the next sync (if the
+   * call still waits). Answering a call twice sends nothing the second time.
    */
-  answerAppAction(a: AppActionFrame, outcome: { result: unknown } | { error: { code: string; message: string } }): boolean {
-    const frame: ClientToRelay =
+  answerAppAction(a: Pick<AppActionFrame, "sessionId" | "callId">, outcome: AppActionOutcome): boolean {
+    const key = actionKey(a);
+    if (this.actionsDone.has(key)) return false;
+    const frame: AppActionResultFrame =
       "error" in outcome
-        ? { type: "app_action_result", sessionId: a.sessionId, callId: a.callId, error: outcome.error }
+        ? { type: "app_action_result", sessionId: a.sessionId, callId: a.callId, error: { code: outcome.error.code, message: outcome.error.message } }
         : { type: "app_action_result", sessionId: a.sessionId, callId: a.callId, result: outcome.result };
+    this.actionsOpen.delete(key);
+    this.actionsDone.set(key, frame);
+    if (this.actionsDone.size > ANSWERED_ACTIONS) this.actionsDone.delete(this.actionsDone.keys().next().value as string);
     return this.write(frame);
+  }
+
+  /** pendingAppActions lists the app_action calls handed out and not answered yet, of one session or all, oldest first. */
+  pendingAppActions(sessionId?: string): AppActionFrame[] {
+    return [...this.actionsOpen.values()].filter((a) => sessionId === undefined || a.sessionId === sessionId);
   }
 
   /** markRead moves the read mark (it never moves back); sent when the socket is open. */
@@ -553,8 +593,7 @@ export class AriClient {
         return;
       }
       case "app_action":
-        this.emit("appAction", f);
-        return;
+        return this.appAction(f);
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });
@@ -622,6 +661,16 @@ export class AriClient {
     const open = new Set(listed.map((r) => r.requestId));
     for (const id of [...this.inputs.keys()]) if (!open.has(id)) this.closeInput(id, "closed");
     for (const r of listed) this.openInput(r);
+    // Open app sessions likewise (a relay older than app sessions sends no list).
+    if (Array.isArray(f.appSessions)) {
+      const live = new Set(f.appSessions.map((a) => a.id));
+      for (const [id, s] of [...this.appSessions]) {
+        if (live.has(id)) continue;
+        this.appSessions.delete(id);
+        this.emit("appSession", { session: s, ended: true });
+      }
+      for (const a of f.appSessions) this.appSessionSeen(a, false);
+    }
     this.syncing = false;
     const buffered = this.buffered;
     this.buffered = [];
@@ -648,6 +697,10 @@ export class AriClient {
       }
     } else if (e.type === "input_resolved") {
       this.closeInput(e.data.requestId, e.data.state, e.data);
+    } else if (e.type === "app_session_started" || e.type === "app_session_updated") {
+      this.appSessionSeen(e.data.session, false);
+    } else if (e.type === "app_session_ended") {
+      this.appSessionSeen(e.data.session, true);
     } else if (e.type === "read_updated") {
       const c = e.conversationId ? this.conversations.get(e.conversationId) : undefined;
       if (c && e.data.seq > c.lastReadSeq) {
@@ -659,6 +712,8 @@ export class AriClient {
   }
 
   private refused(f: ErrorFrame): void {
+    // An answer given again (the call came again while the first answer was on its way): the first one counted.
+    if (f.code === "already_answered" && f.ref && [...this.actionsDone.values()].some((a) => a.callId === f.ref)) return;
     const o = f.ref ? this.outbox.get(f.ref) : undefined;
     if (o) {
       if (f.code === "rate_limited" || f.code === "internal") {
@@ -677,6 +732,34 @@ export class AriClient {
       return;
     }
     this.emit("error", f);
+  }
+
+  // appAction hands a call to the app once; a call it already answered is answered again from what it said.
+  private appAction(f: AppActionFrame): void {
+    const key = actionKey(f);
+    const done = this.actionsDone.get(key);
+    if (done) {
+      this.write(done);
+      return;
+    }
+    if (this.actionsOpen.has(key)) return;
+    this.actionsOpen.set(key, f);
+    this.emit("appAction", f);
+  }
+
+  // appSessionSeen applies a session as sync or an event gives it: ended, new, or a greater version.
+  private appSessionSeen(s: AppSession, ended: boolean): void {
+    const held = this.appSessions.get(s.id);
+    if (ended || s.endedAt) {
+      if (!held) return;
+      this.appSessions.delete(s.id);
+      for (const [k, a] of [...this.actionsOpen]) if (a.sessionId === s.id) this.actionsOpen.delete(k);
+      this.emit("appSession", { session: s, ended: true });
+      return;
+    }
+    if (held && held.version >= s.version) return;
+    this.appSessions.set(s.id, s);
+    this.emit("appSession", { session: s, ended: false });
   }
 
   private openInput(r: InputRequest): void {
@@ -714,6 +797,13 @@ export class AriClient {
   private seq(conversationId: string, seq: number): void {
     if (seq > (this.cursors.get(conversationId) ?? 0)) this.cursors.set(conversationId, seq);
   }
+}
+
+/** The app's answer to an app_action: its result, or an error of its own. */
+export type AppActionOutcome = { result: unknown } | { error: { code: string; message: string } };
+
+function actionKey(a: { sessionId: string; callId: string }): string {
+  return a.sessionId + "/" + a.callId;
 }
 
 function documentVisible(): boolean {

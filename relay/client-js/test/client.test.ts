@@ -239,3 +239,66 @@ test("input requests: tracked from sync and live frames, closed by input_resolve
   assert.equal(c.inputs.size, 0);
   c.close();
 });
+
+test("app actions: handed to the app once per call, answered once, an answer given while away given again when the call comes again; app sessions from sync and events", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  const actions: string[] = [];
+  const sessions: string[] = [];
+  const errors: string[] = [];
+  c.on("appAction", (a) => actions.push(`${a.sessionId}/${a.callId}:${a.action}`));
+  c.on("appSession", ({ session, ended }) => sessions.push(`${session.id}@${session.version}${ended ? ":ended" : ""}`));
+  c.on("error", (e) => errors.push(e.code));
+  c.connect();
+  const a = await next();
+  a.open();
+  const session = (id: string, version: number, over: Record<string, unknown> = {}) => ({
+    id, conversationId: "c_01", appId: "app_1", appVersionId: "av_1", openedBy: "u_ada", agentId: "ag_1", mode: "shared",
+    state: { notes: version }, version, createdAt: "2026-03-01T08:30:00.120Z", updatedAt: "2026-03-01T08:30:00.120Z",
+    endedAt: null, endedBy: null, appSlug: "notes", appName: "Notes", appVersion: "1.0.0", entryUrl: "http://127.0.0.1:3501/apps/notes/", ...over,
+  });
+  a.deliver(syncResult({ appSessions: [session("s_1", 2)] }));
+  const act = (callId: string, sessionId = "s_1") => ({ type: "app_action", sessionId, callId, action: "add_note", arguments: { text: "Milch" } });
+  a.deliver(act("call_1"));
+  a.deliver(act("call_1")); // the agent sent it again: once
+  a.deliver(act("call_2"));
+  assert.deepEqual(actions, ["s_1/call_1:add_note", "s_1/call_2:add_note"]);
+  assert.deepEqual(c.pendingAppActions("s_1").map((x) => x.callId), ["call_1", "call_2"]);
+  assert.equal(c.answerAppAction({ sessionId: "s_1", callId: "call_1" }, { result: { count: 1 } }), true);
+  assert.deepEqual(a.sent.at(-1), { type: "app_action_result", sessionId: "s_1", callId: "call_1", result: { count: 1 } });
+  assert.equal(c.answerAppAction({ sessionId: "s_1", callId: "call_1" }, { result: { count: 9 } }), false); // answered already: nothing sent
+  assert.equal(a.sent.filter((f) => f.type === "app_action_result").length, 1);
+  a.deliver(act("call_1")); // came again while the answer was on its way: the same answer again, not the app
+  assert.deepEqual(a.sent.at(-1), { type: "app_action_result", sessionId: "s_1", callId: "call_1", result: { count: 1 } });
+  a.deliver({ type: "error", code: "already_answered", message: "answered", ref: "call_1" }); // the relay counted the first
+  assert.deepEqual(errors, []);
+
+  // The socket drops; the app answers call_2 meanwhile (kept). The next
+  // sync sends call_2 again: the kept answer goes out; call_3 is new.
+  a.drop();
+  assert.equal(c.answerAppAction({ sessionId: "s_1", callId: "call_2" }, { error: { code: "board_full", message: "no room" } }), false);
+  const b = await next();
+  b.open();
+  b.deliver(syncResult({ appSessions: [session("s_1", 3), session("s_2", 1)] }));
+  b.deliver(act("call_2"));
+  b.deliver(act("call_3"));
+  assert.deepEqual(b.sent.filter((f) => f.type === "app_action_result"), [{ type: "app_action_result", sessionId: "s_1", callId: "call_2", error: { code: "board_full", message: "no room" } }]);
+  assert.deepEqual(actions, ["s_1/call_1:add_note", "s_1/call_2:add_note", "s_1/call_3:add_note"]);
+  assert.deepEqual(c.pendingAppActions().map((x) => x.callId), ["call_3"]);
+
+  // Versions only move forward; an ended session leaves, with its open calls.
+  b.deliver({ type: "app_session_updated", id: "ev-u1", conversationId: "c_01", at: "2026-03-01T08:31:00.000Z", data: { session: session("s_1", 2) } });
+  assert.equal(c.appSessions.get("s_1")?.version, 3);
+  b.deliver({ type: "app_session_updated", id: "ev-u2", conversationId: "c_01", at: "2026-03-01T08:31:01.000Z", data: { session: session("s_1", 4) } });
+  b.deliver({ type: "app_session_ended", id: "ev-e1", conversationId: "c_01", at: "2026-03-01T08:31:02.000Z", data: { session: session("s_1", 4, { endedAt: "2026-03-01T08:31:02.000Z", endedBy: "u_ada" }) } });
+  assert.deepEqual([...c.appSessions.keys()], ["s_2"]);
+  assert.deepEqual(c.pendingAppActions(), []);
+  // A reconnect whose sync no longer lists s_2: it ended while away.
+  b.drop();
+  const d = await next();
+  d.open();
+  d.deliver(syncResult({ appSessions: [] }));
+  assert.deepEqual(sessions, ["s_1@2", "s_1@3", "s_2@1", "s_1@4", "s_1@4:ended", "s_2@1:ended"]);
+  assert.equal(c.appSessions.size, 0);
+  c.close();
+});
