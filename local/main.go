@@ -136,7 +136,7 @@ func shim(p *platform.Platform) (http.Handler, error) {
 	}
 	mux.Handle("/ws", proxy)
 	mux.Handle("/ws/agent", proxy)
-	return webApp(p.Config.WebDir, answerPreflights(p, mux)), nil
+	return webApp(p.Config.WebDir, p.Config.WebAppOrigins, append([]string{p.Config.BaseURL}, p.Config.TrustedOrigins...), answerPreflights(p, mux)), nil
 }
 
 // answerPreflights sends every CORS preflight through the CORS layer every

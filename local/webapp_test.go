@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -527,9 +530,38 @@ func TestWebDir(t *testing.T) {
 			t.Errorf("WEB_DIR=%q: GET / = %d %s", webDir, w.Code, w.Body)
 		}
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "apps", "notes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "apps", "notes", "index.html"), []byte("<!doctype html><title>Notes</title>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := testenv.Config(t)
 	cfg.WebDir = dir
+	cfg.BaseURL = "http://localhost:3501"
+	cfg.TrustedOrigins = []string{"https://app.example.com/"}
+	cfg.WebAppOrigins = []string{"http://127.0.0.1:3501", "https://apps.example.net"}
 	_, h := shimFor(t, cfg, false)
+	if csp := webCSP(cfg.WebAppOrigins); !strings.Contains(csp, "frame-src http://127.0.0.1:3501 https://apps.example.net;") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("the web app's CSP: %s", csp)
+	}
+	if csp := webCSP(nil); !strings.Contains(csp, "frame-src 'none';") {
+		t.Errorf("the web app's CSP without app origins: %s", csp)
+	}
+	// The sample apps under /apps/: framed only by the web app's origins, no connections.
+	for _, p := range []string{"/apps/notes/", "/apps/notes/index.html"} {
+		w := get(h, "GET", p)
+		csp := w.Header().Get("Content-Security-Policy")
+		if p == "/apps/notes/" && (w.Code != 200 || !strings.Contains(w.Body.String(), "<title>Notes</title>")) {
+			t.Errorf("GET %s = %d %s", p, w.Code, w.Body)
+		}
+		if csp != appCSP([]string{"http://localhost:3501", "https://app.example.com"}) || !strings.Contains(csp, "frame-ancestors http://localhost:3501 https://app.example.com") || strings.Contains(csp, "connect-src") {
+			t.Errorf("GET %s: Content-Security-Policy %q", p, csp)
+		}
+	}
+	if w := get(h, "GET", "/apps/"); w.Code != 404 {
+		t.Errorf("GET /apps/ (no index.html) = %d", w.Code)
+	}
 	for _, c := range []struct {
 		method, path string
 		code         int
@@ -548,8 +580,140 @@ func TestWebDir(t *testing.T) {
 		if w.Code != c.code || !strings.Contains(w.Body.String(), c.body) {
 			t.Errorf("%s %s = %d %s, want %d with %q", c.method, c.path, w.Code, w.Body, c.code, c.body)
 		}
-		if csp := w.Header().Get("Content-Security-Policy"); (c.code == 200 && c.path != "/health") != (csp == webCSP) {
+		if csp := w.Header().Get("Content-Security-Policy"); (c.code == 200 && c.path != "/health") != (csp == webCSP(cfg.WebAppOrigins)) {
 			t.Errorf("%s %s: Content-Security-Policy %q", c.method, c.path, csp)
 		}
 	}
+}
+
+// TestWebAppNotes: apps in the web app (PROTOCOL.md section 15). The page
+// (local/testdata/webnotes.mjs) signs up, publishes and installs the sample
+// notes app through REST (its manifest, local/echoagent/notes.manifest.json,
+// with entryUrl on this shim's /apps/notes/ under 127.0.0.1: another site),
+// opens it in a conversation with the echo agent (local/echoagent, run as
+// its own process) in shared mode, and writes "/note hello": the agent's
+// tool call reaches the app in its sandboxed frame, the note appears there
+// and the agent's reply says what the app answered. A note pinned in the
+// frame while another save lands first meets version_conflict and is saved
+// again on the newer state. Ending the app removes its frame.
+// Screenshots: .local/test/screenshots/TestWebAppNotes.
+func TestWebAppNotes(t *testing.T) {
+	npm.Build(t, "web")
+	ln, port := loopback(t)
+	base := "http://localhost:" + port
+	appOrigin := "http://127.0.0.1:" + port
+	cfg := testenv.Config(t)
+	cfg.BaseURL = base
+	cfg.WebDir = webDist
+	cfg.WebAppOrigins = []string{appOrigin}
+	p, h := shimFor(t, cfg, true)
+	serveTest(t, ln, h)
+
+	owner := testenv.NewUser(t, p.DB, "echo-owner")
+	token, hash, hint, err := ari.NewAgentToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, visibility := "Echo", "public"
+	agent, err := p.DB.CreateAgent(t.Context(), owner.ID, store.AgentFields{Name: &name, Visibility: &visibility}, nil, hash, hint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEchoAgent(t, "ws"+strings.TrimPrefix(p.Config.RelayURL, "http")+"/ws/agent", token)
+
+	raw, err := os.ReadFile("echoagent/notes.manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var manifest map[string]any
+	if err := json.Unmarshal(raw, &manifest); err != nil {
+		t.Fatal(err)
+	}
+	manifest["entryUrl"] = appOrigin + "/apps/notes/"
+	mj, _ := json.Marshal(manifest)
+
+	var got struct {
+		Hash  string `json:"hash"`
+		AppID string `json:"appId"`
+		Frame struct {
+			Src, Sandbox, Title string
+		} `json:"frame"`
+		NotesAfterCall     []string `json:"notesAfterCall"`
+		Reply              string   `json:"reply"`
+		ConflictAt         int      `json:"conflictAt"`
+		Raced              bool     `json:"raced"`
+		NotesAfterConflict []string `json:"notesAfterConflict"`
+		FramesLeft         int      `json:"framesLeft"`
+		Screenshots        []string `json:"screenshots"`
+	}
+	shots, err := filepath.Abs("../.local/test/screenshots/" + t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.Script(t, "testdata/webnotes.mjs", 150*time.Second, &got, base, agent.ID, string(mj), shots, "60000")
+	t.Logf("screenshots: %s", strings.Join(got.Screenshots, " "))
+
+	if got.Frame.Src != appOrigin+"/apps/notes/" || got.Frame.Sandbox != "allow-scripts" || got.Frame.Title != "Notes" {
+		t.Errorf("the app's frame: %+v", got.Frame)
+	}
+	if len(got.NotesAfterCall) != 1 || !strings.HasPrefix(got.NotesAfterCall[0], "hello") {
+		t.Errorf("the frame after /note hello shows %q", got.NotesAfterCall)
+	}
+	if got.Reply != `Pinned "hello"; the board holds 1 notes.` {
+		t.Errorf("the echo agent's reply: %q", got.Reply)
+	}
+	if !got.Raced || got.ConflictAt != 2 || len(got.NotesAfterConflict) != 3 || !strings.HasPrefix(got.NotesAfterConflict[1], "from Bea") ||
+		!strings.HasPrefix(got.NotesAfterConflict[2], "from me") {
+		t.Errorf("the note pinned across a version conflict (raced %v at version %d): %q", got.Raced, got.ConflictAt, got.NotesAfterConflict)
+	}
+	if got.FramesLeft != 0 {
+		t.Errorf("%d frames after ending the app", got.FramesLeft)
+	}
+	conv := strings.TrimPrefix(got.Hash, "#/c/")
+	var state string
+	var version int
+	var ended bool
+	if err := p.DB.Pool.QueryRow(t.Context(), `select state::text, version, ended_at is not null from app_sessions where conversation_id = $1 and app_id = $2`,
+		conv, got.AppID).Scan(&state, &version, &ended); err != nil {
+		t.Fatal(err)
+	}
+	if version != 4 || !ended || !strings.Contains(state, `"from me"`) || !strings.Contains(state, `"from Bea"`) || !strings.Contains(state, `"hello"`) {
+		t.Errorf("the stored session: version %d, ended %v, state %s", version, ended, state)
+	}
+	var result string
+	if err := p.DB.Pool.QueryRow(t.Context(), `select coalesce(c.result, '') from app_tool_calls c join app_sessions s on s.id = c.session_id
+		where s.conversation_id = $1 and c.action = 'add_note' and c.state = 'answered'`, conv).Scan(&result); err != nil || result != `{"count":1}` {
+		t.Errorf("the tool call's stored result: %q %v", result, err)
+	}
+}
+
+// runEchoAgent builds local/echoagent and runs it with token on the agent
+// socket url until the test ends (SIGTERM, then wait).
+func runEchoAgent(t *testing.T, url, token string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "echoagent")
+	if out, err := exec.Command("go", "build", "-o", bin, "./echoagent").CombinedOutput(); err != nil {
+		t.Fatalf("go build ./local/echoagent: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "ARI_AGENT_TOKEN="+token, "ARI_RELAY_URL="+url, "ECHO_DELAY=1ms")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("echoagent:\n%s", logs.String())
+		}
+	})
 }

@@ -31,9 +31,25 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+// The sample notes app (local/echoagent/notes.manifest.json), served by the
+// shim at /apps/notes/: a classic script (a sandboxed frame has an opaque
+// origin, and module scripts would need CORS), loaded only when a
+// conversation shows the app.
+mkdirSync('dist/apps/notes', { recursive: true });
+await build({
+  entryPoints: ['src/notes/notes.ts'],
+  bundle: true,
+  format: 'iife',
+  target: 'es2022',
+  minify: true,
+  outfile: 'dist/apps/notes/notes.js',
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 for (const f of ['index.html', 'app.css']) copyFileSync(`src/${f}`, `dist/${f}`);
+for (const f of ['index.html', 'notes.css']) copyFileSync(`src/notes/${f}`, `dist/apps/notes/${f}`);
 let gz = 0;
-for (const f of ['index.html', 'app.css', 'app.js', 'sw.js']) {
+for (const f of ['index.html', 'app.css', 'app.js', 'sw.js', 'apps/notes/notes.js']) {
   const b = readFileSync(`dist/${f}`);
   const z = gzipSync(b).length;
   if (f === 'app.js') gz += z;

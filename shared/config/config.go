@@ -33,6 +33,12 @@ type Config struct {
 	// WebDir is the built web app (local/web/dist) the shim serves at /;
 	// empty or missing: / answers as any unknown route.
 	WebDir string `env:"WEB_DIR" envDefault:""`
+	// WebAppOrigins are the origins the web app may show apps from (the
+	// frame-src of its Content-Security-Policy): where the entryUrls of the
+	// apps its users open live. The default is the sample notes app that the
+	// shim serves at /apps/notes/ under 127.0.0.1, another site than
+	// localhost.
+	WebAppOrigins []string `env:"WEB_APP_ORIGINS" envSeparator:"," envDefault:"http://127.0.0.1:3501"`
 
 	DatabaseURL      string        `env:"DATABASE_URL" envDefault:"postgres://postgres@127.0.0.1:54329/ari?sslmode=disable"`
 	DBMaxConns       int32         `env:"DB_MAX_CONNS" envDefault:"20"`
@@ -245,6 +251,12 @@ func (c Config) validate() error {
 	checkURL("S3_PUBLIC_URL", c.S3PublicURL, "http", "https")
 	for _, o := range c.TrustedOrigins {
 		checkURL("BETTER_AUTH_TRUSTED_ORIGINS", strings.TrimSpace(o), "http", "https")
+	}
+	for _, o := range c.WebAppOrigins {
+		checkURL("WEB_APP_ORIGINS", strings.TrimSpace(o), "http", "https")
+		if u, err := url.Parse(strings.TrimSpace(o)); err == nil && (u.Path != "" || u.RawQuery != "" || u.User != nil) {
+			bad("WEB_APP_ORIGINS", "each must be an origin (scheme://host[:port]), nothing after it")
+		}
 	}
 	if c.DBMaxConns < 1 {
 		bad("DB_MAX_CONNS", "must be at least 1")

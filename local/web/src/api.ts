@@ -21,7 +21,14 @@ export function el<T extends HTMLElement = HTMLElement>(id: string): T {
   return e as T;
 }
 
-/** api calls a REST route; errors carry the server's message. */
+/** A REST route's refusal: the server's code and message (and HTTP status). */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** api calls a REST route; errors are ApiErrors carrying the server's code and message. */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json" } };
   if (body !== undefined) {
@@ -31,8 +38,8 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const r = await fetch(path, init);
   const data: unknown = r.status === 204 ? null : await r.json().catch(() => null);
   if (!r.ok) {
-    const msg = (data as { error?: { message?: string } } | null)?.error?.message;
-    throw new Error(msg ?? `${method} ${path}: ${r.status}`);
+    const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(r.status, e?.code ?? "", e?.message ?? `${method} ${path}: ${r.status}`);
   }
   return data as T;
 }

@@ -4,10 +4,11 @@
 // relay/client-js holds the socket /ws: streamed replies (resumed exactly
 // after a reload or a lost connection), stop, regenerate, agent status,
 // unread counts, live reactions; files through the presigned upload flow;
-// notification preferences.
+// notification preferences; apps opened in a conversation (apps.ts).
 import { createAuthClient } from "better-auth/client";
 import { AriClient, type Message, type StreamState } from "../../../relay/client-js/src/index.js";
 import { setupAgents } from "./agents.js";
+import { renderApps, setupApps } from "./apps.js";
 import { api, el, ids, type Conversation, type Page, type ReactionCount } from "./api.js";
 import { mentionKey, setMentionable } from "./mentions.js";
 import { renderInputs, setupInputs } from "./inputs.js";
@@ -123,6 +124,7 @@ async function start(): Promise<void> {
   });
   client.on("stream", onStream);
   setupInputs(client, () => current?.id ?? null);
+  setupApps(client, () => current, data.user.id);
   client.on("event", (e) => {
     if (e.type === "message_new") {
       const m = e.data.message;
@@ -220,6 +222,7 @@ async function openAt(conversationId: string, messageId: string, seq: number): P
 async function open(c: Conversation, at: { messageId?: string; seq?: number } = {}): Promise<void> {
   current = c;
   renderInputs();
+  renderApps();
   history.replaceState(null, "", `#/c/${c.id}${at.messageId ? `/m/${at.messageId}` : ""}`);
   ui.chatTitle.textContent = title(c);
   ui.composer.hidden = false;
@@ -326,18 +329,22 @@ function makeItem(id: string, role: string): HTMLLIElement {
  */
 function item(id: string, role: string, seq: number | undefined): HTMLLIElement {
   let li = shown.get(id);
+  const fresh = !li;
   if (!li) {
     li = makeItem(id, role);
     shown.set(id, li);
   } else if (seq === undefined || li.dataset.seq !== undefined) return li;
-  if (seq === undefined) {
-    ui.messages.append(li);
-    return li;
+  // A new message at the end keeps a list that was scrolled to its end there.
+  const m = ui.messages;
+  const atEnd = fresh && m.scrollHeight - m.scrollTop - m.clientHeight < 48;
+  let next: Element | undefined;
+  if (seq !== undefined) {
+    li.dataset.seq = String(seq);
+    next = [...m.children].find((o) => o !== li && o instanceof HTMLElement &&
+      (o.dataset.seq === undefined || Number(o.dataset.seq) > seq));
   }
-  li.dataset.seq = String(seq);
-  const next = [...ui.messages.children].find((o) => o !== li && o instanceof HTMLElement &&
-    (o.dataset.seq === undefined || Number(o.dataset.seq) > seq));
-  ui.messages.insertBefore(li, next ?? null);
+  m.insertBefore(li, next ?? null);
+  if (atEnd && !next) m.scrollTop = m.scrollHeight;
   return li;
 }
 
