@@ -44,6 +44,11 @@ const shot = async (page, name) => {
   await page.screenshot({ path, fullPage: true });
   result.screenshots.push(path);
 };
+// stages are the page's performance marks of the last send, in ms after ari:send.
+const stages = (page) => page.evaluate(() => {
+  const t0 = performance.getEntriesByName('ari:send')[0]?.startTime ?? 0;
+  return Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('ari:')).map((m) => [m.name.slice(4), Math.round((m.startTime - t0) * 10) / 10]));
+});
 const send = async (page, text) => {
   await page.getByLabel('Message', { exact: true }).fill(text);
   await page.getByLabel('Message', { exact: true }).press('Enter');
@@ -98,6 +103,7 @@ try {
   result.first = first;
   result.streamedTexts = await page.evaluate(() => window.__texts);
   result.firstTextMs = await page.evaluate(() => performance.getEntriesByName('ari:send-to-first-text')[0]?.duration ?? -1);
+  result.firstStages = await stages(page);
   result.userMessages = await page.locator('#messages li.user .text').allTextContents();
   await shot(page, '2-streamed');
 
@@ -248,6 +254,17 @@ try {
   await page.getByText('Saved.').waitFor();
   result.prefsSaved = await (await page.request.get(base + '/api/notifications/preferences')).json();
   await shot(page, '11-preferences');
+
+  // Send → first text painted, again, with a warm page, socket and agent.
+  result.timings = [];
+  let prev = (await lastReply(page)).id;
+  for (let i = 1; i <= 5; i++) {
+    await send(page, `timing ${i}`);
+    const r = await replyAfter(page, prev, 'complete');
+    prev = r.id;
+    await page.waitForFunction(() => performance.getEntriesByName('ari:first-text-painted').length > 0);
+    result.timings.push(await stages(page));
+  }
   result.scripts = scripts;
   out = { result };
 } catch (e) {

@@ -97,8 +97,14 @@ let current: Conversation | null = null;
 let conversations: Conversation[] = [];
 /** The message ids shown in the open conversation, each with its list item. */
 const shown = new Map<string, HTMLLIElement>();
-/** The reply the last send asked for, until its first text is painted (the performance mark). */
+/**
+ * The reply the last send asked for, until its first text is painted. Each
+ * stage has a performance mark (ari:send, ari:send-written, ari:ack,
+ * ari:stream-start, ari:first-chunk, ari:first-text-painted) and the whole
+ * a measure, ari:send-to-first-text.
+ */
 let awaitingFirstText: string | null = null;
+let streamStarted = false;
 
 const agents = setupAgents(startWith);
 setupSearch(openAt);
@@ -398,8 +404,13 @@ function onStream(s: StreamState): void {
   setText(li, s.content);
   li.dataset.status = s.status;
   li.setAttribute("aria-busy", String(s.status === "streaming"));
+  if (awaitingFirstText === s.messageId && !streamStarted) {
+    streamStarted = true;
+    performance.mark("ari:stream-start");
+  }
   if (awaitingFirstText === s.messageId && s.content !== "") {
     awaitingFirstText = null;
+    performance.mark("ari:first-chunk");
     // The frame that paints this text: after the next animation frame's paint.
     requestAnimationFrame(() => setTimeout(() => {
       performance.mark("ari:first-text-painted");
@@ -450,8 +461,12 @@ async function regenerate(messageId: string): Promise<void> {
   performance.clearMeasures();
   performance.mark("ari:send");
   try {
-    const ack = await client.regenerate(c.id, messageId);
+    const pending = client.regenerate(c.id, messageId);
+    performance.mark("ari:send-written");
+    const ack = await pending;
+    performance.mark("ari:ack");
     supersede(ack.previousId, ack.reply.messageId, undefined);
+    streamStarted = false;
     awaitingFirstText = ack.reply.messageId;
     const early = client.streams.get(ack.reply.messageId);
     if (early) onStream(early);
@@ -519,10 +534,14 @@ ui.composer.addEventListener("submit", async (e) => {
     performance.clearMarks();
     performance.clearMeasures();
     performance.mark("ari:send");
-    const ack = await client.send(c.id, text, attachments.length > 0 ? { attachments } : {});
+    const pending = client.send(c.id, text, attachments.length > 0 ? { attachments } : {});
+    performance.mark("ari:send-written");
+    const ack = await pending;
+    performance.mark("ari:ack");
+    streamStarted = false;
+    awaitingFirstText = ack.replies?.[0]?.messageId ?? null;
     // The ack's Message does not list attachments (PROTOCOL.md section 5): these are its files.
     render(uploaded.length > 0 ? { ...ack.message, attachments: uploaded } as Message : ack.message);
-    awaitingFirstText = ack.replies?.[0]?.messageId ?? null;
     const early = awaitingFirstText ? client.streams.get(awaitingFirstText) : undefined;
     if (early) onStream(early);
   } catch (err) {
