@@ -1,0 +1,4 @@
+package kv
+
+// OpenCluster exposes openCluster to the external tests.
+var OpenCluster = openCluster
