@@ -358,3 +358,27 @@ func TestA2AQuestionInV01(t *testing.T) {
 		t.Fatalf("stored %s %q", st, content)
 	}
 }
+
+// A member who cancels a reply that waits for an A2A task's answer ends it
+// cancelled with its text, closes the request, and the task is cancelled
+// with the dialect's cancel call (it would otherwise wait for ever).
+func TestA2AQuestionCancelledCancelsTheTask(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	base, _, conv, client := a2aConversation(t, c, r, "v1", "Asker")
+	client.sendMessage(conv, "ask please", "cx-1")
+	reply := client.expect("stream_start").str("messageId")
+	req := client.untilInput(reply, &assembler{}).str("requestId")
+	client.send(map[string]any{"type": "cancel_stream", "messageId": reply})
+	end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
+	if end.str("status") != "cancelled" || end.str("content") != "Which city?" {
+		t.Fatalf("stream_end = %v", end)
+	}
+	waitFor(t, wait, "the waiting task to be cancelled", func() bool {
+		return slices.Contains(peerMethods(t, base), "CancelTask")
+	})
+	client.send(map[string]any{"type": "input_response", "requestId": req, "answer": "Paris"})
+	if e := client.expect("error"); e.str("code") != "already_answered" {
+		t.Fatalf("an answer after cancel got %v", e)
+	}
+}

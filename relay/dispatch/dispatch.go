@@ -96,6 +96,42 @@ func (d *Router) Answer(ctx context.Context, replies *stream.Engine, r ari.Input
 	}()
 }
 
+// CancelA2A cancels the A2A task whose question a reply waited for when
+// the reply ended (cancelled by a member, interrupted by the turn policy),
+// so the task does not wait for an answer forever. Best effort, off the
+// caller's path.
+func (d *Router) CancelA2A(ctx context.Context, r ari.InputRequest) {
+	if d.d.A2A == nil || r.A2ATaskID == "" || r.AgentID == nil {
+		return
+	}
+	runCtx, ok := d.begin()
+	if !ok {
+		return
+	}
+	go func() {
+		defer d.runs.Done()
+		ctx := context.WithoutCancel(runCtx)
+		ag, err := d.d.DB.RelayAgentByID(ctx, *r.AgentID)
+		if err == nil {
+			err = d.d.A2A.CancelIn(ctx, a2a.Agent{ID: ag.ID, Endpoint: r.A2AEndpoint, AuthHeader: d.authFor(ag, r)},
+				a2a.Dialect(r.A2ADialect), r.A2ATaskID)
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			d.d.Log.Warn("relay a2a cancel abandoned question", "request", r.ID, "err", err)
+		}
+	}()
+}
+
+// authFor is the agent's auth header for the endpoint its task lives at:
+// none when the owner has moved the agent since (the header is the new
+// endpoint's).
+func (d *Router) authFor(ag store.RelayAgent, r ari.InputRequest) string {
+	if ag.A2AEndpoint != r.A2AEndpoint {
+		return ""
+	}
+	return ag.A2AAuth
+}
+
 // begin counts a run that Stop waits for; false when stopping.
 func (d *Router) begin() (context.Context, bool) {
 	d.mu.Lock()

@@ -48,6 +48,9 @@ import (
 type Transport interface {
 	Deliver(ctx context.Context, replies *Engine, agent store.RelayAgent, task *protocol.Task) (bool, error)
 	Answer(ctx context.Context, replies *Engine, r ari.InputRequest)
+	// CancelA2A sends the cancel call for the A2A task of a request whose
+	// reply ended while it waited (state cancelled). It must not block.
+	CancelA2A(ctx context.Context, r ari.InputRequest)
 }
 
 // Deps are the engine's collaborators and timing.

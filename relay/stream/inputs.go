@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -88,6 +89,22 @@ func (e *Engine) AnswerA2A(ctx context.Context, r ari.InputRequest) {
 	if r.A2ATaskID != "" && r.State != ari.InputOpen {
 		e.d.Transport.Answer(ctx, e, r)
 	}
+}
+
+// cancelQuestion tells the A2A task whose question a reply waited for that
+// the reply has ended (cancelled, interrupted): the task would otherwise
+// wait for an answer forever. task_cancel is a socket's; this is the A2A
+// agent's. The store hands the request to one caller only.
+func (e *Engine) cancelQuestion(ctx context.Context, replyID string) {
+	r, err := e.d.DB.ClaimAbandonedA2A(ctx, replyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return // none: the usual case
+	}
+	if err != nil {
+		e.d.Log.Warn("relay a2a abandoned question", "reply", replyID, "err", err)
+		return
+	}
+	e.d.Transport.CancelA2A(ctx, r)
 }
 
 // holdWaiting keeps a waiting reply's place while nobody drives it: its

@@ -97,6 +97,7 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	}
 	if end.CancelReason != "" && m.SenderAgentID != nil {
 		e.cancelTask(ctx, *m.SenderAgentID, replyID, end.CancelReason)
+		e.cancelQuestion(ctx, replyID)
 	}
 	if e.d.Push != nil {
 		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight

@@ -338,6 +338,21 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 	return marked, err
 }
 
+// ClaimAbandonedA2A returns the request of an A2A task that the reply
+// replyID waited on when it ended (state cancelled), marking it delivered so
+// that only one caller gets it: the relay then cancels the agent's task.
+// ErrNotFound: there is none (a socket agent's reply, a reply that did not
+// wait, or claimed already).
+func (db *DB) ClaimAbandonedA2A(ctx context.Context, replyID string) (ari.InputRequest, error) {
+	r, err := scanInput(db.Pool.QueryRow(ctx, `update input_requests r set delivered_at = now()
+		where r.message_id = $1 and r.state = 'cancelled' and r.a2a_task_id is not null and r.delivered_at is null
+		returning `+inputColumns, replyID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
 // InputCursor is a position in a list of open requests (oldest first).
 type InputCursor struct {
 	CreatedAt time.Time `json:"c"`
