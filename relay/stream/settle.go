@@ -97,7 +97,6 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	}
 	if end.CancelReason != "" && m.SenderAgentID != nil {
 		e.cancelTask(ctx, *m.SenderAgentID, replyID, end.CancelReason)
-		e.cancelQuestion(ctx, replyID)
 	}
 	if e.d.Push != nil {
 		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
@@ -107,6 +106,11 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	}
 	e.release(ctx, m.ConversationID, replyID)
 	e.advance(ctx, m.ConversationID)
+	if end.CancelReason != "" && m.SenderAgentID != nil {
+		// After the queue moved on: a Postgres round trip that finds no
+		// question for almost every reply must not hold the next one.
+		e.cancelQuestion(ctx, replyID)
+	}
 	return true, nil
 }
 
