@@ -56,7 +56,9 @@ func newToolWorld(t *testing.T, env map[string]string) *toolWorld {
 					"to": map[string]any{"type": "string", "pattern": "^[a-h][1-8]$"}}}},
 			map[string]any{"name": "resign", "description": "Resign.", "actors": []string{"user"}},
 			map[string]any{"name": "hint", "description": "Show a hint.", "actors": []string{"agent"}},
-		}}})
+		},
+		"events": []any{map[string]any{"name": "board_changed"}},
+	}})
 	must(201, "POST", "/api/apps/"+app+"/install", map[string]any{"idempotencyKey": "install"})
 	session := must(201, "POST", "/api/conversations/"+conv+"/app-sessions", map[string]any{"appId": app, "mode": "shared", "agentId": agentID}).str("id")
 	return &toolWorld{c: c, a: a, b: b, ada: ada, agentID: agentID, token: token, conv: conv, slug: slug, app: app, session: session, must: must}

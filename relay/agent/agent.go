@@ -433,6 +433,8 @@ func (ss *session) onChannel(payload []byte) {
 		ss.inputNotice(payload)
 	case typeToolResolved:
 		ss.toolNotice(payload)
+	case protocol.TypeAppEvent:
+		ss.c.Send(payload) // an app event while the agent writes taskId (stream/appevents.go)
 	case string(events.AgentTokenRevoked), string(events.AgentDeleted):
 		ss.revoked.Store(true)
 		ss.c.Close(protocol.CloseRevoked)

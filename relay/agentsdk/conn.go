@@ -240,6 +240,8 @@ func (a *Agent) readLoop(ws *websocket.Conn) error {
 			a.answerAsk(f.TaskID, f.RequestID, askResult{err: ErrInputTimeout})
 		case *protocol.ToolResult:
 			a.answerCall(f)
+		case *protocol.AppEvent:
+			a.appEvent(f)
 		case *protocol.ErrorFrame:
 			if f.Ref != "" && inputRefusal(f.Code) && a.refuseAsk(f) {
 				continue

@@ -27,6 +27,7 @@ type task struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	epoch  uint64 // the socket its last frame went out on; writer-owned
+	events chan AppEvent
 }
 
 type itemKind uint8
@@ -251,7 +252,7 @@ func (a *Agent) startTask(f *protocol.Task) {
 		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	t := &task{id: f.TaskID, ctx: ctx, cancel: cancel}
+	t := &task{id: f.TaskID, ctx: ctx, cancel: cancel, events: make(chan AppEvent, appEventBuffer)}
 	a.tasks[f.TaskID] = t
 	a.handlers.Add(1)
 	go a.serveTask(t, f)

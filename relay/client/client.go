@@ -211,6 +211,10 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.regenerate(ctx, f)
 	case *protocol.AppActionResult:
 		ss.actionResult(ctx, f)
+	case *protocol.AppUserAction:
+		ss.userAction(ctx, f)
+	case *protocol.AppStateEvent:
+		ss.stateEvent(ctx, f)
 	case *protocol.InputAnswer:
 		ss.answer(ctx, f)
 	case *protocol.Sync:

@@ -166,6 +166,9 @@ func (d *Router) run(ctx context.Context, replies *stream.Engine, ag store.Relay
 	}
 	in := a2a.Task{TaskID: task.TaskID, ConversationID: task.ConversationID, MessageID: task.MessageID, Text: task.Message.Content}
 	for _, h := range task.History {
+		if h.AppEvent != nil {
+			continue // app events are for socket agents (PROTOCOL.md section 14)
+		}
 		in.History = append(in.History, a2a.Turn{Role: h.Role, Name: h.SenderName, Text: h.Content})
 	}
 	d.drive(ctx, replies, ag, t, in)

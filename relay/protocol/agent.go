@@ -172,14 +172,6 @@ type TaskMessage struct {
 	Attachments []Attachment `json:"attachments"`
 }
 
-// HistoryEntry is one earlier message, oldest first in Task.History.
-type HistoryEntry struct {
-	Role       string `json:"role"`
-	SenderName string `json:"senderName"`
-	Content    string `json:"content"`
-	Seq        int64  `json:"seq"`
-}
-
 // TaskCancel tells the agent to stop a task; further chunks for it are dropped.
 type TaskCancel struct {
 	TaskID string `json:"taskId"`

@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 
+	"github.com/ari-chat/ari-server/shared/appbridge"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"reflect"
@@ -86,8 +87,10 @@ func relayFramesSample(t *testing.T) []Frame {
 		&AuthError{Code: CodeUnauthorized, Message: "invalid token"},
 		&Task{TaskID: "t1", ConversationID: "c1", MessageID: "r1",
 			Message: TaskMessage{ID: "m1", Seq: 7, Content: "hi", Sender: Sender{ID: "u1", Name: "Ada"}, Attachments: []Attachment{}},
-			History: []HistoryEntry{{Role: RoleUser, SenderName: "Ada", Content: "earlier", Seq: 5}},
-			Tools:   json.RawMessage(`[{"name":"move"}]`)},
+			History: []HistoryEntry{{Role: RoleUser, SenderName: "Ada", Content: "earlier", Seq: 5},
+				{AppEvent: &appbridge.HistoryEvent{Type: appbridge.HistoryEventType, App: "chess", Kind: appbridge.EventAction, Name: "move",
+					Actor: appbridge.ActorUser, Data: json.RawMessage(`{"from":"e2","to":"e4"}`), At: "2025-03-04T04:06:07.891Z", Text: "[app chess] user invoked move"}}},
+			Tools: json.RawMessage(`[{"name":"move"}]`)},
 		&TaskCancel{TaskID: "t1", Reason: CancelUser},
 		&StreamStatus{MessageID: "r1", ConversationID: "c1", State: StateTool, Label: "Searching"},
 		&AgentPresence{ConversationID: "c1", AgentID: "ag1", Online: true},
@@ -103,6 +106,9 @@ func relayFramesSample(t *testing.T) []Frame {
 		&InputTimeout{TaskID: "t1", RequestID: "q1"},
 		&ToolResult{TaskID: "t1", CallID: "call_1", Result: json.RawMessage(`{"ok":true}`)},
 		&AppAction{SessionID: "s1", CallID: "call_1", Action: "move", Arguments: json.RawMessage(`{"from":"e2","to":"e4"}`)},
+		&AppEventAck{SessionID: "s1", ID: "ua-1", At: "2025-03-04T04:06:07.891Z"},
+		&AppEvent{TaskID: "t1", ConversationID: "c1", SessionID: "s1", App: "chess", Kind: appbridge.EventState, Name: "game_over",
+			DataOmitted: true, At: "2025-03-04T04:06:07.891Z", Text: "[app chess] state game_over (data too large)"},
 		event(t, TypeInputResolved, InputResolvedData{RequestID: "q1", MessageID: "r1", State: "answered", Answer: ptr("a")}),
 		event(t, TypeAppSessionStarted, AppSessionData{Session: sampleAppSession(1)}),
 		event(t, TypeAppSessionUpdated, AppSessionData{Session: sampleAppSession(2)}),

@@ -52,6 +52,10 @@ const (
 	// HistoryEntries and HistoryBytes bound task.history.
 	HistoryEntries = 20
 	HistoryBytes   = 16 << 10
+	// HistoryAppEvents and HistoryAppEventBytes (text and data) bound the
+	// app events among task.history.
+	HistoryAppEvents     = 50
+	HistoryAppEventBytes = 32 << 10
 	// MaxSeq is the largest seq a client may send: the largest integer a
 	// JavaScript number holds exactly.
 	MaxSeq = 1<<53 - 1

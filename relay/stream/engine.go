@@ -312,6 +312,9 @@ func (e *Engine) buildTask(ctx context.Context, reply ari.Message) (*protocol.Ta
 	if t.Tools, err = e.taskTools(ctx, *reply.SenderAgentID, reply.ConversationID); err != nil {
 		return nil, err
 	}
+	if t.History, err = e.withAppEvents(ctx, *reply.SenderAgentID, reply.ConversationID, in.History, t.History); err != nil {
+		return nil, err
+	}
 	for _, a := range in.Attachments {
 		link := a.URL
 		if e.d.Files != nil {

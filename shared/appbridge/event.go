@@ -3,6 +3,7 @@ package appbridge
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 )
@@ -169,4 +170,22 @@ func plainOrQuoted(s string, plain func(string) bool) string {
 		return s
 	}
 	return quoteBounded(s, 80)
+}
+
+// ErrEventData: event data that is not one JSON value, has duplicate keys,
+// is nested deeper than 32 levels or is over 64 KiB.
+var ErrEventData = errors.New("appbridge: event data must be one JSON value without duplicate keys, nested at most 32 levels, at most 64 KiB")
+
+// EventData re-encodes event data canonically (compact, sorted keys), as
+// FormatEvent and EventEntry show it, so it can be stored once checked.
+// Empty and null are nil (no data).
+func EventData(data json.RawMessage) (json.RawMessage, error) {
+	out, status := canonicalData(data)
+	switch status {
+	case dataAbsent:
+		return nil, nil
+	case dataPresent:
+		return out, nil
+	}
+	return nil, ErrEventData
 }

@@ -137,3 +137,24 @@ type AppToolCall struct {
 	AnsweredAt   *Time   `json:"answeredAt"`
 	DeliveredAt  *Time   `json:"deliveredAt"`
 }
+
+// Kinds of app events.
+const (
+	AppEventAction = "action" // a member invoked one of the app's actions
+	AppEventState  = "state"  // the app reported one of its declared events
+)
+
+// AppEvent is what a member did in an app session, or what the app
+// reported (a row of app_events): given to the session's agent live and in
+// the history of its next tasks.
+type AppEvent struct {
+	ID             string  `json:"id"`
+	SessionID      string  `json:"sessionId"`
+	ConversationID string  `json:"conversationId"`
+	UserID         *string `json:"userId"`
+	ClientID       string  `json:"clientId"`
+	Kind           string  `json:"kind"`
+	Name           string  `json:"name"`
+	Data           *string `json:"data"` // JSON text
+	CreatedAt      Time    `json:"createdAt"`
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -62,6 +63,8 @@ type HistoryItem struct {
 	SenderName string
 	Content    string
 	Seq        int64
+	// At is when it was written: a reply counts when it ended.
+	At time.Time
 }
 
 // TaskInput is what an agent needs to write a reply: the message it
@@ -119,7 +122,7 @@ func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (T
 		return in, err
 	}
 	rows, err = db.Pool.Query(ctx, `select * from (
-		select m.role, coalesce(u.name, a.name, ''), m.content, m.seq from messages m
+		select m.role, coalesce(u.name, a.name, ''), m.content, m.seq, coalesce(m.completed_at, m.created_at) from messages m
 		left join "user" u on u.id = m.sender_user_id left join agents a on a.id = m.sender_agent_id
 		where m.conversation_id = $1 and m.seq < $2 and m.deleted_at is null and m.content <> ''
 		  and m.status not in ('pending', 'streaming', 'waiting_input') and not m.superseded
@@ -129,7 +132,7 @@ func (db *DB) TaskInput(ctx context.Context, userMessageID string, limit int) (T
 	}
 	in.History, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryItem, error) {
 		var h HistoryItem
-		err := r.Scan(&h.Role, &h.SenderName, &h.Content, &h.Seq)
+		err := r.Scan(&h.Role, &h.SenderName, &h.Content, &h.Seq, &h.At)
 		return h, err
 	})
 	return in, err

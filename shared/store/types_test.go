@@ -26,6 +26,7 @@ var rowTypes = map[string]any{
 	"input_requests": ari.InputRequest{},
 	"app_sessions":   ari.AppSession{},
 	"app_tool_calls": ari.AppToolCall{},
+	"app_events":     ari.AppEvent{},
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,

@@ -163,12 +163,26 @@ export interface TaskMessage {
   sender: Sender;
   attachments: Attachment[];
 }
-export interface HistoryEntry {
+/** An earlier message of the task's history. */
+export interface HistoryMessage {
   role: "user" | "agent";
   senderName: string;
   content: string;
   seq: number;
 }
+/** What happened in an app of the conversation (section 15, the bridge's structured entry). */
+export interface AppEventEntry {
+  app: string;
+  kind: "action" | "state";
+  name: string;
+  actor?: "user" | "agent";
+  data?: unknown;
+  dataOmitted?: boolean;
+  at?: string;
+  text: string;
+}
+/** A history entry: a message, or (type "app_event") an app event among them by time. */
+export type HistoryEntry = HistoryMessage | ({ type: "app_event" } & AppEventEntry);
 /** An app action offered as a tool (section 15). */
 export interface Tool {
   name: string;
@@ -238,6 +252,14 @@ export interface ToolResultFrame {
   result?: unknown;
   error?: { code: string; message: string };
 }
+/** An app event while the agent works on taskId (section 15). */
+export interface AppEventFrame extends AppEventEntry {
+  type: "app_event";
+  taskId: string;
+  conversationId: string;
+  sessionId: string;
+  at: string;
+}
 export interface ErrorFrame {
   type: "error";
   code: string;
@@ -259,10 +281,11 @@ export type RelayToAgent =
   | InputResponseFrame
   | InputTimeoutFrame
   | ToolResultFrame
+  | AppEventFrame
   | ErrorFrame
   | PongFrame;
 
-const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "tool_result", "error", "pong"]);
+const relayTypes = new Set<string>(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "tool_result", "app_event", "error", "pong"]);
 
 /**
  * decodeFromRelay parses one text frame from the relay. It returns undefined
@@ -299,6 +322,8 @@ export function decodeFromRelay(data: string): RelayToAgent | undefined {
       return str("taskId") && str("requestId") ? (f as unknown as InputTimeoutFrame) : undefined;
     case "tool_result":
       return str("taskId") && str("callId") ? (f as unknown as ToolResultFrame) : undefined;
+    case "app_event":
+      return str("taskId") && str("name") && str("text") ? (f as unknown as AppEventFrame) : undefined;
     case "error":
       return str("code") ? (f as unknown as ErrorFrame) : undefined;
     default:

@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = readFileSync(join(root, "..", "PROTOCOL.md"), "utf8");
 
 const toRelay = new Set(["auth", "skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "agent_input_request", "tool_call", "ping"]);
-const fromRelay = new Set(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "tool_result", "error", "pong"]);
+const fromRelay = new Set(["auth_ok", "auth_error", "task", "task_cancel", "agent_message_ack", "input_response", "input_timeout", "tool_result", "app_event", "error", "pong"]);
 
 interface Example {
   json: string;

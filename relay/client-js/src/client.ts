@@ -594,6 +594,8 @@ export class AriClient {
       }
       case "app_action":
         return this.appAction(f);
+      case "app_event_ack":
+        return;
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });

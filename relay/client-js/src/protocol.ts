@@ -98,6 +98,22 @@ export interface AppActionResultFrame {
   result?: unknown;
   error?: { code: string; message: string };
 }
+/** A member's own action in the app (section 15), checked as actor user; answered with app_event_ack or an error with ref = id. */
+export interface AppUserActionFrame {
+  type: "app_user_action";
+  sessionId: string;
+  id: string;
+  action: string;
+  arguments?: Record<string, unknown>;
+}
+/** One of the app's declared events (section 15); answered with app_event_ack or an error with ref = id. */
+export interface AppStateEventFrame {
+  type: "app_state_event";
+  sessionId: string;
+  id: string;
+  event: string;
+  data?: unknown;
+}
 export interface PingFrame {
   type: "ping";
 }
@@ -112,6 +128,8 @@ export type ClientToRelay =
   | FocusFrame
   | InputResponseFrame
   | AppActionResultFrame
+  | AppUserActionFrame
+  | AppStateEventFrame
   | ChannelSubscribeFrame
   | ChannelUnsubscribeFrame
   | PingFrame;
@@ -295,6 +313,13 @@ export interface AppActionFrame {
   action: string;
   arguments: Record<string, unknown>;
 }
+/** An app_user_action or app_state_event was recorded (section 15). */
+export interface AppEventAckFrame {
+  type: "app_event_ack";
+  sessionId: string;
+  id: string;
+  at: string;
+}
 /** An app open in a conversation (sections 8 and 15): in app_session_* events and sync_result.appSessions. */
 export interface AppSession {
   id: string;
@@ -405,6 +430,7 @@ export type RelayToClient =
   | StreamStatusFrame
   | InputRequestFrame
   | AppActionFrame
+  | AppEventAckFrame
   | AgentPresenceFrame
   | SyncResultFrame
   | ErrorFrame
@@ -430,6 +456,7 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   agent_presence: { conversationId: "string", agentId: "string", online: "boolean" },
   input_request: { requestId: "string", messageId: "string", conversationId: "string", kind: "string", prompt: "string" },
   app_action: { sessionId: "string", callId: "string", action: "string", arguments: "object" },
+  app_event_ack: { sessionId: "string", id: "string", at: "string" },
   sync_result: { conversations: "array", activeStreams: "array", agents: "array", events: "array" },
   error: { code: "string", message: "string" },
   pong: {},
