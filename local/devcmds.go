@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
+	"github.com/ari-chat/ari-server/shared/appbridge"
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/config"
 	"github.com/ari-chat/ari-server/shared/notify"
@@ -35,7 +38,13 @@ const (
 	demoParrotID = "demo-parrot-agent"
 	demoGroupID  = "demo-agents-group"
 	demoCoins    = 500
+	// The sample notes app (local/echoagent/notes.manifest.json), published
+	// by the demo user's developer account and installed for it.
+	demoAppSlug = "notes"
 )
+
+//go:embed echoagent/notes.manifest.json
+var notesManifest []byte
 
 // demo makes (or reuses) the demo user, its two echo agents and the group
 // they share with the user, gives each agent a fresh token (tokens are
@@ -115,12 +124,55 @@ func demo(ctx context.Context, w io.Writer) error {
 	if _, _, err := db.GrantCoins(ctx, userID, demoCoins, "demo-welcome"); err != nil {
 		return err
 	}
+	if err := demoNotesApp(ctx, db, userID); err != nil {
+		return fmt.Errorf("demo notes app: %w", err)
+	}
 	_, err = fmt.Fprintf(w, "ARI_AGENT_TOKEN=%s\nPARROT_AGENT_TOKEN=%s\n# Demo sign-in:       %s / %s\n"+
 		"# Demo agents:        %s and %s (both connected; each runs local/echoagent)\n"+
 		"# Demo group:         %s, \"Echo & Parrot\": write \"@echo /rally @parrot\" to watch two agents address each other until the chain budget stops them\n"+
-		"# Demo coins:         %d (more: .local/bin/ari-local grant %s <amount> <key>)\n",
-		token, parrot, demoEmail, demoPassword, demoAgentID, demoParrotID, demoGroupID, demoCoins, userID)
+		"# Demo coins:         %d (more: .local/bin/ari-local grant %s <amount> <key>)\n"+
+		"# Demo app:           %s (installed, free): open it in a conversation with Echo in shared mode, then write \"/note <text>\"\n",
+		token, parrot, demoEmail, demoPassword, demoAgentID, demoParrotID, demoGroupID, demoCoins, userID, demoAppSlug)
 	return err
+}
+
+// demoNotesApp makes the demo user a developer (once), creates the app
+// "notes" (free, public), publishes the sample manifest as a version named
+// after its content (so an edited manifest is published again and an
+// unchanged one is not), and installs the app for the demo user (free: no
+// coins move). Every step is a no-op when already done.
+func demoNotesApp(ctx context.Context, db *store.DB, userID string) error {
+	m, err := appbridge.ValidateManifest(notesManifest)
+	if err != nil {
+		return err
+	}
+	if _, err := db.OpenDeveloperAccount(ctx, userID, "Ari Demo", nil); err != nil && !errors.Is(err, store.ErrDeveloperExists) {
+		return err
+	}
+	var appID string
+	a, err := db.CreateApp(ctx, userID, store.NewApp{Slug: demoAppSlug, Name: "Notes",
+		Description: "A shared board of notes; the echo agent pins one with /note <text>.", Visibility: "public"})
+	switch {
+	case errors.Is(err, store.ErrSlugTaken):
+		// Made by an earlier run: find it among the demo developer's apps.
+		if err := db.Pool.QueryRow(ctx, `select a.id from apps a join developer_accounts d on d.id = a.developer_id
+			where d.user_id = $1 and a.slug = $2`, userID, demoAppSlug).Scan(&appID); err != nil {
+			return fmt.Errorf("the slug %q belongs to another developer: %w", demoAppSlug, err)
+		}
+	case err != nil:
+		return err
+	default:
+		appID = a.ID
+	}
+	sum := sha256.Sum256(m.Canonical)
+	if _, err := db.PublishVersion(ctx, userID, appID, "1.0.0+"+hex.EncodeToString(sum[:4]), m.Canonical); err != nil &&
+		!errors.Is(err, store.ErrVersionExists) {
+		return err
+	}
+	if _, _, err := db.InstallApp(ctx, userID, appID, "demo-notes"); err != nil && !errors.Is(err, store.ErrAlreadyInstalled) {
+		return err
+	}
+	return nil
 }
 
 // demoToken makes an agent token and the hash that is stored of it.
