@@ -238,3 +238,48 @@ func TestAppToolCallsAcrossReconnects(t *testing.T) {
 	agent.send(map[string]any{"type": "agent_complete", "taskId": taskID, "content": "done"})
 	client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == taskID })
 }
+
+// The member who opened the session leaves the conversation (or is
+// removed) while the agent works: its next call ends at once with
+// app_unavailable, nothing reaches the former member's socket, and a sync
+// there does not hand them the call either.
+func TestAppToolCallOpenerLeft(t *testing.T) {
+	w := newToolWorld(t, nil)
+	client := dialClient(t, w.a, w.ada)
+	agent := dialAgent(t, w.b, w.token)
+	client.sendMessage(w.conv, "play", "m1")
+	taskID := agent.expect("task").str("taskId")
+	if _, err := w.c.db.Pool.Exec(context.Background(), `delete from conversation_members where conversation_id = $1 and user_id = $2`,
+		w.conv, w.ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	agent.send(map[string]any{"type": "tool_call", "taskId": taskID, "callId": "c1", "tool": w.slug + "__move", "arguments": map[string]any{"from": "e2", "to": "e4"}})
+	if f := agent.expectWhere("tool_result", func(f frame) bool { return f.str("callId") == "c1" }); f.obj("error").str("code") != "app_unavailable" {
+		t.Fatalf("tool_result = %v, want app_unavailable", f)
+	}
+	client.send(map[string]any{"type": "sync"})
+	client.expect("sync_result")
+	client.pingPast("app_action")
+}
+
+// The instance that took a call (and timed it) is SIGKILLed while the app
+// is silent; the agent is back on the other instance before the call's
+// time is up. The sweeper there ends the call when its time comes: the
+// agent gets tool_result timeout, once.
+func TestAppToolCallTimeoutOutlivesItsInstance(t *testing.T) {
+	w := newToolWorld(t, map[string]string{"APP_TOOL_TIMEOUT": "6s"})
+	client := dialClient(t, w.a, w.ada)
+	agent := dialAgent(t, w.b, w.token)
+	client.sendMessage(w.conv, "play", "m1")
+	taskID := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "tool_call", "taskId": taskID, "callId": "c1", "tool": w.slug + "__hint"})
+	client.expectWhere("app_action", func(f frame) bool { return f.str("callId") == "c1" }) // the app stays silent
+	w.b.kill(t)
+	<-agent.closed
+	agent = dialAgent(t, w.a, w.token)
+	if f := agent.expectWhereWithin("tool_result", 30*time.Second, func(f frame) bool { return f.str("callId") == "c1" }); f.obj("error").str("code") != "timeout" ||
+		f.str("taskId") != taskID {
+		t.Fatalf("tool_result = %v, want timeout", f)
+	}
+	agent.pingPast("tool_result")
+}

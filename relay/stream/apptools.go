@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	"github.com/ari-chat/ari-server/relay/protocol"
+
 	"github.com/ari-chat/ari-server/shared/appbridge"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -62,4 +64,16 @@ func (e *Engine) ToolResolved(ctx context.Context, agentID, id string) {
 	if err != nil {
 		e.d.Log.Warn("relay tool resolved notice", "agent", agentID, "call", id, "err", err)
 	}
+}
+
+// sweepToolCalls ends the calls whose time is up that no live timer ended:
+// the instance that took the call (and timed it) died, while the agent may
+// be connected elsewhere and waiting. Each is ended once (the UPDATE claims
+// it) and the agent's socket, wherever it is, is told.
+func (e *Engine) sweepToolCalls(ctx context.Context) error {
+	calls, err := e.d.DB.ExpireOverdueToolCalls(ctx, e.d.Keys.Prefix, protocol.ToolErrTimeout, "the app did not answer in time")
+	for _, c := range calls {
+		e.ToolResolved(ctx, c.AgentID, c.ID)
+	}
+	return err
 }

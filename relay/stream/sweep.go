@@ -24,6 +24,9 @@ import (
 //     buffered text.
 //   - A streaming reply whose agent was silent past the first-chunk or idle
 //     timeout ends in error "agent_timeout" (the agent gets task_cancel).
+//   - A tool call whose time is up and that no timer ended (the instance
+//     timing it died) ends in error "timeout"; the agent is told wherever
+//     its socket is.
 //   - A conversation with pending replies and no active one has a stalled
 //     queue (an instance died between two steps): missing ids are put back
 //     in seq order and the head is started.
@@ -44,6 +47,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	var errs []error
 	if err := e.sweepInputs(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("input requests: %w", err))
+	}
+	if err := e.sweepToolCalls(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("tool calls: %w", err))
 	}
 	for _, conv := range order {
 		if err := e.sweepConversation(ctx, conv, byConv[conv]); err != nil {

@@ -20,9 +20,13 @@ type AgentAppSession struct {
 
 // AgentAppSessions lists the sessions open in the conversation that name
 // agentID as their agent, oldest first (so the tools of a task keep their
-// order from one task to the next).
+// order from one task to the next). OpenedBy is nil when the member who
+// opened the session has left the conversation (or was removed): nobody
+// runs the app for the agent any more.
 func (db *DB) AgentAppSessions(ctx context.Context, agentID, convID string) ([]AgentAppSession, error) {
-	rows, err := db.Pool.Query(ctx, `select s.id, s.conversation_id, s.app_id, s.app_version_id, s.opened_by, s.agent_id, s.mode,
+	rows, err := db.Pool.Query(ctx, `select s.id, s.conversation_id, s.app_id, s.app_version_id,
+		case when exists (select 1 from conversation_members m where m.conversation_id = s.conversation_id and m.user_id = s.opened_by)
+			then s.opened_by end, s.agent_id, s.mode,
 		s.state, s.version, s.created_at, s.updated_at, s.ended_at, s.ended_by,
 		a.slug, a.name, v.version, coalesce(v.manifest->>'entryUrl', ''), v.manifest
 	from app_sessions s join apps a on a.id = s.app_id join app_versions v on v.id = s.app_version_id
@@ -94,14 +98,14 @@ func (db *DB) CreateToolCall(ctx context.Context, n NewToolCall) (c ari.AppToolC
 }
 
 // AnswerToolCall records the answer of the client running the app: userID
-// must have opened the session. Exactly one of result (JSON text) and
+// must have opened the session and still be a member of its conversation. Exactly one of result (JSON text) and
 // errCode is set. The first answer wins; later ones are ErrCallClosed. A
 // call that is not userID's to answer is ErrNotFound.
 func (db *DB) AnswerToolCall(ctx context.Context, userID, sessionID, callID string, result *string, errCode, errMessage *string) (ari.AppToolCall, error) {
 	c, err := scanToolCall(db.Pool.QueryRow(ctx, `with c as (update app_tool_calls c set state = 'answered', result = $4,
 		error_code = $5, error_message = $6, answered_at = now()
 		from app_sessions s where s.id = c.session_id and s.opened_by = $1 and c.session_id = $2 and c.call_id = $3
-		and c.state = 'pending' returning c.*) select c.id, c.session_id, c.reply_id, c.agent_id, c.call_id, c.action, c.arguments, c.state,
+		and c.state = 'pending' and`+memberOfSession+` returning c.*) select c.id, c.session_id, c.reply_id, c.agent_id, c.call_id, c.action, c.arguments, c.state,
 	c.result, c.error_code, c.error_message, c.created_at, c.expires_at, c.answered_at, c.delivered_at from c`,
 		userID, sessionID, callID, result, errCode, errMessage))
 	if !errors.Is(err, ErrNotFound) {
@@ -109,7 +113,7 @@ func (db *DB) AnswerToolCall(ctx context.Context, userID, sessionID, callID stri
 	}
 	var exists bool
 	if err := db.Pool.QueryRow(ctx, `select exists (select 1 from app_tool_calls c join app_sessions s on s.id = c.session_id
-		where s.opened_by = $1 and c.session_id = $2 and c.call_id = $3)`, userID, sessionID, callID).Scan(&exists); err != nil {
+		where s.opened_by = $1 and c.session_id = $2 and c.call_id = $3 and`+memberOfSession+`)`, userID, sessionID, callID).Scan(&exists); err != nil {
 		return c, err
 	}
 	if exists {
@@ -149,13 +153,33 @@ func (db *DB) ToolResultDelivered(ctx context.Context, agentID, id string) (bool
 }
 
 // PendingToolCallsFor lists the pending calls of the sessions userID opened
-// (the client running the app answers them), oldest first.
+// in conversations they are still a member of (the client running the app
+// answers them), oldest first.
 func (db *DB) PendingToolCallsFor(ctx context.Context, userID string) ([]ari.AppToolCall, error) {
 	rows, err := db.Pool.Query(ctx, toolCallSelect+` join app_sessions s on s.id = c.session_id
-		where s.opened_by = $1 and s.ended_at is null and c.state = 'pending' and c.expires_at > now()
+		where s.opened_by = $1 and s.ended_at is null and c.state = 'pending' and c.expires_at > now() and`+memberOfSession+`
 		order by c.created_at, c.id`, userID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ari.AppToolCall, error) { return scanToolCall(r) })
+}
+
+// OverdueToolCall is a call the sweeper expired: its row and its agent.
+type OverdueToolCall struct {
+	ID, AgentID string
+}
+
+// ExpireOverdueToolCalls ends, with error code, every pending call of the
+// deployment's replies whose time is up, and returns them. Each call is
+// ended once, by whichever caller (this sweep on any instance, or the
+// timer of the instance that took the call) gets there first.
+func (db *DB) ExpireOverdueToolCalls(ctx context.Context, deployment, code, message string) ([]OverdueToolCall, error) {
+	rows, err := db.Pool.Query(ctx, `update app_tool_calls c set state = 'expired', error_code = $2, error_message = $3, answered_at = now()
+		from messages m where m.id = c.reply_id and (m.relay_deployment = $1 or m.relay_deployment is null)
+		and c.state = 'pending' and c.expires_at <= now() returning c.id, c.agent_id`, deployment, code, message)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[OverdueToolCall])
 }
