@@ -627,7 +627,8 @@ func TestWebDir(t *testing.T) {
 // tool call reaches the app in its sandboxed frame, the note appears there
 // and the agent's reply says what the app answered. A note pinned in the
 // frame while another save lands first meets version_conflict and is saved
-// again on the newer state. Ending the app removes its frame.
+// again on the newer state; the person's action and the app's notes_changed
+// events are reported and recorded. Ending the app removes its frame.
 // Screenshots: .local/test/screenshots/TestWebAppNotes.
 func TestWebAppNotes(t *testing.T) {
 	npm.Build(t, "web")
@@ -716,6 +717,22 @@ func TestWebAppNotes(t *testing.T) {
 	if err := p.DB.Pool.QueryRow(t.Context(), `select coalesce(c.result, '') from app_tool_calls c join app_sessions s on s.id = c.session_id
 		where s.conversation_id = $1 and c.action = 'add_note' and c.state = 'answered'`, conv).Scan(&result); err != nil || result != `{"count":1}` {
 		t.Errorf("the tool call's stored result: %q %v", result, err)
+	}
+	// What the person did in the app and the app's notes_changed events are
+	// reported (app_user_action, app_state_event) and recorded; the reports
+	// follow the saves, so they may land a moment after the page is done.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) { // polling a state
+		var actions, changes int
+		if err := p.DB.Pool.QueryRow(t.Context(), `select count(*) filter (where kind = 'action' and name = 'add_note' and data = '{"text":"from me"}'),
+			count(*) filter (where kind = 'state' and name = 'notes_changed') from app_events where conversation_id = $1`, conv).Scan(&actions, &changes); err != nil {
+			t.Fatal(err)
+		}
+		if actions == 1 && changes == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app_events: %d add_note actions by the person, %d notes_changed events; want 1 and 2", actions, changes)
+		}
 	}
 }
 

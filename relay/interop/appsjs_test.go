@@ -122,3 +122,48 @@ func (c *cluster) seedNotesSession(t *testing.T, userID, conv, agentID, slug str
 	}
 	return v.ID
 }
+
+// App events end to end in JavaScript (section 15, "A person's actions and
+// the app's events"): while the TypeScript SDK's agent writes a reply, the
+// client library reports the person's add_note in the notes app; the agent
+// gets it from task.appEvents and ends its reply with its text line; an
+// event the manifest does not declare is refused (unknown_event); the next
+// task's history holds the action (task.historyAppEvents).
+func TestJSClientReportsTSAgentSeesAppEvents(t *testing.T) {
+	dir := clientJS(t)
+	c := newCluster(t)
+	a := c.startRelay(t)
+	b := c.startRelay(t)
+	user := testenv.NewUser(t, c.DB, "Ada")
+	agentID, token := c.seedAgent(t, user.ID, "Watcher", "watcher")
+	conv := c.seedConversation(t, user.ID, agentID)
+	slug := "notes-" + testenv.RandomID(4)
+	session := c.seedNotesSession(t, user.ID, conv, agentID, slug)
+	agent := startTS(t, "dist/drive/drive.js", "SCENARIO=events", "ARI_RELAY_URL="+a.AgentURL(), "ARI_AGENT_TOKEN="+token)
+	agent.event(t, "ready", 30*time.Second)
+	urls, _ := json.Marshal([]string{b.ClientURL()})
+	p := startNodeIn(t, dir, "dist/drive/drive.js", "SCENARIO=report", "URLS="+string(urls), "TOKEN="+user.Token,
+		"CONVERSATION_ID="+conv, "SESSION_ID="+session)
+
+	line := "[app " + slug + `] user invoked add_note {"text":"Brot"}`
+	ev, _ := agent.event(t, "app-event", 30*time.Second)["frame"].(map[string]any)
+	data, _ := ev["data"].(map[string]any)
+	if ev["sessionId"] != session || ev["conversationId"] != conv || ev["app"] != slug || ev["kind"] != "action" || ev["name"] != "add_note" ||
+		ev["actor"] != "user" || data["text"] != "Brot" || ev["text"] != line {
+		t.Fatalf("the agent's app event: %v", ev)
+	}
+	r := p.event(t, "reported", 30*time.Second)
+	ack, _ := r["ack"].(map[string]any)
+	refused, _ := r["refused"].(map[string]any)
+	if ack["type"] != "app_event_ack" || ack["id"] != "ua-drive-1" || ack["sessionId"] != session || ack["at"] == nil ||
+		refused["name"] != "RelayError" || refused["code"] != "unknown_event" || r["status"] != "complete" || r["content"] != line {
+		t.Fatalf("the client's report: %v", r)
+	}
+	h, _ := agent.event(t, "history", 30*time.Second)["entries"].([]any)
+	if len(h) != 1 || h[0].(map[string]any)["text"] != line {
+		t.Fatalf("the next task's history: %v", h)
+	}
+	if s := p.event(t, "second", 30*time.Second); s["content"] != "1 app events before this task" {
+		t.Fatalf("the second reply: %v", s)
+	}
+}

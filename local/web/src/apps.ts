@@ -15,6 +15,8 @@
 //   app → page  ari:ready
 //               ari:save {state, version}                    PUT /api/app-sessions/{id}/state
 //               ari:result {callId, result} | {callId, error: {code, message}}   app_action_result
+//               ari:report {id, kind: "action", name, arguments?}   app_user_action: the person did it in the app
+//               ari:report {id, kind: "event", name, data?}         app_state_event: an event the manifest declares
 //
 // Messages are taken only from the frame's own window. The page sends with
 // target origin "*" (a sandboxed frame's origin is opaque): what it sends is
@@ -190,6 +192,16 @@ function onMessage(ev: MessageEvent): void {
     case "ari:save":
       void save(s, m.state, Number(m.version));
       return;
+    case "ari:report": {
+      // What the session's agent learns (an app_event); a refusal only shows here.
+      const id = typeof m.id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(m.id) ? { id: m.id } : {};
+      const name = String(m.name ?? "");
+      const sent = m.kind === "action"
+        ? client?.reportAppAction(s.session.id, name, (m.arguments ?? undefined) as Record<string, unknown> | undefined, id)
+        : client?.reportAppEvent(s.session.id, name, m.data, id);
+      sent?.catch((err: Error) => (ui.error.textContent = `${s.session.appName}: ${err.message}`));
+      return;
+    }
     case "ari:result": {
       const callId = String(m.callId ?? "");
       if (!s.given.has(callId)) return; // not a call this frame was given

@@ -158,6 +158,28 @@ const scenarios: Record<string, () => Promise<void>> = {
     });
   },
 
+  // App events: the first task waits for one (task.appEvents) and answers
+  // with its text line; the next reports what its history holds.
+  async events() {
+    const agent = await Agent.connect({ url, token, backoff });
+    emit("ready");
+    let n = 0;
+    await agent.serve(async (task) => {
+      if (n++ === 0) {
+        await task.write("Ich schaue zu … ");
+        for await (const e of task.appEvents()) {
+          emit("app-event", { frame: e });
+          await task.complete(e.text);
+          return;
+        }
+        return;
+      }
+      emit("history", { entries: task.historyAppEvents });
+      await task.complete(`${task.historyAppEvents.length} app events before this task`);
+      await agent.stop();
+    });
+  },
+
   // Posts a message of its own and reports the ack, then the same id again.
   async post() {
     const agent = await Agent.connect({ url, token, backoff });

@@ -479,6 +479,9 @@ export class Agent {
       case "tool_result":
         this._calls.answer(f);
         return;
+      case "app_event":
+        this.tasks_.get(f.taskId)?._appEvent(f);
+        return;
       case "agent_message_ack":
         this.posts.get(f.clientMessageId)?.resolve({ clientMessageId: f.clientMessageId, messageId: f.messageId, seq: f.seq });
         return;

@@ -7,6 +7,8 @@ import {
   MAX_STATUS_LABEL_BYTES,
   STATUS_STATES,
   type AgentInputRequestFrame,
+  type AppEventEntry,
+  type AppEventFrame,
   type Attachment,
   type HistoryEntry,
   type StatusState,
@@ -23,6 +25,7 @@ import { callFrame, newCallId, type CallOptions } from "./tools.js";
 /** What a handler's failure shows users; the error itself is only logged. */
 export const HANDLER_FAILURE = "the agent could not answer";
 export const AGENT_STOPPING = "the agent is shutting down";
+const APP_EVENT_BUFFER = 64;
 
 /**
  * Task is one reply the relay asks the agent to write, and the stream to
@@ -60,6 +63,8 @@ export class Task {
   /** @internal resolves once the task's end is queued (or the relay ended it). */
   readonly over: Promise<void>;
 
+  private readonly events: AppEventFrame[] = [];
+  private eventWaiter: (() => void) | undefined;
   private textSoFar = "";
   private bytes = 0;
 
@@ -79,6 +84,49 @@ export class Task {
     this.regenerate = frame.regenerate;
     this.signal = this.controller.signal;
     this.over = new Promise((resolve) => (this.settled = resolve));
+  }
+
+  /**
+   * appEvents yields what happens in the conversation's apps open for this
+   * agent while the task runs (app_event: a person's action in the app, or
+   * an event the app reported), in the order the relay sent them, and ends
+   * when the task is over. Events not taken wait, 64 at most (past that the
+   * newest are dropped); every event is in the history of the next task
+   * anyway (see historyAppEvents). One consumer at a time.
+   */
+  async *appEvents(): AsyncGenerator<AppEventFrame, void, undefined> {
+    const wake = () => this.eventWaiter?.();
+    this.signal.addEventListener("abort", wake, { once: true });
+    void this.over.then(wake);
+    try {
+      for (;;) {
+        const e = this.events.shift();
+        if (e) {
+          yield e;
+          continue;
+        }
+        if (this.ended || this.signal.aborted) return;
+        await new Promise<void>((resolve) => (this.eventWaiter = resolve));
+        this.eventWaiter = undefined;
+      }
+    } finally {
+      this.signal.removeEventListener("abort", wake);
+    }
+  }
+
+  /** The app events among the task's history (section 15), oldest first: what happened in the apps before the task. */
+  get historyAppEvents(): AppEventEntry[] {
+    return this.history.filter((h): h is { type: "app_event" } & AppEventEntry => "type" in h && h.type === "app_event");
+  }
+
+  /** @internal hands an app_event to appEvents; dropped past 64 waiting. */
+  _appEvent(f: AppEventFrame): void {
+    if (this.ended || this.events.length >= APP_EVENT_BUFFER) {
+      if (!this.ended) this.agent._log("warn", "agent-sdk: app event dropped (appEvents not read)", { task: this.id, app: f.app, name: f.name });
+      return;
+    }
+    this.events.push(f);
+    this.eventWaiter?.();
   }
 
   /** The reply text written so far. */

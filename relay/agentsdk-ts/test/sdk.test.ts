@@ -170,3 +170,29 @@ test("tool calls: bounds checked before sending, a result settles its call once,
   await assert.rejects(t.call("notes__add_note", { text: "y" }), { name: "CancelledError" });
   assert.deepEqual(agent._calls.frames(), []);
 });
+
+test("app events: the task's history lists those before it, appEvents yields those while it runs and ends with the task", async () => {
+  const { Agent, Task, decodeFromRelay } = await import("../src/index.js");
+  const agent = new Agent({ token: "ari_x" });
+  const f = decodeFromRelay(
+    '{"type":"task","taskId":"t_9","conversationId":"c_01","messageId":"t_9","message":{"id":"m","seq":3,"content":"Dein Zug.","sender":{"id":"u","name":"Ada"}},"history":[{"role":"user","senderName":"Ada","content":"Los.","seq":1},{"type":"app_event","app":"notes","kind":"action","name":"add_note","actor":"user","data":{"text":"Milch"},"at":"2025-03-04T04:06:07.891Z","text":"[app notes] user invoked add_note {\\"text\\":\\"Milch\\"}"}]}',
+  );
+  if (f?.type !== "task") return assert.fail("no task");
+  const t = new Task(agent, f);
+  assert.deepEqual(t.historyAppEvents.map((e) => `${e.kind}:${e.name}`), ["action:add_note"]);
+  const ev = (name: string) => decodeFromRelay(JSON.stringify({ type: "app_event", taskId: "t_9", conversationId: "c_01", sessionId: "s_1", app: "notes", kind: "state", name, at: "2025-03-04T04:06:08.000Z", text: `[app notes] state ${name}` }));
+  const first = ev("notes_changed");
+  if (first?.type !== "app_event") return assert.fail("no app_event");
+  t._appEvent(first);
+  const seen: string[] = [];
+  const done = (async () => {
+    for await (const e of t.appEvents()) seen.push(e.name);
+  })();
+  await new Promise((r) => setTimeout(r, 0));
+  const second = ev("board_cleared");
+  if (second?.type !== "app_event") return assert.fail("no app_event");
+  t._appEvent(second);
+  await t.complete("ok").catch(() => {}); // no socket: the end waits in the queue, the task is over for its handler
+  await done;
+  assert.deepEqual(seen, ["notes_changed", "board_cleared"]);
+});

@@ -180,6 +180,30 @@ const scenarios: Record<string, () => Promise<void>> = {
     c.close();
   },
 
+  // A person's action in the app while the test's agent ("events") writes a
+  // reply: reported (app_user_action) once the reply streams, acknowledged;
+  // then an unknown event refused; then a second message.
+  async report() {
+    const c = client();
+    const synced = new Promise((r) => c.on("sync", r));
+    c.connect();
+    await synced;
+    const session = process.env.SESSION_ID ?? "";
+    const r = await replyTo(c, "schau zu");
+    if (!((c.streams.get(r.id)?.bytes ?? 0) > 0)) await until(c, (s) => s.messageId === r.id && s.bytes > 0);
+    const ack = await c.reportAppAction(session, "add_note", { text: "Brot" }, { id: "ua-drive-1" });
+    const refused = await c.reportAppEvent(session, "no_such_event", { x: 1 }).then(
+      () => undefined,
+      (e: { name: string; code: string }) => ({ name: e.name, code: e.code }),
+    );
+    const end = await r.end;
+    emit("reported", { ack, refused, content: end.content, status: end.status });
+    const second = await replyTo(c, "und jetzt?");
+    const end2 = await second.end;
+    emit("second", { content: end2.content });
+    c.close();
+  },
+
   // Questions and approvals of the test's agent (its "ask" scenario): the
   // client sees each input_request, answers it, and follows the reply to
   // its end. The test SIGKILLs the client's instance while the third

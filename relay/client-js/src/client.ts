@@ -12,6 +12,9 @@ import {
   type InputRequest,
   type AppActionFrame,
   type AppActionResultFrame,
+  type AppEventAckFrame,
+  type AppStateEventFrame,
+  type AppUserActionFrame,
   type AppSession,
   type MessageAckFrame,
   type RegenerateAckFrame,
@@ -190,6 +193,8 @@ export class AriClient {
   // given (sent again if the relay sends the call again: the first answer wins)
   private readonly actionsOpen = new Map<string, AppActionFrame>();
   private readonly actionsDone = new Map<string, AppActionResultFrame>();
+  // app_user_action / app_state_event reports waiting for their app_event_ack, by id
+  private readonly reports = new Map<string, Report>();
   private readonly outbox = new Map<string, Outgoing>();
   private readonly regenerates = new Map<string, { resolve: (a: RegenerateAckFrame) => void; reject: (e: unknown) => void }>();
   private readonly cancels = new Set<string>();
@@ -261,6 +266,11 @@ export class AriClient {
     this.outbox.clear();
     for (const r of this.regenerates.values()) r.reject(new Error("client closed"));
     this.regenerates.clear();
+    for (const r of this.reports.values()) {
+      clearTimeout(r.timer);
+      r.reject(new Error("client closed"));
+    }
+    this.reports.clear();
   }
 
   /**
@@ -327,6 +337,39 @@ export class AriClient {
     this.actionsDone.set(key, frame);
     if (this.actionsDone.size > ANSWERED_ACTIONS) this.actionsDone.delete(this.actionsDone.keys().next().value as string);
     return this.write(frame);
+  }
+
+  /**
+   * reportAppAction tells the session's agent that this member did action
+   * in the app (app_user_action; the app already did it): checked as the
+   * user's by the bridge (mode, the action's actors, its arguments), then
+   * recorded and given to the agent. reportAppEvent reports one of the
+   * events the app's manifest declares (app_state_event), with data (any
+   * JSON). Both resolve with the relay's app_event_ack ({sessionId, id,
+   * at}) and reject with a RelayError (the bridge's code, unknown_event,
+   * invalid_data, app_session_ended, not_found …). A report is sent again
+   * under its id after a reconnect until acknowledged (the relay records an
+   * id once), and after internal; opts.id is yours to choose, else a fresh one.
+   */
+  reportAppAction(sessionId: string, action: string, args?: Record<string, unknown>, opts: { id?: string } = {}): Promise<AppEventAckFrame> {
+    const f: AppUserActionFrame = { type: "app_user_action", sessionId, id: opts.id ?? newId(), action };
+    if (args !== undefined) f.arguments = args;
+    return this.report(f);
+  }
+
+  reportAppEvent(sessionId: string, event: string, data?: unknown, opts: { id?: string } = {}): Promise<AppEventAckFrame> {
+    const f: AppStateEventFrame = { type: "app_state_event", sessionId, id: opts.id ?? newId(), event };
+    if (data !== undefined && data !== null) f.data = data;
+    return this.report(f);
+  }
+
+  private report(frame: AppUserActionFrame | AppStateEventFrame): Promise<AppEventAckFrame> {
+    const held = this.reports.get(frame.id);
+    if (held) return Promise.reject(new Error(`a report with id ${frame.id} is already waiting for its answer`));
+    return new Promise((resolve, reject) => {
+      this.reports.set(frame.id, { frame, resolve, reject });
+      this.write(frame);
+    });
   }
 
   /** pendingAppActions lists the app_action calls handed out and not answered yet, of one session or all, oldest first. */
@@ -464,6 +507,7 @@ export class AriClient {
     this.startSync();
     this.sendFocus();
     for (const o of this.outbox.values()) this.write(o.frame);
+    for (const r of this.reports.values()) this.write(r.frame);
     for (const id of this.cancels) this.write({ type: "cancel_stream", messageId: id });
     this.cancels.clear();
     for (const [conversationId, seq] of this.readMarks) this.write({ type: "mark_read", conversationId, seq });
@@ -489,6 +533,8 @@ export class AriClient {
       this.setState("closed", code, reason);
       for (const o of this.outbox.values()) o.reject(new RelayError("unauthorized", "the session ended"));
       this.outbox.clear();
+      for (const r of this.reports.values()) r.reject(new RelayError("unauthorized", "the session ended"));
+      this.reports.clear();
       return;
     }
     this.urlIndex++;
@@ -594,8 +640,15 @@ export class AriClient {
       }
       case "app_action":
         return this.appAction(f);
-      case "app_event_ack":
+      case "app_event_ack": {
+        const r = this.reports.get(f.id);
+        if (r && r.frame.sessionId === f.sessionId) {
+          clearTimeout(r.timer);
+          this.reports.delete(f.id);
+          r.resolve(f);
+        }
         return;
+      }
       case "agent_presence":
         this.agents.set(f.agentId, f.online);
         this.emit("presence", { agentId: f.agentId, online: f.online, conversationId: f.conversationId });
@@ -727,6 +780,17 @@ export class AriClient {
       o.reject(new RelayError(f.code, f.message, f.field, f.retryAfterMs));
       return;
     }
+    const rep = f.ref ? this.reports.get(f.ref) : undefined;
+    if (rep) {
+      if (f.code === "rate_limited" || f.code === "internal") {
+        clearTimeout(rep.timer);
+        rep.timer = setTimeout(() => this.write(rep.frame), f.retryAfterMs ?? 1000);
+        return;
+      }
+      this.reports.delete(f.ref!);
+      rep.reject(new RelayError(f.code, f.message, f.field, f.retryAfterMs));
+      return;
+    }
     const r = f.ref ? this.regenerates.get(f.ref) : undefined;
     if (r) {
       this.regenerates.delete(f.ref!);
@@ -799,6 +863,13 @@ export class AriClient {
   private seq(conversationId: string, seq: number): void {
     if (seq > (this.cursors.get(conversationId) ?? 0)) this.cursors.set(conversationId, seq);
   }
+}
+
+interface Report {
+  frame: AppUserActionFrame | AppStateEventFrame;
+  resolve: (a: AppEventAckFrame) => void;
+  reject: (e: unknown) => void;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** The app's answer to an app_action: its result, or an error of its own. */

@@ -302,3 +302,32 @@ test("app actions: handed to the app once per call, answered once, an answer giv
   assert.equal(c.appSessions.size, 0);
   c.close();
 });
+
+test("app reports: a person's action and an app event resolve with their ack, are sent again under their id after a reconnect, refusals reject with the code", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  c.connect();
+  const a = await next();
+  a.open();
+  a.deliver(syncResult());
+  const act = c.reportAppAction("s_1", "add_note", { text: "Milch" }, { id: "ua-1" });
+  const ev = c.reportAppEvent("s_1", "notes_changed", { count: 1 }, { id: "se-1" });
+  assert.deepEqual(a.sent.slice(-2), [
+    { type: "app_user_action", sessionId: "s_1", id: "ua-1", action: "add_note", arguments: { text: "Milch" } },
+    { type: "app_state_event", sessionId: "s_1", id: "se-1", event: "notes_changed", data: { count: 1 } },
+  ]);
+  await assert.rejects(c.reportAppEvent("s_1", "notes_changed", null, { id: "se-1" })); // that id waits already
+  a.deliver({ type: "app_event_ack", sessionId: "s_1", id: "ua-1", at: "2026-03-01T08:30:00.120Z" });
+  assert.deepEqual(await act, { type: "app_event_ack", sessionId: "s_1", id: "ua-1", at: "2026-03-01T08:30:00.120Z" });
+  a.drop(); // se-1 unanswered: sent again on the next socket
+  const b = await next();
+  b.open();
+  assert.deepEqual(b.sent.find((f) => f.type === "app_state_event"), { type: "app_state_event", sessionId: "s_1", id: "se-1", event: "notes_changed", data: { count: 1 } });
+  b.deliver({ type: "app_event_ack", sessionId: "s_1", id: "se-1", at: "2026-03-01T08:30:01.000Z" });
+  assert.equal((await ev).at, "2026-03-01T08:30:01.000Z");
+  const refused = c.reportAppAction("s_1", "clear", undefined, { id: "ua-2" });
+  assert.deepEqual(b.sent.at(-1), { type: "app_user_action", sessionId: "s_1", id: "ua-2", action: "clear" });
+  b.deliver({ type: "error", code: "forbidden_by_mode", message: "the user may not act in agent_only mode", ref: "ua-2" });
+  await assert.rejects(refused, { name: "RelayError", code: "forbidden_by_mode" });
+  c.close();
+});

@@ -7,11 +7,14 @@
 //               ari:action {callId, action, arguments}   an agent's call
 //               ari:state {state, version}               someone else saved
 //               ari:saved {state, version} | ari:conflict {state, version}
-//   app → page  ari:ready, ari:save {state, version}, ari:result {callId, result | error}
+//   app → page  ari:ready, ari:save {state, version}, ari:result {callId, result | error},
+//               ari:report {id, kind: "action" | "event", name, arguments? | data?}
 //
 // Its state is {notes: [{id, text, by, callId?}]}; an agent's note keeps
 // its callId, so a call that comes twice pins one note. Actions: add_note
-// {text} (agents and people), clear (people only).
+// {text} (agents and people), clear (people only). What the person does here
+// is reported to the agent (an action), and so is every saved change (the
+// event notes_changed {count}).
 interface Note {
   id: string;
   text: string;
@@ -75,7 +78,10 @@ function change(f: Change): Promise<State> {
       state = asState(reply.state);
       version = reply.version;
       render();
-      if (reply.type === "ari:saved") return state;
+      if (reply.type === "ari:saved") {
+        post({ type: "ari:report", id: newId(), kind: "event", name: "notes_changed", data: { count: state.notes.length } });
+        return state;
+      }
     }
     throw new Error("the board kept changing; try again");
   });
@@ -139,14 +145,18 @@ function pin(): void {
   const text = input.value.trim();
   if (text === "") return;
   input.value = "";
-  change((s) => ({ notes: [...s.notes, { id: newId(), text, by: "user" }] })).catch((err: Error) => (status.textContent = err.message));
+  change((s) => ({ notes: [...s.notes, { id: newId(), text, by: "user" }] }))
+    .then(() => post({ type: "ari:report", id: newId(), kind: "action", name: "add_note", arguments: { text } }))
+    .catch((err: Error) => (status.textContent = err.message));
 }
 pinButton.addEventListener("click", pin);
 input.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.isComposing) pin();
 });
 clear.addEventListener("click", () => {
-  change(() => ({ notes: [] })).catch((err: Error) => (status.textContent = err.message));
+  change(() => ({ notes: [] }))
+    .then(() => post({ type: "ari:report", id: newId(), kind: "action", name: "clear" }))
+    .catch((err: Error) => (status.textContent = err.message));
 });
 
 render();
