@@ -283,3 +283,38 @@ func TestAppToolCallTimeoutOutlivesItsInstance(t *testing.T) {
 	}
 	agent.pingPast("tool_result")
 }
+
+// Every call is a row, a refused one too, with its error; the same call
+// again is answered from the row (the same refusal, not checked again).
+func TestAppToolCallRefusalsAreRows(t *testing.T) {
+	w := newToolWorld(t, nil)
+	client := dialClient(t, w.a, w.ada)
+	agent := dialAgent(t, w.b, w.token)
+	client.sendMessage(w.conv, "play", "m1")
+	taskID := agent.expect("task").str("taskId")
+	call := func(callID string, args any) frame {
+		t.Helper()
+		agent.send(map[string]any{"type": "tool_call", "taskId": taskID, "callId": callID, "tool": w.slug + "__move", "arguments": args})
+		return agent.expectWhere("tool_result", func(f frame) bool { return f.str("callId") == callID })
+	}
+	first := call("r1", map[string]any{"from": "z9", "to": "e4"})
+	if first.obj("error").str("code") != "invalid_arguments" {
+		t.Fatalf("tool_result = %v", first)
+	}
+	var state, code, args string
+	if err := w.c.db.Pool.QueryRow(context.Background(), `select state, error_code, arguments from app_tool_calls where session_id = $1 and call_id = 'r1'`,
+		w.session).Scan(&state, &code, &args); err != nil {
+		t.Fatalf("the refused call is not a row: %v", err)
+	}
+	if state != "refused" || code != "invalid_arguments" || args != `{"from":"z9","to":"e4"}` {
+		t.Fatalf("row: %s %s %s", state, code, args)
+	}
+	// Again, even with arguments that would pass now: the row answers.
+	again := call("r1", map[string]any{"from": "e2", "to": "e4"})
+	if again.obj("error").str("code") != "invalid_arguments" || again.obj("error").str("message") != first.obj("error").str("message") {
+		t.Fatalf("the same call again = %v, want %v", again, first)
+	}
+	client.pingPast("app_action")
+	agent.send(map[string]any{"type": "agent_complete", "taskId": taskID, "content": "done"})
+	client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == taskID })
+}

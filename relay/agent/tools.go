@@ -56,6 +56,32 @@ func (ss *session) callTool(ctx context.Context, f *protocol.ToolCall) {
 		refuse(string(appbridge.CodeUnknownApp), fmt.Sprintf("tool %q belongs to no app open for this agent in the conversation (tools are named <appSlug>__<action>, as in the task's tools)", cut(f.Tool, 140)))
 		return
 	}
+	// A callId names one call: the same call again is answered from its
+	// row, not checked again.
+	prior, err := d.DB.SessionToolCall(ctx, ss.agent.ID, t.ID, v.ID, f.CallID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, store.ErrCallIDInUse):
+		refuse(protocol.ToolErrCallIDInUse, "callId "+f.CallID+" was used by another call in this app session; nothing was sent, use a new id")
+		return
+	case err != nil:
+		internal("lookup", err)
+		return
+	case prior.State == ari.ToolCallRefused:
+		refuse(deref(prior.ErrorCode), deref(prior.ErrorMessage))
+		return
+	case prior.State != ari.ToolCallPending:
+		return // settled: its result is (or was) given once
+	}
+	// record stores a refusal (every call is a row) and answers it.
+	record := func(code, msg string) {
+		_, _, err := d.DB.RefuseToolCall(ctx, store.NewToolCall{SessionID: v.ID, ReplyID: t.ID, AgentID: ss.agent.ID, CallID: f.CallID,
+			Action: strings.TrimPrefix(f.Tool, v.AppSlug+"__"), Arguments: f.Arguments}, code, msg)
+		if err != nil && !errors.Is(err, store.ErrCallIDInUse) {
+			d.Log.Error("relay tool call refusal record", "task", t.ID, "call", f.CallID, "err", err)
+		}
+		refuse(code, msg)
+	}
 	s, m, err := stream.BridgeSession(*v)
 	if err != nil {
 		d.Log.Error("relay app manifest", "session", v.ID, "err", err)
@@ -65,7 +91,7 @@ func (ss *session) callTool(ctx context.Context, f *protocol.ToolCall) {
 	act, err := appbridge.ResolveCall(s, m, appbridge.ToolCall{ID: f.CallID, Name: f.Tool, Arguments: f.Arguments}, appbridge.ActorAgent)
 	var be *appbridge.Error
 	if errors.As(err, &be) {
-		refuse(string(be.Code), be.Message)
+		record(string(be.Code), be.Message)
 		return
 	}
 	if err != nil {
@@ -73,7 +99,7 @@ func (ss *session) callTool(ctx context.Context, f *protocol.ToolCall) {
 		return
 	}
 	if v.OpenedBy == nil {
-		refuse(protocol.ToolErrAppUnavailable, "nobody runs this app any more (the member who opened it has left)")
+		record(protocol.ToolErrAppUnavailable, "nobody runs this app any more (the member who opened it has left)")
 		return
 	}
 	c, created, err := d.DB.CreateToolCall(ctx, store.NewToolCall{SessionID: v.ID, ReplyID: t.ID, AgentID: ss.agent.ID,
@@ -193,6 +219,13 @@ func (ss *session) giveToolResult(ctx context.Context, c ari.AppToolCall) {
 	if _, err := ss.s.d.DB.ToolResultDelivered(ctx, ss.agent.ID, c.ID); err != nil {
 		ss.s.d.Log.Error("relay tool result delivered", "call", c.ID, "err", err)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func cut(s string, n int) string {

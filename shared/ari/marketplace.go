@@ -115,6 +115,9 @@ const (
 	ToolCallPending  = "pending"
 	ToolCallAnswered = "answered"
 	ToolCallExpired  = "expired"
+	// ToolCallRefused: refused before it reached the app (the bridge's
+	// codes, app_unavailable); answered and given to the agent at once.
+	ToolCallRefused = "refused"
 )
 
 // AppToolCall is an agent's accepted call of an app action (a row of

@@ -97,6 +97,40 @@ func (db *DB) CreateToolCall(ctx context.Context, n NewToolCall) (c ari.AppToolC
 	return c, false, err
 }
 
+// RefuseToolCall records a call refused before it reached the app, with
+// its error, as answered and given to the agent (the refusal goes back on
+// the socket at once). The same call again returns the stored one with
+// created false; a call id the session used for another reply is
+// ErrCallIDInUse.
+func (db *DB) RefuseToolCall(ctx context.Context, n NewToolCall, code, message string) (c ari.AppToolCall, created bool, err error) {
+	c, err = scanToolCall(db.Pool.QueryRow(ctx, `with c as (insert into app_tool_calls
+		(session_id, reply_id, agent_id, call_id, action, arguments, expires_at, state, error_code, error_message, answered_at, delivered_at)
+		values ($1, $2, $3, $4, $5, $6, now(), 'refused', $7, $8, now(), now())
+		on conflict (session_id, call_id) do nothing returning *) `+
+		`select c.id, c.session_id, c.reply_id, c.agent_id, c.call_id, c.action, c.arguments, c.state,
+	c.result, c.error_code, c.error_message, c.created_at, c.expires_at, c.answered_at, c.delivered_at from c`,
+		n.SessionID, n.ReplyID, n.AgentID, n.CallID, n.Action, string(n.Arguments), code, message))
+	if err == nil {
+		return c, true, nil
+	}
+	if !errors.Is(err, ErrNotFound) {
+		return c, false, err
+	}
+	c, err = db.SessionToolCall(ctx, n.AgentID, n.ReplyID, n.SessionID, n.CallID)
+	return c, false, err
+}
+
+// SessionToolCall returns the session's call callID made for the agent's
+// reply: ErrNotFound when there is none, ErrCallIDInUse when the id names a
+// call of another reply.
+func (db *DB) SessionToolCall(ctx context.Context, agentID, replyID, sessionID, callID string) (ari.AppToolCall, error) {
+	c, err := scanToolCall(db.Pool.QueryRow(ctx, toolCallSelect+` where c.session_id = $1 and c.call_id = $2`, sessionID, callID))
+	if err == nil && (c.ReplyID != replyID || c.AgentID != agentID) {
+		return ari.AppToolCall{}, ErrCallIDInUse
+	}
+	return c, err
+}
+
 // AnswerToolCall records the answer of the client running the app: userID
 // must have opened the session and still be a member of its conversation. Exactly one of result (JSON text) and
 // errCode is set. The first answer wins; later ones are ErrCallClosed. A
