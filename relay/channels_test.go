@@ -143,8 +143,8 @@ func TestChannelSubscriptionsAcrossInstances(t *testing.T) {
 }
 
 // A member who is not subscribed sees every channel's unread count in
-// sync_result.channels, counted from seqs, the most recently active
-// first; channels of communities the user is not in (private, public not
+// sync_result.channels, counted from seqs, and its unread mentions (the
+// first of two mentions was read), the most recently active first; channels of communities the user is not in (private, public not
 // joined, banned from) are not listed.
 func TestSyncListsChannelUnreadCounts(t *testing.T) {
 	c := newCluster(t, nil)
@@ -185,9 +185,9 @@ func TestSyncListsChannelUnreadCounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 { // after quiet was created: general is the most recently active
+	for i, text := range []string{"@bob hallo", "hallo @Bob", "hallo"} { // after quiet was created: general is the most recently active
 		if _, err := c.db.SendChannelMessage(ctx, store.NewChannelMessage{UserID: ada.ID, ChannelID: general,
-			Content: "hallo", ClientMessageID: "s" + strconv.Itoa(i)}); err != nil {
+			Content: text, ClientMessageID: "s" + strconv.Itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -207,13 +207,13 @@ func TestSyncListsChannelUnreadCounts(t *testing.T) {
 		t.Fatalf("sync_result.channels = %v, want general and ruhig of %s only", got, pub.ID)
 	}
 	want := []struct {
-		id                     string
-		last, read, unreadWant int64
-	}{{general, 3, 1, 2}, {quiet.ID, 0, 0, 0}}
+		id                               string
+		last, read, unreadWant, mentions int64
+	}{{general, 3, 1, 2, 1}, {quiet.ID, 0, 0, 0, 0}}
 	for i, w := range want {
 		s := states[i]
 		if s.str("channelId") != w.id || s.str("communityId") != pub.ID || s.num("lastSeq") != w.last ||
-			s.num("lastReadSeq") != w.read || s.num("unreadCount") != w.unreadWant {
+			s.num("lastReadSeq") != w.read || s.num("unreadCount") != w.unreadWant || s.num("mentionCount") != w.mentions {
 			t.Fatalf("channels[%d] = %v, want %+v", i, s, w)
 		}
 	}

@@ -211,13 +211,15 @@ type ConversationState struct {
 }
 
 // ChannelState is one community channel's read state: UnreadCount is
-// LastSeq − LastReadSeq.
+// LastSeq − LastReadSeq, MentionCount the messages after LastReadSeq that
+// @mention the user.
 type ChannelState struct {
-	ChannelID   string `json:"channelId"`
-	CommunityID string `json:"communityId"`
-	LastSeq     int64  `json:"lastSeq"`
-	LastReadSeq int64  `json:"lastReadSeq"`
-	UnreadCount int64  `json:"unreadCount"`
+	ChannelID    string `json:"channelId"`
+	CommunityID  string `json:"communityId"`
+	LastSeq      int64  `json:"lastSeq"`
+	LastReadSeq  int64  `json:"lastReadSeq"`
+	UnreadCount  int64  `json:"unreadCount"`
+	MentionCount int64  `json:"mentionCount"`
 }
 
 // ActiveStream is a reply in flight: Content is its text so far and Offset the

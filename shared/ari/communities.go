@@ -29,11 +29,13 @@ type Channel struct {
 	CreatedAt   Time   `json:"createdAt"`
 	UpdatedAt   Time   `json:"updatedAt"`
 	// LastReadSeq is the caller's read mark and UnreadCount the seqs after
-	// it (LastSeq - LastReadSeq); AgentIDs are the agents that may answer
-	// in the channel. Not columns.
-	LastReadSeq int64    `json:"lastReadSeq"`
-	UnreadCount int64    `json:"unreadCount"`
-	AgentIDs    []string `json:"agentIds"`
+	// it (LastSeq - LastReadSeq); MentionCount is how many messages after
+	// it @mention the caller; AgentIDs are the agents that may answer in
+	// the channel. Not columns.
+	LastReadSeq  int64    `json:"lastReadSeq"`
+	UnreadCount  int64    `json:"unreadCount"`
+	MentionCount int64    `json:"mentionCount"`
+	AgentIDs     []string `json:"agentIds"`
 }
 
 // CommunityMember is a row of community_members.
@@ -42,6 +44,11 @@ type CommunityMember struct {
 	UserID      string `json:"userId"`
 	Role        string `json:"role"` // owner | admin | member
 	JoinedAt    Time   `json:"joinedAt"`
+	// Handle is ari.AgentHandle of the user's name, kept by triggers, by
+	// which messages @mention the member.
+	Handle string `json:"handle"`
+	// Muted: the member gets no push notifications from the community.
+	Muted bool `json:"muted"`
 }
 
 // ChannelMessage is a row of channel_messages. A deleted message is a
@@ -110,6 +117,17 @@ type ChannelRead struct {
 	UserID      string `json:"userId"`
 	LastReadSeq int64  `json:"lastReadSeq"`
 	UpdatedAt   Time   `json:"updatedAt"`
+	// Muted: the member gets no push notifications from the channel.
+	Muted bool `json:"muted"`
+}
+
+// ChannelMention is a row of channel_mentions: the message at Seq in the
+// channel @mentions the user, who has not read that far yet.
+type ChannelMention struct {
+	UserID    string `json:"userId"`
+	ChannelID string `json:"channelId"`
+	Seq       int64  `json:"seq"`
+	CreatedAt Time   `json:"createdAt"`
 }
 
 // ChannelMessageReaction is a row of channel_message_reactions.

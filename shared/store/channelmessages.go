@@ -46,9 +46,11 @@ type NewChannelMessage struct {
 
 // ChannelSend is the stored message; Created is false when the
 // clientMessageId had been stored before (nothing new was written).
+// Mentioned are the members the new message @mentions (channelmentions.go).
 type ChannelSend struct {
-	Message ListedChannelMessage
-	Created bool
+	Message   ListedChannelMessage
+	Created   bool
+	Mentioned []string
 }
 
 // SendChannelMessage stores a member's message at the channel's next seq.
@@ -69,6 +71,7 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 		return ChannelSend{}, err
 	}
 	var id string
+	var mentioned []string
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `select 1 from channels ch
@@ -89,6 +92,9 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 			values ($1, $2, $3, $4, $5) returning id`, in.ChannelID, seq, in.UserID, in.Content, in.ClientMessageID).Scan(&id); err != nil {
 			return err
 		}
+		if mentioned, err = recordMentions(ctx, tx, in.UserID, in.ChannelID, seq, in.Content); err != nil {
+			return err
+		}
 		_, err = ClaimChannelAttachments(ctx, tx, in.UserID, id, in.Attachments)
 		return err
 	})
@@ -103,7 +109,7 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 		return ChannelSend{}, err
 	}
 	m, err := db.channelMessage(ctx, `m.id = $1`, id)
-	return ChannelSend{Message: m, Created: true}, err
+	return ChannelSend{Message: m, Created: true, Mentioned: mentioned}, err
 }
 
 func (db *DB) channelMessageByClientID(ctx context.Context, userID, clientMessageID string) (ListedChannelMessage, error) {
@@ -323,7 +329,7 @@ type DeletedChannelMessage struct {
 }
 
 // DeleteChannelMessage turns a message into a tombstone (its seq stays; its
-// content, attachments and reactions go). The sender may delete their own,
+// content, attachments, reactions and mentions go). The sender may delete their own,
 // owners and admins any; another member's message is ErrNotYours. A message
 // not in the channel is ErrNotFound.
 func (db *DB) DeleteChannelMessage(ctx context.Context, userID, channelID, messageID string) (DeletedChannelMessage, error) {
@@ -354,6 +360,9 @@ func (db *DB) DeleteChannelMessage(ctx context.Context, userID, channelID, messa
 			return err
 		}
 		if _, err := tx.Exec(ctx, `delete from channel_message_reactions where message_id = $1`, messageID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `delete from channel_mentions where channel_id = $1 and seq = $2`, channelID, d.Seq); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, `delete from attachments where channel_message_id = $1 returning storage_key`, messageID)

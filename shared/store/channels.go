@@ -45,14 +45,14 @@ func (db *DB) ChannelAccess(ctx context.Context, userID, channelID string) (Comm
 }
 
 const channelSelect = `select ch.id, ch.community_id, ch.name, ch.topic, ch.position, ch.last_seq, ch.created_at, ch.updated_at,
-		coalesce(r.last_read_seq, 0),
+		coalesce(r.last_read_seq, 0), ` + mentionCountOf + `,
 		coalesce((select array_agg(x.agent_id order by x.created_at, x.agent_id) from channel_agents x where x.channel_id = ch.id), '{}')
 	from channels ch left join channel_reads r on r.channel_id = ch.id and r.user_id = $1`
 
 func scanChannel(row pgx.Row) (ari.Channel, error) {
 	var c ari.Channel
 	err := row.Scan(&c.ID, &c.CommunityID, &c.Name, &c.Topic, &c.Position, &c.LastSeq, &c.CreatedAt, &c.UpdatedAt,
-		&c.LastReadSeq, &c.AgentIDs)
+		&c.LastReadSeq, &c.MentionCount, &c.AgentIDs)
 	c.UnreadCount = max(c.LastSeq-c.LastReadSeq, 0)
 	return c, err
 }
@@ -215,24 +215,34 @@ func (db *DB) RemoveChannelAgent(ctx context.Context, userID, channelID, agentID
 }
 
 // MarkChannelRead moves the member's read mark forward to seq (lowered to
-// the channel's last seq; never backwards) and returns the stored mark.
+// the channel's last seq; never backwards) and returns the stored mark. The
+// member's mentions up to the mark go: they are read.
 func (db *DB) MarkChannelRead(ctx context.Context, userID, channelID string, seq int64) (int64, error) {
 	if _, err := channelAccess(ctx, db.Pool, userID, channelID, false); err != nil {
 		return 0, err
 	}
 	var stored int64
-	err := db.Pool.QueryRow(ctx, `insert into channel_reads (channel_id, user_id, last_read_seq)
-		select id, $2, least($3, last_seq) from channels where id = $1
-		on conflict (channel_id, user_id) do update
-		set last_read_seq = greatest(channel_reads.last_read_seq, excluded.last_read_seq), updated_at = now()
-		returning last_read_seq`, channelID, userID, seq).Scan(&stored)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrNotFound
-	}
+	err := db.Tx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `insert into channel_reads (channel_id, user_id, last_read_seq)
+			select id, $2, least($3, last_seq) from channels where id = $1
+			on conflict (channel_id, user_id) do update
+			set last_read_seq = greatest(channel_reads.last_read_seq, excluded.last_read_seq), updated_at = now()
+			returning last_read_seq`, channelID, userID, seq).Scan(&stored)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `delete from channel_mentions where user_id = $1 and channel_id = $2 and seq <= $3`,
+			userID, channelID, stored)
+		return err
+	})
 	return stored, err
 }
 
-// MaxSyncChannels bounds the channels ChannelStates lists (sync_result.channels).
+// MaxSyncChannels bounds the channels ChannelStates lists by activity
+// (sync_result.channels); channels with unread mentions come on top of them.
 const MaxSyncChannels = 1000
 
 // ChannelState is one channel's place and the caller's read mark in it.
@@ -240,28 +250,43 @@ type ChannelState struct {
 	ChannelID, CommunityID string
 	LastSeq, LastReadSeq   int64
 	UnreadCount            int64 // LastSeq − LastReadSeq: counted from seqs, no row per message
+	MentionCount           int64 // messages after LastReadSeq that @mention the caller
 }
 
 // ChannelStates lists the channels of every community the user is a member
 // of, the most recently active first (its newest message's time, or its
-// creation when it has none), at most limit (≤ MaxSyncChannels). Each is a
+// creation when it has none): at most limit (≤ MaxSyncChannels) of them,
+// plus every other channel where the user has unread mentions. Each is a
 // few index lookups, whatever the community's size.
 func (db *DB) ChannelStates(ctx context.Context, userID string, limit int) ([]ChannelState, error) {
 	limit = max(0, min(limit, MaxSyncChannels))
-	rows, err := db.Pool.Query(ctx, `select ch.id, ch.community_id, ch.last_seq, coalesce(r.last_read_seq, 0)
-		from community_members cm
-		join channels ch on ch.community_id = cm.community_id
-		left join channel_reads r on r.channel_id = ch.id and r.user_id = $1
-		left join channel_messages last on last.channel_id = ch.id and last.seq = ch.last_seq
-		where cm.user_id = $1
-		order by coalesce(last.created_at, ch.created_at) desc, ch.id
-		limit $2`, userID, limit)
+	rows, err := db.Pool.Query(ctx, `with mine as (
+			select ch.id, ch.community_id, ch.last_seq, coalesce(r.last_read_seq, 0) as read,
+				coalesce(last.created_at, ch.created_at) as active
+			from community_members cm
+			join channels ch on ch.community_id = cm.community_id
+			left join channel_reads r on r.channel_id = ch.id and r.user_id = $1
+			left join channel_messages last on last.channel_id = ch.id and last.seq = ch.last_seq
+			where cm.user_id = $1),
+		mentioned as (
+			select mn.channel_id, count(*) as n from channel_mentions mn
+			join mine on mine.id = mn.channel_id and mn.seq > mine.read
+			where mn.user_id = $1
+			group by mn.channel_id),
+		listed as (
+			(select id from mine order by active desc, id limit $2)
+			union
+			select channel_id from mentioned)
+		select mine.id, mine.community_id, mine.last_seq, mine.read, coalesce(m.n, 0)
+		from mine join listed on listed.id = mine.id
+		left join mentioned m on m.channel_id = mine.id
+		order by mine.active desc, mine.id`, userID, limit)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelState, error) {
 		var s ChannelState
-		err := r.Scan(&s.ChannelID, &s.CommunityID, &s.LastSeq, &s.LastReadSeq)
+		err := r.Scan(&s.ChannelID, &s.CommunityID, &s.LastSeq, &s.LastReadSeq, &s.MentionCount)
 		s.UnreadCount = max(s.LastSeq-s.LastReadSeq, 0)
 		return s, err
 	})

@@ -343,14 +343,18 @@ func otherCommunityOwner(ctx context.Context, q querier, communityID, userID str
 	return nil
 }
 
-// removeCommunityMember deletes the membership and the read marks that went
-// with it.
+// removeCommunityMember deletes the membership and the read marks and
+// mentions that went with it.
 func removeCommunityMember(ctx context.Context, tx pgx.Tx, communityID, userID string) error {
 	if _, err := tx.Exec(ctx, `delete from community_members where community_id = $1 and user_id = $2`, communityID, userID); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `delete from channel_reads r using channels ch
-		where ch.id = r.channel_id and ch.community_id = $1 and r.user_id = $2`, communityID, userID)
+	if _, err := tx.Exec(ctx, `delete from channel_reads r using channels ch
+		where ch.id = r.channel_id and ch.community_id = $1 and r.user_id = $2`, communityID, userID); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `delete from channel_mentions mn using channels ch
+		where ch.id = mn.channel_id and ch.community_id = $1 and mn.user_id = $2`, communityID, userID)
 	return err
 }
 

@@ -275,13 +275,14 @@ export interface ConversationState {
   lastReadSeq: number;
   unreadCount: number;
 }
-/** A community channel's read state in sync_result.channels (section 18): unreadCount = lastSeq − lastReadSeq. */
+/** A community channel's read state in sync_result.channels (section 18): unreadCount = lastSeq − lastReadSeq; mentionCount = the messages after lastReadSeq that @mention you. */
 export interface ChannelState {
   channelId: string;
   communityId: string;
   lastSeq: number;
   lastReadSeq: number;
   unreadCount: number;
+  mentionCount: number;
 }
 export interface ActiveStream {
   messageId: string;
