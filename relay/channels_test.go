@@ -5,9 +5,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/kv"
+	"github.com/ari-chat/ari-server/shared/presence"
 	"github.com/ari-chat/ari-server/shared/store"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -217,6 +219,35 @@ func TestSyncListsChannelUnreadCounts(t *testing.T) {
 			t.Fatalf("channels[%d] = %v, want %+v", i, s, w)
 		}
 	}
+
+	// Looking at a channel (the push trigger's rule): a visible socket that
+	// subscribes to it, as the relay writes it in presence.
+	rdb, _ := testenv.Redis(t)
+	keys := kv.Keys{Prefix: c.prefix}
+	watching := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			got, err := presence.WatchingChannelMany(ctx, rdb, keys, []string{bob.ID}, general)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[bob.ID] == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("watching %s = %v, want %v", general, got, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	p.send(map[string]any{"type": "focus", "conversationId": nil, "visible": true})
+	p.send(map[string]any{"type": "channel_subscribe", "channelId": general})
+	p.expect("channel_subscribed")
+	watching(true)
+	p.send(map[string]any{"type": "channel_unsubscribe", "channelId": general})
+	p.expect("channel_unsubscribed")
+	watching(false)
 
 	// Someone in no community gets an empty list, not null.
 	eve := testenv.NewUser(t, c.db, "Eve")

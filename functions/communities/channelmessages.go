@@ -12,6 +12,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/seqpage"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -100,6 +101,7 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusCreated
 	if s.Created {
 		h.tell(r, events.ChannelMessageNew, id, NewMessage{Message: s.Message})
+		h.mentioned(s, c.Name)
 	} else {
 		status = http.StatusOK
 	}
@@ -311,4 +313,14 @@ func (h *handler) freshLinks(ctx context.Context, items []store.ListedChannelMes
 		}
 	}
 	return nil
+}
+
+// mentioned pushes to the members the new message @mentions (only they
+// hear of channel traffic by push).
+func (h *handler) mentioned(s store.ChannelSend, senderName string) {
+	if h.Push == nil || len(s.Mentioned) == 0 {
+		return
+	}
+	h.Push.ChannelMention(pushtrigger.ChannelMention{ChannelID: s.Message.ChannelID, MessageID: s.Message.ID,
+		SenderName: senderName, Text: s.Message.Content, UserIDs: s.Mentioned})
 }

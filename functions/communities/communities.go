@@ -16,6 +16,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/auth"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -35,6 +36,11 @@ type Deps struct {
 	// send_message counts against too (nil: no limit).
 	Limiter  *ratelimit.Limiter
 	SendRule ratelimit.Rule
+	// Push notifies the members a message @mentions (pushtrigger.Inline:
+	// a Lambda may freeze once it has answered); nil: no notifications.
+	Push interface {
+		ChannelMention(m pushtrigger.ChannelMention) bool
+	}
 }
 
 type handler struct{ Deps }
@@ -52,6 +58,7 @@ func New(d Deps) *httpx.Router {
 	a.HandleFunc("DELETE /api/communities/{id}", h.delete)
 	a.HandleFunc("POST /api/communities/{id}/join", h.join)
 	a.HandleFunc("POST /api/communities/{id}/leave", h.leave)
+	a.HandleFunc("PUT /api/communities/{id}/mute", h.muteCommunity)
 	a.HandleFunc("GET /api/communities/{id}/members", h.members)
 	a.HandleFunc("PUT /api/communities/{id}/members/{memberId}", h.setRole)
 	a.HandleFunc("DELETE /api/communities/{id}/members/{memberId}", h.kick)
@@ -76,6 +83,7 @@ func New(d Deps) *httpx.Router {
 	a.HandleFunc("POST /api/channels/{id}/agents", h.addChannelAgent)
 	a.HandleFunc("DELETE /api/channels/{id}/agents/{agentId}", h.removeChannelAgent)
 	a.HandleFunc("POST /api/channels/{id}/read", h.read)
+	a.HandleFunc("PUT /api/channels/{id}/mute", h.muteChannel)
 	a.HandleFunc("GET /api/channels/{id}/messages", h.history)
 	a.HandleFunc("POST /api/channels/{id}/messages", h.send)
 	a.HandleFunc("DELETE /api/channels/{id}/messages/{messageId}", h.deleteMessage)

@@ -214,6 +214,10 @@ func channelRows(t *testing.T, f *apitest.Env, add func(string, func(*testing.T,
 		add("GET /api/communities/{id}/messages/search", path("/api/communities/{id}/messages/search?q=hello"), p, v)
 		add("GET /api/channels/{id}", ch("", nil), p, v)
 		add("POST /api/channels/{id}/read", ch("/read", func(*testing.T, *apitest.Env, world) any { return map[string]int{"seq": 1} }), p, v)
+		add("PUT /api/channels/{id}/mute", ch("/mute", func(*testing.T, *apitest.Env, world) any { return map[string]bool{"muted": true} }), p, v)
+		add("PUT /api/communities/{id}/mute", func(_ *testing.T, _ *apitest.Env, w world) (string, any) {
+			return "/api/communities/" + w.id + "/mute", map[string]bool{"muted": true}
+		}, p, v)
 		add("GET /api/channels/{id}/messages", ch("/messages", nil), p, v)
 		add("GET /api/channels/{id}/messages/{messageId}/reactions", msg("/reactions", nil), p, v)
 	}

@@ -2,10 +2,12 @@ package communities
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/platform"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 )
@@ -23,8 +25,29 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 }
 
 func depsWithoutFiles(p *platform.Platform) Deps {
-	return Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys), Events: events.NewPublisher(p.Redis, p.Keys),
+	d := Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys), Events: events.NewPublisher(p.Redis, p.Keys),
 		SendRule: ratelimit.Send(p.Config.RateLimitSend, p.Config.RateLimitSendBurst)}
+	if push := mentionPush(p); push != nil {
+		d.Push = push
+	}
+	return d
+}
+
+// mentionPush notifies of mentions before the request is answered: a Lambda
+// may be frozen as soon as it has answered, so work left on a goroutine
+// might never run. The wait is bounded; bad VAPID keys turn push off rather
+// than the function.
+func mentionPush(p *platform.Platform) *pushtrigger.Inline {
+	trig, err := pushtrigger.New(p.Config, p.DB, p.Redis, p.Keys, p.Log)
+	if err != nil {
+		slog.Error("communities: push notifications off", "err", err)
+		return nil
+	}
+	if trig.Sender == nil {
+		return nil
+	}
+	trig.Timeout = 5 * time.Second
+	return &pushtrigger.Inline{N: trig}
 }
 
 // ForPlatform is New(DepsFrom(p)) for the local shim, which keeps serving

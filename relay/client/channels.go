@@ -107,6 +107,7 @@ func (ss *session) subscribeChannel(ctx context.Context, channelID string) {
 	}
 	ss.c.SendFrame(&protocol.ChannelSubscribed{ChannelID: channelID, CommunityID: ch.CommunityID,
 		LastSeq: ch.LastSeq, LastReadSeq: ch.LastReadSeq})
+	ss.savePresence(ctx)
 }
 
 // unsubscribeChannel answers channel_unsubscribe (also for a channel the
@@ -121,6 +122,9 @@ func (ss *session) unsubscribeChannel(ctx context.Context, channelID string) {
 	}
 	ss.c.SendFrame(&protocol.ChannelUnsubscribed{ChannelID: channelID, Reason: protocol.UnsubscribedRequested})
 	ss.dropEnded(ctx)
+	if sub != nil {
+		ss.savePresence(ctx)
+	}
 }
 
 // forgetChannel removes sub if it is still the channel's entry.

@@ -502,7 +502,7 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 	res.Channels = make([]protocol.ChannelState, len(channels))
 	for i, c := range channels {
 		res.Channels[i] = protocol.ChannelState{ChannelID: c.ChannelID, CommunityID: c.CommunityID,
-			LastSeq: c.LastSeq, LastReadSeq: c.LastReadSeq, UnreadCount: c.UnreadCount, MentionCount: c.MentionCount}
+			LastSeq: c.LastSeq, LastReadSeq: c.LastReadSeq, UnreadCount: c.UnreadCount, MentionCount: c.MentionCount, Muted: c.Muted}
 	}
 	if res.ActiveStreams, err = d.Engine.ActiveStreams(ctx, ss.user.ID); err != nil {
 		ss.internal(err, "")

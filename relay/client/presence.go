@@ -37,12 +37,19 @@ func (s *Sessions) Heartbeat(ctx context.Context) {
 	}
 }
 
-// savePresence writes this socket's entry of presence:user:{id}.
+// savePresence writes this socket's entry of presence:user:{id}, with the
+// channels it follows (the push trigger leaves their mentions to the screen).
 func (ss *session) savePresence(ctx context.Context) {
 	ss.mu.Lock()
 	e := presence.Entry{Instance: ss.s.d.InstanceID, ConversationID: ss.focus, Visible: ss.active}
+	var channels []string
+	for id, sub := range ss.channels {
+		if sub.live && !sub.ended {
+			channels = append(channels, id)
+		}
+	}
 	ss.mu.Unlock()
-	if err := presence.Set(ctx, ss.s.d.Redis, ss.s.d.Keys, ss.user.ID, ss.name, e); err != nil {
+	if err := presence.SetWithChannels(ctx, ss.s.d.Redis, ss.s.d.Keys, ss.user.ID, ss.name, e, channels); err != nil {
 		ss.s.d.Log.Warn("relay presence", "user", ss.user.ID, "err", err)
 	}
 }

@@ -220,6 +220,8 @@ type ChannelState struct {
 	LastReadSeq  int64  `json:"lastReadSeq"`
 	UnreadCount  int64  `json:"unreadCount"`
 	MentionCount int64  `json:"mentionCount"`
+	// Muted: the user muted the channel or its community (no push).
+	Muted bool `json:"muted"`
 }
 
 // ActiveStream is a reply in flight: Content is its text so far and Offset the

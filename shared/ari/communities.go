@@ -13,8 +13,10 @@ type Community struct {
 	CreatedAt   Time `json:"createdAt"`
 	UpdatedAt   Time `json:"updatedAt"`
 	// MyRole is the caller's role (owner, admin, member), absent when the
-	// caller is not a member. Not a column.
+	// caller is not a member; Muted says the caller muted the community's
+	// push notifications. Not columns.
 	MyRole *string `json:"myRole"`
+	Muted  bool    `json:"muted"`
 }
 
 // Channel is a row of channels; LastSeq is its message counter (as for
@@ -36,6 +38,9 @@ type Channel struct {
 	UnreadCount  int64    `json:"unreadCount"`
 	MentionCount int64    `json:"mentionCount"`
 	AgentIDs     []string `json:"agentIds"`
+	// Muted: the caller muted this channel's push notifications (the
+	// community's mute is the community's Muted).
+	Muted bool `json:"muted"`
 }
 
 // CommunityMember is a row of community_members.

@@ -60,6 +60,14 @@ func (k Keys) PendingDropped(userID string) string {
 // user's live sockets.
 func (k Keys) UserPresence(userID string) string { return k.Prefix + "presence:user:{" + userID + "}" }
 
+// UserChannelPresence is a hash socketID -> the space-separated ids of the
+// community channels that socket subscribes to (channel_subscribe), beside
+// UserPresence (same hash tag, same TTL): the push trigger reads it to leave
+// out members who are looking at a channel.
+func (k Keys) UserChannelPresence(userID string) string {
+	return k.Prefix + "presence:user:{" + userID + "}:channels"
+}
+
 // UserSockets is a sorted set of a user's open client sockets on every relay
 // instance: member = socket name ("instance/socketId"), score = the Unix time
 // in milliseconds at which the entry expires unless a heartbeat refreshes it
@@ -143,6 +151,11 @@ func (k Keys) LoadProbeChannel(run string, pair int) string {
 // PushDedup is set for PushDedupWindow after a push for user+conversation.
 func (k Keys) PushDedup(userID, conversationID string) string {
 	return k.Prefix + "push:dedup:{" + userID + "}:" + conversationID
+}
+
+// PushDedupChannel is PushDedup for a community channel's mentions.
+func (k Keys) PushDedupChannel(userID, channelID string) string {
+	return k.Prefix + "push:dedup:{" + userID + "}:channel:" + channelID
 }
 
 // RateLimit is the prefix for shared rate-limit counters.

@@ -21,6 +21,10 @@ const (
 	// own (not a reply to a task). The AgentReplies switch governs it: it
 	// is what an agent says to the user either way.
 	KindAgentMessage Kind = "agent_message"
+	// KindChannelMention: a message in a community channel @mentioned the
+	// user. The Mentions switch governs it. Nothing else in a channel is
+	// pushed.
+	KindChannelMention Kind = "channel_mention"
 	// KindInputRequest: an agent asked the user's conversation a question
 	// or for an approval and waits for the answer. The AgentReplies switch
 	// governs it, as it does the reply that waits.
@@ -34,7 +38,8 @@ type DecisionInput struct {
 	Prefs ari.NotificationPreferences
 	Kind  Kind
 	Now   time.Time
-	// Muted: the user muted this conversation.
+	// Muted: the user muted this conversation (for a channel: the channel
+	// or its community).
 	Muted bool
 	// Focused: the user has this conversation in the foreground right now.
 	Focused bool
@@ -77,7 +82,7 @@ func Decide(in DecisionInput) (send bool, reason string) {
 		on = p.AgentReplies
 	case KindGroupMessage:
 		on = p.GroupMessages
-	case KindMention:
+	case KindMention, KindChannelMention:
 		on = p.Mentions
 	default:
 		return false, ReasonUnknownKind

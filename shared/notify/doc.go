@@ -26,14 +26,19 @@
 //	{
 //	  "title":          "Ada in Trip planning",   // notification title
 //	  "body":           "Shall we leave at 9?",   // message text, or "New message" when previews are off
-//	  "kind":           "group_message",          // "agent_reply" | "agent_message" | "input_request" | "group_message" | "mention"
+//	  "kind":           "group_message",          // "agent_reply" | "agent_message" | "input_request" | "group_message" | "mention" | "channel_mention"
 //	  "conversationId": "c_123",
 //	  "messageId":      "m_456",
 //	  "url":            "/conversations/c_123",   // open this on notificationclick
 //	  "tag":            "conversation:c_123"      // pass as showNotification's tag
 //	}
 //
-// Every key is always present. Title is at most 100 characters and body at
+// Every key is always present. A "channel_mention" (someone @mentioned the
+// user in a community channel; nothing else in a channel is pushed) has
+// "conversationId": "" and two more keys, "channelId" and "communityId";
+// its messageId is the channel message's, url "/channels/{channelId}", tag
+// "channel:{channelId}", and its title says "Ada mentioned you in #general
+// (Rustaceans)". Title is at most 100 characters and body at
 // most 200 (cut with "…"). Using tag makes a newer notification for a
 // conversation replace the older one on screen; the Topic header (see Topic)
 // does the same for messages the push service has not delivered yet. With

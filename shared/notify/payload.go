@@ -21,6 +21,10 @@ type Payload struct {
 	// same conversation replaces the older one already on screen (the Topic
 	// header does the same for messages still waiting at the push service).
 	Tag string `json:"tag"`
+	// ChannelID and CommunityID are set, and ConversationID is "", for a
+	// mention in a community channel (KindChannelMention) only.
+	ChannelID   string `json:"channelId,omitempty"`
+	CommunityID string `json:"communityId,omitempty"`
 }
 
 // NeutralBody stands in for the message text when previews are off.
@@ -46,8 +50,13 @@ type Message struct {
 	// Text is the message content; shown only when prefs.Preview is on.
 	Text string
 	// URL opens the conversation in the client; empty gives
-	// "/conversations/{conversationId}".
+	// "/conversations/{conversationId}" ("/channels/{channelId}" for a
+	// channel).
 	URL string
+	// ChannelID and CommunityID name the community channel of a
+	// KindChannelMention (ConversationID is then ""); ConversationTitle is
+	// then the channel as shown ("#general in Rustaceans").
+	ChannelID, CommunityID string
 }
 
 // BuildPayload turns m into what the device shows, honouring prefs.Preview:
@@ -63,13 +72,22 @@ func BuildPayload(prefs ari.NotificationPreferences, m Message) Payload {
 		MessageID:      m.MessageID,
 		URL:            m.URL,
 		Tag:            "conversation:" + m.ConversationID,
+		ChannelID:      m.ChannelID,
+		CommunityID:    m.CommunityID,
+	}
+	if m.ChannelID != "" {
+		p.Tag = "channel:" + m.ChannelID
 	}
 	if prefs.Preview {
 		if text := strings.TrimSpace(m.Text); text != "" {
 			p.Body = truncate(text, maxBodyRunes)
 		}
 	}
-	if p.URL == "" {
+	switch {
+	case p.URL != "":
+	case m.ChannelID != "":
+		p.URL = "/channels/" + url.PathEscape(m.ChannelID)
+	default:
 		p.URL = "/conversations/" + url.PathEscape(m.ConversationID)
 	}
 	return p
@@ -82,9 +100,9 @@ func title(m Message) string {
 		sender = "Someone"
 	}
 	switch {
-	case m.Kind == KindMention && group != "":
+	case (m.Kind == KindMention || m.Kind == KindChannelMention) && group != "":
 		return sender + " mentioned you in " + group
-	case m.Kind == KindMention:
+	case m.Kind == KindMention || m.Kind == KindChannelMention:
 		return sender + " mentioned you"
 	case m.Kind == KindGroupMessage && group != "":
 		return sender + " in " + group

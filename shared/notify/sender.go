@@ -172,8 +172,11 @@ func (s *Sender) Send(ctx context.Context, subs []Subscription, p Payload) []Res
 		return results
 	}
 	topic := ""
-	if p.ConversationID != "" {
+	switch {
+	case p.ConversationID != "":
 		topic = Topic(p.ConversationID)
+	case p.ChannelID != "":
+		topic = Topic("channel:" + p.ChannelID)
 	}
 
 	sem := make(chan struct{}, s.cfg.Parallel)

@@ -8,11 +8,17 @@
 // conversation is in the foreground and visible is "1" or "0" (the page or
 // app is on screen). The relay refreshes the key's TTL (kv.PresenceTTL) with
 // its heartbeat, so a crashed instance's entries vanish by themselves.
+//
+// kv.Keys.UserChannelPresence(userID) is a second hash with the same fields:
+// value = the space-separated ids of the community channels the socket
+// subscribes to (no field when none). SetWithChannels writes both, with one
+// TTL.
 package presence
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/ari-chat/ari-server/shared/kv"
@@ -62,17 +68,63 @@ func Parse(s string) (Entry, error) {
 // Set records socket's presence for userID and refreshes the key's TTL, in
 // one round trip. The relay calls it on connect and on every focus frame.
 func Set(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userID, socket string, e Entry) error {
-	key := keys.UserPresence(userID)
+	return SetWithChannels(ctx, rdb, keys, userID, socket, e, nil)
+}
+
+// SetWithChannels is Set for a socket that subscribes to channels (the
+// community channels it follows; none drops its channel entry).
+func SetWithChannels(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userID, socket string, e Entry, channels []string) error {
+	key, chans := keys.UserPresence(userID), keys.UserChannelPresence(userID)
 	pipe := rdb.TxPipeline()
 	pipe.HSet(ctx, key, socket, e.Encode())
 	pipe.Expire(ctx, key, kv.PresenceTTL)
+	if len(channels) > 0 {
+		pipe.HSet(ctx, chans, socket, strings.Join(channels, " "))
+		pipe.Expire(ctx, chans, kv.PresenceTTL)
+	} else {
+		pipe.HDel(ctx, chans, socket)
+	}
 	_, err := pipe.Exec(ctx)
 	return err
 }
 
 // Remove drops socket's entry, when the socket closes.
 func Remove(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userID, socket string) error {
-	return rdb.HDel(ctx, keys.UserPresence(userID), socket).Err()
+	pipe := rdb.TxPipeline()
+	pipe.HDel(ctx, keys.UserPresence(userID), socket)
+	pipe.HDel(ctx, keys.UserChannelPresence(userID), socket)
+	_, err := pipe.Exec(ctx)
+	return err
+}
+
+// WatchingChannelMany reports, for each of userIDs, whether one of the
+// user's sockets subscribes to channelID and is on screen (its last focus
+// said visible), in one round trip; the map holds those who are looking.
+func WatchingChannelMany(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, userIDs []string, channelID string) (map[string]bool, error) {
+	out := make(map[string]bool, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	pipe := rdb.Pipeline()
+	entries := make([]*redis.MapStringStringCmd, len(userIDs))
+	chans := make([]*redis.MapStringStringCmd, len(userIDs))
+	for i, u := range userIDs {
+		entries[i] = pipe.HGetAll(ctx, keys.UserPresence(u))
+		chans[i] = pipe.HGetAll(ctx, keys.UserChannelPresence(u))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	for i, u := range userIDs {
+		for socket, list := range chans[i].Val() {
+			e, err := Parse(entries[i].Val()[socket])
+			if err == nil && e.Visible && slices.Contains(strings.Fields(list), channelID) {
+				out[u] = true
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // Focused reports whether any of userID's sockets shows conversationID on

@@ -79,3 +79,34 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A user watches a channel when one socket subscribes to it and is visible;
+// a hidden socket that subscribes, or a visible one that does not, is not
+// watching; Remove and an empty list drop the socket's channels.
+func TestWatchingChannelMany(t *testing.T) {
+	ctx := context.Background()
+	rdb, keys := testenv.Redis(t)
+	set := func(user, socket string, visible bool, channels ...string) {
+		t.Helper()
+		if err := SetWithChannels(ctx, rdb, keys, user, socket, Entry{Instance: "r", Visible: visible}, channels); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("u1", "r/1", false, "ch1")
+	set("u1", "r/2", true, "ch2")
+	set("u2", "r/3", true, "ch0", "ch1")
+	set("u3", "r/4", true)
+	got, err := WatchingChannelMany(ctx, rdb, keys, []string{"u1", "u2", "u3", "u4"}, "ch1")
+	if err != nil || len(got) != 1 || !got["u2"] {
+		t.Fatalf("watching ch1 = %v %v, want u2 only", got, err)
+	}
+	set("u2", "r/3", true)
+	if err := Remove(ctx, rdb, keys, "u1", "r/2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []string{"ch1", "ch2"} {
+		if got, err := WatchingChannelMany(ctx, rdb, keys, []string{"u1", "u2"}, ch); err != nil || len(got) != 0 {
+			t.Fatalf("watching %s after the changes = %v %v", ch, got, err)
+		}
+	}
+}

@@ -78,6 +78,15 @@ func (d *AsyncNotifier) InputRequest(r ari.InputRequest) bool {
 	return d.start(func(ctx context.Context) { d.n.OnInputRequest(ctx, r) })
 }
 
+// ChannelMention queues n.OnChannelMention for a channel message that
+// mentioned members; false when dropped.
+func (d *AsyncNotifier) ChannelMention(m ChannelMention) bool {
+	if d == nil {
+		return false
+	}
+	return d.start(func(ctx context.Context) { d.n.OnChannelMention(ctx, m) })
+}
+
 func (d *AsyncNotifier) start(fn func(ctx context.Context)) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -141,5 +150,11 @@ type Inline struct {
 // AgentMessage runs n.OnAgentMessage now; always true.
 func (i Inline) AgentMessage(m ari.Message, agentName string) bool {
 	i.N.OnAgentMessage(context.Background(), m, agentName)
+	return true
+}
+
+// ChannelMention runs n.OnChannelMention now; always true.
+func (i Inline) ChannelMention(m ChannelMention) bool {
+	i.N.OnChannelMention(context.Background(), m)
 	return true
 }

@@ -36,6 +36,9 @@ func (b *blocker) OnAgentMessage(ctx context.Context, m ari.Message, _ string) [
 func (b *blocker) OnInputRequest(ctx context.Context, r ari.InputRequest) []Decision {
 	return b.OnReply(ctx, ari.Message{ID: r.MessageID})
 }
+func (b *blocker) OnChannelMention(ctx context.Context, m ChannelMention) []Decision {
+	return b.OnReply(ctx, ari.Message{ID: m.MessageID})
+}
 
 func TestAsyncNotifierBoundsTimesOutAndCloses(t *testing.T) {
 	b := &blocker{}

@@ -21,6 +21,7 @@ type Notifier interface {
 	OnUserMessage(ctx context.Context, m ari.Message, senderName string) []Decision
 	OnAgentMessage(ctx context.Context, m ari.Message, agentName string) []Decision
 	OnInputRequest(ctx context.Context, r ari.InputRequest) []Decision
+	OnChannelMention(ctx context.Context, m ChannelMention) []Decision
 }
 
 var _ Notifier = (*Trigger)(nil)

@@ -147,15 +147,6 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 	for i, tg := range targets {
 		ids[i] = tg.UserID
 	}
-	subs, err := t.DB.PushSubscriptionsOf(ctx, ids)
-	if err != nil {
-		log.WarnContext(ctx, "push: loading subscriptions", "err", err)
-		return nil
-	}
-	byUser := map[string][]ari.PushSubscription{}
-	for _, s := range subs {
-		byUser[s.UserID] = append(byUser[s.UserID], s)
-	}
 	// Unknown focus counts as not looking: a notification too many beats a
 	// lost one.
 	focused, err := presence.FocusedMany(ctx, t.Redis, t.Keys, ids, ev.conv)
@@ -167,6 +158,30 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 	title := ""
 	if ev.group || conv.Kind == "group" {
 		title = conv.Title
+	}
+	return t.each(ctx, log, targets, focused, func(tg store.NotifyTarget) notify.Message {
+		return notify.Message{Kind: ev.kind(tg), ConversationID: ev.conv, MessageID: ev.msg,
+			ConversationTitle: title, SenderName: ev.senderName, Text: ev.text}
+	})
+}
+
+// each decides for every target, at most Parallel at once, and sends to
+// those who pass: looking holds the users who have the place on screen,
+// message builds each one's message.
+func (t *Trigger) each(ctx context.Context, log *slog.Logger, targets []store.NotifyTarget, looking map[string]bool,
+	message func(store.NotifyTarget) notify.Message) []Decision {
+	ids := make([]string, len(targets))
+	for i, tg := range targets {
+		ids[i] = tg.UserID
+	}
+	subs, err := t.DB.PushSubscriptionsOf(ctx, ids)
+	if err != nil {
+		log.WarnContext(ctx, "push: loading subscriptions", "err", err)
+		return nil
+	}
+	byUser := map[string][]ari.PushSubscription{}
+	for _, s := range subs {
+		byUser[s.UserID] = append(byUser[s.UserID], s)
 	}
 	now := time.Now
 	if t.Now != nil {
@@ -184,10 +199,9 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			in := notify.DecisionInput{Prefs: tg.Prefs, Kind: ev.kind(tg), Now: now(),
-				Muted: tg.Muted, Focused: focused[tg.UserID]}
-			msg := notify.Message{Kind: in.Kind, ConversationID: ev.conv, MessageID: ev.msg,
-				ConversationTitle: title, SenderName: ev.senderName, Text: ev.text}
+			msg := message(tg)
+			in := notify.DecisionInput{Prefs: tg.Prefs, Kind: msg.Kind, Now: now(),
+				Muted: tg.Muted, Focused: looking[tg.UserID]}
 			out[i] = t.forUser(ctx, log.With("user_id", tg.UserID), tg.UserID, in, msg, byUser[tg.UserID])
 		})
 	}
@@ -217,6 +231,9 @@ func (t *Trigger) forUser(ctx context.Context, log *slog.Logger, userID string, 
 		window = kv.PushDedupWindow
 	}
 	dedup := t.Keys.PushDedup(userID, msg.ConversationID)
+	if msg.ChannelID != "" {
+		dedup = t.Keys.PushDedupChannel(userID, msg.ChannelID)
+	}
 	claimed, err := t.Redis.SetNX(ctx, dedup, msg.MessageID, window).Result()
 	switch {
 	case err != nil:

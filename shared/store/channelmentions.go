@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/jackc/pgx/v5"
@@ -46,3 +47,76 @@ func recordMentions(ctx context.Context, tx pgx.Tx, senderID, channelID string, 
 // read mark is joined as r (channelSelect).
 const mentionCountOf = `(select count(*) from channel_mentions mn
 	where mn.user_id = $1 and mn.channel_id = ch.id and mn.seq > coalesce(r.last_read_seq, 0))`
+
+// SetCommunityMuted mutes or unmutes the community's push notifications
+// for the caller (members only): no push for any of its channels, mentions
+// still counted.
+func (db *DB) SetCommunityMuted(ctx context.Context, userID, communityID string, muted bool) (ari.Community, error) {
+	if _, err := member(ctx, db.Pool, userID, communityID, false); err != nil {
+		return ari.Community{}, err
+	}
+	if _, err := db.Pool.Exec(ctx, `update community_members set muted = $3 where community_id = $1 and user_id = $2`,
+		communityID, userID, muted); err != nil {
+		return ari.Community{}, err
+	}
+	return db.Community(ctx, userID, communityID)
+}
+
+// SetChannelMuted mutes or unmutes one channel's push notifications for
+// the caller (members of its community), on the caller's read row.
+func (db *DB) SetChannelMuted(ctx context.Context, userID, channelID string, muted bool) (ari.Channel, error) {
+	if _, err := channelAccess(ctx, db.Pool, userID, channelID, false); err != nil {
+		return ari.Channel{}, err
+	}
+	if _, err := db.Pool.Exec(ctx, `insert into channel_reads (channel_id, user_id, muted) values ($1, $2, $3)
+		on conflict (channel_id, user_id) do update set muted = excluded.muted, updated_at = now()`,
+		channelID, userID, muted); err != nil {
+		return ari.Channel{}, err
+	}
+	return db.Channel(ctx, userID, channelID)
+}
+
+// NotifyChannel is what a notification says about a channel.
+type NotifyChannel struct {
+	Name, CommunityID, CommunityName string
+}
+
+// ChannelMentionTargets returns the channel and, of userIDs, those still
+// members of its community, with their preferences (defaults when none)
+// and whether they muted the channel or the community (Muted), in one
+// query each. ErrNotFound when the channel is gone.
+func (db *DB) ChannelMentionTargets(ctx context.Context, channelID string, userIDs []string) (NotifyChannel, []NotifyTarget, error) {
+	var ch NotifyChannel
+	err := db.Pool.QueryRow(ctx, `select ch.name, c.id, c.name from channels ch join communities c on c.id = ch.community_id
+		where ch.id = $1`, channelID).Scan(&ch.Name, &ch.CommunityID, &ch.CommunityName)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ch, nil, ErrNotFound
+	}
+	if err != nil {
+		return ch, nil, err
+	}
+	d := ari.DefaultNotificationPreferences()
+	rows, err := db.Pool.Query(ctx, `select cm.user_id, u.name, cm.muted or coalesce(r.muted, false),
+			coalesce(p.enabled, $4), p.quiet_start, p.quiet_end, coalesce(p.time_zone, $5),
+			coalesce(p.agent_replies, $6), coalesce(p.group_messages, $7),
+			coalesce(p.mentions, $8), coalesce(p.preview, $9)
+		from community_members cm
+		join "user" u on u.id = cm.user_id
+		left join channel_reads r on r.channel_id = $1 and r.user_id = cm.user_id
+		left join notification_preferences p on p.user_id = cm.user_id
+		where cm.community_id = $2 and cm.user_id = any($3)
+		order by cm.user_id`,
+		channelID, ch.CommunityID, userIDs, d.Enabled, d.TimeZone, d.AgentReplies, d.GroupMessages, d.Mentions, d.Preview)
+	if err != nil {
+		return ch, nil, err
+	}
+	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NotifyTarget, error) {
+		var t NotifyTarget
+		var start, end *string
+		err := r.Scan(&t.UserID, &t.Name, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
+			&t.Prefs.AgentReplies, &t.Prefs.GroupMessages, &t.Prefs.Mentions, &t.Prefs.Preview)
+		t.Prefs.QuietStart, t.Prefs.QuietEnd = emptyIfNull(start), emptyIfNull(end)
+		return t, err
+	})
+	return ch, targets, err
+}

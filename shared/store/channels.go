@@ -46,13 +46,14 @@ func (db *DB) ChannelAccess(ctx context.Context, userID, channelID string) (Comm
 
 const channelSelect = `select ch.id, ch.community_id, ch.name, ch.topic, ch.position, ch.last_seq, ch.created_at, ch.updated_at,
 		coalesce(r.last_read_seq, 0), ` + mentionCountOf + `,
-		coalesce((select array_agg(x.agent_id order by x.created_at, x.agent_id) from channel_agents x where x.channel_id = ch.id), '{}')
+		coalesce((select array_agg(x.agent_id order by x.created_at, x.agent_id) from channel_agents x where x.channel_id = ch.id), '{}'),
+		coalesce(r.muted, false)
 	from channels ch left join channel_reads r on r.channel_id = ch.id and r.user_id = $1`
 
 func scanChannel(row pgx.Row) (ari.Channel, error) {
 	var c ari.Channel
 	err := row.Scan(&c.ID, &c.CommunityID, &c.Name, &c.Topic, &c.Position, &c.LastSeq, &c.CreatedAt, &c.UpdatedAt,
-		&c.LastReadSeq, &c.MentionCount, &c.AgentIDs)
+		&c.LastReadSeq, &c.MentionCount, &c.AgentIDs, &c.Muted)
 	c.UnreadCount = max(c.LastSeq-c.LastReadSeq, 0)
 	return c, err
 }
@@ -251,6 +252,7 @@ type ChannelState struct {
 	LastSeq, LastReadSeq   int64
 	UnreadCount            int64 // LastSeq − LastReadSeq: counted from seqs, no row per message
 	MentionCount           int64 // messages after LastReadSeq that @mention the caller
+	Muted                  bool  // the caller muted the channel or its community (no pushes)
 }
 
 // ChannelStates lists the channels of every community the user is a member
@@ -262,7 +264,7 @@ func (db *DB) ChannelStates(ctx context.Context, userID string, limit int) ([]Ch
 	limit = max(0, min(limit, MaxSyncChannels))
 	rows, err := db.Pool.Query(ctx, `with mine as (
 			select ch.id, ch.community_id, ch.last_seq, coalesce(r.last_read_seq, 0) as read,
-				coalesce(last.created_at, ch.created_at) as active
+				cm.muted or coalesce(r.muted, false) as muted, coalesce(last.created_at, ch.created_at) as active
 			from community_members cm
 			join channels ch on ch.community_id = cm.community_id
 			left join channel_reads r on r.channel_id = ch.id and r.user_id = $1
@@ -277,7 +279,7 @@ func (db *DB) ChannelStates(ctx context.Context, userID string, limit int) ([]Ch
 			(select id from mine order by active desc, id limit $2)
 			union
 			select channel_id from mentioned)
-		select mine.id, mine.community_id, mine.last_seq, mine.read, coalesce(m.n, 0)
+		select mine.id, mine.community_id, mine.last_seq, mine.read, coalesce(m.n, 0), mine.muted
 		from mine join listed on listed.id = mine.id
 		left join mentioned m on m.channel_id = mine.id
 		order by mine.active desc, mine.id`, userID, limit)
@@ -286,7 +288,7 @@ func (db *DB) ChannelStates(ctx context.Context, userID string, limit int) ([]Ch
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ChannelState, error) {
 		var s ChannelState
-		err := r.Scan(&s.ChannelID, &s.CommunityID, &s.LastSeq, &s.LastReadSeq, &s.MentionCount)
+		err := r.Scan(&s.ChannelID, &s.CommunityID, &s.LastSeq, &s.LastReadSeq, &s.MentionCount, &s.Muted)
 		s.UnreadCount = max(s.LastSeq-s.LastReadSeq, 0)
 		return s, err
 	})

@@ -55,7 +55,7 @@ func roleRank(role string) int {
 func IsCommunityAdmin(role string) bool { return roleRank(role) >= 2 }
 
 const communityColumns = `c.id, c.owner_id, c.name, c.slug, c.description, c.visibility, c.member_count,
-	c.created_at, c.updated_at, cm.role`
+	c.created_at, c.updated_at, cm.role, coalesce(cm.muted, false)`
 
 // communityFrom joins the caller's ($1) membership to communities c.
 const communityFrom = ` from communities c
@@ -64,7 +64,7 @@ const communityFrom = ` from communities c
 func scanCommunity(row pgx.Row) (ari.Community, error) {
 	var c ari.Community
 	err := row.Scan(&c.ID, &c.OwnerID, &c.Name, &c.Slug, &c.Description, &c.Visibility, &c.MemberCount,
-		&c.CreatedAt, &c.UpdatedAt, &c.MyRole)
+		&c.CreatedAt, &c.UpdatedAt, &c.MyRole, &c.Muted)
 	return c, err
 }
 
@@ -272,7 +272,7 @@ func (db *DB) JoinedCommunities(ctx context.Context, userID string, after *Commu
 		var c ari.Community
 		var j time.Time
 		err := r.Scan(&c.ID, &c.OwnerID, &c.Name, &c.Slug, &c.Description, &c.Visibility, &c.MemberCount,
-			&c.CreatedAt, &c.UpdatedAt, &c.MyRole, &j)
+			&c.CreatedAt, &c.UpdatedAt, &c.MyRole, &c.Muted, &j)
 		joined = append(joined, j)
 		return c, err
 	})

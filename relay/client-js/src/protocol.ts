@@ -275,7 +275,7 @@ export interface ConversationState {
   lastReadSeq: number;
   unreadCount: number;
 }
-/** A community channel's read state in sync_result.channels (section 18): unreadCount = lastSeq − lastReadSeq; mentionCount = the messages after lastReadSeq that @mention you. */
+/** A community channel's read state in sync_result.channels (section 18): unreadCount = lastSeq − lastReadSeq; mentionCount = the messages after lastReadSeq that @mention you; muted: you muted the channel or its community. */
 export interface ChannelState {
   channelId: string;
   communityId: string;
@@ -283,6 +283,7 @@ export interface ChannelState {
   lastReadSeq: number;
   unreadCount: number;
   mentionCount: number;
+  muted: boolean;
 }
 export interface ActiveStream {
   messageId: string;
