@@ -26,7 +26,9 @@ import (
 	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/presence"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -43,7 +45,13 @@ type Deps struct {
 	// never blocks). Nil: no notifications.
 	Push interface {
 		UserMessage(m ari.Message, senderName string) bool
+		ChannelMention(m pushtrigger.ChannelMention) bool
 	}
+	// Events publishes channel events (channel_send's channel_message_new).
+	Events *events.Publisher
+	// Files gives channel_message_ack's attachments fresh links; nil: the
+	// links stored at upload.
+	Files storage.Store
 	// Limiter and SendRule bound each user's send_message frames over every
 	// instance (nil Limiter: no limit).
 	Limiter  *ratelimit.Limiter
@@ -236,6 +244,8 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 		ss.subscribeChannel(ctx, f.ChannelID)
 	case *protocol.ChannelUnsubscribe:
 		ss.unsubscribeChannel(ctx, f.ChannelID)
+	case *protocol.ChannelSend:
+		ss.channelSend(ctx, f)
 	case *protocol.Focus:
 		ss.mu.Lock()
 		ss.focus, ss.active = "", f.Visible

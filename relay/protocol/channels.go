@@ -1,5 +1,11 @@
 package protocol
 
+import (
+	"strings"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+)
+
 // Community channels (PROTOCOL.md section 18): a client socket subscribes to
 // the channels it shows; what happens in them (events.Channel*) reaches it
 // as event frames until it unsubscribes, leaves the community or the
@@ -11,6 +17,8 @@ const (
 	TypeChannelUnsubscribe  = "channel_unsubscribe"  // client → relay
 	TypeChannelSubscribed   = "channel_subscribed"   // relay → client
 	TypeChannelUnsubscribed = "channel_unsubscribed" // relay → client
+	TypeChannelSend         = "channel_send"         // client → relay
+	TypeChannelMessageAck   = "channel_message_ack"  // relay → client
 )
 
 // CodeTooManyChannels refuses a channel_subscribe past the socket's limit.
@@ -53,6 +61,33 @@ type ChannelUnsubscribed struct {
 	Reason    string `json:"reason"`
 }
 
+// ChannelSend posts a message to a community channel, as POST
+// /api/channels/{id}/messages does (the same store path, limits and
+// idempotency).
+type ChannelSend struct {
+	ChannelID       string   `json:"channelId"`
+	Content         string   `json:"content"`
+	ClientMessageID string   `json:"clientMessageId"`
+	Attachments     []string `json:"attachments,omitempty"`
+}
+
+// ChannelMessageAck answers a ChannelSend with the stored message (the
+// same message again for a retry with the same ClientMessageID), as the
+// channel's history lists it.
+type ChannelMessageAck struct {
+	ClientMessageID string         `json:"clientMessageId"`
+	Message         ChannelMessage `json:"message"`
+}
+
+// ChannelMessage is a channel message with its attachments (store's
+// ListedChannelMessage, as REST answers it).
+type ChannelMessage struct {
+	ari.ChannelMessage
+	Attachments []ari.Attachment `json:"attachments"`
+}
+
+func (*ChannelSend) FrameType() string         { return TypeChannelSend }
+func (*ChannelMessageAck) FrameType() string   { return TypeChannelMessageAck }
 func (*ChannelSubscribe) FrameType() string    { return TypeChannelSubscribe }
 func (*ChannelUnsubscribe) FrameType() string  { return TypeChannelUnsubscribe }
 func (*ChannelSubscribed) FrameType() string   { return TypeChannelSubscribed }
@@ -65,6 +100,22 @@ func init() {
 	clientDecoders[TypeChannelUnsubscribe] = func(o *object) Frame {
 		return &ChannelUnsubscribe{ChannelID: o.refID("channelId")}
 	}
+	clientDecoders[TypeChannelSend] = decodeChannelSend
+	relayFrames[TypeChannelMessageAck] = func() Frame { return &ChannelMessageAck{} }
 	relayFrames[TypeChannelSubscribed] = func() Frame { return &ChannelSubscribed{} }
 	relayFrames[TypeChannelUnsubscribed] = func() Frame { return &ChannelUnsubscribed{} }
+}
+
+// decodeChannelSend checks a channel_send as decodeSendMessage checks a
+// send_message (the same bounds as the REST route).
+func decodeChannelSend(o *object) Frame {
+	f := &ChannelSend{}
+	f.ClientMessageID = o.refID("clientMessageId")
+	f.ChannelID = o.id("channelId", true)
+	f.Content = o.str("content", true, MaxContentBytes)
+	f.Attachments = o.attachments()
+	if o.err == nil && strings.TrimSpace(f.Content) == "" && len(f.Attachments) == 0 {
+		o.fail("content", "is empty and there are no attachments")
+	}
+	return f
 }

@@ -221,39 +221,49 @@ func decodeSendMessage(o *object) Frame {
 	f.ClientMessageID = o.refID("clientMessageId")
 	f.ConversationID = o.id("conversationId", true)
 	f.Content = o.str("content", true, MaxContentBytes)
-	if v := o.raw("attachments", false); v != nil {
-		var items []json.RawMessage
-		if json.Unmarshal(v, &items) != nil {
-			o.fail("attachments", "must be an array of ids")
-			return nil
-		}
-		if len(items) > MaxAttachments {
-			o.fail("attachments", "has more than %d items", MaxAttachments)
-			return nil
-		}
-		seen := make(map[string]bool, len(items))
-		for i, item := range items {
-			field := fmt.Sprintf("attachments[%d]", i)
-			if item == nil || bytes.Equal(item, []byte("null")) {
-				o.fail(field, "is required")
-				return nil
-			}
-			id := o.idValue(field, item)
-			if o.err != nil {
-				return nil
-			}
-			if seen[id] {
-				o.fail(field, "repeats %q", id)
-				return nil
-			}
-			seen[id] = true
-			f.Attachments = append(f.Attachments, id)
-		}
-	}
+	f.Attachments = o.attachments()
 	if o.err == nil && strings.TrimSpace(f.Content) == "" && len(f.Attachments) == 0 {
 		o.fail("content", "is empty and there are no attachments")
 	}
 	return f
+}
+
+// attachments reads the optional "attachments": at most MaxAttachments
+// ids, no repeats.
+func (o *object) attachments() []string {
+	v := o.raw("attachments", false)
+	if v == nil {
+		return nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(v, &items) != nil {
+		o.fail("attachments", "must be an array of ids")
+		return nil
+	}
+	if len(items) > MaxAttachments {
+		o.fail("attachments", "has more than %d items", MaxAttachments)
+		return nil
+	}
+	var out []string
+	seen := make(map[string]bool, len(items))
+	for i, item := range items {
+		field := fmt.Sprintf("attachments[%d]", i)
+		if item == nil || bytes.Equal(item, []byte("null")) {
+			o.fail(field, "is required")
+			return nil
+		}
+		id := o.idValue(field, item)
+		if o.err != nil {
+			return nil
+		}
+		if seen[id] {
+			o.fail(field, "repeats %q", id)
+			return nil
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out
 }
 
 func decodeSync(o *object) Frame {

@@ -331,3 +331,26 @@ func TestDecodeInputFrames(t *testing.T) {
 		{name: "missing request", in: `{"type":"input_response","answer":"x"}`, code: CodeInvalidFrame, field: "requestId"},
 	})
 }
+
+// channel_send is checked as send_message is, with channelId.
+func TestDecodeChannelSend(t *testing.T) {
+	long := strings.Repeat("é", MaxContentBytes/2)
+	runDecodeCases(t, DecodeClient, []decodeCase{
+		{name: "valid", in: `{"type":"channel_send","channelId":"ch_1","content":"hi @bob","clientMessageId":"m-1"}`,
+			want: &ChannelSend{ChannelID: "ch_1", Content: "hi @bob", ClientMessageID: "m-1"}},
+		{name: "attachments only", in: `{"type":"channel_send","channelId":"ch1","content":"","clientMessageId":"m1","attachments":["a1"]}`,
+			want: &ChannelSend{ChannelID: "ch1", ClientMessageID: "m1", Attachments: []string{"a1"}}},
+		{name: "missing channelId", in: `{"type":"channel_send","content":"x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "channelId", ref: "m1"},
+		{name: "bad channelId", in: `{"type":"channel_send","channelId":"nicht gültig","content":"x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "channelId", ref: "m1"},
+		{name: "blank", in: `{"type":"channel_send","channelId":"ch1","content":"  ","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "content over limit", in: `{"type":"channel_send","channelId":"ch1","content":"` + long + `x","clientMessageId":"m1"}`,
+			code: CodeInvalidFrame, field: "content", ref: "m1"},
+		{name: "repeated attachment", in: `{"type":"channel_send","channelId":"ch1","content":"x","clientMessageId":"m1","attachments":["a1","a1"]}`,
+			code: CodeInvalidFrame, field: "attachments[1]", ref: "m1"},
+		{name: "missing clientMessageId", in: `{"type":"channel_send","channelId":"ch1","content":"x"}`,
+			code: CodeInvalidFrame, field: "clientMessageId"},
+	})
+}

@@ -82,6 +82,9 @@ func relayFramesSample(t *testing.T) []Frame {
 		channelEvent(t, TypeChannelMessageDeleted, map[string]any{"messageId": "cm1"}),
 		channelEvent(t, TypeChannelReactionAdded, r), channelEvent(t, TypeChannelReactionRemoved, r),
 		&ChannelSubscribed{ChannelID: "ch1", CommunityID: "co1", LastSeq: 9, LastReadSeq: 4},
+		&ChannelMessageAck{ClientMessageID: "cm9", Message: ChannelMessage{ChannelMessage: ari.ChannelMessage{ID: "m9", ChannelID: "ch1",
+			Seq: 10, SenderUserID: ptr("u1"), Content: "hi @bob", ClientMessageID: ptr("cm9"), CreatedAt: at, UpdatedAt: at},
+			Attachments: []ari.Attachment{}}},
 		&ChannelUnsubscribed{ChannelID: "ch1", Reason: UnsubscribedRemoved},
 		&AuthOK{Agent: AgentInfo{ID: "ag1", Name: "Echo Bot", Handle: "echo-bot"}, Protocol: Version},
 		&AuthError{Code: CodeUnauthorized, Message: "invalid token"},
@@ -188,6 +191,7 @@ func TestEncodePeerFrames(t *testing.T) {
 		&Sync{Cursors: map[string]int64{"c1": 3}}, &Sync{},
 		&CancelStream{MessageID: "r1"}, &MarkRead{ConversationID: "c1", Seq: 3},
 		&Focus{ConversationID: ptr("c1"), Visible: true}, &Focus{}, &Ping{},
+		&ChannelSend{ChannelID: "ch1", Content: "hi", ClientMessageID: "m2", Attachments: []string{"a1"}},
 	}
 	agent := []Frame{
 		&Auth{Token: "ari_x"}, &Skills{Skills: []Skill{{Name: "a", Description: "b"}}},

@@ -39,6 +39,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/netguard"
 	"github.com/ari-chat/ari-server/shared/ops"
+	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -66,6 +67,7 @@ type Push interface {
 	UserMessage(m ari.Message, senderName string) bool
 	AgentMessage(m ari.Message, agentName string) bool
 	InputRequest(r ari.InputRequest) bool
+	ChannelMention(m pushtrigger.ChannelMention) bool
 }
 
 // Server is one relay instance.
@@ -108,7 +110,7 @@ func New(d Deps) *Server {
 		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
 		InputTTL: c.InputRequestTTL, Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
-		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push,
+		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push, Events: events.NewPublisher(d.Redis, d.Keys), Files: d.Files,
 		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
 		MaxChannels: c.RelayMaxChannelsPerSocket,
 		Tickets:     auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,

@@ -132,6 +132,7 @@ export type ClientToRelay =
   | AppStateEventFrame
   | ChannelSubscribeFrame
   | ChannelUnsubscribeFrame
+  | ChannelSendFrame
   | PingFrame;
 
 // ---- community channels (section 18) ----
@@ -143,6 +144,19 @@ export interface ChannelSubscribeFrame {
 export interface ChannelUnsubscribeFrame {
   type: "channel_unsubscribe";
   channelId: string;
+}
+/** Posts a message to a channel; answered by channel_message_ack (or an error with ref = clientMessageId). */
+export interface ChannelSendFrame {
+  type: "channel_send";
+  channelId: string;
+  content: string;
+  clientMessageId: string;
+  attachments?: string[];
+}
+export interface ChannelMessageAckFrame {
+  type: "channel_message_ack";
+  clientMessageId: string;
+  message: ChannelMessage;
 }
 export interface ChannelSubscribedFrame {
   type: "channel_subscribed";
@@ -440,6 +454,7 @@ export type RelayToClient =
   | SyncNeededFrame
   | ChannelSubscribedFrame
   | ChannelUnsubscribedFrame
+  | ChannelMessageAckFrame
   | ChannelEventFrame
   | EventFrame;
 
@@ -465,6 +480,7 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   sync_needed: {},
   channel_subscribed: { channelId: "string", communityId: "string", lastSeq: "number", lastReadSeq: "number" },
   channel_unsubscribed: { channelId: "string", reason: "string" },
+  channel_message_ack: { clientMessageId: "string", message: "object" },
 };
 const channelEventTypes = new Set<string>(CHANNEL_EVENT_TYPES);
 
