@@ -98,7 +98,8 @@ func TestChannelSendOverSocket(t *testing.T) {
 	refused(pa, other.ID, "anderswo", "cs-1", "client_message_id_in_use")
 	refused(pa, general, "   ", "ada-z", "invalid_frame")
 	var stored, eves int
-	if err := c.db.Pool.QueryRow(ctx, `select count(*), count(*) filter (where sender_user_id = $1) from channel_messages`, eve.ID).Scan(&stored, &eves); err != nil {
+	if err := c.db.Pool.QueryRow(ctx, `select count(*), count(*) filter (where sender_user_id = $1) from channel_messages where channel_id = any($2)`,
+		eve.ID, []string{general, secret, other.ID}).Scan(&stored, &eves); err != nil {
 		t.Fatal(err)
 	}
 	if stored != 2 || eves != 0 {
