@@ -4,6 +4,7 @@ import {
   type ChannelEventFrame,
   type ChannelSubscribedFrame,
   type ChannelUnsubscribedFrame,
+  type ChannelMessageAckFrame,
   type ClientToRelay,
   type ConversationState,
   type ErrorFrame,
@@ -107,7 +108,7 @@ export interface ClientEvents {
    * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
    * unsubscribed (and why), or one of its events.
    */
-  channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame;
+  channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame | ChannelMessageAckFrame;
 }
 
 /** Why an input request left `inputs`. */
@@ -662,6 +663,7 @@ export class AriClient {
         this.emit("channel", f);
         return;
       case "channel_subscribed":
+      case "channel_message_ack": // the answer to a channel_send
       case "channel_message_new":
       case "channel_message_deleted":
       case "channel_reaction_added":

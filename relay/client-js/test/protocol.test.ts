@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const doc = readFileSync(join(root, "..", "PROTOCOL.md"), "utf8");
 
 const toRelay = new Set(["send_message", "sync", "cancel_stream", "mark_read", "regenerate", "focus", "input_response", "ping",
-  "channel_subscribe", "channel_unsubscribe", "app_action_result", "app_user_action", "app_state_event"]);
+  "channel_subscribe", "channel_unsubscribe", "channel_send", "app_action_result", "app_user_action", "app_state_event"]);
 const agentOnly = new Set(["skills", "agent_chunk", "agent_complete", "agent_error", "agent_status", "agent_message", "task", "task_cancel", "agent_message_ack",
   "agent_input_request", "input_timeout", "tool_call", "tool_result", "app_event"]);
 
