@@ -3,7 +3,6 @@ package pushtrigger
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/ari-chat/ari-server/shared/notify"
 	"github.com/ari-chat/ari-server/shared/presence"
@@ -29,11 +28,7 @@ func (t *Trigger) OnChannelMention(ctx context.Context, m ChannelMention) []Deci
 	if t.Sender == nil || len(m.UserIDs) == 0 {
 		return nil
 	}
-	timeout := t.Timeout
-	if timeout <= 0 {
-		timeout = 20 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := t.bounded(ctx)
 	defer cancel()
 	log := t.log().With("channel_id", m.ChannelID, "message_id", m.MessageID)
 
@@ -47,11 +42,7 @@ func (t *Trigger) OnChannelMention(ctx context.Context, m ChannelMention) []Deci
 	if len(targets) == 0 {
 		return nil
 	}
-	ids := make([]string, len(targets))
-	for i, tg := range targets {
-		ids[i] = tg.UserID
-	}
-	watching, err := presence.WatchingChannelMany(ctx, t.Redis, t.Keys, ids, m.ChannelID)
+	watching, err := presence.WatchingChannelMany(ctx, t.Redis, t.Keys, userIDs(targets), m.ChannelID)
 	if err != nil {
 		log.WarnContext(ctx, "push: reading presence", "err", err)
 		watching = map[string]bool{}

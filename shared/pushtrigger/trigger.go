@@ -125,11 +125,7 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 	if t.Sender == nil {
 		return nil
 	}
-	timeout := t.Timeout
-	if timeout <= 0 {
-		timeout = 20 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := t.bounded(ctx)
 	defer cancel()
 	log := t.log().With("conversation_id", ev.conv, "message_id", ev.msg)
 
@@ -143,13 +139,9 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 	if len(targets) == 0 {
 		return nil
 	}
-	ids := make([]string, len(targets))
-	for i, tg := range targets {
-		ids[i] = tg.UserID
-	}
 	// Unknown focus counts as not looking: a notification too many beats a
 	// lost one.
-	focused, err := presence.FocusedMany(ctx, t.Redis, t.Keys, ids, ev.conv)
+	focused, err := presence.FocusedMany(ctx, t.Redis, t.Keys, userIDs(targets), ev.conv)
 	if err != nil {
 		log.WarnContext(ctx, "push: reading presence", "err", err)
 		focused = map[string]bool{}
@@ -165,16 +157,29 @@ func (t *Trigger) run(ctx context.Context, ev event) []Decision {
 	})
 }
 
+// bounded limits one trigger's work to Timeout (20 s by default).
+func (t *Trigger) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = 20 * time.Second
+	}
+	return context.WithTimeout(ctx, timeout)
+}
+
+func userIDs(targets []store.NotifyTarget) []string {
+	ids := make([]string, len(targets))
+	for i, tg := range targets {
+		ids[i] = tg.UserID
+	}
+	return ids
+}
+
 // each decides for every target, at most Parallel at once, and sends to
 // those who pass: looking holds the users who have the place on screen,
 // message builds each one's message.
 func (t *Trigger) each(ctx context.Context, log *slog.Logger, targets []store.NotifyTarget, looking map[string]bool,
 	message func(store.NotifyTarget) notify.Message) []Decision {
-	ids := make([]string, len(targets))
-	for i, tg := range targets {
-		ids[i] = tg.UserID
-	}
-	subs, err := t.DB.PushSubscriptionsOf(ctx, ids)
+	subs, err := t.DB.PushSubscriptionsOf(ctx, userIDs(targets))
 	if err != nil {
 		log.WarnContext(ctx, "push: loading subscriptions", "err", err)
 		return nil

@@ -110,13 +110,6 @@ func (db *DB) ChannelMentionTargets(ctx context.Context, channelID string, userI
 	if err != nil {
 		return ch, nil, err
 	}
-	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NotifyTarget, error) {
-		var t NotifyTarget
-		var start, end *string
-		err := r.Scan(&t.UserID, &t.Name, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
-			&t.Prefs.AgentReplies, &t.Prefs.GroupMessages, &t.Prefs.Mentions, &t.Prefs.Preview)
-		t.Prefs.QuietStart, t.Prefs.QuietEnd = emptyIfNull(start), emptyIfNull(end)
-		return t, err
-	})
+	targets, err := pgx.CollectRows(rows, scanNotifyTarget)
 	return ch, targets, err
 }

@@ -89,15 +89,20 @@ func (db *DB) NotifyTargets(ctx context.Context, conversationID, excludeUserID s
 	if err != nil {
 		return conv, nil, err
 	}
-	targets, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (NotifyTarget, error) {
-		var t NotifyTarget
-		var start, end *string
-		err := r.Scan(&t.UserID, &t.Name, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
-			&t.Prefs.AgentReplies, &t.Prefs.GroupMessages, &t.Prefs.Mentions, &t.Prefs.Preview)
-		t.Prefs.QuietStart, t.Prefs.QuietEnd = emptyIfNull(start), emptyIfNull(end)
-		return t, err
-	})
+	targets, err := pgx.CollectRows(rows, scanNotifyTarget)
 	return conv, targets, err
+}
+
+// scanNotifyTarget reads a row of the targets queries: user id, name, muted,
+// then the preferences (enabled, quiet start and end, time zone, agent
+// replies, group messages, mentions, preview).
+func scanNotifyTarget(r pgx.CollectableRow) (NotifyTarget, error) {
+	var t NotifyTarget
+	var start, end *string
+	err := r.Scan(&t.UserID, &t.Name, &t.Muted, &t.Prefs.Enabled, &start, &end, &t.Prefs.TimeZone,
+		&t.Prefs.AgentReplies, &t.Prefs.GroupMessages, &t.Prefs.Mentions, &t.Prefs.Preview)
+	t.Prefs.QuietStart, t.Prefs.QuietEnd = emptyIfNull(start), emptyIfNull(end)
+	return t, err
 }
 
 func emptyIfNull(s *string) string {
