@@ -142,6 +142,80 @@ func (c *RedisClusterNodes) Kill(t testing.TB, addr string) {
 	delete(c.procs, addr)
 }
 
+// WaitReplicated waits until every replica of the master at addr has
+// everything the master had written when it was called. Replication is
+// asynchronous: a write the master acknowledged but had not yet sent on is
+// lost when it dies, so a test that promises what a failover keeps waits
+// for this before it kills the master.
+func (c *RedisClusterNodes) WaitReplicated(t testing.TB, addr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	n := redis.NewClient(&redis.Options{Addr: addr})
+	defer n.Close()
+	info, err := n.Info(ctx, "replication").Result()
+	if err != nil {
+		t.Fatalf("testenv: INFO replication of %s: %v", addr, err)
+	}
+	want, ok := replOffsets(info)["master"]
+	if !ok {
+		t.Fatalf("testenv: %s reports no master_repl_offset:\n%s", addr, info)
+	}
+	waitFor(t, 10*time.Second, "the replicas of "+addr+" to reach offset "+strconv.FormatInt(want, 10), func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		info, err := n.Info(ctx, "replication").Result()
+		if err != nil {
+			return false
+		}
+		offsets := replOffsets(info)
+		replicas := 0
+		for name, off := range offsets {
+			if name == "master" {
+				continue
+			}
+			if off < want {
+				return false
+			}
+			replicas++
+		}
+		return replicas > 0
+	})
+}
+
+// replOffsets reads a master's INFO replication: "master" is its own
+// master_repl_offset, "slaveN" the offset each online replica acknowledged.
+func replOffsets(info string) map[string]int64 {
+	offsets := map[string]int64{}
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "master_repl_offset":
+			if n, err := strconv.ParseInt(value, 10, 64); err == nil {
+				offsets["master"] = n
+			}
+		case strings.HasPrefix(name, "slave") && strings.Contains(value, "offset="):
+			online := false
+			for _, field := range strings.Split(value, ",") {
+				k, v, _ := strings.Cut(field, "=")
+				switch k {
+				case "state":
+					online = v == "online"
+				case "offset":
+					if n, err := strconv.ParseInt(v, 10, 64); err == nil && online {
+						offsets[name] = n
+					}
+				}
+			}
+		}
+	}
+	return offsets
+}
+
 // WaitFailover waits until the cluster serves every slot again without the
 // killed node (its replica promoted).
 func (c *RedisClusterNodes) WaitFailover(t testing.TB, killed string) {
