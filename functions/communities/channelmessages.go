@@ -90,8 +90,12 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 		return &ari.Error{Code: ari.CodeRateLimited, Message: "too many messages; nothing was stored; send again later",
 			RetryAfter: d.RetryAfterSeconds()}
 	}
-	s, err := h.DB.SendChannelMessage(r.Context(), store.NewChannelMessage{UserID: c.ID, ChannelID: id,
-		Content: req.Content, ClientMessageID: req.ClientMessageID, Attachments: req.AttachmentIDs})
+	in := store.NewChannelMessage{UserID: c.ID, ChannelID: id,
+		Content: req.Content, ClientMessageID: req.ClientMessageID, Attachments: req.AttachmentIDs}
+	if h.Jobs != nil {
+		in.Deployment = h.Jobs.Deployment()
+	}
+	s, err := h.DB.SendChannelMessage(r.Context(), in)
 	if err != nil {
 		return messageErr(err)
 	}
@@ -102,6 +106,7 @@ func (h *handler) send(w http.ResponseWriter, r *http.Request) error {
 	if s.Created {
 		h.tell(r, events.ChannelMessageNew, id, NewMessage{Message: s.Message})
 		h.mentioned(s, c.Name)
+		h.queueReplies(r, id, s.Replies)
 	} else {
 		status = http.StatusOK
 	}

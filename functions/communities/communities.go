@@ -18,6 +18,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/httpx"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/relayjob"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -41,6 +42,9 @@ type Deps struct {
 	Push interface {
 		ChannelMention(m pushtrigger.ChannelMention) bool
 	}
+	// Jobs, when set, hands the replies of agents a channel message
+	// @mentions to the relay (nil: a mention starts no reply).
+	Jobs *relayjob.Client
 }
 
 type handler struct{ Deps }

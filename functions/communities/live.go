@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -74,5 +75,22 @@ func (h *handler) communityChannels(ctx context.Context, callerID, communityID s
 func (h *handler) tellAll(r *http.Request, t events.Type, channelIDs []string, data any) {
 	for _, id := range channelIDs {
 		h.tell(r, t, id, data)
+	}
+}
+
+// queueReplies hands the replies a message started (agents it @mentioned)
+// to the relay, after channel_message_new went out, so subscribers see the
+// message before its replies start. A failure is logged: the relay's
+// sweeper queues stored replies it finds missing.
+func (h *handler) queueReplies(r *http.Request, channelID string, replies []ari.ChannelReply) {
+	if h.Jobs == nil || len(replies) == 0 {
+		return
+	}
+	ids := make([]string, len(replies))
+	for i, rp := range replies {
+		ids[i] = rp.ID
+	}
+	if err := h.Jobs.QueueChannelReplies(r.Context(), channelID, ids); err != nil {
+		slog.WarnContext(r.Context(), "queueing channel replies", "channel", channelID, "err", err)
 	}
 }

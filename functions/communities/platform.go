@@ -9,6 +9,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/platform"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
 	"github.com/ari-chat/ari-server/shared/ratelimit"
+	"github.com/ari-chat/ari-server/shared/relayjob"
 	"github.com/ari-chat/ari-server/shared/storage"
 )
 
@@ -26,7 +27,7 @@ func DepsFrom(p *platform.Platform) (Deps, error) {
 
 func depsWithoutFiles(p *platform.Platform) Deps {
 	d := Deps{DB: p.DB, Auth: p.Authenticator(), Limiter: ratelimit.New(p.Redis, p.Keys), Events: events.NewPublisher(p.Redis, p.Keys),
-		SendRule: ratelimit.Send(p.Config.RateLimitSend, p.Config.RateLimitSendBurst)}
+		SendRule: ratelimit.Send(p.Config.RateLimitSend, p.Config.RateLimitSendBurst), Jobs: &relayjob.Client{Redis: p.Redis, Keys: p.Keys}}
 	if push := mentionPush(p); push != nil {
 		d.Push = push
 	}

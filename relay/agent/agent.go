@@ -414,13 +414,20 @@ func (ss *session) onChannel(payload []byte) {
 		Epoch          int64  `json:"epoch"`
 		TaskID         string `json:"taskId"`
 		ConversationID string `json:"conversationId"`
+		Channel        *struct {
+			ID string `json:"id"`
+		} `json:"channel"`
 	}
 	if json.Unmarshal(payload, &head) != nil {
 		return
 	}
 	switch head.Type {
 	case protocol.TypeTask:
-		ss.s.d.Engine.Drive(head.ConversationID, head.TaskID)
+		channelID := ""
+		if head.Channel != nil {
+			channelID = head.Channel.ID
+		}
+		ss.s.d.Engine.DriveTask(head.ConversationID, channelID, head.TaskID)
 		ss.c.Send(payload)
 	case protocol.TypeTaskCancel:
 		ss.feed.Cancelled(head.TaskID) // before the agent can answer it

@@ -105,8 +105,16 @@ func (ss *session) subscribeChannel(ctx context.Context, channelID string) {
 		ss.c.SendFrame(&protocol.ChannelUnsubscribed{ChannelID: channelID, Reason: reason})
 		return
 	}
+	// The agent reply streaming in the channel, read once the socket gets
+	// the channel's frames: every chunk appended after this read reaches
+	// it live (chunks are published after they are appended), so its
+	// text so far plus the chunks from its offset on are the whole reply.
+	stream, err := ss.s.d.Engine.ChannelStream(ctx, channelID)
+	if err != nil {
+		ss.s.d.Log.Warn("relay channel stream", "channel", channelID, "err", err)
+	}
 	ss.c.SendFrame(&protocol.ChannelSubscribed{ChannelID: channelID, CommunityID: ch.CommunityID,
-		LastSeq: ch.LastSeq, LastReadSeq: ch.LastReadSeq})
+		LastSeq: ch.LastSeq, LastReadSeq: ch.LastReadSeq, Stream: stream})
 	ss.savePresence(ctx)
 }
 

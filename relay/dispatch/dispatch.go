@@ -63,7 +63,11 @@ func (d *Router) Deliver(ctx context.Context, replies *stream.Engine, ag store.R
 	if !ok {
 		return false, nil
 	}
-	replies.Drive(task.ConversationID, task.TaskID)
+	channelID := ""
+	if task.Channel != nil {
+		channelID = task.Channel.ID
+	}
+	replies.DriveTask(task.ConversationID, channelID, task.TaskID)
 	go func() {
 		defer d.runs.Done()
 		d.run(runCtx, replies, ag, task)

@@ -160,6 +160,9 @@ type Task struct {
 	// Chain is set when another agent's reply (Message) mentioned this
 	// agent (PROTOCOL.md section 13).
 	Chain *TaskChain `json:"chain,omitempty"`
+	// Channel is set on a task from a community channel (ConversationID is
+	// then empty): Message and History are the channel's.
+	Channel *TaskChannel `json:"channel,omitempty"`
 }
 
 // TaskMessage is the message the agent answers: a person's, or in a chain

@@ -53,6 +53,9 @@ type ChannelSubscribed struct {
 	CommunityID string `json:"communityId"`
 	LastSeq     int64  `json:"lastSeq"`
 	LastReadSeq int64  `json:"lastReadSeq"`
+	// Stream is the agent reply streaming in the channel, if any
+	// (channelreplies.go): resume it from its Offset.
+	Stream *ChannelStream `json:"stream,omitempty"`
 }
 
 // ChannelUnsubscribed says the socket no longer gets a channel, and why.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/relayjob"
 )
 
@@ -55,6 +56,14 @@ func (s *Server) runJobs(ctx context.Context) {
 			defer func() { <-slots }()
 			// Carried out in full once taken: the function waits for it.
 			bg := context.WithoutCancel(ctx)
+			if job.Kind == relayjob.KindChannelReplies {
+				// A notice: replies were queued in the channel; nobody
+				// waits for an answer.
+				if ari.ValidID(job.ChannelID) {
+					s.engine.AdvanceChannel(bg, job.ChannelID)
+				}
+				return
+			}
 			ans := s.clients.Job(bg, job)
 			if err := relayjob.Reply(bg, s.d.Redis, s.d.Keys, job, ans); err != nil {
 				s.d.Log.Error("relay job answer", "job", job.ID, "kind", job.Kind, "err", err)

@@ -20,6 +20,20 @@ func appendStreamChunk(dst []byte, messageID, conversationID, delta string, offs
 	return append(dst, '}')
 }
 
+// appendChannelStreamChunk encodes a channel_stream_chunk frame as
+// protocol.Encode does.
+func appendChannelStreamChunk(dst []byte, channelID, messageID, delta string, offset int64) []byte {
+	dst = append(dst, `{"type":"channel_stream_chunk","channelId":`...)
+	dst = appendJSONString(dst, channelID)
+	dst = append(dst, `,"messageId":`...)
+	dst = appendJSONString(dst, messageID)
+	dst = append(dst, `,"delta":`...)
+	dst = appendJSONString(dst, delta)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, offset, 10)
+	return append(dst, '}')
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString quotes s as encoding/json does with HTML escaping off:

@@ -33,5 +33,12 @@ func TestStreamChunkEncodesAsProtocolEncode(t *testing.T) {
 		if string(got) != string(want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}
+		cf := protocol.ChannelStreamChunk{ChannelID: "ch_01", MessageID: "r_" + s, Delta: s, Offset: int64(len(s)) * 7}
+		if want, err = protocol.Encode(&cf); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendChannelStreamChunk(nil, cf.ChannelID, cf.MessageID, cf.Delta, cf.Offset); string(got) != string(want) {
+			t.Fatalf("channel %q:\n got %s\nwant %s", s, got, want)
+		}
 	}
 }

@@ -89,6 +89,9 @@ type Engine struct {
 
 	mu      sync.Mutex
 	driving map[string]string      // reply id → conversation id, marks this instance refreshes
+	// chDriving: reply id → channel id, the channel replies' marks this
+	// instance refreshes (channels.go).
+	chDriving map[string]string
 	fanout  map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
 	changed map[string]bool        // conversations whose members left, not yet applied (members.go)
 	losing  map[string]*Task       // reply id → task Lose could not end yet (retryLost)
@@ -97,7 +100,7 @@ type Engine struct {
 
 // New returns an engine.
 func New(d Deps) *Engine {
-	return &Engine{d: d, driving: map[string]string{}, fanout: map[string]*recipients{},
+	return &Engine{d: d, driving: map[string]string{}, chDriving: map[string]string{}, fanout: map[string]*recipients{},
 		losing: map[string]*Task{}, changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
 }
 
@@ -367,7 +370,7 @@ func cutUTF8(s string, n int) string {
 func (e *Engine) Drive(conversationID, replyID string) {
 	e.mu.Lock()
 	e.driving[replyID] = conversationID
-	metrics.RepliesActive(len(e.driving))
+	metrics.RepliesActive(len(e.driving) + len(e.chDriving))
 	e.mu.Unlock()
 }
 
@@ -379,6 +382,7 @@ func (e *Engine) Drive(conversationID, replyID string) {
 func (e *Engine) Heartbeat(ctx context.Context) {
 	defer e.recheckMembers(ctx)
 	e.retryLost(ctx)
+	e.heartbeatChannels(ctx)
 	e.mu.Lock()
 	ids := make(map[string]string, len(e.driving))
 	for r, c := range e.driving {
@@ -402,6 +406,7 @@ func (e *Engine) Heartbeat(ctx context.Context) {
 func (e *Engine) StopDriving() {
 	e.mu.Lock()
 	e.driving = map[string]string{}
+	e.chDriving = map[string]string{}
 	e.fanout = map[string]*recipients{}
 	e.losing = map[string]*Task{}
 	metrics.RepliesActive(0)
@@ -415,8 +420,10 @@ func (e *Engine) forget(replyID string) bool {
 	defer e.mu.Unlock()
 	_, driven := e.driving[replyID]
 	_, fanned := e.fanout[replyID]
+	_, inChannel := e.chDriving[replyID]
 	delete(e.driving, replyID)
 	delete(e.fanout, replyID)
-	metrics.RepliesActive(len(e.driving))
-	return driven || fanned
+	delete(e.chDriving, replyID)
+	metrics.RepliesActive(len(e.driving) + len(e.chDriving))
+	return driven || fanned || inChannel
 }

@@ -247,7 +247,7 @@ func (f *Feed) send() {
 // readAt, when given, holds when each delta's oldest text was read from the
 // agent: the frames given to this instance's sockets are timed from then
 // until the last of them has written it (ari_chunk_delivery_seconds).
-func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string, readAt []time.Time) (errs []error, firsts []string) {
+func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string, readAt []time.Time) (errs []error, firsts []*Task) {
 	at := time.Now()
 	now := strconv.FormatInt(at.UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
@@ -267,6 +267,14 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		}
 		scripts[i] = chunkScript.EvalSha(ctx, pipe, keys[i], deltas[i], touch, ttl)
 		if deltas[i] == "" {
+			continue
+		}
+		if t.ChannelID != "" {
+			// One publish on the channel's topic, after the append: its
+			// subscribers here get it back from Redis like everyone else,
+			// so a socket that subscribes mid-reply and then reads the
+			// buffer misses no chunk (relay/client/channels.go).
+			pipe.SPublish(ctx, e.d.Keys.ChannelTopic(t.ChannelID), appendChannelStreamChunk(nil, t.ChannelID, t.ID, deltas[i], t.sent))
 			continue
 		}
 		// Sized for the frame (escapes aside), so it is allocated once.
@@ -328,17 +336,23 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 		t.sent = n
 		if !t.first {
 			t.first = true
-			firsts = append(firsts, t.ID)
+			firsts = append(firsts, t)
 		}
 	}
 	return errs, firsts
 }
 
 // markFirst records when the first chunk of each reply arrived.
-func (e *Engine) markFirst(ctx context.Context, ids []string) {
-	for _, id := range ids {
-		if err := e.d.DB.MarkFirstChunk(ctx, id); err != nil {
-			e.d.Log.Warn("relay first chunk", "reply", id, "err", err)
+func (e *Engine) markFirst(ctx context.Context, tasks []*Task) {
+	for _, t := range tasks {
+		var err error
+		if t.ChannelID != "" {
+			err = e.d.DB.MarkChannelFirstChunk(ctx, t.ID)
+		} else {
+			err = e.d.DB.MarkFirstChunk(ctx, t.ID)
+		}
+		if err != nil {
+			e.d.Log.Warn("relay first chunk", "reply", t.ID, "err", err)
 		}
 	}
 }

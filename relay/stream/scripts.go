@@ -110,15 +110,16 @@ return n
 // endScript closes the buffer to further chunks and returns its text; after
 // it, chunkScript refuses, so the text returned is final. It also returns the
 // end recorded by recordEndScript (status, code, message; "" for none), which
-// then keeps its longer TTL.
+// then keeps its longer TTL, and the channel of a channel reply ("" for a
+// conversation's).
 // KEYS: stream, meta. ARGV: TTL (s).
 var endScript = redis.NewScript(`
 redis.call('HSET', KEYS[2], 'ended', '1')
-local f = redis.call('HMGET', KEYS[2], 'final', 'finalCode', 'finalMessage')
+local f = redis.call('HMGET', KEYS[2], 'final', 'finalCode', 'finalMessage', 'channel')
 if not f[1] then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 local t = redis.call('GET', KEYS[1])
 if not t then t = '' end
-return {t, f[1] or '', f[2] or '', f[3] or ''}
+return {t, f[1] or '', f[2] or '', f[3] or '', f[4] or ''}
 `)
 
 // recordEndScript records the end a reply was given while Postgres was

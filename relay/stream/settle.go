@@ -60,10 +60,13 @@ var errBuffer = errors.New("stream: the reply's buffer could not be ended")
 func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, error) {
 	res, err := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
 		int(kv.StreamTTL/time.Second)).StringSlice()
-	if err != nil || len(res) != 4 {
+	if err != nil || len(res) != 5 {
 		e.d.Log.Error("relay end buffer", "reply", replyID, "err", err)
 		metrics.SettleFailed(metrics.SettleBuffer)
 		return false, errBuffer
+	}
+	if channel := res[4]; channel != "" {
+		return e.settleChannel(ctx, channel, replyID, end, res)
 	}
 	text := res[0]
 	if res[1] != "" {
@@ -121,15 +124,29 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 // unreachable is retried with backoff until the active TTL has passed, and
 // its error returned.
 func (e *Engine) save(ctx context.Context, replyID string, end *End, text string) (ari.Message, bool, error) {
+	var m ari.Message
+	settled, err := e.saveWith(ctx, replyID, end, text, func(text string) (bool, error) {
+		var ok bool
+		var err error
+		m, ok, err = e.d.DB.SettleReply(ctx, replyID, end.Status, text, end.Message)
+		return ok, err
+	})
+	return m, settled, err
+}
+
+// saveWith is save's policy around one write of the end (write gets the
+// text to save, reads end's status and message, and reports whether it
+// settled the reply).
+func (e *Engine) saveWith(ctx context.Context, replyID string, end *End, text string, write func(text string) (bool, error)) (bool, error) {
 	deadline := time.Now().Add(e.d.ActiveTTL)
 	wait := 100 * time.Millisecond
 	texts := []string{text}
 	refused := false
 	for {
-		m, settled, err := e.d.DB.SettleReply(ctx, replyID, end.Status, texts[0], end.Message)
+		settled, err := write(texts[0])
 		switch {
 		case err == nil:
-			return m, settled, nil
+			return settled, nil
 		case !store.Unreachable(err):
 			e.d.Log.Error("relay settle refused", "reply", replyID, "status", end.Status, "err", err)
 			if !refused {
@@ -143,13 +160,13 @@ func (e *Engine) save(ctx context.Context, replyID string, end *End, text string
 				texts = texts[1:]
 				continue
 			}
-			return ari.Message{}, false, err
+			return false, err
 		case time.Now().Add(wait).After(deadline):
-			return ari.Message{}, false, err
+			return false, err
 		}
 		select {
 		case <-ctx.Done():
-			return ari.Message{}, false, err
+			return false, err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 2*time.Second)

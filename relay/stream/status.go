@@ -21,6 +21,9 @@ func (e *Engine) Status(ctx context.Context, t *Task, state, label string) error
 		t.ended.Store(true)
 		return ErrEnded
 	}
+	if t.ChannelID != "" {
+		return e.channelStatus(ctx, t, state, label)
+	}
 	frame, err := protocol.Encode(&protocol.StreamStatus{MessageID: t.ID, ConversationID: t.ConversationID, State: state, Label: label})
 	if err != nil {
 		return err

@@ -56,6 +56,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("conversation %s: %w", conv, err))
 		}
 	}
+	if err := e.sweepChannels(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("channel replies: %w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -88,7 +91,7 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 				Message: "the relay instance streaming this reply stopped"})
 			continue
 		}
-		if err := e.checkSilence(ctx, r.ID); err != nil {
+		if err := e.checkSilence(ctx, r.ID, func(end End) { e.Settle(ctx, r.ID, end) }); err != nil {
 			return err
 		}
 	}
@@ -119,7 +122,7 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 	return nil
 }
 
-func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
+func (e *Engine) checkSilence(ctx context.Context, replyID string, settle func(End)) error {
 	meta, err := e.d.Redis.HMGet(ctx, e.d.Keys.StreamMeta(replyID), "dispatched", "last", "first").Result()
 	if err != nil {
 		return err
@@ -132,7 +135,7 @@ func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
 	now := time.Now()
 	if first, _ := meta[2].(string); first == "1" {
 		if now.Sub(ms(meta[1])) > e.d.IdleTimeout {
-			e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+			settle(End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
 				Message: fmt.Sprintf("the agent sent nothing for %s", e.d.IdleTimeout), CancelReason: protocol.CancelTimeout})
 		}
 		return nil
@@ -140,7 +143,7 @@ func (e *Engine) checkSilence(ctx context.Context, replyID string) error {
 	// Before the first chunk an agent_status (which moves "last") buys at
 	// least an idle timeout more: the agent said it is working.
 	if meta[0] != nil && now.Sub(ms(meta[0])) > e.d.FirstChunkTimeout && now.Sub(ms(meta[1])) > e.d.IdleTimeout {
-		e.Settle(ctx, replyID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+		settle(End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
 			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout})
 	}
 	return nil

@@ -24,7 +24,10 @@ func encodeEvent(v any) ([]byte, error) { return json.Marshal(v) }
 type Task struct {
 	ID             string
 	ConversationID string
-	AgentID        string
+	// ChannelID is set, and ConversationID empty, for a reply in a
+	// community channel (channels.go): its frames go to the channel's topic.
+	ChannelID string
+	AgentID   string
 	to             *recipients
 	Text           string // accepted so far (the reader's view); see accept
 	first          bool
@@ -70,6 +73,14 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 		return nil, err
 	}
 	if meta["agent"] == "" { // no buffer: ended long ago, or never a task
+		if r, err := e.d.DB.ChannelReply(ctx, taskID); err == nil {
+			if r.AgentID != agentID || r.Status == ari.StatusPending {
+				return nil, ErrNotYourTask
+			}
+			return nil, ErrEnded
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
 		m, err := e.d.DB.Message(ctx, taskID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && (m.SenderAgentID == nil || *m.SenderAgentID != agentID)) {
 			return nil, ErrNotYourTask
@@ -91,6 +102,9 @@ func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, e
 	text, err := textCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
+	}
+	if ch := meta["channel"]; ch != "" {
+		return e.loadChannelTask(taskID, agentID, ch, meta, text), nil
 	}
 	var users []string
 	if meta["users"] != "" {
@@ -272,6 +286,13 @@ func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
 // AgentRevoked ends the agent's streaming replies, and the replies named by
 // also: its token was regenerated or it was deleted, so nothing more will come.
 func (e *Engine) AgentRevoked(ctx context.Context, agentID string, also ...string) {
+	inChannels, err := e.d.DB.AgentStreamingChannelReplies(ctx, e.d.Keys.Prefix, agentID)
+	if err != nil {
+		e.d.Log.Error("relay revoked agent channel replies", "agent", agentID, "err", err)
+	}
+	for _, r := range inChannels {
+		e.SettleChannel(ctx, r.ChannelID, r.ID, End{Status: ari.StatusError, Code: protocol.StreamErrAgentOffline, Message: "the agent was disconnected by its owner"})
+	}
 	replies, err := e.d.DB.AgentStreamingReplies(ctx, e.d.Keys.Prefix, agentID)
 	if err != nil {
 		e.d.Log.Error("relay revoked agent replies", "agent", agentID, "err", err)
@@ -296,7 +317,7 @@ func (e *Engine) Adopt(ctx context.Context, agentID string) {
 	for _, r := range replies {
 		e.Drive(r.ConversationID, r.ID)
 	}
-	if len(replies) > 0 {
+	if e.adoptChannels(ctx, agentID)+len(replies) > 0 {
 		e.Heartbeat(ctx)
 	}
 }

@@ -162,3 +162,22 @@ type PushSubscription struct {
 	CreatedAt  Time   `json:"createdAt"`
 	LastUsedAt *Time  `json:"lastUsedAt,omitempty"`
 }
+
+// ChannelReply is a row of channel_replies: an agent's reply to a channel
+// message that @mentioned it. Its text is saved, when it ends, as the
+// channel message with the same id (sender_agent_id, the channel's next
+// seq). Status is one of pending, streaming, complete, error, cancelled.
+type ChannelReply struct {
+	ID           string  `json:"id"`
+	ChannelID    string  `json:"channelId"`
+	AgentID      string  `json:"agentId"`
+	ReplyToID    string  `json:"replyToId"`
+	Status       string  `json:"status"`
+	Error        *string `json:"error,omitempty"`
+	ChainRootID  *string `json:"chainRootId,omitempty"`
+	ChainHop     int     `json:"chainHop"`
+	CreatedAt    Time    `json:"createdAt"`
+	StartedAt    *Time   `json:"startedAt,omitempty"`
+	FirstChunkAt *Time   `json:"firstChunkAt,omitempty"`
+	EndedAt      *Time   `json:"endedAt,omitempty"`
+}

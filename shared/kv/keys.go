@@ -101,6 +101,18 @@ func (k Keys) ConvQueue(conversationID string) string {
 	return k.Prefix + "conv:{" + conversationID + "}:queue"
 }
 
+// ChannelActive marks a community channel's active agent reply (its id):
+// one reply streams in a channel at a time, whichever agent writes it.
+func (k Keys) ChannelActive(channelID string) string {
+	return k.Prefix + "channel:{" + channelID + "}:active"
+}
+
+// ChannelQueue lists, in order, a channel's agent replies waiting for the
+// active one to end (same hash tag as ChannelActive: one script takes both).
+func (k Keys) ChannelQueue(channelID string) string {
+	return k.Prefix + "channel:{" + channelID + "}:queue"
+}
+
 // UserChannel carries events for one user to whichever relay holds their sockets.
 func (k Keys) UserChannel(userID string) string { return k.Prefix + "ch:user:{" + userID + "}" }
 

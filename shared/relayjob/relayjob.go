@@ -28,6 +28,10 @@ const (
 	// KindRegenerate is the REST form of the client frame regenerate
 	// (PROTOCOL.md section 10).
 	KindRegenerate = "regenerate"
+	// KindChannelReplies tells a relay instance that replies were queued in
+	// ChannelID's queue (kv.Keys.ChannelQueue): it starts the head if no
+	// reply is active there. Sent with Notify: nobody waits for an answer.
+	KindChannelReplies = "channel_replies"
 )
 
 // Job is one request from a function to the relay, on behalf of a signed-in
@@ -40,6 +44,7 @@ type Job struct {
 	ConversationID string `json:"conversationId"`
 	MessageID      string `json:"messageId"`
 	AgentID        string `json:"agentId,omitempty"`
+	ChannelID      string `json:"channelId,omitempty"`
 }
 
 // Answer is a relay's answer to a job: Result (the job kind's answer, JSON)
@@ -152,6 +157,44 @@ func (c *Client) await(ctx context.Context, id string, wait time.Duration) (Answ
 	}
 	return ans, nil
 }
+
+// Notify hands job to the relay without waiting: for a job whose outcome
+// the caller does not need (a relay instance that takes it answers no one).
+// It fills job.ID.
+func Notify(ctx context.Context, rdb redis.UniversalClient, keys kv.Keys, job Job) error {
+	job.ID = rand.Text()
+	raw, err := json.Marshal(job)
+	if err != nil {
+		return err
+	}
+	if err := rdb.RPush(ctx, keys.RelayJobs(), raw).Err(); err != nil {
+		return fmt.Errorf("relayjob: notify: %w", err)
+	}
+	return nil
+}
+
+// QueueChannelReplies appends replies a channel message started to the
+// channel's queue, in order, and tells a relay instance to start the head
+// if nothing is active there (KindChannelReplies). The replies are in
+// Postgres already: if this fails half-way, the relay's sweeper queues and
+// starts what was missed.
+func (c *Client) QueueChannelReplies(ctx context.Context, channelID string, replyIDs []string) error {
+	if len(replyIDs) == 0 {
+		return nil
+	}
+	ids := make([]any, len(replyIDs))
+	for i, id := range replyIDs {
+		ids[i] = id
+	}
+	if err := c.Redis.RPush(ctx, c.Keys.ChannelQueue(channelID), ids...).Err(); err != nil {
+		return fmt.Errorf("relayjob: queue channel replies: %w", err)
+	}
+	return Notify(ctx, c.Redis, c.Keys, Job{Kind: KindChannelReplies, ChannelID: channelID})
+}
+
+// Deployment names the relay deployment (its REDIS_PREFIX) that takes this
+// client's jobs: replies stored for it are swept by its instances.
+func (c *Client) Deployment() string { return c.Keys.Prefix }
 
 // Take waits up to wait for the next job (redis.Nil when none came). A
 // payload that is not a job is dropped and reported as an error.

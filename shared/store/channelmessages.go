@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,10 @@ func scanChannelMessage(row pgx.Row, extra ...any) (ListedChannelMessage, bool, 
 type NewChannelMessage struct {
 	UserID, ChannelID, Content, ClientMessageID string
 	Attachments                                 []string
+	// Deployment, when set, is the relay deployment (REDIS_PREFIX) that
+	// runs the replies of the agents the message @mentions (channelreplies.go);
+	// empty: the message starts no reply.
+	Deployment string
 }
 
 // ChannelSend is the stored message; Created is false when the
@@ -51,6 +56,9 @@ type ChannelSend struct {
 	Message   ListedChannelMessage
 	Created   bool
 	Mentioned []string
+	// Replies are the agents' replies the message started (pending, in
+	// queue order); none for a retry.
+	Replies []ari.ChannelReply
 }
 
 // SendChannelMessage stores a member's message at the channel's next seq.
@@ -72,6 +80,7 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 	}
 	var id string
 	var mentioned []string
+	var replies []ari.ChannelReply
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
 		var one int
 		err := tx.QueryRow(ctx, `select 1 from channels ch
@@ -95,7 +104,12 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 		if mentioned, err = recordMentions(ctx, tx, in.UserID, in.ChannelID, seq, in.Content); err != nil {
 			return err
 		}
-		_, err = ClaimChannelAttachments(ctx, tx, in.UserID, id, in.Attachments)
+		if _, err := ClaimChannelAttachments(ctx, tx, in.UserID, id, in.Attachments); err != nil {
+			return err
+		}
+		if in.Deployment != "" && strings.Contains(in.Content, "@") {
+			replies, err = mentionReplies(ctx, tx, in.ChannelID, id, in.Content, "", in.Deployment, nil, 0)
+		}
 		return err
 	})
 	if IsUniqueViolation(err, "channel_messages_client_id_uq") {
@@ -109,7 +123,7 @@ func (db *DB) SendChannelMessage(ctx context.Context, in NewChannelMessage) (Cha
 		return ChannelSend{}, err
 	}
 	m, err := db.channelMessage(ctx, `m.id = $1`, id)
-	return ChannelSend{Message: m, Created: true, Mentioned: mentioned}, err
+	return ChannelSend{Message: m, Created: true, Mentioned: mentioned, Replies: replies}, err
 }
 
 func (db *DB) channelMessageByClientID(ctx context.Context, userID, clientMessageID string) (ListedChannelMessage, error) {

@@ -24,9 +24,10 @@ var rowTypes = map[string]any{
 	"community_bans": ari.CommunityBan{}, "community_invites": ari.CommunityInvite{}, "community_agents": ari.CommunityAgent{},
 	"channel_agents": ari.ChannelAgent{}, "channel_reads": ari.ChannelRead{}, "channel_message_reactions": ari.ChannelMessageReaction{},
 	"channel_mentions": ari.ChannelMention{}, "input_requests": ari.InputRequest{},
-	"app_sessions":   ari.AppSession{},
-	"app_tool_calls": ari.AppToolCall{},
-	"app_events":     ari.AppEvent{},
+	"app_sessions":    ari.AppSession{},
+	"app_tool_calls":  ari.AppToolCall{},
+	"app_events":      ari.AppEvent{},
+	"channel_replies": ari.ChannelReply{},
 }
 
 // Columns that deliberately have no field: secrets, derived search vectors,
@@ -35,6 +36,7 @@ var rowTypes = map[string]any{
 // relay deployment runs a reply is the relay's bookkeeping).
 var noField = map[string]bool{
 	"agents.token_hash": true, "messages.search": true, "communities.search": true, "channel_messages.search": true, "messages.relay_deployment": true,
+	"channel_replies.relay_deployment": true, "channel_replies.queue_seq": true,
 	"notification_preferences.user_id": true, "notification_preferences.updated_at": true,
 }
 
