@@ -98,6 +98,15 @@ func TestSpecExamples(t *testing.T) {
 				t.Errorf("stream_chunk example offset %d, want %d", v.Offset, prev)
 			}
 			lastOffset[v.MessageID] = v.Offset + int64(len(v.Delta))
+		case *ChannelStreamChunk:
+			if prev, ok := lastOffset[v.MessageID]; ok && prev != v.Offset {
+				t.Errorf("channel_stream_chunk example offset %d, want %d", v.Offset, prev)
+			}
+			lastOffset[v.MessageID] = v.Offset + int64(len(v.Delta))
+		case *ChannelSubscribed:
+			if s := v.Stream; s != nil && s.Offset != int64(len(s.Content)) {
+				t.Errorf("channel_subscribed.stream example: offset %d for %d bytes", s.Offset, len(s.Content))
+			}
 		case *SyncResult:
 			for _, s := range v.ActiveStreams {
 				if s.Offset != int64(len(s.Content)) {

@@ -88,14 +88,14 @@ type Engine struct {
 	latency *latency // ari_chunk_delivery_seconds
 
 	mu      sync.Mutex
-	driving map[string]string      // reply id → conversation id, marks this instance refreshes
+	driving map[string]string // reply id → conversation id, marks this instance refreshes
 	// chDriving: reply id → channel id, the channel replies' marks this
 	// instance refreshes (channels.go).
 	chDriving map[string]string
-	fanout  map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
-	changed map[string]bool        // conversations whose members left, not yet applied (members.go)
-	losing  map[string]*Task       // reply id → task Lose could not end yet (retryLost)
-	wake    chan struct{}          // RunMembership's signal: changed has entries
+	fanout    map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
+	changed   map[string]bool        // conversations whose members left, not yet applied (members.go)
+	losing    map[string]*Task       // reply id → task Lose could not end yet (retryLost)
+	wake      chan struct{}          // RunMembership's signal: changed has entries
 }
 
 // New returns an engine.

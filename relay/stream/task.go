@@ -28,10 +28,10 @@ type Task struct {
 	// community channel (channels.go): its frames go to the channel's topic.
 	ChannelID string
 	AgentID   string
-	to             *recipients
-	Text           string // accepted so far (the reader's view); see accept
-	first          bool
-	text           strings.Builder // Text's storage, grown in place
+	to        *recipients
+	Text      string // accepted so far (the reader's view); see accept
+	first     bool
+	text      strings.Builder // Text's storage, grown in place
 
 	sent    int64       // bytes in stream:{id} as this instance knows it; the sender's
 	touched time.Time   // when the sender last noted activity in the meta

@@ -207,6 +207,13 @@ export interface TaskRegenerate {
   previousReplyId: string;
   previousContent: string;
 }
+/** Set on a task from a community channel (section 18): conversationId is then "". */
+export interface TaskChannel {
+  id: string;
+  name: string;
+  communityId: string;
+  communityName: string;
+}
 export interface TaskFrame {
   type: "task";
   taskId: string;
@@ -217,6 +224,7 @@ export interface TaskFrame {
   tools?: Tool[];
   chain?: TaskChain;
   regenerate?: TaskRegenerate;
+  channel?: TaskChannel;
 }
 export interface TaskCancelFrame {
   type: "task_cancel";

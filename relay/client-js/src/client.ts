@@ -2,6 +2,7 @@ import {
   PROTOCOL,
   decodeFromRelay,
   type ChannelEventFrame,
+  type ChannelStreamFrame,
   type ChannelSubscribedFrame,
   type ChannelUnsubscribedFrame,
   type ChannelMessageAckFrame,
@@ -108,7 +109,7 @@ export interface ClientEvents {
    * A community channel this client follows (subscribeChannel): subscribed (fetch history up to lastSeq),
    * unsubscribed (and why), or one of its events.
    */
-  channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame | ChannelMessageAckFrame;
+  channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame | ChannelMessageAckFrame | ChannelStreamFrame;
 }
 
 /** Why an input request left `inputs`. */
@@ -664,6 +665,11 @@ export class AriClient {
         return;
       case "channel_subscribed":
       case "channel_message_ack": // the answer to a channel_send
+      case "channel_stream_start":
+      case "channel_stream_chunk":
+      case "channel_stream_status":
+      case "channel_stream_end":
+      case "channel_chain_limit":
       case "channel_message_new":
       case "channel_message_deleted":
       case "channel_reaction_added":

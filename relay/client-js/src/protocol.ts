@@ -164,7 +164,63 @@ export interface ChannelSubscribedFrame {
   communityId: string;
   lastSeq: number;
   lastReadSeq: number;
+  /** The agent reply streaming in the channel when the subscription took effect. */
+  stream?: ChannelStream;
 }
+/** An agent reply in flight in a channel: its text so far, offset bytes long. */
+export interface ChannelStream {
+  messageId: string;
+  agentId: string;
+  content: string;
+  offset: number;
+  status?: ReplyStatus;
+}
+export interface ChannelStreamStartFrame {
+  type: "channel_stream_start";
+  channelId: string;
+  messageId: string;
+  agentId: string;
+  replyToId: string;
+  chainHop?: number;
+  chainRootId?: string;
+}
+export interface ChannelStreamChunkFrame {
+  type: "channel_stream_chunk";
+  channelId: string;
+  messageId: string;
+  delta: string;
+  offset: number;
+}
+export interface ChannelStreamStatusFrame {
+  type: "channel_stream_status";
+  channelId: string;
+  messageId: string;
+  state: AgentState;
+  label?: string;
+}
+export interface ChannelStreamEndFrame {
+  type: "channel_stream_end";
+  channelId: string;
+  messageId: string;
+  status: StreamEndStatus;
+  content: string;
+  /** The saved channel message's seq; 0 when nothing was saved. */
+  seq: number;
+  error?: { code: string; message: string };
+}
+export interface ChannelChainLimitFrame {
+  type: "channel_chain_limit";
+  channelId: string;
+  messageId: string;
+  hops: number;
+}
+/** The frames of agents' replies in a channel (section 18, "Agents in channels"). */
+export type ChannelStreamFrame =
+  | ChannelStreamStartFrame
+  | ChannelStreamChunkFrame
+  | ChannelStreamStatusFrame
+  | ChannelStreamEndFrame
+  | ChannelChainLimitFrame;
 export interface ChannelUnsubscribedFrame {
   type: "channel_unsubscribed";
   channelId: string;
@@ -455,6 +511,7 @@ export type RelayToClient =
   | ChannelSubscribedFrame
   | ChannelUnsubscribedFrame
   | ChannelMessageAckFrame
+  | ChannelStreamFrame
   | ChannelEventFrame
   | EventFrame;
 
@@ -481,6 +538,11 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   channel_subscribed: { channelId: "string", communityId: "string", lastSeq: "number", lastReadSeq: "number" },
   channel_unsubscribed: { channelId: "string", reason: "string" },
   channel_message_ack: { clientMessageId: "string", message: "object" },
+  channel_stream_start: { channelId: "string", messageId: "string", agentId: "string", replyToId: "string" },
+  channel_stream_chunk: { channelId: "string", messageId: "string", delta: "string", offset: "number" },
+  channel_stream_status: { channelId: "string", messageId: "string", state: "string" },
+  channel_stream_end: { channelId: "string", messageId: "string", status: "string", content: "string", seq: "number" },
+  channel_chain_limit: { channelId: "string", messageId: "string", hops: "number" },
 };
 const channelEventTypes = new Set<string>(CHANNEL_EVENT_TYPES);
 
