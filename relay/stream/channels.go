@@ -461,8 +461,9 @@ func (e *Engine) sweepChannel(ctx context.Context, channelID string, replies []s
 }
 
 // forgetDeletedChannels stops driving channel replies whose rows are gone
-// (their channel was deleted): the buffer is closed, the mark released and
-// the agent told to stop.
+// (their channel or their agent was deleted): the buffer is closed, the
+// subscribers told (channel_stream_end error, nothing saved), the mark
+// released, the queue moved on and the agent told to stop.
 func (e *Engine) forgetDeletedChannels(ctx context.Context, open []store.OpenChannelReply) {
 	isOpen := make(map[string]bool, len(open))
 	for _, r := range open {
@@ -484,8 +485,17 @@ func (e *Engine) forgetDeletedChannels(ctx context.Context, open []store.OpenCha
 			continue
 		}
 		agentID, _ := e.d.Redis.HGet(ctx, e.d.Keys.StreamMeta(id), "agent").Result()
-		_ = endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(id), e.d.Keys.StreamMeta(id)}, int(kv.StreamTTL/time.Second)).Err()
+		res, _ := endScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(id), e.d.Keys.StreamMeta(id)}, int(kv.StreamTTL/time.Second)).StringSlice()
+		text := ""
+		if len(res) > 0 {
+			text = res[0]
+		}
+		if err := e.toChannel(ctx, ch, &protocol.ChannelStreamEnd{ChannelID: ch, MessageID: id, Status: ari.StatusError, Content: text,
+			Error: &protocol.StreamError{Code: protocol.StreamErrAgentOffline, Message: "the reply no longer exists: its agent or channel was deleted"}}); err != nil {
+			e.d.Log.Warn("relay announce dropped channel reply", "reply", id, "err", err)
+		}
 		e.releaseChannel(ctx, ch, id)
+		e.AdvanceChannel(ctx, ch)
 		if agentID != "" {
 			e.cancelTask(ctx, agentID, id, protocol.CancelConversationDeleted)
 		}
