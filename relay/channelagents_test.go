@@ -472,3 +472,39 @@ func TestChannelAgentChainStopsAtTheBudget(t *testing.T) {
 		t.Fatalf("%d replies (%v), want 5", n, err)
 	}
 }
+
+// A mention sent over the socket (channel_send, not REST) starts the agent's
+// reply the same way: the relay queues it as the REST route does, and the
+// subscriber on the other instance sees it stream and end.
+func TestChannelSendOverSocketMentionStartsTheReply(t *testing.T) {
+	w := newChannelWorld(t, nil)
+	echoID, echoToken := w.agent(t, "Echo Bot", true, true)
+	agent := dialAgent(t, w.b, echoToken)
+	pa, pb := dialClient(t, w.a, w.ada), dialClient(t, w.b, w.bob)
+	subscribeChannel(t, pa, w.general)
+	subscribeChannel(t, pb, w.general)
+
+	pb.send(map[string]any{"type": "channel_send", "channelId": w.general, "content": "@echo-bot über den Socket", "clientMessageId": "sock-1"})
+	ack := pb.expect("channel_message_ack")
+	msgID := ack.obj("message").str("id")
+	task := agent.expect("task")
+	replyID := task.str("taskId")
+	if task.obj("channel").str("id") != w.general || task.obj("message").str("id") != msgID {
+		t.Fatalf("task = %v, want a channel task answering %s", task, msgID)
+	}
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": replyID, "content": "angekommen", "mode": "delta"})
+	agent.send(map[string]any{"type": "agent_complete", "taskId": replyID})
+	start := pa.expectWhere("channel_stream_start", func(f frame) bool { return f.str("messageId") == replyID })
+	if start.str("agentId") != echoID || start.str("replyToId") != msgID {
+		t.Fatalf("channel_stream_start = %v", start)
+	}
+	if a := collectChannel(pa, replyID, nil); string(a.text) != "angekommen" || a.ended.str("status") != "complete" {
+		t.Fatalf("assembled %q, end %v", a.text, a.ended)
+	}
+	// A retry of the same send starts nothing more.
+	pb.send(map[string]any{"type": "channel_send", "channelId": w.general, "content": "@echo-bot über den Socket", "clientMessageId": "sock-1"})
+	if again := pb.expect("channel_message_ack"); again.obj("message").str("id") != msgID {
+		t.Fatalf("retry ack = %v", again)
+	}
+	agent.pingPast("task")
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/events"
 	"github.com/ari-chat/ari-server/shared/pushtrigger"
+	"github.com/ari-chat/ari-server/shared/relayjob"
 	"github.com/ari-chat/ari-server/shared/storage"
 	"github.com/ari-chat/ari-server/shared/store"
 )
@@ -30,7 +31,8 @@ func (ss *session) channelSend(ctx context.Context, f *protocol.ChannelSend) {
 		return // the socket is closing with 4001
 	}
 	s, err := d.DB.SendChannelMessage(ctx, store.NewChannelMessage{UserID: ss.user.ID, ChannelID: f.ChannelID,
-		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments})
+		Content: f.Content, ClientMessageID: f.ClientMessageID, Attachments: f.Attachments,
+		Deployment: d.Keys.Prefix}) // replies of the agents it @mentions run on this deployment
 	var ae *ari.Error
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -71,6 +73,18 @@ func (ss *session) channelSend(ctx context.Context, f *protocol.ChannelSend) {
 	if err != nil {
 		// Stored: subscribers find it in the channel's history.
 		d.Log.Warn("relay channel send: publishing", "channel", f.ChannelID, "err", err)
+	}
+	if len(s.Replies) > 0 {
+		// The same hand-off as the REST route's: queued in the channel's
+		// order, and whichever instance takes the job starts the head.
+		ids := make([]string, len(s.Replies))
+		for i, rp := range s.Replies {
+			ids[i] = rp.ID
+		}
+		jobs := relayjob.Client{Redis: d.Redis, Keys: d.Keys}
+		if err := jobs.QueueChannelReplies(context.WithoutCancel(ctx), f.ChannelID, ids); err != nil {
+			d.Log.Warn("relay channel send: queueing replies", "channel", f.ChannelID, "err", err)
+		}
 	}
 	if d.Push != nil && len(s.Mentioned) > 0 {
 		d.Push.ChannelMention(pushtrigger.ChannelMention{ChannelID: f.ChannelID, MessageID: s.Message.ID,
