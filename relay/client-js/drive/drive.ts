@@ -74,6 +74,76 @@ async function nextLine(): Promise<string> {
 }
 
 const scenarios: Record<string, () => Promise<void>> = {
+  // Community channels (section 18) across two relay instances: Ada on the
+  // first, Bob on the second (then the first); an outsider is refused. Ada's
+  // message @mentions the agent; both follow its reply by offset. The test
+  // SIGKILLs Bob's instance mid-reply: Bob subscribes again on the other
+  // one, resumes from channel_subscribed.stream, and sends a message while
+  // away that is stored once.
+  async channels() {
+    const channelId = process.env.CHANNEL_ID ?? "";
+    const make = (u: string[], tok: string) =>
+      new AriClient({ url: u, token: tok, WebSocket: WebSocket as unknown as WebSocketConstructor, backoff: { initialMs: 50, maxMs: 400 } });
+    const ada = make([urls[0]!], token);
+    const bob = make([urls[1]!, urls[0]!], process.env.TOKEN2 ?? "");
+    const outsider = make([urls[1]!], process.env.TOKEN3 ?? "");
+    const subscribed = (c: AriClient) =>
+      new Promise<void>((resolve) => {
+        const off = c.on("channel", (f) => {
+          if (f.type === "channel_subscribed" && f.channelId === channelId) {
+            off();
+            resolve();
+          }
+        });
+      });
+    const refused = new Promise<string>((resolve) => outsider.on("error", (f) => f.ref === channelId && resolve(f.code)));
+    const both = Promise.all([subscribed(ada), subscribed(bob)]);
+    for (const c of [ada, bob, outsider]) {
+      c.connect();
+      c.subscribeChannel(channelId);
+    }
+    await both;
+    emit("outsider", { code: await refused });
+    outsider.close();
+
+    const ack = await ada.sendChannel(channelId, process.env.MESSAGE ?? "@counter zähl", { clientMessageId: "cm-ada-1" });
+    emit("acked", { seq: ack.message.seq });
+    // The reply to Ada's message, on one client: its id once started, its end.
+    const replyOf = (c: AriClient) => {
+      let id = "";
+      let announced = false;
+      return new Promise<{ content: string; status: string; seq: number; away: boolean }>((resolve) => {
+        c.on("channelStream", (s) => {
+          if (!id && s.replyToId === ack.message.id) id = s.messageId;
+          if (s.messageId !== id) return;
+          if (c === bob && !announced && s.bytes > 0) {
+            announced = true;
+            emit("streaming", { bytes: s.bytes });
+          }
+          if (s.status !== "streaming") resolve({ content: s.content, status: s.status, seq: s.seq ?? 0, away: s.endedWhileAway ?? false });
+          else if (s.endedWhileAway) resolve({ content: s.content, status: "away", seq: 0, away: true });
+        });
+      });
+    };
+    const adaReply = replyOf(ada);
+    const bobReply = replyOf(bob);
+    let second: Promise<unknown> | undefined;
+    const states: string[] = [];
+    bob.on("state", ({ state }) => {
+      states.push(state);
+      if (state === "reconnecting" && !second) {
+        emit("state", { state });
+        second = bob.sendChannel(channelId, "noch eins", { clientMessageId: "cm-bob-1" });
+      }
+    });
+    const [a, b] = await Promise.all([adaReply, bobReply]);
+    emit("reply", { ada: a, bob: b });
+    const secondAck = (await second) as { message: { id: string; seq: number } } | undefined;
+    emit("second", { acked: secondAck?.message.id ?? null, seq: secondAck?.message.seq ?? null, states });
+    ada.close();
+    bob.close();
+  },
+
   // A page on another site: no cookie, no bearer; a fresh socket ticket
   // (asked of the test, which issues it as POST /api/auth/socket-ticket
   // does) for each connect. The test SIGKILLs the first instance in between.

@@ -6,6 +6,8 @@ import {
   type ChannelSubscribedFrame,
   type ChannelUnsubscribedFrame,
   type ChannelMessageAckFrame,
+  type ChannelSendFrame,
+  type ChannelStreamChunkFrame,
   type ClientToRelay,
   type ConversationState,
   type ErrorFrame,
@@ -24,7 +26,7 @@ import {
   type SendMessageFrame,
   type SyncResultFrame,
 } from "./protocol.js";
-import { applyChunk, applyResume, utf8Length, type StreamState } from "./streams.js";
+import { applyChunk, applyResume, utf8Length, type ChannelStreamState, type StreamState } from "./streams.js";
 
 /** The part of the WHATWG WebSocket the client uses; browsers' and the `ws` package's both have it. */
 export interface WebSocketLike {
@@ -110,6 +112,13 @@ export interface ClientEvents {
    * unsubscribed (and why), or one of its events.
    */
   channel: ChannelSubscribedFrame | ChannelUnsubscribedFrame | ChannelEventFrame | ChannelMessageAckFrame | ChannelStreamFrame;
+  /**
+   * An agent reply in a followed channel changed: started, grew (assembled
+   * by byte offset, resumed from channel_subscribed.stream after a
+   * reconnect), got a status, ended, or ended while the channel was not
+   * followed (endedWhileAway). `channelStreams` holds them.
+   */
+  channelStream: ChannelStreamState;
 }
 
 /** Why an input request left `inputs`. */
@@ -123,8 +132,8 @@ export interface InputClosed {
 type Listener<T> = (v: T) => void;
 
 interface Outgoing {
-  frame: SendMessageFrame;
-  resolve: (a: MessageAckFrame) => void;
+  frame: SendMessageFrame | ChannelSendFrame;
+  resolve: (a: MessageAckFrame | ChannelMessageAckFrame) => void;
   reject: (e: unknown) => void;
   timer?: ReturnType<typeof setTimeout>;
 }
@@ -181,6 +190,8 @@ export class AriClient {
    * only by a greater version.
    */
   readonly appSessions = new Map<string, AppSession>();
+  /** Agent replies in the channels this client follows, by messageId (section 18, "Agents in channels"). */
+  readonly channelStreams = new Map<string, ChannelStreamState>();
 
   private readonly opts: ClientOptions;
   private readonly urls: string[];
@@ -202,6 +213,11 @@ export class AriClient {
   private readonly cancels = new Set<string>();
   // community channels followed (section 18), subscribed again on every connect
   private readonly channels = new Set<string>();
+  // channels whose channel_subscribed came on this socket; chunks of a
+  // channel that is not live yet wait for it (they may come just before it)
+  private readonly channelsLive = new Set<string>();
+  private readonly channelChunks = new Map<string, ChannelStreamChunkFrame[]>();
+  private readonly channelEnded: string[] = [];
   private readonly readMarks = new Map<string, number>();
   private readonly cursors = new Map<string, number>();
   private focused: string | null = null;
@@ -282,10 +298,27 @@ export class AriClient {
    * once; other refusals reject with a RelayError.
    */
   send(conversationId: string, content: string, opts: { attachments?: string[]; clientMessageId?: string } = {}): Promise<MessageAckFrame> {
-    const clientMessageId = opts.clientMessageId ?? newId();
-    const frame: SendMessageFrame = { type: "send_message", conversationId, content, clientMessageId };
+    const frame: SendMessageFrame = { type: "send_message", conversationId, content, clientMessageId: opts.clientMessageId ?? newId() };
     if (opts.attachments && opts.attachments.length > 0) frame.attachments = opts.attachments;
-    const existing = this.outbox.get(clientMessageId);
+    return this.post(frame) as Promise<MessageAckFrame>;
+  }
+
+  /**
+   * sendChannel posts a message to a community channel (channel_send,
+   * section 18) and resolves with its channel_message_ack; retried like
+   * send, under the same clientMessageId, so it is stored once. A message
+   * that @mentions agents of the channel starts their replies
+   * (`channelStream` news, for a channel this client follows).
+   */
+  sendChannel(channelId: string, content: string, opts: { attachments?: string[]; clientMessageId?: string } = {}): Promise<ChannelMessageAckFrame> {
+    const frame: ChannelSendFrame = { type: "channel_send", channelId, content, clientMessageId: opts.clientMessageId ?? newId() };
+    if (opts.attachments && opts.attachments.length > 0) frame.attachments = opts.attachments;
+    return this.post(frame) as Promise<ChannelMessageAckFrame>;
+  }
+
+  // post sends a message frame and keeps it until its ack (re-sent after a reconnect).
+  private post(frame: SendMessageFrame | ChannelSendFrame): Promise<MessageAckFrame | ChannelMessageAckFrame> {
+    const existing = this.outbox.get(frame.clientMessageId);
     if (existing) return new Promise((resolve, reject) => {
       const prev = existing.resolve;
       const prevReject = existing.reject;
@@ -293,7 +326,7 @@ export class AriClient {
       existing.reject = (e) => (prevReject(e), reject(e));
     });
     return new Promise((resolve, reject) => {
-      this.outbox.set(clientMessageId, { frame, resolve, reject });
+      this.outbox.set(frame.clientMessageId, { frame, resolve, reject });
       this.write(frame);
     });
   }
@@ -414,6 +447,8 @@ export class AriClient {
 
   unsubscribeChannel(channelId: string): void {
     this.channels.delete(channelId);
+    this.channelsLive.delete(channelId);
+    this.channelChunks.delete(channelId);
     this.write({ type: "channel_unsubscribe", channelId });
   }
 
@@ -514,6 +549,8 @@ export class AriClient {
     this.cancels.clear();
     for (const [conversationId, seq] of this.readMarks) this.write({ type: "mark_read", conversationId, seq });
     this.readMarks.clear();
+    this.channelsLive.clear();
+    this.channelChunks.clear();
     for (const channelId of this.channels) this.write({ type: "channel_subscribe", channelId });
   }
 
@@ -659,16 +696,65 @@ export class AriClient {
         return this.refused(f);
       case "channel_unsubscribed":
         // removed or deleted: gone for good; interrupted: subscribe again (history past lastSeq fills the gap).
+        this.channelsLive.delete(f.channelId);
+        this.channelChunks.delete(f.channelId);
         if (f.reason === "interrupted" && this.channels.has(f.channelId)) this.write({ type: "channel_subscribe", channelId: f.channelId });
         else if (f.reason !== "requested") this.channels.delete(f.channelId);
         this.emit("channel", f);
         return;
       case "channel_subscribed":
-      case "channel_message_ack": // the answer to a channel_send
-      case "channel_stream_start":
+        this.channelSubscribed(f);
+        this.emit("channel", f);
+        return;
+      case "channel_message_ack": {
+        // the answer to a channel_send
+        const o = this.outbox.get(f.clientMessageId);
+        if (o) {
+          clearTimeout(o.timer);
+          this.outbox.delete(f.clientMessageId);
+          o.resolve(f);
+        }
+        this.emit("channel", f);
+        return;
+      }
+      case "channel_stream_start": {
+        const s = this.channelStream(f.messageId, f.channelId);
+        s.agentId = f.agentId;
+        s.replyToId = f.replyToId;
+        if (f.chainHop !== undefined) s.chainHop = f.chainHop;
+        if (f.chainRootId !== undefined) s.chainRootId = f.chainRootId;
+        this.emit("channelStream", s);
+        this.emit("channel", f);
+        return;
+      }
       case "channel_stream_chunk":
-      case "channel_stream_status":
-      case "channel_stream_end":
+        this.channelChunk(f);
+        this.emit("channel", f);
+        return;
+      case "channel_stream_status": {
+        const s = this.channelStream(f.messageId, f.channelId);
+        if (s.status === "streaming") {
+          s.agentStatus = f.label === undefined ? { state: f.state } : { state: f.state, label: f.label };
+          this.emit("channelStream", s);
+        }
+        this.emit("channel", f);
+        return;
+      }
+      case "channel_stream_end": {
+        const s = this.channelStream(f.messageId, f.channelId);
+        if (s.status === "streaming") {
+          s.status = f.status;
+          s.content = f.content; // authoritative, whatever was assembled
+          s.bytes = utf8Length(f.content);
+          s.seq = f.seq;
+          delete s.agentStatus;
+          if (f.error) s.error = f.error;
+          this.emit("channelStream", s);
+          this.endedChannelStream(s.messageId);
+        }
+        this.emit("channel", f);
+        return;
+      }
       case "channel_chain_limit":
       case "channel_message_new":
       case "channel_message_deleted":
@@ -850,6 +936,66 @@ export class AriClient {
     if (!request) return;
     this.inputs.delete(requestId);
     this.emit("inputClosed", resolved ? { request, state, resolved } : { request, state });
+  }
+
+  // channelSubscribed: the channel is live on this socket. Its reply in
+  // flight (stream) is resumed, replies held as streaming that it no longer
+  // shows ended meanwhile, and chunks that came before it are applied.
+  private channelSubscribed(f: ChannelSubscribedFrame): void {
+    this.channelsLive.add(f.channelId);
+    if (f.stream) {
+      const s = this.channelStream(f.stream.messageId, f.channelId);
+      s.agentId = f.stream.agentId;
+      applyResume(s, f.stream.content, f.stream.offset);
+      if (f.stream.status) s.agentStatus = f.stream.status;
+      this.emit("channelStream", s);
+    }
+    for (const s of this.channelStreams.values()) {
+      if (s.channelId === f.channelId && s.status === "streaming" && !s.endedWhileAway && s.messageId !== f.stream?.messageId) {
+        // As for a conversation's reply (StreamState.endedWhileAway): its
+        // end is in the channel's history, past the lastSeq held.
+        s.endedWhileAway = true;
+        delete s.agentStatus;
+        this.emit("channelStream", s);
+        this.endedChannelStream(s.messageId);
+      }
+    }
+    const held = this.channelChunks.get(f.channelId) ?? [];
+    this.channelChunks.delete(f.channelId);
+    for (const c of held) this.channelChunk(c);
+  }
+
+  // channelChunk applies a chunk by offset; before the channel is live, or
+  // past a gap, it waits for channel_subscribed (a gap subscribes again).
+  private channelChunk(f: ChannelStreamChunkFrame): void {
+    if (!this.channelsLive.has(f.channelId)) {
+      const held = this.channelChunks.get(f.channelId) ?? [];
+      held.push(f);
+      this.channelChunks.set(f.channelId, held);
+      return;
+    }
+    const s = this.channelStream(f.messageId, f.channelId);
+    const r = applyChunk(s, f.offset, f.delta);
+    if (r === "applied") this.emit("channelStream", s);
+    else if (r === "gap" && this.channels.has(f.channelId)) {
+      this.channelsLive.delete(f.channelId);
+      this.channelChunks.set(f.channelId, [f]);
+      this.write({ type: "channel_subscribe", channelId: f.channelId });
+    }
+  }
+
+  private channelStream(messageId: string, channelId: string): ChannelStreamState {
+    let s = this.channelStreams.get(messageId);
+    if (!s) {
+      s = { messageId, channelId, content: "", bytes: 0, status: "streaming" };
+      this.channelStreams.set(messageId, s);
+    }
+    return s;
+  }
+
+  private endedChannelStream(messageId: string): void {
+    this.channelEnded.push(messageId);
+    while (this.channelEnded.length > ENDED_STREAMS) this.channelStreams.delete(this.channelEnded.shift()!);
   }
 
   // endedStream bounds what a long-lived page keeps: the newest ended replies stay

@@ -64,12 +64,43 @@ export function skipBytes(s: string, bytes: number): number {
 
 export type ChunkResult = "applied" | "duplicate" | "gap" | "ended";
 
+/** What applyChunk and applyResume need of a reply: a conversation's (StreamState) or a channel's (ChannelStreamState). */
+export type Assembling = Pick<StreamState, "content" | "bytes" | "status">;
+
+/** One agent reply in a community channel (section 18) as the client holds it. */
+export interface ChannelStreamState {
+  messageId: string;
+  channelId: string;
+  agentId?: string;
+  replyToId?: string;
+  chainHop?: number;
+  chainRootId?: string;
+  /** The text so far; after channel_stream_end, the saved text. */
+  content: string;
+  /** content's UTF-8 byte length. */
+  bytes: number;
+  status: StreamStatusName;
+  /** The saved channel message's seq (channel_stream_end; 0 when nothing was saved). */
+  seq?: number;
+  error?: { code: string; message: string };
+  /** The agent's latest channel_stream_status while streaming. */
+  agentStatus?: ReplyStatus;
+  /**
+   * True when the reply was streaming before the channel was subscribed
+   * again (a reconnect, an interrupted subscription) and channel_subscribed
+   * no longer shows it: it ended meanwhile (`status` stays "streaming"); its
+   * final text is in the channel's history past the lastSeq held (a message
+   * with this id, when it had text).
+   */
+  endedWhileAway?: boolean;
+}
+
 /**
  * applyChunk applies one stream_chunk to a reply by the rule of section 11:
  * drop what is already held, append the part past it, report a gap (the
  * caller syncs again). Chunks after stream_end are ignored.
  */
-export function applyChunk(s: StreamState, offset: number, delta: string): ChunkResult {
+export function applyChunk(s: Assembling, offset: number, delta: string): ChunkResult {
   if (s.status !== "streaming") return "ended";
   const n = utf8Length(delta);
   if (offset + n <= s.bytes) return "duplicate";
@@ -80,7 +111,7 @@ export function applyChunk(s: StreamState, offset: number, delta: string): Chunk
 }
 
 /** applyResume takes a sync_result's text so far when it is ahead of what is held. */
-export function applyResume(s: StreamState, content: string, offset: number): void {
+export function applyResume(s: Assembling, content: string, offset: number): void {
   if (s.status !== "streaming" || offset < s.bytes) return;
   s.content = content;
   s.bytes = offset;

@@ -331,3 +331,68 @@ test("app reports: a person's action and an app event resolve with their ack, ar
   await assert.rejects(refused, { name: "RelayError", code: "forbidden_by_mode" });
   c.close();
 });
+
+test("channels: sendChannel resolves with its ack and is re-sent under its id; agent replies assembled by offset, chunks before channel_subscribed kept, resumed after a reconnect, a reply gone meanwhile marked endedWhileAway", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], token: "tok", WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  const news: string[] = [];
+  c.on("channelStream", (s) => news.push(`${s.messageId}:${s.status}:${s.content}${s.endedWhileAway ? ":away" : ""}`));
+  c.connect();
+  const a = await next();
+  a.open();
+  c.subscribeChannel("ch_1");
+  const sent = c.sendChannel("ch_1", "@echo hallo", { clientMessageId: "cm-1" });
+  await tick();
+  assert.deepEqual(a.types().filter((t) => t.startsWith("channel_")), ["channel_subscribe", "channel_send"]);
+  // A chunk that comes just before channel_subscribed waits for it and is applied after its stream.
+  a.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_1", delta: " Tōkyō ", offset: 5 });
+  a.deliver({ type: "channel_subscribed", channelId: "ch_1", communityId: "com", lastSeq: 3, lastReadSeq: 3, stream: { messageId: "r_1", agentId: "ag", content: "Hallo", offset: 5 } });
+  assert.equal(c.channelStreams.get("r_1")?.content, "Hallo Tōkyō ");
+  a.deliver({ type: "channel_message_ack", clientMessageId: "cm-1", message: { id: "m_4", channelId: "ch_1", seq: 4, senderUserId: "u", senderAgentId: null, content: "@echo hallo", createdAt: "2026-03-01T08:30:00.120Z", updatedAt: "2026-03-01T08:30:00.120Z", deleted: false } });
+  const ack = await sent;
+  assert.equal(ack.message.seq, 4);
+  a.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_1", delta: " Tōkyō 17", offset: 5 }); // overlaps what is held
+  assert.equal(c.channelStreams.get("r_1")?.content, "Hallo Tōkyō 17");
+  // A second message is sent while the socket is away, and the reply r_1 ends meanwhile.
+  a.drop();
+  const again = c.sendChannel("ch_1", "noch eins", { clientMessageId: "cm-2" });
+  const b = await next();
+  b.open();
+  await tick();
+  assert.ok(b.types().includes("channel_subscribe"));
+  assert.equal(b.sent.filter((f) => f.type === "channel_send" && f.clientMessageId === "cm-2").length, 1);
+  b.deliver({ type: "channel_stream_start", channelId: "ch_1", messageId: "r_2", agentId: "ag", replyToId: "m_5" });
+  b.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_2", delta: "Ja", offset: 0 }); // before channel_subscribed
+  b.deliver({ type: "channel_subscribed", channelId: "ch_1", communityId: "com", lastSeq: 6, lastReadSeq: 4, stream: { messageId: "r_2", agentId: "ag", content: "", offset: 0 } });
+  assert.equal(c.channelStreams.get("r_1")?.endedWhileAway, true);
+  b.deliver({ type: "channel_message_ack", clientMessageId: "cm-2", message: { id: "m_5", channelId: "ch_1", seq: 5, senderUserId: "u", senderAgentId: null, content: "noch eins", createdAt: "2026-03-01T08:30:00.120Z", updatedAt: "2026-03-01T08:30:00.120Z", deleted: false } });
+  assert.equal((await again).message.id, "m_5");
+  b.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_2", delta: "Ja, gern.", offset: 0 });
+  b.deliver({ type: "channel_stream_end", channelId: "ch_1", messageId: "r_2", status: "complete", content: "Ja, gern.", seq: 7 });
+  b.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_2", delta: "spät", offset: 10 }); // after its end: ignored
+  const r2 = c.channelStreams.get("r_2");
+  assert.equal(r2?.status, "complete");
+  assert.equal(r2?.content, "Ja, gern.");
+  assert.equal(r2?.seq, 7);
+  // A gap asks for the channel again; the chunk waits for the new channel_subscribed.
+  b.deliver({ type: "channel_stream_start", channelId: "ch_1", messageId: "r_3", agentId: "ag", replyToId: "m_5" });
+  b.deliver({ type: "channel_stream_chunk", channelId: "ch_1", messageId: "r_3", delta: "z", offset: 9 });
+  assert.equal(b.sent.filter((f) => f.type === "channel_subscribe").length, 2);
+  b.deliver({ type: "channel_subscribed", channelId: "ch_1", communityId: "com", lastSeq: 7, lastReadSeq: 4, stream: { messageId: "r_3", agentId: "ag", content: "abcdefghi", offset: 9 } });
+  assert.equal(c.channelStreams.get("r_3")?.content, "abcdefghiz");
+  assert.deepEqual(news, [
+    "r_1:streaming:Hallo",
+    "r_1:streaming:Hallo Tōkyō ",
+    "r_1:streaming:Hallo Tōkyō 17",
+    "r_2:streaming:",
+    "r_2:streaming:",
+    "r_1:streaming:Hallo Tōkyō 17:away",
+    "r_2:streaming:Ja",
+    "r_2:streaming:Ja, gern.",
+    "r_2:complete:Ja, gern.",
+    "r_3:streaming:",
+    "r_3:streaming:abcdefghi",
+    "r_3:streaming:abcdefghiz",
+  ]);
+  c.close();
+});
