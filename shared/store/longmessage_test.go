@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -99,5 +101,27 @@ func TestLongMessagesFitEveryIndex(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `select count(*) from messages where conversation_id = $1
 		and deleted_at is null and not superseded and octet_length(content) <= 256`, conv).Scan(&indexed); err != nil || indexed != len(short) {
 		t.Fatalf("%d short messages (%v), want %d", indexed, err, len(short))
+	}
+
+	// messages_page_short_idx carries every column of a row whose content
+	// and error hold at most 1,024 bytes (migration 00029): the widest such
+	// row, text that does not compress and a client id of the longest kind,
+	// must fit.
+	noise := func(n int) string {
+		b := make([]byte, n/2)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		return hex.EncodeToString(b)
+	}
+	if _, err := db.Pool.Exec(ctx, `insert into messages (conversation_id, seq, role, sender_user_id, content, status, error,
+			client_message_id) values ($1, $2, 'user', $3, $4, 'error', $5, $6)`,
+		conv, seq, u.ID, noise(1000), noise(24), strings.Repeat("i", ari.MaxIDBytes)); err != nil {
+		t.Fatalf("a row of 1,024 bytes of content and error: %v", err)
+	}
+	var paged int
+	if err := db.Pool.QueryRow(ctx, `select count(*) from messages where conversation_id = $1 and seq = $2
+		and octet_length(content) + octet_length(coalesce(error, '')) <= 1024`, conv, seq).Scan(&paged); err != nil || paged != 1 {
+		t.Fatalf("the widest short row is not one the page index takes (%d, %v)", paged, err)
 	}
 }

@@ -92,16 +92,50 @@ type pageRow struct {
 	newer bool // around: the row is at or above the centre
 }
 
+// pageShortBytes bounds the text of a message whose whole row a page reads
+// from messages_page_short_idx (migration 00029, which repeats the number
+// in both index predicates: change all three together). A btree entry holds
+// at most 2,704 bytes: 1,024 bytes of content and error leave room for every
+// other column (ids are at most ari.MaxIDBytes; TestLongMessagesFitEveryIndex
+// stores the widest row the index takes).
+const pageShortBytes = 1024
+
+// pageStored are the stored columns messageColumns and versionsColumn read,
+// all carried by messages_page_short_idx, so a page of short messages is an
+// index-only scan.
+const pageStored = `m.id, m.conversation_id, m.seq, m.role, m.sender_user_id, m.sender_agent_id, m.content,
+	m.status, m.error, m.client_message_id, m.reply_to_id, m.created_at, m.updated_at, m.first_chunk_at,
+	m.completed_at, m.deleted_at, m.version, m.superseded, m.chain_hop, m.chain_root_id`
+
+// pageSize is the expression both page index predicates test.
+const pageSize = `octet_length(m.content) + octet_length(coalesce(m.error, ''))`
+
 // MessagesPage returns a window of the conversation for a member; a
-// conversation the user is not in is ErrNotFound. Every query walks the
-// (conversation_id, seq) unique index from a seq, never an OFFSET.
+// conversation the user is not in is ErrNotFound. Every query walks a
+// (conversation_id, seq) index from a seq, never an OFFSET.
+//
+// A conversation's messages lie about one per heap page (conversations
+// interleave in time), so reading a page of 50 from the heap touched ~51
+// pages, which at a million messages are mostly outside shared_buffers (and
+// at worst on disk). Each side of the window is therefore read in two parts
+// that each stop at the limit, merged by seq: messages of at most
+// pageShortBytes from messages_page_short_idx alone (an index-only scan, a
+// few leaf pages), longer ones from the heap through messages_page_long_idx,
+// which lists only them. local/bench/messages/README.md has the figures.
 func (db *DB) MessagesPage(ctx context.Context, userID, conversationID string, q PageQuery) (MessagePage, error) {
 	if q.Limit <= 0 || q.Limit > MaxPageLimit {
 		return MessagePage{}, fmt.Errorf("store: page limit %d out of range", q.Limit)
 	}
+	short := strconv.Itoa(pageShortBytes)
 	side := func(op, order string, newer bool) string {
-		return `(select ` + pageColumns + `, ` + versionsColumn + `, ` + strconv.FormatBool(newer) + ` from messages m
-			where m.conversation_id = $1 and m.seq ` + op + ` $2 and ` + memberOnly + ` and ($5 or not m.superseded)
+		part := func(size string) string {
+			return `(select ` + pageStored + ` from messages m
+				where m.conversation_id = $1 and m.seq ` + op + ` $2 and ($5 or not m.superseded) and ` + pageSize + ` ` + size + `
+				order by m.seq ` + order + ` limit $4)`
+		}
+		return `(select ` + pageColumns + `, ` + versionsColumn + `, ` + strconv.FormatBool(newer) + `
+			from (` + part("<= "+short) + ` union all ` + part("> "+short) + `) m
+			where ` + memberOnly + `
 			order by m.seq ` + order + ` limit $4)`
 	}
 	var sql string

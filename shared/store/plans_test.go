@@ -72,8 +72,12 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 	if _, err := base.Pool.Exec(ctx, `update messages set client_message_id = 'plan-' || seq where conversation_id = $1 and seq % 10 = 0`, conv); err != nil {
 		t.Fatal(err)
 	}
-	// Some long messages, searched from the heap (messages_search_long_idx).
+	// Some long messages, searched from the heap (messages_search_long_idx),
+	// and some longer still, paged from the heap (messages_page_long_idx).
 	if _, err := base.Pool.Exec(ctx, `update messages set content = repeat(content || ' ', 40) where conversation_id = $1 and seq % 50 = 7`, conv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := base.Pool.Exec(ctx, `update messages set content = repeat(content || ' ', 100) where conversation_id = $1 and seq % 50 = 8`, conv); err != nil {
 		t.Fatal(err)
 	}
 	// Vacuumed, as autovacuum would have: the visibility map is what lets
@@ -105,28 +109,30 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, c := range []struct {
+	type planCase struct {
 		name  string
 		index string
-		node  string // the plan node that must read index, when it matters (a page: an ordered scan that stops at the limit, no bitmap)
+		node  string // the plan node that must read index, when it matters
 		run   func() error
-	}{
-		{"newest page", "messages_conversation_seq_uq", "Index Scan", func() error {
-			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageNewest, Limit: 50})
+	}
+	var cases []planCase
+	// A page is an ordered scan that stops at the limit (no bitmap), its
+	// short messages read from their index alone.
+	for name, q := range map[string]store.PageQuery{
+		"newest page": {Mode: store.PageNewest, Limit: 50},
+		"page before": {Mode: store.PageBefore, Seq: 1500, Limit: 50},
+		"page after":  {Mode: store.PageAfter, Seq: 10, Limit: 50},
+		"page around": {Mode: store.PageAround, Seq: 700, Limit: 50},
+	} {
+		run := func() error {
+			_, err := db.MessagesPage(ctx, u.ID, conv, q)
 			return err
-		}},
-		{"page before", "messages_conversation_seq_uq", "Index Scan", func() error {
-			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageBefore, Seq: 1500, Limit: 50})
-			return err
-		}},
-		{"page after", "messages_conversation_seq_uq", "Index Scan", func() error {
-			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageAfter, Seq: 10, Limit: 50})
-			return err
-		}},
-		{"page around", "messages_conversation_seq_uq", "Index Scan", func() error {
-			_, err := db.MessagesPage(ctx, u.ID, conv, store.PageQuery{Mode: store.PageAround, Seq: 700, Limit: 50})
-			return err
-		}},
+		}
+		cases = append(cases,
+			planCase{name + ", short messages", "messages_page_short_idx", "Index Only Scan", run},
+			planCase{name + ", long messages", "messages_page_long_idx", "Index Scan", run})
+	}
+	for _, c := range append(cases, []planCase{
 		{"retried send by clientMessageId", "messages_client_id_uq", "", func() error {
 			_, err := db.UserSendByClientID(ctx, u.ID, "plan-100")
 			return err
@@ -154,7 +160,7 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 			_, err := db.OpenReplies(ctx, "plan")
 			return err
 		}},
-	} {
+	}...) {
 		t.Run(c.name, func(t *testing.T) {
 			rec.take()
 			if err := c.run(); err != nil {
