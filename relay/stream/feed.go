@@ -15,15 +15,22 @@ import (
 )
 
 // Feed carries one agent socket's chunks to the buffers and to clients. The
-// socket's reader hands each chunk to Chunk and goes on reading; one sender
-// goroutine at a time (started when there is something to send, gone when
-// there is not) takes what has gathered and, for every reply with new text,
-// appends it to stream:{id} and publishes one stream_chunk per member, all in
-// one pipelined round trip. Chunks that arrive while a round trip is in
-// flight go out together in the next one, merged into one delta per reply:
-// a busy socket needs fewer round trips and frames per chunk, an idle one
-// sends each chunk at once. Offsets are exact because this instance is the
-// only writer of a reply's buffer while it holds the agent's socket.
+// socket's reader hands each chunk to Chunk, which gives it to this
+// instance's client sockets at once (one stream_chunk per chunk) and goes on
+// reading; one sender goroutine at a time (started when there is something
+// to send, gone when there is not) takes what has gathered and, for every
+// reply with new text, appends it to stream:{id} and publishes one
+// stream_chunk per member for the other instances, all in one pipelined
+// round trip. Chunks that arrive while a round trip is in flight go out
+// together in the next one, merged into one delta per reply: a busy socket
+// needs fewer round trips and frames per chunk, an idle one sends each chunk
+// at once. Offsets are exact because this instance is the only writer of a
+// reply's buffer while it holds the agent's socket.
+//
+// Local sockets are given each chunk on the reader, not by the sender, so a
+// chunk never waits for the Redis round trip of the batch before it, nor for
+// a hand-off to the sender goroutine: on a busy machine both showed as the
+// local delivery's tail (README, "The relay's tail").
 type Feed struct {
 	e   *Engine
 	ctx context.Context
@@ -84,19 +91,57 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 		t.queuedIn = true
 		f.pending = append(f.pending, t)
 	}
-	if len(t.queued) == 0 && f.ReadAt != nil {
-		t.queuedAt = f.ReadAt()
-	}
 	t.queued = append(t.queued, delta...)
 	f.given++
 	if !f.busy {
 		f.busy = true
 		f.idle = make(chan struct{})
 		f.senders.Add(1)
+		// Started before the sockets are given the chunk: the goroutine
+		// made last runs next on this processor, and that should be a
+		// socket's writer, not the round trip to Redis.
 		go f.send()
 	}
 	f.mu.Unlock()
+	f.deliver(t, delta)
 	return nil
+}
+
+// deliver gives delta, just accepted into t, to this instance's sockets of
+// t's members as a stream_chunk; the sender's published copy skips them.
+// Its offset is where the delta starts in the buffer once what is queued
+// before it is appended (Task.shift follows a buffer another instance also
+// appended to).
+func (f *Feed) deliver(t *Task, delta string) {
+	if delta == "" || t.ChannelID != "" {
+		// A channel's reply reaches even this instance's subscribers
+		// through Redis, after the append (appendDeltas).
+		return
+	}
+	e := f.e
+	offset := int64(len(t.Text)-len(delta)) + t.shift.Load()
+	frame := appendStreamChunk(make([]byte, 0, chunkFrameSize(t, delta)), t.ID, t.ConversationID, delta, offset)
+	var readAt time.Time
+	if f.ReadAt != nil {
+		readAt = f.ReadAt()
+	}
+	timed := !readAt.IsZero()
+	if timed {
+		e.latency.begin(frame, readAt)
+	}
+	given := 0
+	for _, u := range t.to.list() {
+		given += e.d.Hub.Deliver(e.d.Keys.UserChannel(u), frame)
+	}
+	if timed {
+		e.latency.given(frame, given)
+	}
+}
+
+// chunkFrameSize is enough for t's stream_chunk of delta (escapes aside),
+// so that the frame is allocated once.
+func chunkFrameSize(t *Task, delta string) int {
+	return 96 + len(t.ID) + len(t.ConversationID) + len(delta) + len(delta)/8
 }
 
 // Cancelled notes that the agent is being told to stop a task (the reply
@@ -184,10 +229,9 @@ func (f *Feed) send() {
 			return
 		}
 		deltas := make([]string, 0, len(batch))
-		readAt := make([]time.Time, 0, len(batch))
 		kept := batch[:0]
 		for _, t := range batch {
-			d, at := string(t.queued), t.queuedAt
+			d := string(t.queued)
 			t.queued = t.queued[:0]
 			t.queuedIn = false
 			// Text queued behind a delta the buffer lost must not be
@@ -197,14 +241,13 @@ func (f *Feed) send() {
 			}
 			kept = append(kept, t)
 			deltas = append(deltas, d)
-			readAt = append(readAt, at)
 		}
 		batch = kept
 		f.mu.Unlock()
 		if len(batch) == 0 {
 			continue
 		}
-		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas, readAt)
+		errs, firsts := f.e.appendDeltas(f.ctx, batch, deltas, false)
 		if len(firsts) > 0 {
 			// A Postgres round trip; off this path, so that the chunks of
 			// the socket's other replies do not wait for it.
@@ -232,22 +275,19 @@ func (f *Feed) send() {
 // the task's members as a stream_chunk, in one pipelined round trip. The
 // offset is the buffer's length as this instance knows it (Task.sent).
 //
-// This instance's own sockets get the chunk first, straight from here
-// (hub.Deliver), and skip the copy that comes back from Redis; sockets on
-// other instances get the published copy, which follows the append in the
-// pipeline. Either way a socket subscribed before a sync reads the buffers
-// gets every chunk live, in the buffer, or both. When the reply has ended
-// meanwhile (the script refuses), the chunk went out all the same and
-// arrives just before or after stream_end, whose content clients take.
+// This instance's own sockets get the chunk first and skip the copy that
+// comes back from Redis: given here (hub.Deliver) when deliver is set, or
+// already by the caller (Feed.deliver); sockets on other instances get the
+// published copy, which follows the append in the pipeline. Either way a
+// socket subscribed before a sync reads the buffers gets every chunk live,
+// in the buffer, or both. When the reply has ended meanwhile (the script
+// refuses), the chunk went out all the same and arrives just before or after
+// stream_end, whose content clients take.
 //
 // An empty delta only notes activity. The result has one error per task:
 // nil, ErrEnded or a Redis failure. firsts are the replies that got their
 // first text: the caller records it (markFirst).
-//
-// readAt, when given, holds when each delta's oldest text was read from the
-// agent: the frames given to this instance's sockets are timed from then
-// until the last of them has written it (ari_chunk_delivery_seconds).
-func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string, readAt []time.Time) (errs []error, firsts []*Task) {
+func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []string, deliver bool) (errs []error, firsts []*Task) {
 	at := time.Now()
 	now := strconv.FormatInt(at.UnixMilli(), 10)
 	ttl := int(kv.StreamTTL / time.Second)
@@ -277,24 +317,16 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			pipe.SPublish(ctx, e.d.Keys.ChannelTopic(t.ChannelID), appendChannelStreamChunk(nil, t.ChannelID, t.ID, deltas[i], t.sent))
 			continue
 		}
-		// Sized for the frame (escapes aside), so it is allocated once.
-		size := len(skip) + 96 + len(t.ID) + len(t.ConversationID) + len(deltas[i]) + len(deltas[i])/8
+		size := len(skip) + chunkFrameSize(t, deltas[i])
 		payload := appendStreamChunk(append(make([]byte, 0, size), skip...), t.ID, t.ConversationID, deltas[i], t.sent)
 		frame := payload[len(skip):len(payload):len(payload)]
-		timed := readAt != nil && !readAt[i].IsZero()
-		if timed {
-			e.latency.begin(frame, readAt[i])
-		}
-		given := 0
 		for _, u := range t.to.list() {
 			channel := e.d.Keys.UserChannel(u)
-			given += e.d.Hub.Deliver(channel, frame)
+			if deliver {
+				local += e.d.Hub.Deliver(channel, frame)
+			}
 			pipe.SPublish(ctx, channel, payload)
 		}
-		if timed {
-			e.latency.given(frame, given)
-		}
-		local += given
 	}
 	if local > 0 {
 		// Let the writers of the sockets just given a frame run before
@@ -332,6 +364,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			// another instance, still sending): follow the buffer;
 			// stream_end's content settles what clients show.
 			e.d.Log.Warn("relay chunk offset moved", "reply", t.ID, "want", want, "buffer", n)
+			t.shift.Add(n - want)
 		}
 		t.sent = n
 		if !t.first {

@@ -42,9 +42,12 @@ type Task struct {
 	// from it (see Engine.Lose).
 	lost atomic.Bool
 
-	queued   []byte    // Feed: accepted text not yet sent; guarded by Feed.mu
-	queuedIn bool      // Feed: in Feed.pending
-	queuedAt time.Time // Feed: when the agent frame of the oldest queued text was read
+	queued   []byte // Feed: accepted text not yet sent; guarded by Feed.mu
+	queuedIn bool   // Feed: in Feed.pending
+	// shift is how far the buffer's length has moved from Text's (someone
+	// else appended too): Feed.deliver's offsets follow the buffer, as the
+	// published ones do (set by the sender, read by the reader).
+	shift atomic.Int64
 }
 
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
@@ -165,7 +168,7 @@ func merge(t *Task, content, mode string) (string, *End, error) {
 
 // appendDelta buffers and sends one delta and waits for it.
 func (e *Engine) appendDelta(ctx context.Context, t *Task, delta string) error {
-	errs, firsts := e.appendDeltas(ctx, []*Task{t}, []string{delta}, nil)
+	errs, firsts := e.appendDeltas(ctx, []*Task{t}, []string{delta}, true)
 	e.markFirst(ctx, firsts)
 	if errs[0] != nil {
 		return errs[0]
