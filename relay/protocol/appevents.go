@@ -101,7 +101,7 @@ func decodeAppUserAction(o *object) Frame {
 	f.Action = o.str("action", true, maxAppNameBytes)
 	// The bridge checks arguments (an object, size, depth, schema); absent
 	// is {}.
-	f.Arguments = o.raw("arguments", false)
+	f.Arguments = o.kept("arguments")
 	return f
 }
 
@@ -110,7 +110,7 @@ func decodeAppStateEvent(o *object) Frame {
 	f.SessionID = o.id("sessionId", true)
 	f.ID = o.refID("id")
 	f.Event = o.str("event", true, maxAppNameBytes)
-	f.Data = o.raw("data", false) // any JSON value; null is no data
+	f.Data = o.kept("data") // any JSON value; null is no data
 	return f
 }
 

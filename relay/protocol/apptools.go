@@ -87,7 +87,7 @@ func decodeToolCall(o *object) Frame {
 	f.Tool = o.str("tool", true, 256)
 	// The bridge checks arguments (an object, size, depth, schema) and
 	// answers a tool_result; absent is {}.
-	f.Arguments = o.raw("arguments", false)
+	f.Arguments = o.kept("arguments")
 	return f
 }
 
@@ -95,7 +95,7 @@ func decodeAppActionResult(o *object) Frame {
 	f := &AppActionResult{}
 	f.SessionID = o.id("sessionId", true)
 	f.CallID = o.refID("callId")
-	f.Result = o.raw("result", false)
+	f.Result = o.kept("result")
 	if v := o.raw("error", false); v != nil {
 		var e struct {
 			Code    json.RawMessage `json:"code"`

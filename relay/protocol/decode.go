@@ -3,9 +3,9 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/textcheck"
@@ -91,29 +91,114 @@ func decodeWith(data []byte, limit int, decoders map[string]decoder) (Frame, err
 	return f, nil
 }
 
-// envelope splits a frame into its top-level keys.
-func envelope(data []byte) (map[string]json.RawMessage, *Error) {
+// envelope splits a frame into its top-level keys. It decides as
+// json.Unmarshal into a map[string]json.RawMessage did (invalid JSON, a
+// value that is no object, the last of a repeated key wins, keys unescaped)
+// without copying each value and building a map: every chunk an agent
+// streams is a frame (README, "The relay's tail"). The values view data.
+func envelope(data []byte) ([]member, *Error) {
 	// Invalid UTF-8 outside strings fails as JSON here; inside a string it is
 	// left to the text check, which names the field.
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(data, &m); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, &Error{Code: CodeInvalidFrame, Message: "frame must be a JSON object"}
-		}
+	if !json.Valid(data) {
 		return nil, &Error{Code: CodeInvalidJSON, Message: "frame is not valid JSON"}
 	}
-	if m == nil { // the literal null
+	i := skipSpace(data, 0)
+	if data[i] != '{' { // null, an array, a string, a number, a boolean
 		return nil, &Error{Code: CodeInvalidFrame, Message: "frame must be a JSON object"}
 	}
-	return m, nil
+	ms := make([]member, 0, 8)
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return ms, nil
+	}
+	for {
+		end := stringEnd(data, i)
+		key := data[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 || !utf8.Valid(key) {
+			s, _ := jsonString(data[i:end]) // valid: checked above
+			key = []byte(s)
+		}
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		end = valueEnd(data, i)
+		ms = append(ms, member{key: key, value: data[i:end:end]})
+		i = skipSpace(data, end)
+		if data[i] == '}' {
+			return ms, nil
+		}
+		i = skipSpace(data, i+1) // the comma
+	}
+}
+
+// member is one key of a frame (its text, decoded only when it holds an
+// escape) and its value, as they stand in the frame.
+type member struct {
+	key   []byte
+	value json.RawMessage
+}
+
+// The scanners below walk JSON that json.Valid accepted.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string literal starting at i.
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return i
+}
+
+// valueEnd returns the index just past the value starting at i.
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	default: // number, true, false, null
+		for i < len(b) {
+			switch b[i] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				return i
+			}
+			i++
+		}
+		return i
+	}
 }
 
 // object reads typed, checked values out of a frame's keys. The first failure
 // is kept in err and later reads become no-ops, so a decoder reads straight
 // through and checks once.
 type object struct {
-	m   map[string]json.RawMessage
+	m   []member
 	err *Error
 	ref string // the id this frame is about, once read and valid
 }
@@ -130,7 +215,14 @@ func (o *object) raw(key string, required bool) json.RawMessage {
 	if o.err != nil {
 		return nil
 	}
-	v, ok := o.m[key]
+	var v json.RawMessage
+	ok := false
+	for i := len(o.m) - 1; i >= 0; i-- { // the last of a repeated key wins
+		if string(o.m[i].key) == key {
+			v, ok = o.m[i].value, true
+			break
+		}
+	}
 	if !ok || bytes.Equal(v, []byte("null")) {
 		if required {
 			o.fail(key, "is required")
@@ -138,6 +230,12 @@ func (o *object) raw(key string, required bool) json.RawMessage {
 		return nil
 	}
 	return v
+}
+
+// kept is raw for a value the frame keeps: a copy, not a view of the
+// frame's bytes.
+func (o *object) kept(key string) json.RawMessage {
+	return bytes.Clone(o.raw(key, false))
 }
 
 func (o *object) str(key string, required bool, maxBytes int) string {
@@ -148,8 +246,11 @@ func (o *object) strValue(field string, v json.RawMessage, maxBytes int) string 
 	if v == nil {
 		return ""
 	}
-	var s string
-	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+	s, ok := plainString(v)
+	if !ok {
+		s, ok = jsonString(v)
+	}
+	if !ok {
 		o.fail(field, "must be a string")
 		return ""
 	}
@@ -158,6 +259,31 @@ func (o *object) strValue(field string, v json.RawMessage, maxBytes int) string 
 		return ""
 	}
 	return s
+}
+
+// plainString returns the text of v, a JSON string literal that the frame's
+// parse found well formed, when it holds no escape and is valid UTF-8: its
+// bytes are then its text, as encoding/json would decode it, without the
+// decoder's allocations (every agent_chunk's content comes here).
+func plainString(v json.RawMessage) (string, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return "", false
+	}
+	body := v[1 : len(v)-1]
+	if bytes.IndexByte(body, '\\') >= 0 || !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
+}
+
+// jsonString decodes v when it is a JSON string (in a function of its own:
+// the decoder's target escapes to the heap, and only this path needs one).
+func jsonString(v json.RawMessage) (string, bool) {
+	var s string
+	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // id reads an id: 1..MaxIDBytes of [A-Za-z0-9_-]. The charset keeps ids safe

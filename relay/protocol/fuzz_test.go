@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
@@ -64,3 +65,39 @@ func fuzzDecode(f *testing.F, seeds []string, decode func([]byte) (Frame, error)
 func FuzzDecodeClient(f *testing.F) { fuzzDecode(f, clientSeeds, DecodeClient, clientDecoders) }
 
 func FuzzDecodeAgent(f *testing.F) { fuzzDecode(f, agentSeeds, DecodeAgent, agentDecoders) }
+
+// FuzzEnvelope checks the frame splitter decides as json.Unmarshal into a
+// map[string]json.RawMessage does: the same refusals, the same keys (the last
+// of a repeated key wins, escapes decoded), the same value bytes.
+func FuzzEnvelope(f *testing.F) {
+	for _, s := range append(append([]string{`{"a":1,"a":[2,{"b":"}"}]}`, `{"t\u0079pe":"x","\ud800":null}`, ` { } `, `"x"`, `1`, `{"a":"\xff"}`, `{"\xff":1}`}, clientSeeds...), agentSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ms, perr := envelope(data)
+		var want map[string]json.RawMessage
+		err := json.Unmarshal(data, &want)
+		var te *json.UnmarshalTypeError
+		switch {
+		case err != nil && !errors.As(err, &te):
+			if perr == nil || perr.Code != CodeInvalidJSON {
+				t.Fatalf("%q: encoding/json: %v; envelope: %v", data, err, perr)
+			}
+			return
+		case err != nil || want == nil:
+			if perr == nil || perr.Code != CodeInvalidFrame {
+				t.Fatalf("%q: encoding/json: %v (map %v); envelope: %v", data, err, want, perr)
+			}
+			return
+		case perr != nil:
+			t.Fatalf("%q: envelope refused: %v", data, perr)
+		}
+		got := map[string]json.RawMessage{}
+		for _, m := range ms {
+			got[string(m.key)] = m.value
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %q\nwant %q", data, got, want)
+		}
+	})
+}

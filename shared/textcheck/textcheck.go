@@ -90,7 +90,7 @@ func (s *scanner) value(path string) {
 	case '[':
 		s.array(path)
 	case '"':
-		s.str(path)
+		s.str(path, false)
 	default: // number, true, false, null: no strings inside
 		for s.i < len(s.b) {
 			switch s.b[s.i] {
@@ -117,7 +117,7 @@ func (s *scanner) object(path string) {
 			s.bad = true
 			return
 		}
-		key, ok := s.str(path)
+		key, ok := s.str(path, true)
 		if !ok {
 			return
 		}
@@ -176,9 +176,16 @@ func (s *scanner) more(closing byte) bool {
 }
 
 // str checks the string literal at s.i, reporting a problem under path, and
-// returns its decoded text (used for keys).
-func (s *scanner) str(path string) (string, bool) {
+// returns its decoded text when key is set (a key names the path below it).
+// A value's text is not decoded: every frame and body passes here, and its
+// strings are checked as they stand (an escape that encoding/json would
+// refuse is malformed input, as its decoding would find).
+func (s *scanner) str(path string, key bool) (string, bool) {
 	start := s.i
+	// escaped: it holds an escape (a key is decoded by encoding/json);
+	// malformed: a character encoding/json refuses, reported once the rest
+	// of the literal is checked, as decoding it used to be.
+	escaped, malformed := false, false
 	s.i++ // opening quote
 	for s.i < len(s.b) {
 		c := s.b[s.i]
@@ -190,6 +197,16 @@ func (s *scanner) str(path string) (string, bool) {
 				s.issue = &Issue{Field: path, Problem: NotUTF8}
 				return "", false
 			}
+			if malformed {
+				s.bad = true
+				return "", false
+			}
+			if !key {
+				return "", true
+			}
+			if !escaped {
+				return string(lit[1 : len(lit)-1]), true
+			}
 			var out string
 			if json.Unmarshal(lit, &out) != nil {
 				s.bad = true
@@ -199,12 +216,21 @@ func (s *scanner) str(path string) (string, bool) {
 		case c == 0:
 			s.issue = &Issue{Field: path, Problem: HasNUL}
 			return "", false
+		case c < 0x20: // a control character must be escaped in JSON
+			malformed = true
+			s.i++
 		case c == '\\':
+			escaped = true
 			if s.i+1 >= len(s.b) {
 				s.bad = true
 				return "", false
 			}
 			if s.b[s.i+1] != 'u' {
+				switch s.b[s.i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				default:
+					malformed = true
+				}
 				s.i += 2
 				continue
 			}
@@ -244,9 +270,19 @@ func (s *scanner) hex4(at int) (rune, bool) {
 	if at+4 > len(s.b) {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(s.b[at:at+4]), 16, 32)
-	if err != nil {
-		return 0, false
+	var r rune
+	for _, c := range s.b[at : at+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
 	}
-	return rune(n), true
+	return r, true
 }

@@ -88,3 +88,14 @@ func FuzzJSON(f *testing.F) {
 		walk(v)
 	})
 }
+
+// Every socket frame and REST body passes JSON once.
+func BenchmarkJSON(b *testing.B) {
+	doc := []byte(`{"type":"agent_chunk","taskId":"m_01JEXAMPLE0000000000000000","content":"Tokyo is the capital of Japan \u00e9 and \"its\" largest city.","mode":"delta"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if is := JSON(doc); is != nil {
+			b.Fatal(is)
+		}
+	}
+}
