@@ -32,6 +32,14 @@ type Options struct {
 	// writer goroutine (the relay counts frames out by type); it must be
 	// quick and must not keep the frame.
 	Written func(frame []byte)
+	// Join, if set, may join a frame being queued to the last frame still
+	// waiting in the queue (protocol.JoinChunkFrames), so a peer that reads
+	// slower than frames come gets fewer, larger ones rather than a full
+	// queue. The joined frame is written in their place; Joined, if set,
+	// hears of each frame joined into it when it is written (Written hears
+	// of the joined frame itself).
+	Join   func(last, next []byte) ([]byte, bool)
+	Joined func(part []byte)
 }
 
 func (o *Options) defaults() {
@@ -80,6 +88,10 @@ type Conn struct {
 	// writer looks only when someone waits.
 	waiters map[*byte]chan bool
 	nwait   atomic.Int32
+	// parts lists, by the address of a joined frame's first byte, the frames
+	// joined into it (Options.Join); guarded by mu.
+	parts map[*byte][][]byte
+	njoin atomic.Int32 // len(parts), so the writer looks only when there are some
 }
 
 // New wraps an upgraded socket. Call Run to start it.
@@ -112,12 +124,45 @@ func (c *Conn) Send(frame []byte) bool {
 	if c.closed {
 		return false
 	}
+	if c.joinLocked(frame) {
+		return true
+	}
 	if len(c.queue) >= c.opts.QueueSize {
 		c.closeLocked(protocol.CloseSlowConsumer)
 		return false
 	}
 	c.queue = append(c.queue, frame)
 	c.startWriterLocked()
+	return true
+}
+
+// joinLocked joins frame to the last queued frame when Options.Join can;
+// frames someone waits on (SendWait) are never joined. c.mu held.
+func (c *Conn) joinLocked(frame []byte) bool {
+	n := len(c.queue)
+	if c.opts.Join == nil || n == 0 || len(frame) == 0 {
+		return false
+	}
+	last := c.queue[n-1]
+	if len(last) == 0 || c.waiters[&last[0]] != nil || c.waiters[&frame[0]] != nil {
+		return false
+	}
+	joined, ok := c.opts.Join(last, frame)
+	if !ok || len(joined) == 0 {
+		return false
+	}
+	if c.parts == nil {
+		c.parts = map[*byte][][]byte{}
+	}
+	parts, wasJoined := c.parts[&last[0]]
+	if wasJoined {
+		delete(c.parts, &last[0])
+	} else {
+		parts = [][]byte{last}
+	}
+	c.parts[&joined[0]] = append(parts, frame)
+	c.njoin.Store(int32(len(c.parts)))
+	c.queue[n-1] = joined
 	return true
 }
 
@@ -294,6 +339,18 @@ func (c *Conn) write(frame []byte) bool {
 	}
 	if ok && c.opts.Written != nil {
 		c.opts.Written(frame)
+	}
+	if c.njoin.Load() > 0 && len(frame) > 0 {
+		c.mu.Lock()
+		parts := c.parts[&frame[0]]
+		delete(c.parts, &frame[0])
+		c.njoin.Store(int32(len(c.parts)))
+		c.mu.Unlock()
+		if ok && c.opts.Joined != nil {
+			for _, p := range parts {
+				c.opts.Joined(p)
+			}
+		}
 	}
 	return ok
 }

@@ -1,10 +1,13 @@
 package conn_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +87,104 @@ func TestSlowConsumerIsClosedWithoutBlockingTheSender(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("conn did not finish")
 	}
+}
+
+// With Join set, a reply's chunks sent far faster than the peer reads are
+// joined while they wait, so the peer that would have been closed with 4008
+// gets the whole text, in fewer frames, and every frame given to Send is
+// reported written once (as itself or as a part). Frames of another kind
+// are never joined and keep their place.
+func TestJoinedChunksReachASlowPeerWhole(t *testing.T) {
+	var mu sync.Mutex
+	written := map[string]int{}
+	note := func(f []byte) { mu.Lock(); written[string(f)]++; mu.Unlock() }
+	var writes, parts atomic.Int64
+	url, conns := serve(t, conn.Options{QueueSize: 4, Join: protocol.JoinChunkFrames,
+		Written: func(f []byte) { writes.Add(1); note(f) },
+		Joined:  func(f []byte) { parts.Add(1); note(f) }}, func(*conn.Conn, []byte) {})
+	ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	c := <-conns
+	const chunks = 5000
+	var want strings.Builder
+	sent := make([][]byte, 0, chunks+chunks/500)
+	go func() {
+		off := int64(0)
+		for i := range chunks {
+			delta := "chunk " + strconv.Itoa(i) + " \"ö\n "
+			f, _ := protocol.Encode(&protocol.StreamChunk{MessageID: "r_1", ConversationID: "c_1", Delta: delta, Offset: off})
+			off += int64(len(delta))
+			if !c.Send(f) {
+				t.Errorf("chunk %d refused", i)
+				return
+			}
+			if i%500 == 0 { // another kind of frame in between
+				if !c.Send([]byte(`{"type":"pong"}`)) {
+					t.Errorf("pong %d refused", i)
+					return
+				}
+			}
+		}
+		c.Close(protocol.CloseNormal)
+	}()
+	off := int64(0)
+	for i := range chunks {
+		delta := "chunk " + strconv.Itoa(i) + " \"ö\n "
+		want.WriteString(delta)
+		f, _ := protocol.Encode(&protocol.StreamChunk{MessageID: "r_1", ConversationID: "c_1", Delta: delta, Offset: off})
+		off += int64(len(delta))
+		sent = append(sent, f)
+	}
+	var got strings.Builder
+	frames, pongs := 0, 0
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != websocket.CloseNormalClosure {
+				t.Fatalf("read after %d frames: %v", frames, err)
+			}
+			break
+		}
+		var f struct {
+			Type   string
+			Delta  string
+			Offset int64
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type == "pong" {
+			pongs++
+			continue
+		}
+		if f.Offset != int64(got.Len()) {
+			t.Fatalf("frame %d at offset %d, text so far %d bytes", frames, f.Offset, got.Len())
+		}
+		got.WriteString(f.Delta)
+		frames++
+		if frames < 20 {
+			time.Sleep(5 * time.Millisecond) // a slow start: the queue fills
+		}
+	}
+	if got.String() != want.String() || pongs != chunks/500 {
+		t.Fatalf("got %d bytes and %d pongs, want %d bytes and %d", got.Len(), pongs, want.Len(), chunks/500)
+	}
+	if frames >= chunks {
+		t.Fatalf("%d frames for %d chunks: nothing was joined", frames, chunks)
+	}
+	<-c.Done()
+	mu.Lock()
+	defer mu.Unlock()
+	for i, f := range sent {
+		if written[string(f)] != 1 {
+			t.Fatalf("chunk %d reported written %d times", i, written[string(f)])
+		}
+	}
+	t.Logf("%d chunks arrived in %d frames; %d writes, %d joined parts", chunks, frames, writes.Load(), parts.Load())
 }
 
 // The idle timeout is far longer than the ping interval, so a peer that

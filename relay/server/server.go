@@ -211,6 +211,9 @@ func (s *Server) serveClient(w http.ResponseWriter, r *http.Request) {
 		metrics.ClientFrameOut(frame)
 		s.engine.Written(frame)
 	}
+	// A reply's chunk frames still waiting for a slow socket are joined.
+	opts.Join = protocol.JoinChunkFrames
+	opts.Joined = s.engine.Written
 	c := conn.New(ws, opts)
 	go func() {
 		defer s.sockets.Done()
