@@ -83,7 +83,7 @@ func FuzzJoinChunkFrames(f *testing.F) {
 		}
 		type chunk struct {
 			Type, MessageID, ConversationID, ChannelID, Delta string
-			Offset                                          int64
+			Offset                                            int64
 		}
 		var cx, cy chunk
 		if json.Unmarshal(x, &cx) != nil || json.Unmarshal(y, &cy) != nil {
