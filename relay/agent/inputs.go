@@ -23,14 +23,9 @@ func (ss *session) askInput(ctx context.Context, f *protocol.AgentInputRequest) 
 	if t == nil {
 		return
 	}
-	if t.ChannelID != "" {
-		// Nothing is stored; the task goes on (PROTOCOL.md section 18).
-		ss.sendError(protocol.CodeForbidden, "questions and approvals are not available in community channels; the task goes on, answer without asking", t.ID)
-		return
-	}
 	ss.feed.Wait() // the chunks sent before the request reach members first
 	_, _, err := ss.s.d.Engine.OpenInput(ctx, store.NewInputRequest{ID: f.RequestID, ReplyID: t.ID, AgentID: ss.agent.ID,
-		Kind: f.Kind, Prompt: f.Prompt, Options: f.Options, Schema: f.Schema})
+		ChannelID: t.ChannelID, Kind: f.Kind, Prompt: f.Prompt, Options: f.Options, Schema: f.Schema})
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound): // the reply has ended

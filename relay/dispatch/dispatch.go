@@ -315,6 +315,11 @@ func (d *Router) ask(ctx context.Context, replies *stream.Engine, agentID string
 	if out.RemoteTaskID == "" {
 		return false // nothing to answer into
 	}
+	if t.ChannelID != "" {
+		// An A2A agent's question in a community channel is not asked
+		// (PROTOCOL.md section 18): its reply ends with the text so far.
+		return false
+	}
 	q := question(out.Input, text)
 	_, _, err := replies.OpenInput(ctx, store.NewInputRequest{ID: newRequestID(), ReplyID: t.ID, AgentID: agentID,
 		Kind: ari.InputQuestion, Prompt: q.Prompt, Options: q.Options, Schema: q.Schema,

@@ -1,5 +1,11 @@
 package protocol
 
+import (
+	"encoding/json"
+
+	"github.com/ari-chat/ari-server/shared/ari"
+)
+
 // Agents in channels (PROTOCOL.md section 18, "Agents in channels"): a
 // channel message that @mentions agents attached to the channel gives each
 // a reply, run one at a time per channel. Every socket subscribed to the
@@ -16,7 +22,35 @@ const (
 	// TypeChannelChainLimit: a reply's mentions of other agents were not
 	// followed, the chain's budget was spent (section 13's rule).
 	TypeChannelChainLimit = "channel_chain_limit"
+	// TypeChannelInputRequest: the agent writing the channel's reply asks
+	// the channel's people (input_request's counterpart); the answer is
+	// input_response, its end the event channel_input_resolved.
+	TypeChannelInputRequest = "channel_input_request"
 )
+
+// ChannelInputRequest is an agent's question or approval in a channel, as
+// every subscribed socket sees it.
+type ChannelInputRequest struct {
+	ChannelID string          `json:"channelId"`
+	RequestID string          `json:"requestId"`
+	MessageID string          `json:"messageId"`
+	AgentID   string          `json:"agentId"`
+	Kind      string          `json:"kind"`
+	Prompt    string          `json:"prompt"`
+	Options   []string        `json:"options,omitempty"`
+	Schema    json.RawMessage `json:"schema,omitempty"`
+	ExpiresAt ari.Time        `json:"expiresAt"`
+}
+
+// ChannelInputRequestOf is the frame for a stored channel request.
+func ChannelInputRequestOf(r ari.InputRequest) *ChannelInputRequest {
+	f := &ChannelInputRequest{ChannelID: r.ChannelID, RequestID: r.ID, MessageID: r.MessageID, Kind: r.Kind,
+		Prompt: r.Prompt, Options: r.Options, Schema: r.Schema, ExpiresAt: r.ExpiresAt}
+	if r.AgentID != nil {
+		f.AgentID = *r.AgentID
+	}
+	return f
+}
 
 // ChannelStreamStart: an agent has started a reply in the channel.
 // MessageID is the reply's id, which the channel message saved at its end
@@ -72,6 +106,8 @@ type ChannelStream struct {
 	Content   string       `json:"content"`
 	Offset    int64        `json:"offset"`
 	Status    *ReplyStatus `json:"status,omitempty"`
+	// InputRequest is the question or approval the reply waits on, if any.
+	InputRequest *ChannelInputRequest `json:"inputRequest,omitempty"`
 }
 
 // ChannelChainLimit is channel_chain_limit: MessageID is the finished reply
@@ -97,6 +133,7 @@ func (*ChannelStreamChunk) FrameType() string  { return TypeChannelStreamChunk }
 func (*ChannelStreamStatus) FrameType() string { return TypeChannelStreamStatus }
 func (*ChannelStreamEnd) FrameType() string    { return TypeChannelStreamEnd }
 func (*ChannelChainLimit) FrameType() string   { return TypeChannelChainLimit }
+func (*ChannelInputRequest) FrameType() string { return TypeChannelInputRequest }
 
 func init() {
 	relayFrames[TypeChannelStreamStart] = func() Frame { return &ChannelStreamStart{} }
@@ -104,4 +141,5 @@ func init() {
 	relayFrames[TypeChannelStreamStatus] = func() Frame { return &ChannelStreamStatus{} }
 	relayFrames[TypeChannelStreamEnd] = func() Frame { return &ChannelStreamEnd{} }
 	relayFrames[TypeChannelChainLimit] = func() Frame { return &ChannelChainLimit{} }
+	relayFrames[TypeChannelInputRequest] = func() Frame { return &ChannelInputRequest{} }
 }

@@ -81,6 +81,7 @@ func relayFramesSample(t *testing.T) []Frame {
 		channelEvent(t, TypeChannelMessageNew, map[string]any{"message": map[string]any{"id": "cm1", "seq": 3}}),
 		channelEvent(t, TypeChannelMessageDeleted, map[string]any{"messageId": "cm1"}),
 		channelEvent(t, TypeChannelReactionAdded, r), channelEvent(t, TypeChannelReactionRemoved, r),
+		channelEvent(t, TypeChannelInputResolved, InputResolvedData{RequestID: "q1", MessageID: "cr1", State: "expired"}),
 		&ChannelSubscribed{ChannelID: "ch1", CommunityID: "co1", LastSeq: 9, LastReadSeq: 4},
 		&ChannelMessageAck{ClientMessageID: "cm9", Message: ChannelMessage{ChannelMessage: ari.ChannelMessage{ID: "m9", ChannelID: "ch1",
 			Seq: 10, SenderUserID: ptr("u1"), Content: "hi @bob", ClientMessageID: ptr("cm9"), CreatedAt: at, UpdatedAt: at},
@@ -88,12 +89,18 @@ func relayFramesSample(t *testing.T) []Frame {
 		&ChannelUnsubscribed{ChannelID: "ch1", Reason: UnsubscribedRemoved},
 		&ChannelSubscribed{ChannelID: "ch1", CommunityID: "co1", LastSeq: 9, LastReadSeq: 4,
 			Stream: &ChannelStream{MessageID: "cr1", AgentID: "ag1", Content: "Hé", Offset: 3, Status: &ReplyStatus{State: StateWriting}}},
+		&ChannelSubscribed{ChannelID: "ch1", CommunityID: "co1", LastSeq: 9, LastReadSeq: 4,
+			Stream: &ChannelStream{MessageID: "cr1", AgentID: "ag1", Content: "Hé", Offset: 3, Status: &ReplyStatus{State: StateWaiting},
+				InputRequest: &ChannelInputRequest{ChannelID: "ch1", RequestID: "q1", MessageID: "cr1", AgentID: "ag1", Kind: InputApproval,
+					Prompt: "Ok?", ExpiresAt: at}}},
 		&ChannelStreamStart{ChannelID: "ch1", MessageID: "cr1", AgentID: "ag1", ReplyToID: "cm1", ChainHop: 1, ChainRootID: "cm0"},
 		&ChannelStreamChunk{ChannelID: "ch1", MessageID: "cr1", Delta: "Hé", Offset: 0},
 		&ChannelStreamStatus{ChannelID: "ch1", MessageID: "cr1", State: StateTool, Label: "Searching"},
 		&ChannelStreamEnd{ChannelID: "ch1", MessageID: "cr1", Status: StatusError, Content: "Hé", Seq: 10,
 			Error: &StreamError{Code: StreamErrInterrupted, Message: "stopped"}},
 		&ChannelChainLimit{ChannelID: "ch1", MessageID: "cr1", Hops: 4},
+		&ChannelInputRequest{ChannelID: "ch1", RequestID: "q1", MessageID: "cr1", AgentID: "a1", Kind: InputQuestion,
+			Prompt: "Wann?", Options: []string{"heute", "morgen"}, ExpiresAt: at},
 		&Task{TaskID: "cr1", MessageID: "cr1",
 			Message: TaskMessage{ID: "cm1", Seq: 9, Content: "@echo-bot hi", Sender: Sender{ID: "u1", Name: "Ada"}, Attachments: []Attachment{}},
 			History: []HistoryEntry{}, Channel: &TaskChannel{ID: "ch1", Name: "general", CommunityID: "co1", CommunityName: "Rust"}},
@@ -292,7 +299,7 @@ var eventTypesOfShared = func() string {
 		events.ConversationCreated, events.ConversationUpdated, events.ConversationDeleted, events.ChainLimit,
 		events.InputResolved, events.AppSessionStarted, events.AppSessionUpdated, events.AppSessionEnded,
 		events.ChannelMessageNew, events.ChannelMessageDeleted, events.ChannelReactionAdded,
-		events.ChannelReactionRemoved} {
+		events.ChannelReactionRemoved, events.ChannelInputResolved} {
 		b.WriteString(`"` + string(t) + `"`)
 	}
 	return b.String()

@@ -30,6 +30,7 @@ const (
 	TypeChannelMessageDeleted  = "channel_message_deleted"
 	TypeChannelReactionAdded   = "channel_reaction_added"
 	TypeChannelReactionRemoved = "channel_reaction_removed"
+	TypeChannelInputResolved   = "channel_input_resolved" // data: InputResolvedData
 )
 
 // EventTypes lists every event type, for decoders and tests.
@@ -39,6 +40,7 @@ var EventTypes = []string{
 	TypeConversationUpdated, TypeConversationDeleted, TypeChainLimit, TypeInputResolved,
 	TypeAppSessionStarted, TypeAppSessionUpdated, TypeAppSessionEnded,
 	TypeChannelMessageNew, TypeChannelMessageDeleted, TypeChannelReactionAdded, TypeChannelReactionRemoved,
+	TypeChannelInputResolved,
 }
 
 // Kinds of members and of conversations.

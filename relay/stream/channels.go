@@ -370,8 +370,16 @@ func (e *Engine) ChannelStream(ctx context.Context, channelID string) (*protocol
 	if channel != channelID || ended != "0" {
 		return nil, nil // not started yet, or over
 	}
-	return &protocol.ChannelStream{MessageID: id, AgentID: agent, Content: text, Offset: int64(len(text)),
-		Status: replyStatus(meta[3:5])}, nil
+	cs := &protocol.ChannelStream{MessageID: id, AgentID: agent, Content: text, Offset: int64(len(text)),
+		Status: replyStatus(meta[3:5])}
+	r, err := e.d.DB.OpenChannelInput(ctx, id)
+	switch {
+	case err == nil:
+		cs.InputRequest = protocol.ChannelInputRequestOf(r)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	return cs, nil
 }
 
 // adoptChannels makes this instance drive the agent's streaming channel
@@ -423,6 +431,16 @@ func (e *Engine) sweepChannel(ctx context.Context, channelID string, replies []s
 	}
 	streaming := false
 	for _, r := range replies {
+		if r.Status == ari.StatusWaitingInput {
+			// Waiting for a person: no silence timeout, and the reply
+			// keeps the channel's mark, driven or not (as in a
+			// conversation, PROTOCOL.md section 10).
+			streaming = true
+			if err := e.holdWaitingChannel(ctx, channelID, r.ID); err != nil {
+				return err
+			}
+			continue
+		}
 		if r.Status != ari.StatusStreaming {
 			continue
 		}
@@ -458,6 +476,17 @@ func (e *Engine) sweepChannel(ctx context.Context, channelID string, replies []s
 	}
 	e.AdvanceChannel(ctx, channelID)
 	return nil
+}
+
+// holdWaitingChannel is holdWaiting for a channel reply: the channel's
+// active mark and the reply's buffer.
+func (e *Engine) holdWaitingChannel(ctx context.Context, channelID, replyID string) error {
+	if err := holdMarkScript.Run(ctx, e.d.Redis, []string{e.d.Keys.ChannelActive(channelID)},
+		replyID, e.d.ActiveTTL.Milliseconds()).Err(); err != nil {
+		return err
+	}
+	return keepBufferScript.Run(ctx, e.d.Redis, []string{e.d.Keys.Stream(replyID), e.d.Keys.StreamMeta(replyID)},
+		int(kv.StreamTTL/time.Second)).Err()
 }
 
 // forgetDeletedChannels stops driving channel replies whose rows are gone

@@ -35,6 +35,14 @@ func (e *Engine) OpenInput(ctx context.Context, in store.NewInputRequest) (ari.I
 	if err != nil || !created {
 		return r, created, err
 	}
+	if r.ChannelID != "" {
+		// One publish on the channel's topic, whatever its size; no push
+		// (a channel pushes only mentions, PROTOCOL.md section 18).
+		if err := e.toChannel(ctx, r.ChannelID, protocol.ChannelInputRequestOf(r)); err != nil {
+			e.d.Log.Error("relay announce channel input request", "request", r.ID, "err", err)
+		}
+		return r, true, nil
+	}
 	users, err := e.d.DB.MemberUserIDs(ctx, r.ConversationID)
 	if err != nil {
 		return r, true, err
@@ -61,7 +69,7 @@ func (e *Engine) InputDelivered(ctx context.Context, r ari.InputRequest) (bool, 
 	if err != nil {
 		return false, err
 	}
-	e.Drive(r.ConversationID, r.MessageID)
+	e.DriveTask(r.ConversationID, r.ChannelID, r.MessageID)
 	return marked, nil
 }
 

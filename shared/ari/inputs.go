@@ -34,21 +34,24 @@ const (
 // InputRequest is a row of input_requests: what an agent asked the people of
 // a conversation while writing the reply MessageID, and how it was settled.
 type InputRequest struct {
-	ID             string          `json:"requestId"`
-	MessageID      string          `json:"messageId"`
-	ConversationID string          `json:"conversationId"`
-	AgentID        *string         `json:"agentId"`
-	Kind           string          `json:"kind"`
-	Prompt         string          `json:"prompt"`
-	Options        []string        `json:"options,omitempty"`
-	Schema         json.RawMessage `json:"schema,omitempty"`
-	State          string          `json:"state"`
-	Answer         *string         `json:"answer,omitempty"`
-	Approved       *bool           `json:"approved,omitempty"`
-	AnsweredBy     *string         `json:"answeredBy,omitempty"`
-	AnsweredAt     *Time           `json:"answeredAt,omitempty"`
-	ExpiresAt      Time            `json:"expiresAt"`
-	ResolvedAt     *Time           `json:"resolvedAt,omitempty"`
+	ID             string `json:"requestId"`
+	MessageID      string `json:"messageId"`
+	ConversationID string `json:"conversationId"`
+	// ChannelID is set, and ConversationID empty, for a request of an
+	// agent's reply in a community channel; MessageID is then that reply.
+	ChannelID  string          `json:"channelId,omitempty"`
+	AgentID    *string         `json:"agentId"`
+	Kind       string          `json:"kind"`
+	Prompt     string          `json:"prompt"`
+	Options    []string        `json:"options,omitempty"`
+	Schema     json.RawMessage `json:"schema,omitempty"`
+	State      string          `json:"state"`
+	Answer     *string         `json:"answer,omitempty"`
+	Approved   *bool           `json:"approved,omitempty"`
+	AnsweredBy *string         `json:"answeredBy,omitempty"`
+	AnsweredAt *Time           `json:"answeredAt,omitempty"`
+	ExpiresAt  Time            `json:"expiresAt"`
+	ResolvedAt *Time           `json:"resolvedAt,omitempty"`
 	// DeliveredAt is when the answer (or the expiry) reached the agent's
 	// socket: the relay's bookkeeping, not shown to people.
 	DeliveredAt *Time `json:"-"`
@@ -61,4 +64,7 @@ type InputRequest struct {
 	A2AContextID string `json:"-"`
 	A2ADialect   string `json:"-"`
 	A2AEndpoint  string `json:"-"`
+	// ChannelReplyID repeats MessageID for a channel's request (the column
+	// that names a channel reply); "" for a conversation's.
+	ChannelReplyID string `json:"-"`
 }

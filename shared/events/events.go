@@ -47,7 +47,10 @@ const (
 	ChannelMessageDeleted  Type = "channel_message_deleted"
 	ChannelReactionAdded   Type = "channel_reaction_added"
 	ChannelReactionRemoved Type = "channel_reaction_removed"
-	ChannelDeleted         Type = "channel_deleted"
+	// ChannelInputResolved: an agent's question or approval in the channel
+	// was answered or expired (input_resolved's counterpart).
+	ChannelInputResolved Type = "channel_input_resolved"
+	ChannelDeleted       Type = "channel_deleted"
 	// ChannelMemberRemoved tells relays that a user left the channel's
 	// community (left, kicked, banned): their sockets stop getting the
 	// channel at once. Relays turn it into channel_unsubscribed for that

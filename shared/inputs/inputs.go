@@ -67,9 +67,31 @@ type ResolvedData struct {
 // to every user member (live, or pending for users with no socket), and the
 // same event on the agent's channel, where the relay instance holding its
 // socket (if any) picks the answer up from Postgres and hands it over.
+//
+// A channel's request is announced once on the channel's topic instead
+// (channel_input_resolved, to the sockets subscribed to it); the agent's
+// channel hears input_resolved as for a conversation's.
 func Resolved(ctx context.Context, db *store.DB, pub *events.Publisher, r ari.InputRequest) error {
-	ev, err := events.New(events.InputResolved, r.ConversationID, ResolvedData{RequestID: r.ID, MessageID: r.MessageID,
-		State: r.State, Answer: r.Answer, Approved: r.Approved, AnsweredBy: r.AnsweredBy, AnsweredAt: r.AnsweredAt})
+	data := ResolvedData{RequestID: r.ID, MessageID: r.MessageID,
+		State: r.State, Answer: r.Answer, Approved: r.Approved, AnsweredBy: r.AnsweredBy, AnsweredAt: r.AnsweredAt}
+	if r.ChannelID != "" {
+		ev, err := events.NewForChannel(events.ChannelInputResolved, r.ChannelID, data)
+		if err != nil {
+			return err
+		}
+		if err := pub.ToChannel(ctx, ev); err != nil {
+			return err
+		}
+		if r.AgentID == nil {
+			return nil
+		}
+		notice, err := events.New(events.InputResolved, "", data)
+		if err != nil {
+			return err
+		}
+		return pub.ToAgent(ctx, *r.AgentID, notice)
+	}
+	ev, err := events.New(events.InputResolved, r.ConversationID, data)
 	if err != nil {
 		return err
 	}

@@ -145,11 +145,16 @@ func (db *DB) SettleChannelReply(ctx context.Context, replyID, status, content, 
 	settled := false
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
 		r, err := scanChannelReply(tx.QueryRow(ctx, `update channel_replies r set status = $2, error = $3, ended_at = now()
-			where id = $1 and status in ('pending', 'streaming') returning `+channelReplyColumns, replyID, status, errVal))
+			where id = $1 and status in ('pending', 'streaming', 'waiting_input') returning `+channelReplyColumns, replyID, status, errVal))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// A request the reply still waits on closes with it (cancelled).
+		if _, err := tx.Exec(ctx, `update input_requests set state = 'cancelled', resolved_at = now()
+			where channel_reply_id = $1 and state = 'open'`, replyID); err != nil {
 			return err
 		}
 		out.Reply, settled = r, true
@@ -182,19 +187,19 @@ type OpenChannelReply struct {
 	CreatedAt                      ari.Time
 }
 
-// OpenChannelReplies lists the deployment's pending and streaming channel
-// replies, in queue order per channel (the relay's sweeper un-wedges
+// OpenChannelReplies lists the deployment's pending, streaming and waiting
+// (waiting_input) channel replies, in queue order per channel (the relay's sweeper un-wedges
 // channels from it).
 func (db *DB) OpenChannelReplies(ctx context.Context, deployment string) ([]OpenChannelReply, error) {
 	return db.openChannelReplies(ctx, `select id, channel_id, agent_id, status, created_at from channel_replies
-		where status in ('pending', 'streaming') and relay_deployment = $1 order by channel_id, queue_seq`, deployment)
+		where status in ('pending', 'streaming', 'waiting_input') and relay_deployment = $1 order by channel_id, queue_seq`, deployment)
 }
 
-// AgentStreamingChannelReplies lists the deployment's streaming channel
-// replies of one agent (its socket came back: this instance drives them).
+// AgentStreamingChannelReplies lists the deployment's streaming (or
+// waiting) channel replies of one agent (its socket came back: this instance drives them).
 func (db *DB) AgentStreamingChannelReplies(ctx context.Context, deployment, agentID string) ([]OpenChannelReply, error) {
 	return db.openChannelReplies(ctx, `select id, channel_id, agent_id, status, created_at from channel_replies
-		where status = 'streaming' and agent_id = $2 and relay_deployment = $1 order by channel_id, queue_seq`, deployment, agentID)
+		where status in ('streaming', 'waiting_input') and agent_id = $2 and relay_deployment = $1 order by channel_id, queue_seq`, deployment, agentID)
 }
 
 func (db *DB) openChannelReplies(ctx context.Context, q string, args ...any) ([]OpenChannelReply, error) {

@@ -31,6 +31,9 @@ type NewInputRequest struct {
 	Options []string
 	Schema  json.RawMessage // a JSON object, or nil
 	TTL     time.Duration   // how long it stays open
+	// ChannelID is the channel of ReplyID for a reply in a community
+	// channel (a channel_replies row); "" for a conversation's reply.
+	ChannelID string
 	// A2A names the A2A task that asked, for a reply of an agent without a
 	// socket (its answer goes back into that task); nil for a socket agent.
 	A2A *A2ATask
@@ -68,15 +71,25 @@ type InvalidAnswer struct {
 
 func (e *InvalidAnswer) Error() string { return "store: " + e.Field + ": " + e.Problem }
 
-const inputColumns = `r.id, r.message_id, r.conversation_id, r.agent_id, r.kind, r.prompt, r.options, r.schema,
+const inputColumns = `r.id, coalesce(r.message_id, r.channel_reply_id), coalesce(r.conversation_id, ''), coalesce(r.channel_id, ''),
+	coalesce(r.channel_reply_id, ''), r.agent_id, r.kind, r.prompt, r.options, r.schema,
 	r.state, r.answer, r.approved, r.answered_by, r.answered_at, r.expires_at, r.resolved_at, r.delivered_at, r.created_at,
 	coalesce(r.a2a_task_id, ''), coalesce(r.a2a_context_id, ''), coalesce(r.a2a_dialect, ''), coalesce(r.a2a_endpoint, '')`
+
+// replyOf joins a request's reply, in whichever table it is (messages for
+// a conversation's, channel_replies for a channel's); replyWaiting says it
+// waits for an answer, and replyDeployment ($1) that it is the deployment's.
+const (
+	replyOf         = ` left join messages m on m.id = r.message_id left join channel_replies cr on cr.id = r.channel_reply_id `
+	replyWaiting    = ` coalesce(m.status, cr.status) = 'waiting_input' `
+	replyDeployment = ` coalesce(m.relay_deployment, cr.relay_deployment, $1) = $1 `
+)
 
 func scanInput(row pgx.Row) (ari.InputRequest, error) {
 	var r ari.InputRequest
 	var options, schema []byte
 	var answeredAt, resolvedAt, deliveredAt *time.Time
-	err := row.Scan(&r.ID, &r.MessageID, &r.ConversationID, &r.AgentID, &r.Kind, &r.Prompt, &options, &schema,
+	err := row.Scan(&r.ID, &r.MessageID, &r.ConversationID, &r.ChannelID, &r.ChannelReplyID, &r.AgentID, &r.Kind, &r.Prompt, &options, &schema,
 		&r.State, &r.Answer, &r.Approved, &r.AnsweredBy, &answeredAt, &r.ExpiresAt, &resolvedAt, &deliveredAt, &r.CreatedAt,
 		&r.A2ATaskID, &r.A2AContextID, &r.A2ADialect, &r.A2AEndpoint)
 	if err != nil {
@@ -123,9 +136,16 @@ func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari
 		schema = in.Schema
 	}
 	err = db.Tx(ctx, func(tx pgx.Tx) error {
-		var conv, status string
-		err := tx.QueryRow(ctx, `select conversation_id, status from messages
-			where id = $1 and sender_agent_id = $2 and role = 'agent' for update`, in.ReplyID, in.AgentID).Scan(&conv, &status)
+		// place: the reply's conversation, or its channel.
+		var place, status string
+		var err error
+		if in.ChannelID != "" {
+			err = tx.QueryRow(ctx, `select channel_id, status from channel_replies
+				where id = $1 and agent_id = $2 and channel_id = $3 for update`, in.ReplyID, in.AgentID, in.ChannelID).Scan(&place, &status)
+		} else {
+			err = tx.QueryRow(ctx, `select conversation_id, status from messages
+				where id = $1 and sender_agent_id = $2 and role = 'agent' for update`, in.ReplyID, in.AgentID).Scan(&place, &status)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}
@@ -149,11 +169,18 @@ func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari
 		if r := in.A2A; r != nil {
 			a2a = [4]*string{&r.TaskID, &r.ContextID, &r.Dialect, &r.Endpoint}
 		}
+		// A conversation's reply or a channel's: the other pair stays null.
+		var msg, conv, chReply, channel *string
+		if in.ChannelID != "" {
+			chReply, channel = &in.ReplyID, &place
+		} else {
+			msg, conv = &in.ReplyID, &place
+		}
 		req, err = scanInput(tx.QueryRow(ctx, `insert into input_requests as r
-			(id, message_id, conversation_id, agent_id, kind, prompt, options, schema, expires_at,
+			(id, message_id, conversation_id, channel_reply_id, channel_id, agent_id, kind, prompt, options, schema, expires_at,
 			 a2a_task_id, a2a_context_id, a2a_dialect, a2a_endpoint)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, now() + make_interval(secs => $9), $10, $11, $12, $13)
-			returning `+inputColumns, in.ID, in.ReplyID, conv, in.AgentID, in.Kind, in.Prompt, options, schema,
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11), $12, $13, $14, $15)
+			returning `+inputColumns, in.ID, msg, conv, chReply, channel, in.AgentID, in.Kind, in.Prompt, options, schema,
 			in.TTL.Seconds(), a2a[0], a2a[1], a2a[2], a2a[3]))
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
@@ -166,6 +193,10 @@ func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari
 			return err
 		}
 		created = true
+		if in.ChannelID != "" {
+			_, err = tx.Exec(ctx, `update channel_replies set status = 'waiting_input' where id = $1`, in.ReplyID)
+			return err
+		}
 		_, err = tx.Exec(ctx, `update messages set status = 'waiting_input', updated_at = now() where id = $1`, in.ReplyID)
 		return err
 	})
@@ -174,7 +205,8 @@ func (db *DB) OpenInputRequest(ctx context.Context, in NewInputRequest) (req ari
 
 // AnswerInputRequest records userID's answer to request id: the first valid
 // answer wins. ErrNotFound: no such request in a conversation the user is a
-// member of; *InputClosed: it no longer takes answers (answered, expired —
+// member of, or in a channel of a community the user may read (a member, not
+// banned); *InputClosed: it no longer takes answers (answered, expired —
 // also when its deadline passed and the sweeper has not marked it yet — or
 // its reply ended); *InvalidAnswer: the answer does not fit the request (an
 // approval needs approved; a question an answer, one of its options when it
@@ -184,20 +216,28 @@ func (db *DB) AnswerInputRequest(ctx context.Context, userID, id string, answer 
 	var out ari.InputRequest
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
 		req, err := scanInput(tx.QueryRow(ctx, `select `+inputColumns+` from input_requests r
-			join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $2
-			where r.id = $1 for update of r`, id, userID))
+			where r.id = $1 and (r.channel_id is not null or exists (select 1 from conversation_members cm
+				where cm.conversation_id = r.conversation_id and cm.user_id = $2)) for update of r`, id, userID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
+		if req.ChannelID != "" {
+			if _, err := channelAccess(ctx, tx, userID, req.ChannelID, false); err != nil {
+				if errors.Is(err, ErrNotMember) || errors.Is(err, ErrBanned) {
+					return ErrNotFound
+				}
+				return err
+			}
+		}
 		if req.State != ari.InputOpen {
 			return &InputClosed{State: req.State}
 		}
 		var expired, waiting bool
-		if err := tx.QueryRow(ctx, `select r.expires_at <= now(), m.status = 'waiting_input'
-			from input_requests r join messages m on m.id = r.message_id where r.id = $1`, id).Scan(&expired, &waiting); err != nil {
+		if err := tx.QueryRow(ctx, `select r.expires_at <= now(), coalesce(`+replyWaiting+`, false)
+			from input_requests r `+replyOf+` where r.id = $1`, id).Scan(&expired, &waiting); err != nil {
 			return err
 		}
 		if expired {
@@ -245,9 +285,8 @@ func checkAnswer(req ari.InputRequest, answer *string, approved *bool) *InvalidA
 // caller, however many instances sweep at once.
 func (db *DB) ExpireInputRequests(ctx context.Context, deployment string) ([]ari.InputRequest, error) {
 	return collectInputs(db.Pool.Query(ctx, `update input_requests r set state = 'expired', resolved_at = now()
-		from messages m where m.id = r.message_id and r.state = 'open' and r.expires_at <= now()
-		and m.status = 'waiting_input'
-		and (m.relay_deployment = $1 or m.relay_deployment is null)
+		where r.state = 'open' and r.expires_at <= now() and r.id in (select r.id from input_requests r `+replyOf+`
+			where r.state = 'open' and r.expires_at <= now() and `+replyWaiting+` and `+replyDeployment+`)
 		returning `+inputColumns, deployment))
 }
 
@@ -256,20 +295,18 @@ func (db *DB) ExpireInputRequests(ctx context.Context, deployment string) ([]ari
 // first: what a socket of the agent is given when it authenticates. An A2A
 // task's requests are not a socket's (A2AUnsent).
 func (db *DB) UndeliveredInputs(ctx context.Context, agentID string) ([]ari.InputRequest, error) {
-	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
-		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r `+replyOf+`
 		where r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null
-		and r.a2a_task_id is null
+		and r.a2a_task_id is null and `+replyWaiting+`
 		order by r.resolved_at, r.id`, agentID))
 }
 
 // UndeliveredInput returns one of the agent's settled requests that has not
 // reached it; ErrNotFound when it has, or is not settled, or its reply ended.
 func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.InputRequest, error) {
-	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
-		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r `+replyOf+`
 		where r.id = $2 and r.agent_id = $1 and r.state in ('answered', 'expired') and r.delivered_at is null
-		and r.a2a_task_id is null`, agentID, id))
+		and r.a2a_task_id is null and `+replyWaiting, agentID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -281,11 +318,10 @@ func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.Inp
 // or the agent is away): the sweeper nudges their agents' sockets again, and
 // ends replies whose agent stayed away too long.
 func (db *DB) StaleUndelivered(ctx context.Context, deployment string, age time.Duration) ([]ari.InputRequest, error) {
-	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r
-		join messages m on m.id = r.message_id and m.status = 'waiting_input'
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r `+replyOf+`
 		where r.state in ('answered', 'expired') and r.delivered_at is null and r.a2a_task_id is null
 		and r.resolved_at < now() - make_interval(secs => $2)
-		and (m.relay_deployment = $1 or m.relay_deployment is null)
+		and `+replyWaiting+` and `+replyDeployment+`
 		order by r.resolved_at`, deployment, age.Seconds()))
 }
 
@@ -311,8 +347,10 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 	marked := false
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
 		var reply string
+		var channel bool
 		err := tx.QueryRow(ctx, `update input_requests set delivered_at = now()
-			where id = $1 and delivered_at is null and state in ('answered', 'expired') returning message_id`, id).Scan(&reply)
+			where id = $1 and delivered_at is null and state in ('answered', 'expired')
+			returning coalesce(message_id, channel_reply_id), channel_reply_id is not null`, id).Scan(&reply, &channel)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -326,6 +364,16 @@ func (db *DB) MarkInputDelivered(ctx context.Context, id string) (bool, error) {
 		// statement, a snapshot taken before that commit would not, and the
 		// reply would stream with a request open that no answer reaches)
 		// or after this transaction.
+		if channel {
+			if _, err := tx.Exec(ctx, `select 1 from channel_replies where id = $1 for update`, reply); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `update channel_replies set status = 'streaming'
+				where id = $1 and status = 'waiting_input'
+				and not exists (select 1 from input_requests where channel_reply_id = $1
+					and (state = 'open' or (state in ('answered', 'expired') and delivered_at is null)))`, reply)
+			return err
+		}
 		if _, err := tx.Exec(ctx, `select 1 from messages where id = $1 for update`, reply); err != nil {
 			return err
 		}
@@ -387,6 +435,18 @@ func (db *DB) InputRequest(ctx context.Context, userID, id string) (ari.InputReq
 	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
 		join conversation_members cm on cm.conversation_id = r.conversation_id and cm.user_id = $1
 		where r.id = $2`, userID, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// OpenChannelInput returns the open request of a channel reply (what a
+// socket subscribing to the channel is shown); ErrNotFound when there is
+// none.
+func (db *DB) OpenChannelInput(ctx context.Context, replyID string) (ari.InputRequest, error) {
+	r, err := scanInput(db.Pool.QueryRow(ctx, `select `+inputColumns+` from input_requests r
+		where r.channel_reply_id = $1 and r.state = 'open'`, replyID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNotFound
 	}

@@ -756,6 +756,8 @@ export class AriClient {
         return;
       }
       case "channel_chain_limit":
+      case "channel_input_request":
+      case "channel_input_resolved":
       case "channel_message_new":
       case "channel_message_deleted":
       case "channel_reaction_added":

@@ -174,6 +174,23 @@ export interface ChannelStream {
   content: string;
   offset: number;
   status?: ReplyStatus;
+  /** The question or approval the reply waits on, if any. */
+  inputRequest?: ChannelInputRequest;
+}
+/** An agent's question or approval in a channel (section 18); answer with input_response. */
+export interface ChannelInputRequest {
+  channelId: string;
+  requestId: string;
+  messageId: string;
+  agentId: string;
+  kind: "question" | "approval";
+  prompt: string;
+  options?: string[];
+  schema?: Record<string, unknown>;
+  expiresAt: string;
+}
+export interface ChannelInputRequestFrame extends ChannelInputRequest {
+  type: "channel_input_request";
 }
 export interface ChannelStreamStartFrame {
   type: "channel_stream_start";
@@ -220,7 +237,8 @@ export type ChannelStreamFrame =
   | ChannelStreamChunkFrame
   | ChannelStreamStatusFrame
   | ChannelStreamEndFrame
-  | ChannelChainLimitFrame;
+  | ChannelChainLimitFrame
+  | ChannelInputRequestFrame;
 export interface ChannelUnsubscribedFrame {
   type: "channel_unsubscribed";
   channelId: string;
@@ -245,6 +263,15 @@ export interface ChannelEventData {
   channel_message_deleted: { messageId: string };
   channel_reaction_added: { messageId: string; userId: string; emoji: string };
   channel_reaction_removed: { messageId: string; userId: string; emoji: string };
+  channel_input_resolved: {
+    requestId: string;
+    messageId: string;
+    state: "answered" | "expired";
+    answer?: string;
+    approved?: boolean;
+    answeredBy?: string;
+    answeredAt?: string;
+  };
 }
 export type ChannelEventType = keyof ChannelEventData;
 export const CHANNEL_EVENT_TYPES: readonly ChannelEventType[] = [
@@ -252,6 +279,7 @@ export const CHANNEL_EVENT_TYPES: readonly ChannelEventType[] = [
   "channel_message_deleted",
   "channel_reaction_added",
   "channel_reaction_removed",
+  "channel_input_resolved",
 ];
 /** One event of a subscribed channel; `id` is unique per event. */
 export type ChannelEventFrame = {
@@ -543,6 +571,15 @@ const required: Record<string, Record<string, "string" | "number" | "boolean" | 
   channel_stream_status: { channelId: "string", messageId: "string", state: "string" },
   channel_stream_end: { channelId: "string", messageId: "string", status: "string", content: "string", seq: "number" },
   channel_chain_limit: { channelId: "string", messageId: "string", hops: "number" },
+  channel_input_request: {
+    channelId: "string",
+    requestId: "string",
+    messageId: "string",
+    agentId: "string",
+    kind: "string",
+    prompt: "string",
+    expiresAt: "string",
+  },
 };
 const channelEventTypes = new Set<string>(CHANNEL_EVENT_TYPES);
 
