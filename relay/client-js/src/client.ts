@@ -1,7 +1,9 @@
 import {
   PROTOCOL,
   decodeFromRelay,
+  type ChannelEventData,
   type ChannelEventFrame,
+  type ChannelInputRequest,
   type ChannelStreamFrame,
   type ChannelSubscribedFrame,
   type ChannelUnsubscribedFrame,
@@ -119,6 +121,22 @@ export interface ClientEvents {
    * followed (endedWhileAway). `channelStreams` holds them.
    */
   channelStream: ChannelStreamState;
+  /**
+   * An agent's question or approval in a followed channel opened (a live
+   * channel_input_request, or the one channel_subscribed.stream shows). It
+   * stays in `channelInputs` until it closes; answer it with answerInput.
+   */
+  channelInput: ChannelInputRequest;
+  /** An open channel request closed: answered (by anyone), expired, or closed (its reply ended, or it was gone when the channel was subscribed again). */
+  channelInputClosed: ChannelInputClosed;
+}
+
+/** Why a request left `channelInputs`. */
+export interface ChannelInputClosed {
+  request: ChannelInputRequest;
+  state: "answered" | "expired" | "closed";
+  /** The channel_input_resolved event's data, when that is what closed it. */
+  resolved?: ChannelEventData["channel_input_resolved"];
 }
 
 /** Why an input request left `inputs`. */
@@ -183,6 +201,14 @@ export class AriClient {
    * stream_end closes them.
    */
   readonly inputs = new Map<string, InputRequest>();
+  /**
+   * The agents' open questions and approvals in the channels this client
+   * follows, by requestId: from channel_input_request frames and
+   * channel_subscribed.stream.inputRequest (on every subscribe, so they are
+   * back after a reconnect), removed when channel_input_resolved or the
+   * reply's channel_stream_end closes them.
+   */
+  readonly channelInputs = new Map<string, ChannelInputRequest>();
   /**
    * The open app sessions of the user's conversations, by id (sections 8
    * and 15): from sync_result.appSessions on every connect, kept current by
@@ -700,6 +726,8 @@ export class AriClient {
         this.channelChunks.delete(f.channelId);
         if (f.reason === "interrupted" && this.channels.has(f.channelId)) this.write({ type: "channel_subscribe", channelId: f.channelId });
         else if (f.reason !== "requested") this.channels.delete(f.channelId);
+        if (f.reason === "removed" || f.reason === "deleted")
+          for (const r of [...this.channelInputs.values()]) if (r.channelId === f.channelId) this.closeChannelInput(r.requestId, "closed");
         this.emit("channel", f);
         return;
       case "channel_subscribed":
@@ -752,12 +780,22 @@ export class AriClient {
           this.emit("channelStream", s);
           this.endedChannelStream(s.messageId);
         }
+        // A request whose reply ends unanswered gets no channel_input_resolved: the end closes it.
+        for (const r of [...this.channelInputs.values()]) if (r.messageId === f.messageId) this.closeChannelInput(r.requestId, "closed");
         this.emit("channel", f);
         return;
       }
-      case "channel_chain_limit":
-      case "channel_input_request":
+      case "channel_input_request": {
+        const { type: _, ...r } = f;
+        this.openChannelInput(r);
+        this.emit("channel", f);
+        return;
+      }
       case "channel_input_resolved":
+        this.closeChannelInput(f.data.requestId, f.data.state, f.data);
+        this.emit("channel", f);
+        return;
+      case "channel_chain_limit":
       case "channel_message_new":
       case "channel_message_deleted":
       case "channel_reaction_added":
@@ -931,6 +969,22 @@ export class AriClient {
     this.emit("input", copy);
   }
 
+  private openChannelInput(r: ChannelInputRequest): void {
+    if (this.closedInputs.has(r.requestId) || this.channelInputs.has(r.requestId)) return;
+    const copy = { ...r };
+    this.channelInputs.set(r.requestId, copy);
+    this.emit("channelInput", copy);
+  }
+
+  private closeChannelInput(requestId: string, state: ChannelInputClosed["state"], resolved?: ChannelInputClosed["resolved"]): void {
+    this.closedInputs.add(requestId);
+    if (this.closedInputs.size > CLOSED_INPUTS) this.closedInputs.delete(this.closedInputs.values().next().value as string);
+    const request = this.channelInputs.get(requestId);
+    if (!request) return;
+    this.channelInputs.delete(requestId);
+    this.emit("channelInputClosed", resolved ? { request, state, resolved } : { request, state });
+  }
+
   private closeInput(requestId: string, state: InputClosed["state"], resolved?: EventData["input_resolved"]): void {
     this.closedInputs.add(requestId);
     if (this.closedInputs.size > CLOSED_INPUTS) this.closedInputs.delete(this.closedInputs.values().next().value as string);
@@ -945,6 +999,12 @@ export class AriClient {
   // shows ended meanwhile, and chunks that came before it are applied.
   private channelSubscribed(f: ChannelSubscribedFrame): void {
     this.channelsLive.add(f.channelId);
+    // The channel's open request is the one its stream shows; any other
+    // held for the channel closed while this socket was not following it.
+    const open = f.stream?.inputRequest;
+    for (const r of [...this.channelInputs.values()])
+      if (r.channelId === f.channelId && r.requestId !== open?.requestId) this.closeChannelInput(r.requestId, "closed");
+    if (open) this.openChannelInput(open);
     if (f.stream) {
       const s = this.channelStream(f.stream.messageId, f.channelId);
       s.agentId = f.stream.agentId;

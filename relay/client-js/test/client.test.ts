@@ -396,3 +396,39 @@ test("channels: sendChannel resolves with its ack and is re-sent under its id; a
   ]);
   c.close();
 });
+
+test("channel questions: channelInputs from channel_input_request and channel_subscribed.stream, each opened once, closed by channel_input_resolved, by its reply's end, or when gone at the next subscribe; answerInput names them", async () => {
+  FakeSocket.all = [];
+  const c = new AriClient({ url: ["ws://a/ws", "ws://b/ws"], token: "tok", WebSocket: WS, backoff: { initialMs: 1, maxMs: 2 } });
+  const news: string[] = [];
+  c.on("channelInput", (r) => news.push(`open ${r.requestId}`));
+  c.on("channelInputClosed", (x) => news.push(`${x.state} ${x.request.requestId}${x.resolved ? " by " + x.resolved.answeredBy : ""}`));
+  c.connect();
+  const a = await next();
+  a.open();
+  c.subscribeChannel("ch_1");
+  await tick();
+  const q = { channelId: "ch_1", requestId: "q-1", messageId: "r_1", agentId: "ag", kind: "question" as const, prompt: "Wann?", options: ["heute", "morgen"], expiresAt: "2026-03-02T08:30:00.000Z" };
+  a.deliver({ type: "channel_subscribed", channelId: "ch_1", communityId: "com", lastSeq: 3, lastReadSeq: 3, stream: { messageId: "r_1", agentId: "ag", content: "", offset: 0, inputRequest: q } });
+  a.deliver({ type: "channel_input_request", ...q }); // the same request again: opened once
+  assert.deepEqual(c.channelInputs.get("q-1"), q);
+  assert.equal(c.answerInput("q-1", { answer: "morgen" }), true);
+  assert.deepEqual(a.sent.at(-1), { type: "input_response", requestId: "q-1", answer: "morgen" });
+  a.deliver({ type: "channel_input_resolved", id: "ev-1", channelId: "ch_1", at: "2026-03-01T08:32:00.000Z", data: { requestId: "q-1", messageId: "r_1", state: "answered", answer: "morgen", answeredBy: "u_bob" } });
+  assert.equal(c.channelInputs.size, 0);
+  a.deliver({ type: "channel_input_request", ...q }); // closed ids never reopen
+  assert.equal(c.channelInputs.size, 0);
+  // An approval whose reply ends unanswered.
+  a.deliver({ type: "channel_input_request", ...q, requestId: "q-2", kind: "approval", options: undefined });
+  a.deliver({ type: "channel_stream_end", channelId: "ch_1", messageId: "r_1", status: "error", content: "", seq: 0 });
+  // One open while the socket is away, gone when the channel is subscribed again.
+  a.deliver({ type: "channel_input_request", ...q, requestId: "q-3", messageId: "r_2" });
+  a.drop();
+  const b = await next();
+  b.open();
+  await tick();
+  b.deliver({ type: "channel_subscribed", channelId: "ch_1", communityId: "com", lastSeq: 5, lastReadSeq: 3 });
+  assert.equal(c.channelInputs.size, 0);
+  assert.deepEqual(news, ["open q-1", "answered q-1 by u_bob", "open q-2", "closed q-2", "open q-3", "closed q-3"]);
+  c.close();
+});
