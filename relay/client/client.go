@@ -526,7 +526,7 @@ func (ss *session) sync(ctx context.Context, f *protocol.Sync) {
 		ss.internal(err, "")
 		return
 	}
-	if res.AppSessions, err = d.DB.OpenAppSessionsFor(ctx, ss.user.ID); err != nil {
+	if res.AppSessions, err = d.DB.OpenAppSessionsFor(ctx, ss.user.ID, store.MaxSyncAppSessions); err != nil {
 		ss.internal(err, "")
 		return
 	}

@@ -46,9 +46,9 @@ func closedMessage(state string) string {
 }
 
 // openInputs lists the open requests of the user's conversations for
-// sync_result.
+// sync_result (the newest store.MaxSyncInputRequests).
 func (ss *session) openInputs(ctx context.Context) ([]protocol.InputRequest, error) {
-	open, err := ss.s.d.DB.OpenInputRequests(ctx, ss.user.ID, "", nil, 0)
+	open, err := ss.s.d.DB.NewestOpenInputRequests(ctx, ss.user.ID, store.MaxSyncInputRequests)
 	if err != nil {
 		return nil, err
 	}

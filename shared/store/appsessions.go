@@ -135,12 +135,21 @@ func (db *DB) ConversationAppSessions(ctx context.Context, userID, convID string
 		where s.conversation_id = $1 and s.ended_at is null order by s.created_at, s.id`, convID))
 }
 
+// MaxSyncAppSessions bounds the open sessions sync_result lists: each
+// carries its state (up to appbridge.MaxStateBytes), so a user of many
+// conversations with apps open would otherwise get megabytes on every sync.
+const MaxSyncAppSessions = 100
+
 // OpenAppSessionsFor lists the open sessions of all of userID's
-// conversations (sync_result.appSessions), by conversation, oldest first.
-func (db *DB) OpenAppSessionsFor(ctx context.Context, userID string) ([]ari.AppSessionView, error) {
+// conversations (sync_result.appSessions), by conversation, oldest first:
+// the limit (at most MaxSyncAppSessions) most recently changed.
+func (db *DB) OpenAppSessionsFor(ctx context.Context, userID string, limit int) ([]ari.AppSessionView, error) {
+	limit = max(0, min(limit, MaxSyncAppSessions))
 	return collectAppSessions(db.Pool.Query(ctx, appSessionSelect+`
-		join conversation_members m on m.conversation_id = s.conversation_id and m.user_id = $1
-		where s.ended_at is null order by s.conversation_id, s.created_at, s.id`, userID))
+		where s.id in (select x.id from app_sessions x
+			join conversation_members m on m.conversation_id = x.conversation_id and m.user_id = $1
+			where x.ended_at is null order by x.updated_at desc, x.id desc limit $2)
+		order by s.conversation_id, s.created_at, s.id`, userID, limit))
 }
 
 // lockedSession is a session row locked for change, with the caller's role

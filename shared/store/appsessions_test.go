@@ -92,7 +92,7 @@ func TestAppSessionLifecycle(t *testing.T) {
 	if l, err := db.ConversationAppSessions(ctx, f.owner, f.conv); err != nil || len(l) != 1 || l[0].ID != s.ID {
 		t.Fatalf("owner lists %v %v", l, err)
 	}
-	if l, err := db.OpenAppSessionsFor(ctx, f.outsider); err != nil || len(l) != 0 {
+	if l, err := db.OpenAppSessionsFor(ctx, f.outsider, store.MaxSyncAppSessions); err != nil || len(l) != 0 {
 		t.Fatalf("outsider's open sessions %v %v", l, err)
 	}
 
@@ -100,9 +100,31 @@ func TestAppSessionLifecycle(t *testing.T) {
 	if _, _, err := db.UpdateAppSessionState(ctx, f.outsider, s.ID, 1, json.RawMessage(`{"x":1}`)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("outsider writes: %v", err)
 	}
+	// A second app's session, opened later: sync lists the most recently
+	// changed sessions, so with room for one, the one changed next wins.
+	second := publishedApp(t, db, f.dev, 0)
+	if _, _, err := db.InstallApp(ctx, f.member, second, "k-second"); err != nil {
+		t.Fatal(err)
+	}
+	later, _, err := db.OpenAppSession(ctx, f.member, f.conv, store.NewAppSession{AppID: second, Mode: "user_only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := db.OpenAppSessionsFor(ctx, f.owner, 1); err != nil || len(l) != 1 || l[0].ID != later.ID {
+		t.Fatalf("newest open session %v %v", l, err)
+	}
 	u, _, err := db.UpdateAppSessionState(ctx, f.owner, s.ID, 1, json.RawMessage(`{"board":"e4"}`))
 	if err != nil || u.Version != 2 || string(u.State) != `{"board": "e4"}` {
 		t.Fatalf("update: %+v %v", u, err)
+	}
+	if l, err := db.OpenAppSessionsFor(ctx, f.owner, 1); err != nil || len(l) != 1 || l[0].ID != s.ID {
+		t.Fatalf("most recently changed open session %v %v", l, err)
+	}
+	if l, err := db.OpenAppSessionsFor(ctx, f.member, store.MaxSyncAppSessions); err != nil || len(l) != 2 || l[0].ID != s.ID || l[1].ID != later.ID {
+		t.Fatalf("open sessions %v %v", l, err)
+	}
+	if _, _, _, err := db.EndAppSession(ctx, f.member, later.ID); err != nil {
+		t.Fatal(err)
 	}
 	cur, users, err := db.UpdateAppSessionState(ctx, f.member, s.ID, 1, json.RawMessage(`{"board":"d4"}`))
 	if !errors.Is(err, store.ErrStaleVersion) || cur.Version != 2 || string(cur.State) != `{"board": "e4"}` || users != nil {

@@ -429,6 +429,23 @@ func (db *DB) OpenInputRequests(ctx context.Context, userID, conversationID stri
 		order by r.created_at, r.id limit $5`, userID, conversationID, at, id, lim))
 }
 
+// MaxSyncInputRequests bounds the open requests sync_result lists (each
+// carries its prompt and schema, up to 12 KiB).
+const MaxSyncInputRequests = 200
+
+// NewestOpenInputRequests lists the newest open requests of the user's
+// conversations, at most limit (≤ MaxSyncInputRequests), oldest first: what
+// sync_result.inputRequests shows (the REST list pages through all).
+func (db *DB) NewestOpenInputRequests(ctx context.Context, userID string, limit int) ([]ari.InputRequest, error) {
+	limit = max(0, min(limit, MaxSyncInputRequests))
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r where r.id in (
+		select x.id from input_requests x
+		join conversation_members cm on cm.conversation_id = x.conversation_id and cm.user_id = $1
+		join messages m on m.id = x.message_id and m.status = 'waiting_input'
+		where x.state = 'open' order by x.created_at desc, x.id desc limit $2)
+		order by r.created_at, r.id`, userID, limit))
+}
+
 // InputRequest returns one request in a conversation the user is a member
 // of; ErrNotFound for unknown and foreign ids alike.
 func (db *DB) InputRequest(ctx context.Context, userID, id string) (ari.InputRequest, error) {

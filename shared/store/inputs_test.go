@@ -52,6 +52,39 @@ func TestInputRequestLifecycle(t *testing.T) {
 		t.Fatalf("second request: %v", err)
 	}
 
+	// sync_result's list: the newest open requests, shown oldest first.
+	later, err := db.InsertUserMessage(ctx, store.NewUserMessage{UserID: bob.ID, ConversationID: conv, Content: "und?",
+		ClientMessageID: "c-2", ReplyAgentIDs: []string{echo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply2 := later.Replies[0].ID
+	if ok, err := db.StartReply(ctx, reply2); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if _, _, err := db.OpenInputRequest(ctx, store.NewInputRequest{ID: "q-later", ReplyID: reply2, AgentID: echo,
+		Kind: ari.InputQuestion, Prompt: "Und?", TTL: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(l []ari.InputRequest) (out []string) {
+		for _, r := range l {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	if l, err := db.NewestOpenInputRequests(ctx, ada.ID, 1); err != nil || len(l) != 1 || l[0].ID != "q-later" {
+		t.Fatalf("newest 1 = %v %v", ids(l), err)
+	}
+	if l, err := db.NewestOpenInputRequests(ctx, bob.ID, 5); err != nil || len(l) != 2 || l[0].ID != "q-1" || l[1].ID != "q-later" {
+		t.Fatalf("newest 5 = %v %v", ids(l), err)
+	}
+	if l, err := db.NewestOpenInputRequests(ctx, testenv.NewUser(t, db, "Eve").ID, 5); err != nil || len(l) != 0 {
+		t.Fatalf("an outsider's = %v %v", ids(l), err)
+	}
+	if _, ok, err := db.SettleReply(ctx, reply2, ari.StatusCancelled, "", ""); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+
 	// Twenty answers at once, from both members: one wins.
 	var wins, closed int
 	var mu sync.Mutex
