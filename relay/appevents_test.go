@@ -146,3 +146,40 @@ func TestAppEventsReachTheAgent(t *testing.T) {
 		t.Fatalf("%d events recorded in the agent_only session, want 1", n)
 	}
 }
+
+// What a person's apps report has a per-user limit over every instance
+// (RATE_LIMIT_APP_EVENTS_*): past the burst, app_user_action and
+// app_state_event are answered rate_limited with retryAfterMs before
+// anything is checked, and nothing is recorded.
+func TestAppEventsAreRateLimited(t *testing.T) {
+	w := newToolWorld(t, map[string]string{"RATE_LIMIT_APP_EVENTS_PER_MINUTE": "1", "RATE_LIMIT_APP_EVENTS_BURST": "2"})
+	ctx := context.Background()
+	onA, onB := dialClient(t, w.a, w.ada), dialClient(t, w.b, w.ada)
+	answer := func(p *peer, id string) frame {
+		t.Helper()
+		return p.expectWhere("", func(f frame) bool { return f.str("ref") == id || f.str("id") == id })
+	}
+	onA.send(map[string]any{"type": "app_user_action", "sessionId": w.session, "id": "l1", "action": "move", "arguments": map[string]any{"from": "e2", "to": "e4"}})
+	if f := answer(onA, "l1"); f.str("type") != "app_event_ack" {
+		t.Fatalf("first: %v", f)
+	}
+	onB.send(map[string]any{"type": "app_state_event", "sessionId": w.session, "id": "l2", "event": "board_changed"})
+	if f := answer(onB, "l2"); f.str("type") != "app_event_ack" {
+		t.Fatalf("second: %v", f)
+	}
+	for _, p := range []*peer{onA, onB} {
+		p.send(map[string]any{"type": "app_state_event", "sessionId": w.session, "id": "l3", "event": "board_changed"})
+		if f := answer(p, "l3"); f.str("type") != "error" || f.str("code") != "rate_limited" || f.num("retryAfterMs") < 1 {
+			t.Fatalf("past the burst: %v", f)
+		}
+	}
+	// Refused before any check: even a frame that would fail one.
+	onA.send(map[string]any{"type": "app_user_action", "sessionId": "no-such-session", "id": "l4", "action": "move"})
+	if f := answer(onA, "l4"); f.str("code") != "rate_limited" {
+		t.Fatalf("past the burst, unknown session: %v", f)
+	}
+	var n int
+	if err := w.c.db.Pool.QueryRow(ctx, `select count(*) from app_events where session_id = $1`, w.session).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d events recorded (%v), want 2", n, err)
+	}
+}

@@ -21,6 +21,9 @@ import (
 // userAction applies app_user_action: the member invoked one of the app's
 // actions, checked as actor user (mode, the action's actors, arguments).
 func (ss *session) userAction(ctx context.Context, f *protocol.AppUserAction) {
+	if !ss.allowAppEvent(ctx, protocol.TypeAppUserAction, f.ID) {
+		return
+	}
 	v, ok := ss.openAppSession(ctx, f.SessionID, f.ID)
 	if !ok {
 		return
@@ -47,6 +50,9 @@ func (ss *session) userAction(ctx context.Context, f *protocol.AppUserAction) {
 // stateEvent applies app_state_event: the app reports one of the events
 // its manifest declares, with data (any JSON value, or none).
 func (ss *session) stateEvent(ctx context.Context, f *protocol.AppStateEvent) {
+	if !ss.allowAppEvent(ctx, protocol.TypeAppStateEvent, f.ID) {
+		return
+	}
 	v, ok := ss.openAppSession(ctx, f.SessionID, f.ID)
 	if !ok {
 		return

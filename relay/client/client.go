@@ -56,6 +56,9 @@ type Deps struct {
 	// instance (nil Limiter: no limit).
 	Limiter  *ratelimit.Limiter
 	SendRule ratelimit.Rule
+	// AppEventRule bounds each user's app_user_action and app_state_event
+	// frames the same way.
+	AppEventRule ratelimit.Rule
 	// MaxSockets caps each user's open client sockets over every instance
 	// (0: no cap).
 	MaxSockets int

@@ -97,6 +97,21 @@ func (ss *session) allowSend(ctx context.Context, ref string) bool {
 	return false
 }
 
+// allowAppEvent counts one app_user_action or app_state_event of the user
+// against its limit, before anything is checked or recorded; over it, the
+// frame is answered with rate_limited and false is returned.
+func (ss *session) allowAppEvent(ctx context.Context, typ, ref string) bool {
+	d := ss.s.d
+	dec := d.Limiter.Allow(ctx, d.AppEventRule, ss.user.ID)
+	if dec.Allowed {
+		return true
+	}
+	metrics.FrameLimited(typ)
+	ss.c.SendFrame(&protocol.ErrorFrame{Code: protocol.CodeRateLimited, Ref: ref, RetryAfterMs: dec.RetryAfterMillis(),
+		Message: "too many app actions and events; nothing was recorded; send again after retryAfterMs"})
+	return false
+}
+
 // revokedBy reads a payload of the user's channel: true when it is a
 // sessions_revoked notice (which is never forwarded to a socket); then, if
 // it names this socket's session, the socket is closed with 4001 at once.

@@ -111,7 +111,8 @@ func New(d Deps) *Server {
 		InputTTL: c.InputRequestTTL, Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push, Events: events.NewPublisher(d.Redis, d.Keys), Files: d.Files,
-		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c), MaxSockets: c.RelayMaxSocketsPerUser,
+		Limiter: ratelimit.New(d.Redis, d.Keys), SendRule: sendRule(c),
+		AppEventRule: ratelimit.AppEvents(c.RateLimitAppEvents, c.RateLimitAppEventsBurst), MaxSockets: c.RelayMaxSocketsPerUser,
 		MaxChannels: c.RelayMaxChannelsPerSocket,
 		Tickets:     auth.Tickets{Redis: d.Redis, Keys: d.Keys}, AuthTimeout: c.RelayAgentAuthTimeout,
 		Inputs: &inputs.Answerer{DB: d.DB, Events: events.NewPublisher(d.Redis, d.Keys), Log: d.Log}})

@@ -91,11 +91,14 @@ type Config struct {
 	// Per-user limits on what fans out to other people, counted in Redis so
 	// every instance and Lambda shares them: send_message frames on the
 	// relay, open client sockets, groups created and members added.
-	RateLimitSend          int `env:"RATE_LIMIT_SEND_PER_MINUTE" envDefault:"60"`
-	RateLimitSendBurst     int `env:"RATE_LIMIT_SEND_BURST" envDefault:"20"`
-	RateLimitGroups        int `env:"RATE_LIMIT_GROUPS_PER_HOUR" envDefault:"30"`
-	RateLimitGroupMembers  int `env:"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR" envDefault:"300"`
-	RelayMaxSocketsPerUser int `env:"RELAY_MAX_SOCKETS_PER_USER" envDefault:"20"`
+	RateLimitSend      int `env:"RATE_LIMIT_SEND_PER_MINUTE" envDefault:"60"`
+	RateLimitSendBurst int `env:"RATE_LIMIT_SEND_BURST" envDefault:"20"`
+	// app_user_action and app_state_event frames per user (each is a row).
+	RateLimitAppEvents      int `env:"RATE_LIMIT_APP_EVENTS_PER_MINUTE" envDefault:"120"`
+	RateLimitAppEventsBurst int `env:"RATE_LIMIT_APP_EVENTS_BURST" envDefault:"40"`
+	RateLimitGroups         int `env:"RATE_LIMIT_GROUPS_PER_HOUR" envDefault:"30"`
+	RateLimitGroupMembers   int `env:"RATE_LIMIT_GROUP_MEMBERS_PER_HOUR" envDefault:"300"`
+	RelayMaxSocketsPerUser  int `env:"RELAY_MAX_SOCKETS_PER_USER" envDefault:"20"`
 	// Community channels one client socket may subscribe to at once.
 	RelayMaxChannelsPerSocket int `env:"RELAY_MAX_CHANNELS_PER_SOCKET" envDefault:"50"`
 	// Per agent, shared by the relay's agent_message frames and REST's
@@ -301,7 +304,8 @@ func (c Config) validate() error {
 		"RELAY_MAX_SOCKETS_PER_USER":            c.RelayMaxSocketsPerUser,
 		"RELAY_MAX_CHANNELS_PER_SOCKET":         c.RelayMaxChannelsPerSocket,
 		"RATE_LIMIT_EMAIL_PER_ADDRESS_PER_HOUR": c.RateLimitEmailPerAddress, "RATE_LIMIT_EMAIL_PER_IP_PER_HOUR": c.RateLimitEmailPerIP,
-		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages, "RATE_LIMIT_EXPORT_PER_HOUR": c.RateLimitExportPerHour} {
+		"RATE_LIMIT_AGENT_MESSAGES_PER_MINUTE": c.RateLimitAgentMessages, "RATE_LIMIT_EXPORT_PER_HOUR": c.RateLimitExportPerHour,
+		"RATE_LIMIT_APP_EVENTS_PER_MINUTE": c.RateLimitAppEvents, "RATE_LIMIT_APP_EVENTS_BURST": c.RateLimitAppEventsBurst} {
 		if v < 1 {
 			bad(name, "must be at least 1")
 		}

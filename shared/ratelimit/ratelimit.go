@@ -152,3 +152,11 @@ func ClientIP(r *http.Request, trustForwarded bool) string {
 func Send(perMinute, burst int) Rule {
 	return Rule{Name: "relay:send", Rate: perMinute, Period: time.Minute, Burst: burst}
 }
+
+// AppEvents is the per-user limit on what a person's apps report over the
+// relay (app_user_action and app_state_event, each recorded as a row):
+// RATE_LIMIT_APP_EVENTS_PER_MINUTE, with bursts up to
+// RATE_LIMIT_APP_EVENTS_BURST.
+func AppEvents(perMinute, burst int) Rule {
+	return Rule{Name: "relay:app-events", Rate: perMinute, Period: time.Minute, Burst: burst}
+}
