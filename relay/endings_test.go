@@ -287,3 +287,38 @@ func TestSyncResultDroppedAfterOverflow(t *testing.T) {
 		t.Fatalf("second sync_result: dropped %v, %d events; want false and none", res["dropped"], len(evs))
 	}
 }
+
+// A member who cancels right after a chunk reached the screen keeps that
+// chunk: local sockets are given each chunk when the agent's frame is read,
+// before it is appended to the reply's buffer, and the cancel waits for the
+// append (Engine.flushBefore) instead of ending the buffer without it.
+// Many rounds, each cancelling the moment the chunk arrives.
+func TestCancelRightAfterAChunkKeepsIt(t *testing.T) {
+	c := newCluster(t, map[string]string{"RATE_LIMIT_SEND_PER_MINUTE": "100000", "RATE_LIMIT_SEND_BURST": "1000"})
+	a := c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, a, w.users[0])
+	agent := dialAgent(t, a, w.agentToken)
+	lost := 0
+	const rounds = 30
+	for i := range rounds {
+		client.sendMessage(w.conv, fmt.Sprintf("runde %d", i), fmt.Sprintf("cr-%d", i))
+		reply := agent.expect("task").str("taskId")
+		text := fmt.Sprintf("Antwort %d, gleich abgebrochen", i)
+		agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": text, "mode": "delta"})
+		client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+		client.send(map[string]any{"type": "cancel_stream", "messageId": reply})
+		end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply })
+		if end.str("status") != "cancelled" {
+			t.Fatalf("round %d: stream_end = %v", i, end)
+		}
+		if end.str("content") != text {
+			lost++
+			t.Errorf("round %d: the cancelled reply saved %q, the member saw %q", i, end.str("content"), text)
+		}
+		agent.expectWhere("task_cancel", func(f frame) bool { return f.str("taskId") == reply })
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d cancelled replies lost the chunk already shown", lost, rounds)
+	}
+}

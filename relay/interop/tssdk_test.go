@@ -324,18 +324,26 @@ func TestTSSDKCancelAbortsSignal(t *testing.T) {
 	cl := dialClient(t, relay.ClientURL(), user.Token)
 	cl.send(&protocol.SendMessage{ConversationID: conv, Content: "erzähl was", ClientMessageID: "m-" + testenv.RandomID(8)})
 	p.event(t, "streaming", 15*time.Second)
+	// The cancel is sent once the chunk is on screen: the relay has read it
+	// then, so the cancelled reply keeps it (a cancel the relay handles
+	// before it reads a chunk ends the reply without it).
 	var replyID string
 	var status *protocol.StreamStatus
+	shown := ""
 	deadline := time.Now().Add(15 * time.Second)
-	for replyID == "" || status == nil {
+	for replyID == "" || status == nil || shown != "Ich fange an … " {
 		if time.Now().After(deadline) {
-			t.Fatal("no stream_start and stream_status")
+			t.Fatalf("no stream_start, stream_status and the first chunk (have %q)", shown)
 		}
 		switch f := cl.recv(time.Until(deadline)).(type) {
 		case *protocol.StreamStart:
 			replyID = f.MessageID
 		case *protocol.StreamStatus:
 			status = f
+		case *protocol.StreamChunk:
+			if f.MessageID == replyID && f.Offset == int64(len(shown)) {
+				shown += f.Delta
+			}
 		}
 	}
 	if status.State != protocol.StateThinking || status.Label != "Überlege …" {

@@ -95,13 +95,16 @@ type Engine struct {
 	fanout    map[string]*recipients // reply id → whom its frames go to, for the tasks loaded here
 	changed   map[string]bool        // conversations whose members left, not yet applied (members.go)
 	losing    map[string]*Task       // reply id → task Lose could not end yet (retryLost)
-	wake      chan struct{}          // RunMembership's signal: changed has entries
+	// feeds: reply id → the feed of the agent socket here that last gave
+	// it text (flushBefore).
+	feeds map[string]*Feed
+	wake  chan struct{} // RunMembership's signal: changed has entries
 }
 
 // New returns an engine.
 func New(d Deps) *Engine {
 	return &Engine{d: d, driving: map[string]string{}, chDriving: map[string]string{}, fanout: map[string]*recipients{},
-		losing: map[string]*Task{}, changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
+		losing: map[string]*Task{}, feeds: map[string]*Feed{}, changed: map[string]bool{}, wake: make(chan struct{}, 1), latency: newLatency(metrics.ChunkDelivered)}
 }
 
 // Written hears of each frame a client socket of this instance wrote
@@ -413,6 +416,22 @@ func (e *Engine) StopDriving() {
 	e.mu.Unlock()
 }
 
+// flushBefore waits until the text an agent socket of this instance has
+// accepted for the reply is in its buffer (Feed.WaitFor), before a member's
+// cancel, an interrupt or a regenerate ends it: local sockets are given each
+// chunk when it is read, before the sender appends it, so without this a
+// chunk a member already saw could miss the saved text. It must not run on
+// the feed's own sender goroutine. A feed on another instance is not waited
+// for (its chunks that come after the end are dropped, as they always were).
+func (e *Engine) flushBefore(replyID string) {
+	e.mu.Lock()
+	f := e.feeds[replyID]
+	e.mu.Unlock()
+	if f != nil {
+		f.WaitFor(f.Mark())
+	}
+}
+
 // forget stops driving a reply and fanning it out from this instance; false
 // when it did neither.
 func (e *Engine) forget(replyID string) bool {
@@ -424,6 +443,7 @@ func (e *Engine) forget(replyID string) bool {
 	delete(e.driving, replyID)
 	delete(e.fanout, replyID)
 	delete(e.chDriving, replyID)
+	delete(e.feeds, replyID)
 	metrics.RepliesActive(len(e.driving) + len(e.chDriving))
 	return driven || fanned || inChannel
 }

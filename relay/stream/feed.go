@@ -86,6 +86,12 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 		return err
 	}
 	t.accept(delta)
+	if t.feed != f {
+		t.feed = f
+		f.e.mu.Lock()
+		f.e.feeds[t.ID] = f
+		f.e.mu.Unlock()
+	}
 	f.mu.Lock()
 	if !t.queuedIn {
 		t.queuedIn = true

@@ -24,6 +24,7 @@ func (e *Engine) InterruptRegenerate(ctx context.Context, replyID string) error 
 		}
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled})
 	case ari.StatusStreaming, ari.StatusWaitingInput:
+		e.flushBefore(reply.ID)
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelInterrupted})
 	}
 	return nil

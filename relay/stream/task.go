@@ -43,6 +43,7 @@ type Task struct {
 	lost atomic.Bool
 
 	queued   []byte // Feed: accepted text not yet sent; guarded by Feed.mu
+	feed     *Feed  // the feed that last accepted text for it (the reader's)
 	queuedIn bool   // Feed: in Feed.pending
 	// shift is how far the buffer's length has moved from Text's (someone
 	// else appended too): Feed.deliver's offsets follow the buffer, as the
@@ -282,6 +283,7 @@ func (e *Engine) Cancel(ctx context.Context, reply ari.Message) {
 		e.d.Redis.LRem(ctx, e.d.Keys.ConvQueue(reply.ConversationID), 0, reply.ID)
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled})
 	case ari.StatusStreaming, ari.StatusWaitingInput:
+		e.flushBefore(reply.ID)
 		e.Settle(ctx, reply.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelUser})
 	}
 }

@@ -72,6 +72,7 @@ func (e *Engine) Interrupt(ctx context.Context, conversationID string, replyIDs 
 	if active != "" && !strings.HasPrefix(active, holdPrefix) {
 		// Its end releases the mark and moves the queue on: the first
 		// new reply starts from there.
+		e.flushBefore(active)
 		e.Settle(ctx, active, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelInterrupted})
 	}
 	return start, nil
