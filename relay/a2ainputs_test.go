@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
@@ -380,5 +381,43 @@ func TestA2AQuestionCancelledCancelsTheTask(t *testing.T) {
 	client.send(map[string]any{"type": "input_response", "requestId": req, "answer": "Paris"})
 	if e := client.expect("error"); e.str("code") != "already_answered" {
 		t.Fatalf("an answer after cancel got %v", e)
+	}
+}
+
+// A conversation deleted while its A2A reply waits for an answer: the
+// remote task, which nothing would ever answer now, is cancelled (the
+// request's row keeps where it lives as it goes, migration 00031, and a
+// relay's sweeper cancels it once).
+func TestA2AQuestionOfADeletedConversationCancelsTheTask(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	base, _, conv, u := a2aConversationOf(t, c, "v1", "Asker")
+	client := dialClient(t, r, u)
+	client.sendMessage(conv, "ask please", "dx-1")
+	reply := client.expect("stream_start").str("messageId")
+	client.untilInput(reply, &assembler{})
+	if slices.Contains(peerMethods(t, base), "CancelTask") {
+		t.Fatal("cancelled before the deletion")
+	}
+	// As store.DeleteConversation does for its owner (the seeded member is no owner).
+	if _, err := c.db.Pool.Exec(t.Context(), `delete from conversations where id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, wait, "the waiting task to be cancelled", func() bool {
+		return slices.Contains(peerMethods(t, base), "CancelTask")
+	})
+	var left int
+	if err := c.db.Pool.QueryRow(t.Context(), `select count(*) from a2a_abandoned_tasks`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d abandoned tasks left (%v)", left, err)
+	}
+	time.Sleep(3 * time.Second) // another sweep: cancelled once
+	n := 0
+	for _, m := range peerMethods(t, base) {
+		if m == "CancelTask" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("the task was cancelled %d times", n)
 	}
 }

@@ -153,6 +153,16 @@ func (e *Engine) sweepInputs(ctx context.Context) error {
 	for _, r := range unsent {
 		e.AnswerA2A(ctx, r)
 	}
+	// Tasks whose requests were deleted before their answer was sent (a
+	// conversation deleted, an account erased): cancelled, each by one
+	// instance.
+	abandoned, err := e.d.DB.ClaimAbandonedA2ATasks(ctx, 50)
+	if err != nil {
+		return err
+	}
+	for _, r := range abandoned {
+		e.d.Transport.CancelA2A(ctx, r)
+	}
 	stale, err := e.d.DB.StaleUndelivered(ctx, e.d.Keys.Prefix, nudgeAfter)
 	if err != nil {
 		return err

@@ -68,3 +68,16 @@ type InputRequest struct {
 	// that names a channel reply); "" for a conversation's.
 	ChannelReplyID string `json:"-"`
 }
+
+// A2AAbandonedTask is an A2A task left waiting for an answer whose request
+// was deleted (its conversation deleted, its user erased): a relay cancels
+// it (store.ClaimAbandonedA2ATasks). The relay's bookkeeping.
+type A2AAbandonedTask struct {
+	ID        int64  `json:"-"`
+	AgentID   string `json:"-"`
+	TaskID    string `json:"-"`
+	ContextID string `json:"-"`
+	Dialect   string `json:"-"`
+	Endpoint  string `json:"-"`
+	CreatedAt Time   `json:"-"`
+}

@@ -469,3 +469,23 @@ func (db *DB) OpenChannelInput(ctx context.Context, replyID string) (ari.InputRe
 	}
 	return r, err
 }
+
+// ClaimAbandonedA2ATasks takes up to limit A2A tasks whose requests were
+// deleted before their answer or cancel was sent (the trigger of migration
+// 00031), each by one caller only, as requests whose answer is a cancel:
+// the relay cancels each task.
+func (db *DB) ClaimAbandonedA2ATasks(ctx context.Context, limit int) ([]ari.InputRequest, error) {
+	rows, err := db.Pool.Query(ctx, `delete from a2a_abandoned_tasks where id in (
+		select id from a2a_abandoned_tasks order by id for update skip locked limit $1)
+		returning agent_id, task_id, context_id, dialect, endpoint`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (ari.InputRequest, error) {
+		var r ari.InputRequest
+		var agent string
+		err := row.Scan(&agent, &r.A2ATaskID, &r.A2AContextID, &r.A2ADialect, &r.A2AEndpoint)
+		r.ID, r.AgentID, r.State = "abandoned:"+r.A2ATaskID, &agent, ari.InputCancelled
+		return r, err
+	})
+}

@@ -23,7 +23,7 @@ var rowTypes = map[string]any{
 	"coin_balances": ari.CoinBalance{}, "coin_transactions": ari.CoinTransaction{}, "app_purchases": ari.AppPurchase{},
 	"community_bans": ari.CommunityBan{}, "community_invites": ari.CommunityInvite{}, "community_agents": ari.CommunityAgent{},
 	"channel_agents": ari.ChannelAgent{}, "channel_reads": ari.ChannelRead{}, "channel_message_reactions": ari.ChannelMessageReaction{},
-	"channel_mentions": ari.ChannelMention{}, "input_requests": ari.InputRequest{},
+	"channel_mentions": ari.ChannelMention{}, "input_requests": ari.InputRequest{}, "a2a_abandoned_tasks": ari.A2AAbandonedTask{},
 	"app_sessions":    ari.AppSession{},
 	"app_tool_calls":  ari.AppToolCall{},
 	"app_events":      ari.AppEvent{},
