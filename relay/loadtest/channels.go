@@ -98,36 +98,11 @@ func (s *seeder) seedCommunity(ctx context.Context, users []seededUser) (communi
 	return communityID, channelID, nil
 }
 
-// seedMembers inserts the members in one statement. The member count's
-// row trigger (migration 00019) updates the community's row once per
-// member, which in one statement is quadratic (12 s for 10,000 here) and
-// leaves as many dead versions of the row, slowing every later join until
-// a vacuum: a community that grew one join at a time has neither. So the
-// triggers are skipped for the insert where the role may
-// (session_replication_role, superusers) and the count is set once;
-// elsewhere the insert takes its time and the table is vacuumed after.
+// seedMembers inserts the members in one statement (the member count's
+// statement trigger, migration 00032, updates the community once).
 func (s *seeder) seedMembers(ctx context.Context, communityID string, ids []string) error {
-	const insert = `insert into community_members (community_id, user_id, role)
-		select $1, u, case when n = 1 then 'owner' else 'member' end from unnest($2::text[]) with ordinality as t(u, n)`
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, `set local session_replication_role = replica`); err == nil {
-		if _, err := tx.Exec(ctx, insert, communityID, ids); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `update communities set member_count = $2 where id = $1`, communityID, len(ids)); err != nil {
-			return err
-		}
-		return tx.Commit(ctx)
-	}
-	_ = tx.Rollback(ctx)
-	if _, err := s.pool.Exec(ctx, insert, communityID, ids); err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `vacuum communities`)
+	_, err := s.pool.Exec(ctx, `insert into community_members (community_id, user_id, role)
+		select $1, u, case when n = 1 then 'owner' else 'member' end from unnest($2::text[]) with ordinality as t(u, n)`, communityID, ids)
 	return err
 }
 
