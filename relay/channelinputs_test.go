@@ -24,6 +24,13 @@ func (p *peer) expectChannelResolved(requestID string) frame {
 	return f
 }
 
+// requestIDs makes this run's request ids: they are unique among all
+// requests, and the package's runs share one database.
+func requestIDs() func(string) string {
+	run := testenv.RandomID(6)
+	return func(name string) string { return name + "-" + run }
+}
+
 func inputState(t *testing.T, db *store.DB, id string) string {
 	t.Helper()
 	var state string
@@ -45,6 +52,7 @@ func inputState(t *testing.T, db *store.DB, id string) string {
 func TestChannelQuestionAcrossInstances(t *testing.T) {
 	w := newChannelWorld(t, map[string]string{"RELAY_AGENT_IDLE_TIMEOUT": "2s", "RELAY_AGENT_FIRST_CHUNK_TIMEOUT": "2s",
 		"RELAY_ACTIVE_TTL": "3s"})
+	q := requestIDs()
 	ctx := context.Background()
 	echoID, echoToken := w.agent(t, "Echo Bot", true, true)
 	echo := dialAgent(t, w.b, echoToken)
@@ -64,14 +72,14 @@ func TestChannelQuestionAcrossInstances(t *testing.T) {
 		t.Fatalf("task = %v", task)
 	}
 	echo.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "Moment, ", "mode": "delta"})
-	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": "cq-1", "kind": "question",
+	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": q("cq-1"), "kind": "question",
 		"prompt": "Welche Uhrzeit?", "options": []string{"18:00", "19:30"}})
 	for _, p := range []*peer{pa, pb} {
 		a := &assembler{}
 		if err := a.apply(p.expectWhere("channel_stream_chunk", func(f frame) bool { return f.str("messageId") == reply })); err != nil {
 			t.Fatal(err)
 		}
-		f := p.expectChannelInput("cq-1")
+		f := p.expectChannelInput(q("cq-1"))
 		if f.str("channelId") != w.general || f.str("messageId") != reply || f.str("agentId") != echoID || f.str("kind") != "question" ||
 			f.str("prompt") != "Welche Uhrzeit?" || len(f["options"].([]any)) != 2 || f.str("expiresAt") == "" {
 			t.Fatalf("channel_input_request = %v", f)
@@ -86,31 +94,31 @@ func TestChannelQuestionAcrossInstances(t *testing.T) {
 	pc := dialClient(t, w.a, carl)
 	sub := subscribeChannel(t, pc, w.general)
 	if st := sub.obj("stream"); st.str("messageId") != reply || st.str("content") != "Moment, " ||
-		st.obj("inputRequest").str("requestId") != "cq-1" || st.obj("inputRequest").str("prompt") != "Welche Uhrzeit?" {
+		st.obj("inputRequest").str("requestId") != q("cq-1") || st.obj("inputRequest").str("prompt") != "Welche Uhrzeit?" {
 		t.Fatalf("channel_subscribed.stream = %v", st)
 	}
 
-	pe.send(map[string]any{"type": "input_response", "requestId": "cq-1", "answer": "18:00"})
-	if e := pe.expect("error"); e.str("code") != "not_found" || e.str("ref") != "cq-1" {
+	pe.send(map[string]any{"type": "input_response", "requestId": q("cq-1"), "answer": "18:00"})
+	if e := pe.expect("error"); e.str("code") != "not_found" || e.str("ref") != q("cq-1") {
 		t.Fatalf("an outsider's answer got %v", e)
 	}
-	pa.send(map[string]any{"type": "input_response", "requestId": "cq-1", "answer": "20:00"})
+	pa.send(map[string]any{"type": "input_response", "requestId": q("cq-1"), "answer": "20:00"})
 	if e := pa.expect("error"); e.str("code") != "invalid_frame" || e.str("field") != "answer" {
 		t.Fatalf("an answer not among the options got %v", e)
 	}
-	pc.send(map[string]any{"type": "input_response", "requestId": "cq-1", "answer": "19:30"})
+	pc.send(map[string]any{"type": "input_response", "requestId": q("cq-1"), "answer": "19:30"})
 	for _, p := range []*peer{pa, pb, pc} {
-		ev := p.expectChannelResolved("cq-1")
+		ev := p.expectChannelResolved(q("cq-1"))
 		d := ev.obj("data")
 		if ev.str("channelId") != w.general || d.str("state") != "answered" || d.str("answer") != "19:30" ||
 			d.str("answeredBy") != carl.ID || d.str("messageId") != reply {
 			t.Fatalf("channel_input_resolved = %v", ev)
 		}
 	}
-	if f := echo.expect("input_response"); f.str("taskId") != reply || f.str("requestId") != "cq-1" || f.str("answer") != "19:30" || f.str("userId") != carl.ID {
+	if f := echo.expect("input_response"); f.str("taskId") != reply || f.str("requestId") != q("cq-1") || f.str("answer") != "19:30" || f.str("userId") != carl.ID {
 		t.Fatalf("input_response = %v", f)
 	}
-	pa.send(map[string]any{"type": "input_response", "requestId": "cq-1", "answer": "18:00"})
+	pa.send(map[string]any{"type": "input_response", "requestId": q("cq-1"), "answer": "18:00"})
 	if e := pa.expect("error"); e.str("code") != "already_answered" {
 		t.Fatalf("a second answer got %v", e)
 	}
@@ -127,27 +135,28 @@ func TestChannelQuestionAcrossInstances(t *testing.T) {
 
 	// An approval; the agent's instance dies while it waits. The answer,
 	// given over REST meanwhile, reaches the agent on the other instance.
-	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": "cq-2", "kind": "approval",
+	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": q("cq-2"), "kind": "approval",
 		"prompt": "Für 19:30 reservieren?"})
-	pa.expectChannelInput("cq-2")
+	pa.expectChannelInput(q("cq-2"))
 	w.b.kill(t)
 	time.Sleep(5 * time.Second) // past RELAY_ACTIVE_TTL: the survivor's sweeper holds the mark
 	pa.pingPast("channel_stream_end")
 	no := false
-	if _, err := answerer(t, w.c).Answer(ctx, w.ada.ID, "cq-2", nil, &no); err != nil {
+	if _, err := answerer(t, w.c).Answer(ctx, w.ada.ID, q("cq-2"), nil, &no); err != nil {
 		t.Fatal(err)
 	}
-	if d := pa.expectChannelResolved("cq-2").obj("data"); d.str("state") != "answered" || d["approved"] != false {
+	if d := pa.expectChannelResolved(q("cq-2")).obj("data"); d.str("state") != "answered" || d["approved"] != false {
 		t.Fatalf("channel_input_resolved = %v", d)
 	}
 	echo2 := dialAgent(t, w.a, echoToken)
-	if f := echo2.expect("input_response"); f.str("requestId") != "cq-2" || f["approved"] != false || f.str("userId") != w.ada.ID {
+	if f := echo2.expect("input_response"); f.str("requestId") != q("cq-2") || f["approved"] != false || f.str("userId") != w.ada.ID {
 		t.Fatalf("input_response after reconnecting = %v", f)
 	}
 	// A request still open when its reply ends closes with it.
-	echo2.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": "cq-3", "kind": "question", "prompt": "Noch was?"})
+	echo2.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": q("cq-3"), "kind": "question", "prompt": "Noch was?"})
+	pa.expectChannelInput(q("cq-3")) // stored: a socket that subscribes now is shown it
 	pb2 := dialClient(t, w.a, w.bob)
-	if sub := subscribeChannel(t, pb2, w.general); sub.obj("stream").obj("inputRequest").str("requestId") != "cq-3" {
+	if sub := subscribeChannel(t, pb2, w.general); sub.obj("stream").obj("inputRequest").str("requestId") != q("cq-3") {
 		t.Fatalf("channel_subscribed = %v", sub)
 	}
 	echo2.send(map[string]any{"type": "agent_complete", "taskId": reply, "content": "Moment, dann nicht."})
@@ -155,14 +164,14 @@ func TestChannelQuestionAcrossInstances(t *testing.T) {
 	if end := got.ended; string(got.text) != "Moment, dann nicht." || end.str("status") != "complete" || end.str("content") != "Moment, dann nicht." {
 		t.Fatalf("assembled %q, channel_stream_end = %v", got.text, end)
 	}
-	pb2.send(map[string]any{"type": "input_response", "requestId": "cq-3", "answer": "nein"})
+	pb2.send(map[string]any{"type": "input_response", "requestId": q("cq-3"), "answer": "nein"})
 	if e := pb2.expect("error"); e.str("code") != "already_answered" {
 		t.Fatalf("an answer after the reply ended got %v", e)
 	}
-	if s := inputState(t, w.c.db, "cq-3"); s != "cancelled" {
+	if s := inputState(t, w.c.db, q("cq-3")); s != "cancelled" {
 		t.Fatalf("the request is %s after its reply ended", s)
 	}
-	_, err := answerer(t, w.c).Answer(ctx, w.bob.ID, "cq-3", new(string), nil)
+	_, err := answerer(t, w.c).Answer(ctx, w.bob.ID, q("cq-3"), new(string), nil)
 	var closed *store.InputClosed
 	if !errors.As(err, &closed) {
 		t.Fatalf("REST answer after the end: %v", err)
@@ -175,24 +184,25 @@ func TestChannelQuestionAcrossInstances(t *testing.T) {
 // goes on.
 func TestChannelQuestionExpires(t *testing.T) {
 	w := newChannelWorld(t, map[string]string{"INPUT_REQUEST_TTL": "1s"})
+	q := requestIDs()
 	_, echoToken := w.agent(t, "Echo Bot", true, true)
 	echo := dialAgent(t, w.a, echoToken)
 	pb := dialClient(t, w.b, w.bob)
 	subscribeChannel(t, pb, w.general)
 	reply := w.say(t, w.bob, "@echo-bot frag mich").Replies[0].ID
 	echo.expect("task")
-	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": "cq-ex", "kind": "question",
+	echo.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": q("cq-ex"), "kind": "question",
 		"prompt": "Welche Farbe?", "schema": map[string]any{"type": "string"}})
-	if f := pb.expectChannelInput("cq-ex"); f.obj("schema").str("type") != "string" {
+	if f := pb.expectChannelInput(q("cq-ex")); f.obj("schema").str("type") != "string" {
 		t.Fatalf("channel_input_request = %v", f)
 	}
-	if d := pb.expectChannelResolved("cq-ex").obj("data"); d.str("state") != "expired" || d["answeredBy"] != nil {
+	if d := pb.expectChannelResolved(q("cq-ex")).obj("data"); d.str("state") != "expired" || d["answeredBy"] != nil {
 		t.Fatalf("channel_input_resolved = %v", d)
 	}
-	if f := echo.expect("input_timeout"); f.str("taskId") != reply || f.str("requestId") != "cq-ex" {
+	if f := echo.expect("input_timeout"); f.str("taskId") != reply || f.str("requestId") != q("cq-ex") {
 		t.Fatalf("input_timeout = %v", f)
 	}
-	pb.send(map[string]any{"type": "input_response", "requestId": "cq-ex", "answer": `"blau"`})
+	pb.send(map[string]any{"type": "input_response", "requestId": q("cq-ex"), "answer": `"blau"`})
 	if e := pb.expect("error"); e.str("code") != "already_answered" {
 		t.Fatalf("an answer after the expiry got %v", e)
 	}
@@ -226,5 +236,66 @@ func TestChannelA2AQuestionEndsTheReply(t *testing.T) {
 	var n int
 	if err := w.c.db.Pool.QueryRow(ctx, `select count(*) from input_requests where channel_reply_id = $1`, reply).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d requests stored (%v)", n, err)
+	}
+}
+
+// cancel_stream on a channel reply: the person it answers, or an admin of
+// the community, may cancel it; another member gets forbidden, an outsider
+// not_found. A queued reply leaves the queue, empty; a streaming one keeps
+// the text shown so far and its agent gets task_cancel.
+func TestChannelReplyCancel(t *testing.T) {
+	w := newChannelWorld(t, nil)
+	ctx := context.Background()
+	_, echoToken := w.agent(t, "Echo Bot", true, true)
+	echo := dialAgent(t, w.b, echoToken)
+	carl := testenv.NewUser(t, w.c.db, "Carl")
+	if _, err := w.c.db.JoinCommunity(ctx, carl.ID, w.comm); err != nil {
+		t.Fatal(err)
+	}
+	eve := testenv.NewUser(t, w.c.db, "Eve")
+	pa, pb := dialClient(t, w.a, w.ada), dialClient(t, w.b, w.bob)
+	pc, pe := dialClient(t, w.a, carl), dialClient(t, w.a, eve)
+	subscribeChannel(t, pa, w.general)
+
+	r1 := w.say(t, w.bob, "@echo-bot eins").Replies[0].ID
+	r2 := w.say(t, w.bob, "@echo-bot zwei").Replies[0].ID
+	echo.expectWhere("task", func(f frame) bool { return f.str("taskId") == r1 })
+	pc.send(map[string]any{"type": "cancel_stream", "messageId": r1})
+	if e := pc.expect("error"); e.str("code") != "forbidden" || e.str("ref") != r1 {
+		t.Fatalf("another member's cancel got %v", e)
+	}
+	pe.send(map[string]any{"type": "cancel_stream", "messageId": r1})
+	if e := pe.expect("error"); e.str("code") != "not_found" {
+		t.Fatalf("an outsider's cancel got %v", e)
+	}
+	// The queued one: gone from the queue, ended empty.
+	pb.send(map[string]any{"type": "cancel_stream", "messageId": r2})
+	if end := pa.expectWhere("channel_stream_end", func(f frame) bool { return f.str("messageId") == r2 }); end.str("status") != "cancelled" ||
+		end.str("content") != "" || end.num("seq") != 0 {
+		t.Fatalf("the queued reply's end = %v", end)
+	}
+	// The streaming one keeps what was shown.
+	echo.send(map[string]any{"type": "agent_chunk", "taskId": r1, "content": "Eins, zwei, ", "mode": "delta"})
+	pa.expectWhere("channel_stream_chunk", func(f frame) bool { return f.str("messageId") == r1 })
+	pb.send(map[string]any{"type": "cancel_stream", "messageId": r1})
+	end := pa.expectWhere("channel_stream_end", func(f frame) bool { return f.str("messageId") == r1 })
+	if end.str("status") != "cancelled" || end.str("content") != "Eins, zwei, " || end.num("seq") == 0 {
+		t.Fatalf("the streaming reply's end = %v", end)
+	}
+	if tc := echo.expect("task_cancel"); tc.str("taskId") != r1 || tc.str("reason") != "user_cancelled" {
+		t.Fatalf("task_cancel = %v", tc)
+	}
+	echo.pingPast("task") // r2 never started
+	for id, want := range map[string]string{r1: "cancelled", r2: "cancelled"} {
+		if status, _, _ := channelReplyRow(t, w.c.db, id); status != want {
+			t.Fatalf("reply %s is %s", id, status)
+		}
+	}
+	// An admin cancels a member's reply.
+	r3 := w.say(t, w.bob, "@echo-bot drei").Replies[0].ID
+	echo.expectWhere("task", func(f frame) bool { return f.str("taskId") == r3 })
+	pa.send(map[string]any{"type": "cancel_stream", "messageId": r3})
+	if end := pa.expectWhere("channel_stream_end", func(f frame) bool { return f.str("messageId") == r3 }); end.str("status") != "cancelled" {
+		t.Fatalf("the admin's cancel ended %v", end)
 	}
 }

@@ -118,6 +118,22 @@ func (ss *session) subscribeChannel(ctx context.Context, channelID string) {
 	ss.savePresence(ctx)
 }
 
+// cancelChannelReply applies cancel_stream to an agent's reply in a
+// community channel (PROTOCOL.md section 18): its asker's or an admin's.
+func (ss *session) cancelChannelReply(ctx context.Context, replyID string) {
+	r, err := ss.s.d.DB.ChannelReplyToCancel(ctx, ss.user.ID, replyID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		ss.fail(protocol.CodeNotFound, "message not found", replyID)
+	case errors.Is(err, store.ErrNotAllowed):
+		ss.fail(protocol.CodeForbidden, "only the person the reply answers, or an admin of the community, may cancel it", replyID)
+	case err != nil:
+		ss.internal(err, replyID)
+	default:
+		ss.s.d.Engine.CancelChannel(ctx, r)
+	}
+}
+
 // unsubscribeChannel answers channel_unsubscribe (also for a channel the
 // socket does not follow: the answer is the same).
 func (ss *session) unsubscribeChannel(ctx context.Context, channelID string) {

@@ -233,7 +233,7 @@ func (ss *session) handle(ctx context.Context, data []byte) {
 	case *protocol.CancelStream:
 		reply, err := ss.s.d.DB.MemberReply(ctx, ss.user.ID, f.MessageID)
 		if errors.Is(err, store.ErrNotFound) {
-			ss.fail(protocol.CodeNotFound, "message not found", f.MessageID)
+			ss.cancelChannelReply(ctx, f.MessageID)
 			return
 		}
 		if err != nil {

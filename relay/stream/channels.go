@@ -544,3 +544,18 @@ func (e *Engine) loadChannelTask(taskID, agentID, channelID string, meta map[str
 	t.accept(text)
 	return t
 }
+
+// CancelChannel ends a channel reply a member cancelled (cancel_stream):
+// a streaming or waiting one keeps its text and its agent gets task_cancel;
+// a queued one leaves the channel's queue, empty. One that ended already is
+// ignored.
+func (e *Engine) CancelChannel(ctx context.Context, r ari.ChannelReply) {
+	switch r.Status {
+	case ari.StatusPending:
+		e.d.Redis.LRem(ctx, e.d.Keys.ChannelQueue(r.ChannelID), 0, r.ID)
+		e.SettleChannel(ctx, r.ChannelID, r.ID, End{Status: ari.StatusCancelled})
+	case ari.StatusStreaming, ari.StatusWaitingInput:
+		e.flushBefore(r.ID)
+		e.SettleChannel(ctx, r.ChannelID, r.ID, End{Status: ari.StatusCancelled, CancelReason: protocol.CancelUser})
+	}
+}

@@ -334,3 +334,36 @@ func (db *DB) ContinueChannelChain(ctx context.Context, reply ari.ChannelReply, 
 	})
 	return out, err
 }
+
+// ChannelReplyToCancel returns a channel reply userID may cancel: one that
+// answers their message (or whose agent chain their message started), or
+// any in a community they administer. ErrNotFound: no such reply in a
+// channel they may read; ErrNotAllowed: someone else's, for a member.
+func (db *DB) ChannelReplyToCancel(ctx context.Context, userID, replyID string) (ari.ChannelReply, error) {
+	r, err := db.ChannelReply(ctx, replyID)
+	if err != nil {
+		return r, err
+	}
+	acc, err := channelAccess(ctx, db.Pool, userID, r.ChannelID, false)
+	switch {
+	case errors.Is(err, ErrNotMember) || errors.Is(err, ErrBanned):
+		return r, ErrNotFound
+	case err != nil:
+		return r, err
+	case IsCommunityAdmin(acc.Role):
+		return r, nil
+	}
+	asked := r.ReplyToID
+	if r.ChainRootID != nil {
+		asked = *r.ChainRootID
+	}
+	var author *string
+	err = db.Pool.QueryRow(ctx, `select sender_user_id from channel_messages where id = $1`, asked).Scan(&author)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return r, err
+	}
+	if author == nil || *author != userID {
+		return r, ErrNotAllowed
+	}
+	return r, nil
+}
