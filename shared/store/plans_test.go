@@ -162,40 +162,67 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 		}},
 	}...) {
 		t.Run(c.name, func(t *testing.T) {
-			rec.take()
-			if err := c.run(); err != nil {
-				t.Fatal(err)
-			}
-			reached := false
-			for _, q := range rec.take() {
-				if !strings.Contains(q.sql, "messages") || strings.HasPrefix(strings.TrimSpace(strings.ToLower(q.sql)), "explain") {
-					continue
+			// The planner weighs an index-only scan by the visibility map
+			// the VACUUM above wrote; on a busy server that VACUUM may have
+			// left pages unmarked (a CI run once planned two short-message
+			// pages without their index). So a miss vacuums again and asks
+			// again, twice at most, and the plans seen are shown if it
+			// still misses.
+			for attempt := 0; ; attempt++ {
+				reached, plans := planReaches(t, explainer, rec, c.run, c.index, c.node)
+				if reached {
+					return
 				}
-				var raw []byte
-				if err := explainer.QueryRow(ctx, "explain (format json) "+q.sql, q.args...).Scan(&raw); err != nil {
-					t.Fatalf("explain %s: %v", q.sql, err)
+				if attempt == 2 {
+					t.Errorf("no query used %s; plans:\n%s", c.index, strings.Join(plans, "\n"))
+					return
 				}
-				var plans []struct {
-					Plan planNode `json:"Plan"`
+				if _, err := base.Pool.Exec(ctx, `vacuum analyze messages`); err != nil {
+					t.Fatal(err)
 				}
-				if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
-					t.Fatalf("plan %s: %v", raw, err)
-				}
-				plans[0].Plan.walk(func(n planNode) {
-					if n.Relation == "messages" && n.NodeType == "Seq Scan" {
-						t.Errorf("scans the whole messages table:\n%s\nplan %s", q.sql, raw)
-					}
-					if n.IndexName == c.index {
-						reached = true
-						if c.node != "" && n.NodeType != c.node {
-							t.Errorf("reads %s with %s, want %s:\n%s\nplan %s", c.index, n.NodeType, c.node, q.sql, raw)
-						}
-					}
-				})
-			}
-			if !reached {
-				t.Errorf("no query used %s", c.index)
 			}
 		})
 	}
+}
+
+// planReaches runs one store call, EXPLAINs each messages query it sent,
+// and reports whether one reads index (with node, when set); a sequential
+// scan of messages is an error at once.
+func planReaches(t *testing.T, explainer *pgx.Conn, rec *recorder, run func() error, index, node string) (bool, []string) {
+	t.Helper()
+	ctx := context.Background()
+	rec.take()
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	var seen []string
+	for _, q := range rec.take() {
+		if !strings.Contains(q.sql, "messages") || strings.HasPrefix(strings.TrimSpace(strings.ToLower(q.sql)), "explain") {
+			continue
+		}
+		var raw []byte
+		if err := explainer.QueryRow(ctx, "explain (format json) "+q.sql, q.args...).Scan(&raw); err != nil {
+			t.Fatalf("explain %s: %v", q.sql, err)
+		}
+		var plans []struct {
+			Plan planNode `json:"Plan"`
+		}
+		if err := json.Unmarshal(raw, &plans); err != nil || len(plans) != 1 {
+			t.Fatalf("plan %s: %v", raw, err)
+		}
+		seen = append(seen, string(raw))
+		plans[0].Plan.walk(func(n planNode) {
+			if n.Relation == "messages" && n.NodeType == "Seq Scan" {
+				t.Errorf("scans the whole messages table:\n%s\nplan %s", q.sql, raw)
+			}
+			if n.IndexName == index {
+				reached = true
+				if node != "" && n.NodeType != node {
+					t.Errorf("reads %s with %s, want %s:\n%s\nplan %s", index, n.NodeType, node, q.sql, raw)
+				}
+			}
+		})
+	}
+	return reached, seen
 }
