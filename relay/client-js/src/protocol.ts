@@ -263,15 +263,8 @@ export interface ChannelEventData {
   channel_message_deleted: { messageId: string };
   channel_reaction_added: { messageId: string; userId: string; emoji: string };
   channel_reaction_removed: { messageId: string; userId: string; emoji: string };
-  channel_input_resolved: {
-    requestId: string;
-    messageId: string;
-    state: "answered" | "expired";
-    answer?: string;
-    approved?: boolean;
-    answeredBy?: string;
-    answeredAt?: string;
-  };
+  /** The same data as a conversation's input_resolved. */
+  channel_input_resolved: EventData["input_resolved"];
 }
 export type ChannelEventType = keyof ChannelEventData;
 export const CHANNEL_EVENT_TYPES: readonly ChannelEventType[] = [
