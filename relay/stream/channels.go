@@ -415,18 +415,29 @@ func (e *Engine) sweepChannels(ctx context.Context) error {
 		}
 		byChannel[r.ChannelID] = append(byChannel[r.ChannelID], r)
 	}
+	marks := make([]string, len(order))
+	var streaming []string
+	for i, ch := range order {
+		marks[i] = e.d.Keys.ChannelActive(ch)
+		for _, r := range byChannel[ch] {
+			if r.Status == ari.StatusStreaming {
+				streaming = append(streaming, r.ID)
+			}
+		}
+	}
+	read := e.readForSweep(ctx, marks, streaming)
 	var errs []error
-	for _, ch := range order {
-		if err := e.sweepChannel(ctx, ch, byChannel[ch]); err != nil {
+	for i, ch := range order {
+		if err := e.sweepChannel(ctx, ch, marks[i], byChannel[ch], read); err != nil {
 			errs = append(errs, fmt.Errorf("channel %s: %w", ch, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (e *Engine) sweepChannel(ctx context.Context, channelID string, replies []store.OpenChannelReply) error {
-	active, err := e.d.Redis.Get(ctx, e.d.Keys.ChannelActive(channelID)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+func (e *Engine) sweepChannel(ctx context.Context, channelID, mark string, replies []store.OpenChannelReply, read *sweepRead) error {
+	active, err := read.active(mark)
+	if err != nil {
 		return err
 	}
 	streaming := false
@@ -451,8 +462,12 @@ func (e *Engine) sweepChannel(ctx context.Context, channelID string, replies []s
 				Message: "the relay instance streaming this reply stopped"})
 			continue
 		}
-		if err := e.checkSilence(ctx, r.ID, settle); err != nil {
+		end, err := e.silence(read, r.ID)
+		if err != nil {
 			return err
+		}
+		if end != nil {
+			settle(*end)
 		}
 	}
 	if streaming || active != "" {

@@ -51,8 +51,19 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	if err := e.sweepToolCalls(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("tool calls: %w", err))
 	}
-	for _, conv := range order {
-		if err := e.sweepConversation(ctx, conv, byConv[conv]); err != nil {
+	marks := make([]string, len(order))
+	var streaming []string
+	for i, conv := range order {
+		marks[i] = e.d.Keys.ConvActive(conv)
+		for _, r := range byConv[conv] {
+			if r.Status == ari.StatusStreaming {
+				streaming = append(streaming, r.ID)
+			}
+		}
+	}
+	read := e.readForSweep(ctx, marks, streaming)
+	for i, conv := range order {
+		if err := e.sweepConversation(ctx, conv, marks[i], byConv[conv], read); err != nil {
 			errs = append(errs, fmt.Errorf("conversation %s: %w", conv, err))
 		}
 	}
@@ -66,9 +77,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 // the sweeper puts it back.
 const orphanAge = 5 * time.Second
 
-func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []store.OpenReply) error {
-	active, err := e.d.Redis.Get(ctx, e.d.Keys.ConvActive(conv)).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+func (e *Engine) sweepConversation(ctx context.Context, conv, mark string, replies []store.OpenReply, read *sweepRead) error {
+	active, err := read.active(mark)
+	if err != nil {
 		return err
 	}
 	streaming := false
@@ -91,8 +102,12 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 				Message: "the relay instance streaming this reply stopped"})
 			continue
 		}
-		if err := e.checkSilence(ctx, r.ID, func(end End) { e.Settle(ctx, r.ID, end) }); err != nil {
+		end, err := e.silence(read, r.ID)
+		if err != nil {
 			return err
+		}
+		if end != nil {
+			e.Settle(ctx, r.ID, *end)
 		}
 	}
 	if streaming || active != "" {
@@ -122,31 +137,89 @@ func (e *Engine) sweepConversation(ctx context.Context, conv string, replies []s
 	return nil
 }
 
-func (e *Engine) checkSilence(ctx context.Context, replyID string, settle func(End)) error {
-	meta, err := e.d.Redis.HMGet(ctx, e.d.Keys.StreamMeta(replyID), "dispatched", "last", "first").Result()
+// sweepRead is what one sweep reads from Redis before it decides: the active
+// mark of every conversation (or channel) with an open reply and the silence
+// fields of every streaming reply, read in pipelines of sweepBatch commands.
+// Every instance sweeps every open reply each SweepInterval; read one by one,
+// 1,000 streaming replies cost 2,000 round trips per sweep per instance.
+type sweepRead struct {
+	at    time.Time // when the reads were sent: silences are measured to it
+	marks map[string]*redis.StringCmd
+	metas map[string]*redis.SliceCmd
+}
+
+// sweepBatch bounds the commands of one pipeline of a sweep's reads.
+const sweepBatch = 500
+
+func (e *Engine) readForSweep(ctx context.Context, marks, streaming []string) *sweepRead {
+	read := &sweepRead{at: time.Now(), marks: make(map[string]*redis.StringCmd, len(marks)),
+		metas: make(map[string]*redis.SliceCmd, len(streaming))}
+	pipe := e.d.Redis.Pipeline()
+	flush := func(force bool) {
+		if n := pipe.Len(); n > 0 && (force || n >= sweepBatch) {
+			// Errors stay on their commands: one conversation's failed
+			// read (a cluster node down) fails only its own sweep.
+			_, _ = pipe.Exec(ctx)
+		}
+	}
+	for _, k := range marks {
+		if read.marks[k] == nil {
+			read.marks[k] = pipe.Get(ctx, k)
+			flush(false)
+		}
+	}
+	for _, id := range streaming {
+		read.metas[id] = pipe.HMGet(ctx, e.d.Keys.StreamMeta(id), "dispatched", "last", "first")
+		flush(false)
+	}
+	flush(true)
+	return read
+}
+
+// active is the reply id a mark named when read ("" for none).
+func (r *sweepRead) active(mark string) (string, error) {
+	cmd := r.marks[mark]
+	if cmd == nil {
+		return "", fmt.Errorf("sweep: mark %s not read", mark)
+	}
+	v, err := cmd.Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, err
+}
+
+// silence is the end a streaming reply is due for its agent's silence as of
+// read.at, or nil.
+func (e *Engine) silence(read *sweepRead, replyID string) (*End, error) {
+	cmd := read.metas[replyID]
+	if cmd == nil {
+		return nil, fmt.Errorf("sweep: reply %s not read", replyID)
+	}
+	meta, err := cmd.Result()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ms := func(v any) time.Time {
 		s, _ := v.(string)
 		n, _ := strconv.ParseInt(s, 10, 64)
 		return time.UnixMilli(n)
 	}
-	now := time.Now()
+	now := read.at
 	if first, _ := meta[2].(string); first == "1" {
 		if now.Sub(ms(meta[1])) > e.d.IdleTimeout {
-			settle(End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
-				Message: fmt.Sprintf("the agent sent nothing for %s", e.d.IdleTimeout), CancelReason: protocol.CancelTimeout})
+			return &End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+				Message: fmt.Sprintf("the agent sent nothing for %s", e.d.IdleTimeout), CancelReason: protocol.CancelTimeout}, nil
 		}
-		return nil
+		return nil, nil
 	}
 	// Before the first chunk an agent_status (which moves "last") buys at
 	// least an idle timeout more: the agent said it is working.
 	if meta[0] != nil && now.Sub(ms(meta[0])) > e.d.FirstChunkTimeout && now.Sub(ms(meta[1])) > e.d.IdleTimeout {
-		settle(End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
-			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout})
+		return &End{Status: ari.StatusError, Code: protocol.StreamErrAgentTimeout,
+			Message: fmt.Sprintf("the agent did not start answering within %s", e.d.FirstChunkTimeout), CancelReason: protocol.CancelTimeout}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 // forgetDeleted stops driving replies that are no longer open because they
