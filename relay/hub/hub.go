@@ -346,6 +346,14 @@ func (h *Hub) Deliver(channel string, payload []byte) int {
 	return len(fns)
 }
 
+// Subscribed reports whether this instance subscribes to channel (has a
+// socket there): a publish on it reaches this instance too.
+func (h *Hub) Subscribed(channel string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.subs[channel] != nil
+}
+
 // Subscribe adds handler id to channel and returns once Redis confirmed the
 // subscription, so that everything published afterwards reaches handler.
 func (h *Hub) Subscribe(ctx context.Context, channel string, id uint64, handler func([]byte)) error {

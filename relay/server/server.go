@@ -107,7 +107,7 @@ func New(d Deps) *Server {
 		DB:  d.DB, Redis: d.Redis, Keys: d.Keys, Log: d.Log})
 	s.engine = stream.New(stream.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub,
 		Transport: s.router, Log: d.Log, InstanceID: d.InstanceID,
-		ActiveTTL: c.RelayActiveTTL, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
+		ActiveTTL: c.RelayActiveTTL, ChunkLinger: c.RelayChunkLinger, FirstChunkTimeout: c.AgentFirstChunkTimeout, IdleTimeout: c.AgentIdleTimeout,
 		InputTTL: c.InputRequestTTL, Push: d.Push, Files: files(d.Files)})
 	s.clients = client.New(client.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Hub: s.hub, Engine: s.engine,
 		Log: d.Log, InstanceID: d.InstanceID, Push: d.Push, Events: events.NewPublisher(d.Redis, d.Keys), Files: d.Files,

@@ -55,14 +55,18 @@ type Transport interface {
 
 // Deps are the engine's collaborators and timing.
 type Deps struct {
-	DB                *store.DB
-	Redis             redis.UniversalClient
-	Keys              kv.Keys
-	Hub               *hub.Hub
-	Transport         Transport
-	Log               *slog.Logger
-	InstanceID        string // names this instance's sockets (hub.SocketName)
-	ActiveTTL         time.Duration
+	DB         *store.DB
+	Redis      redis.UniversalClient
+	Keys       kv.Keys
+	Hub        *hub.Hub
+	Transport  Transport
+	Log        *slog.Logger
+	InstanceID string // names this instance's sockets (hub.SocketName)
+	ActiveTTL  time.Duration
+	// ChunkLinger is how long a feed may let chunks gather before their
+	// round trip to Redis when none of them is received on another
+	// instance (Feed.send); 0: never.
+	ChunkLinger       time.Duration
 	FirstChunkTimeout time.Duration
 	IdleTimeout       time.Duration
 	// Push is told of every reply this instance settles and every input

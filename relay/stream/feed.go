@@ -51,6 +51,11 @@ type Feed struct {
 	// progress is closed and replaced whenever done moves (WaitFor).
 	given, done uint64
 	progress    chan struct{}
+	// hurry is closed to end the sender's linger early: someone waits for
+	// the feed, or a reply another instance receives got text. hurried
+	// keeps the next batch from lingering at all.
+	hurry   chan struct{}
+	hurried bool
 }
 
 // NewFeed returns the feed of one agent socket. Close it when the socket ends.
@@ -99,6 +104,9 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	}
 	t.queued = append(t.queued, delta...)
 	f.given++
+	if t.ChannelID != "" || !t.alone.Load() {
+		f.hurryLocked()
+	}
 	if !f.busy {
 		f.busy = true
 		f.idle = make(chan struct{})
@@ -166,11 +174,24 @@ func (f *Feed) Cancelled(taskID string) {
 	f.mu.Unlock()
 }
 
+// hurryLocked ends the sender's linger and keeps its next batch from
+// lingering; f.mu held.
+func (f *Feed) hurryLocked() {
+	f.hurried = true
+	if f.hurry != nil {
+		close(f.hurry)
+		f.hurry = nil
+	}
+}
+
 // Wait returns once everything given to Chunk so far is sent (or failed).
 // Call it before anything that reads or ends a reply's buffer.
 func (f *Feed) Wait() {
 	f.mu.Lock()
 	busy, idle := f.busy, f.idle
+	if busy {
+		f.hurryLocked()
+	}
 	f.mu.Unlock()
 	if busy {
 		<-idle
@@ -196,6 +217,7 @@ func (f *Feed) WaitFor(mark uint64) {
 			f.mu.Unlock()
 			return
 		}
+		f.hurryLocked()
 		if f.progress == nil {
 			f.progress = make(chan struct{})
 		}
@@ -224,6 +246,22 @@ func (f *Feed) send() {
 	defer f.senders.Done()
 	for {
 		f.mu.Lock()
+		if f.lingerLocked() {
+			hurry := make(chan struct{})
+			f.hurry = hurry
+			f.mu.Unlock()
+			wait := time.NewTimer(f.e.d.ChunkLinger)
+			select {
+			case <-wait.C:
+			case <-hurry:
+			}
+			wait.Stop()
+			f.mu.Lock()
+			if f.hurry == hurry {
+				f.hurry = nil
+			}
+		}
+		f.hurried = false
 		batch := f.pending
 		f.pending = nil
 		upTo := f.given // every delta given so far is in this batch
@@ -277,6 +315,27 @@ func (f *Feed) send() {
 	}
 }
 
+// lingerLocked reports whether the sender may wait ChunkLinger before its
+// next round trip, letting more chunks gather into it: only when every reply
+// with text waiting is a conversation's whose last publish reached no other
+// instance (Task.alone). Its members here have the chunks already (deliver);
+// the round trip only keeps the buffer for a later reader and feeds other
+// instances, which a sync here waits for (ActiveStreams → flushBefore) and
+// which would have had it published at once. A reply received elsewhere, a
+// channel's reply (whose subscribers here too read the published copy), or
+// anyone waiting for the feed ends the linger (hurry). f.mu held.
+func (f *Feed) lingerLocked() bool {
+	if f.e.d.ChunkLinger <= 0 || f.hurried || len(f.pending) == 0 {
+		return false
+	}
+	for _, t := range f.pending {
+		if t.ChannelID != "" || !t.alone.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 // appendDeltas appends each task's delta to its buffer and publishes it to
 // the task's members as a stream_chunk, in one pipelined round trip. The
 // offset is the buffer's length as this instance knows it (Task.sent).
@@ -303,7 +362,8 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 	pipe := e.d.Redis.Pipeline()
 	skip := []byte(hub.InstancePrefix(e.d.InstanceID))
 	scripts := make([]*redis.Cmd, len(tasks))
-	local := 0 // frames handed to this instance's sockets
+	pubs := make([][]*redis.IntCmd, len(tasks)) // a conversation reply's publishes, one per member
+	local := 0                                  // frames handed to this instance's sockets
 	keys := make([][]string, len(tasks))
 	for i, t := range tasks {
 		keys[i] = []string{e.d.Keys.Stream(t.ID), e.d.Keys.StreamMeta(t.ID)}
@@ -331,7 +391,7 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			if deliver {
 				local += e.d.Hub.Deliver(channel, frame)
 			}
-			pipe.SPublish(ctx, channel, payload)
+			pubs[i] = append(pubs[i], pipe.SPublish(ctx, channel, payload))
 		}
 	}
 	if local > 0 {
@@ -373,12 +433,40 @@ func (e *Engine) appendDeltas(ctx context.Context, tasks []*Task, deltas []strin
 			t.shift.Add(n - want)
 		}
 		t.sent = n
+		if pubs[i] != nil {
+			t.alone.Store(e.publishedHereOnly(t, pubs[i]))
+		}
 		if !t.first {
 			t.first = true
 			firsts = append(firsts, t)
 		}
 	}
 	return errs, firsts
+}
+
+// publishedHereOnly reports whether each of a reply's publishes, one per
+// member in t.to's order, reached no subscriber but this instance's own.
+// The members may have changed since (t.to); then it is false, as it is for
+// a failed publish.
+func (e *Engine) publishedHereOnly(t *Task, pubs []*redis.IntCmd) bool {
+	members := t.to.list()
+	if len(members) != len(pubs) {
+		return false
+	}
+	for i, u := range members {
+		n, err := pubs[i].Result()
+		if err != nil {
+			return false
+		}
+		own := int64(0)
+		if e.d.Hub.Subscribed(e.d.Keys.UserChannel(u)) {
+			own = 1
+		}
+		if n > own {
+			return false
+		}
+	}
+	return true
 }
 
 // markFirst records when the first chunk of each reply arrived.

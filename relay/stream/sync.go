@@ -17,6 +17,13 @@ func (e *Engine) ActiveStreams(ctx context.Context, userID string) ([]protocol.A
 	if err != nil {
 		return nil, err
 	}
+	// A chunk an agent socket here has given to this instance's sockets
+	// but not yet appended would be neither in the text read below nor
+	// live for a socket that subscribed after it was given (this
+	// instance's sockets skip their published copies): wait for it.
+	for _, r := range replies {
+		e.flushBefore(r.ID)
+	}
 	// One round trip for every reply: its text and its latest status.
 	pipe := e.d.Redis.Pipeline()
 	texts := make([]*redis.StringCmd, len(replies))

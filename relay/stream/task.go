@@ -49,6 +49,9 @@ type Task struct {
 	// else appended too): Feed.deliver's offsets follow the buffer, as the
 	// published ones do (set by the sender, read by the reader).
 	shift atomic.Int64
+	// alone: the last publish of its text reached no other instance (set
+	// by the sender), so its next round trip may wait (Feed.send).
+	alone atomic.Bool
 }
 
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was

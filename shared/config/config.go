@@ -136,8 +136,12 @@ type Config struct {
 	A2AAllowPrivateNetworks bool `env:"A2A_ALLOW_PRIVATE_NETWORKS" envDefault:"false"`
 	// The relay's timing knobs: production keeps the defaults (shared/kv's and
 	// relay/protocol's); tests shorten them to exercise expiry and timeouts.
-	RelayActiveTTL        time.Duration `env:"RELAY_ACTIVE_TTL" envDefault:"90s"`
-	RelaySweepInterval    time.Duration `env:"RELAY_SWEEP_INTERVAL" envDefault:"2s"`
+	RelayActiveTTL     time.Duration `env:"RELAY_ACTIVE_TTL" envDefault:"90s"`
+	RelaySweepInterval time.Duration `env:"RELAY_SWEEP_INTERVAL" envDefault:"2s"`
+	// RelayChunkLinger is how long an agent socket's chunks may gather
+	// before they are appended to their buffers when no other instance
+	// receives them (relay/stream/feed.go); 0: never wait.
+	RelayChunkLinger      time.Duration `env:"RELAY_CHUNK_LINGER" envDefault:"10ms"`
 	RelayAgentAuthTimeout time.Duration `env:"RELAY_AGENT_AUTH_TIMEOUT" envDefault:"10s"`
 	RelayIdleTimeout      time.Duration `env:"RELAY_IDLE_TIMEOUT" envDefault:"45s"`
 	RelayPingInterval     time.Duration `env:"RELAY_PING_INTERVAL" envDefault:"20s"`
@@ -337,6 +341,9 @@ func (c Config) validate() error {
 		if d.v < 10*time.Millisecond {
 			bad(d.name, "must be at least 10ms")
 		}
+	}
+	if c.RelayChunkLinger < 0 || c.RelayChunkLinger > time.Second {
+		bad("RELAY_CHUNK_LINGER", "must be between 0 and 1s")
 	}
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 32 || !printableASCII(c.MetricsToken)) {
 		bad("METRICS_TOKEN", "must be at least 32 printable ASCII characters without spaces")
