@@ -408,21 +408,15 @@ func (e *Engine) sweepChannels(ctx context.Context) error {
 	}
 	e.forgetDeletedChannels(ctx, open)
 	byChannel := map[string][]store.OpenChannelReply{}
-	var order []string
+	var order, marks, streaming []string
 	for _, r := range open {
 		if _, ok := byChannel[r.ChannelID]; !ok {
 			order = append(order, r.ChannelID)
+			marks = append(marks, e.d.Keys.ChannelActive(r.ChannelID))
 		}
 		byChannel[r.ChannelID] = append(byChannel[r.ChannelID], r)
-	}
-	marks := make([]string, len(order))
-	var streaming []string
-	for i, ch := range order {
-		marks[i] = e.d.Keys.ChannelActive(ch)
-		for _, r := range byChannel[ch] {
-			if r.Status == ari.StatusStreaming {
-				streaming = append(streaming, r.ID)
-			}
+		if r.Status == ari.StatusStreaming {
+			streaming = append(streaming, r.ID)
 		}
 	}
 	read := e.readForSweep(ctx, marks, streaming)

@@ -104,7 +104,7 @@ func (f *Feed) Chunk(t *Task, content, mode string) error {
 	}
 	t.queued = append(t.queued, delta...)
 	f.given++
-	if t.ChannelID != "" || !t.alone.Load() {
+	if !t.mayLinger() {
 		f.hurryLocked()
 	}
 	if !f.busy {
@@ -329,7 +329,7 @@ func (f *Feed) lingerLocked() bool {
 		return false
 	}
 	for _, t := range f.pending {
-		if t.ChannelID != "" || !t.alone.Load() {
+		if !t.mayLinger() {
 			return false
 		}
 	}

@@ -3,42 +3,15 @@ package stream
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ari-chat/ari-server/relay/hub"
+	"github.com/ari-chat/ari-server/shared/kv"
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
-
-// scriptCalls counts the chunk script's calls (EVALSHA and EVAL).
-type scriptCalls struct{ n atomic.Int64 }
-
-func (*scriptCalls) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *scriptCalls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.count(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *scriptCalls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			c.count(cmd)
-		}
-		return next(ctx, cmds)
-	}
-}
-
-func (c *scriptCalls) count(cmd redis.Cmder) {
-	if cmd.Name() == "evalsha" || cmd.Name() == "eval" {
-		c.n.Add(1)
-	}
-}
 
 func runHub(t *testing.T, rdb redis.UniversalClient, instance string) *hub.Hub {
 	t.Helper()
@@ -48,6 +21,20 @@ func runHub(t *testing.T, rdb redis.UniversalClient, instance string) *hub.Hub {
 	go func() { defer close(done); _ = h.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return h
+}
+
+// streamingTask is a conversation reply of user streaming under keys, as
+// far as the feed needs one: its recipients and an open buffer.
+func streamingTask(t *testing.T, rdb redis.UniversalClient, keys kv.Keys, user string) *Task {
+	t.Helper()
+	task := &Task{ID: "m_" + testenv.RandomID(10), ConversationID: "c1", AgentID: "a1", to: &recipients{}, first: true}
+	users := []string{user}
+	task.to.users.Store(&users)
+	if err := rdb.HSet(context.Background(), keys.StreamMeta(task.ID), "ended", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Del(context.Background(), keys.Stream(task.ID), keys.StreamMeta(task.ID)) })
+	return task
 }
 
 // A reply whose chunks no other instance receives lets them gather for
@@ -60,7 +47,7 @@ func TestFeedLingersOnlyWhileNoOtherInstanceListens(t *testing.T) {
 	here := runHub(t, rdb, "i1")
 	e := New(Deps{Redis: rdb, Keys: keys, Hub: here, Log: slog.Default(), InstanceID: "i1",
 		ChunkLinger: time.Hour, IdleTimeout: time.Minute, FirstChunkTimeout: time.Minute})
-	var calls scriptCalls
+	calls := roundTrips{match: map[string]bool{"evalsha": true, "eval": true}}
 	rdb.AddHook(&calls)
 
 	const user = "u1"
@@ -68,13 +55,7 @@ func TestFeedLingersOnlyWhileNoOtherInstanceListens(t *testing.T) {
 	if err := here.Subscribe(ctx, keys.UserChannel(user), 1, func(b []byte) { got <- b }); err != nil {
 		t.Fatal(err)
 	}
-	task := &Task{ID: "m_linger_" + testenv.RandomID(6), ConversationID: "c1", AgentID: "a1", to: &recipients{}, first: true}
-	users := []string{user}
-	task.to.users.Store(&users)
-	if err := rdb.HSet(ctx, keys.StreamMeta(task.ID), "ended", "0").Err(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Del(context.Background(), keys.Stream(task.ID), keys.StreamMeta(task.ID)) })
+	task := streamingTask(t, rdb, keys, user)
 	buffer := func() string { s, _ := rdb.Get(ctx, keys.Stream(task.ID)).Result(); return s }
 	f := e.NewFeed(ctx, nil)
 	defer f.Close()
@@ -93,7 +74,7 @@ func TestFeedLingersOnlyWhileNoOtherInstanceListens(t *testing.T) {
 
 	// The next three gather: the local socket has each at once, the buffer
 	// none of them until someone waits, then all in one script call.
-	before := calls.n.Load()
+	before := calls.single.Load() + calls.piped.Load()
 	for _, d := range []string{"two ", "three ", "four "} {
 		if err := f.Chunk(task, task.Text+d, "accumulated"); err != nil {
 			t.Fatal(err)
@@ -117,7 +98,7 @@ func TestFeedLingersOnlyWhileNoOtherInstanceListens(t *testing.T) {
 	if b := buffer(); b != "one two three four " {
 		t.Fatalf("buffer %q after WaitFor", b)
 	}
-	if n := calls.n.Load() - before; n != 1 {
+	if n := calls.single.Load() + calls.piped.Load() - before; n != 1 {
 		t.Fatalf("three chunks took %d script calls, want 1", n)
 	}
 
@@ -163,11 +144,7 @@ func TestFeedWithoutLingerSendsAtOnce(t *testing.T) {
 	if err := here.Subscribe(ctx, keys.UserChannel("u1"), 1, func([]byte) {}); err != nil {
 		t.Fatal(err)
 	}
-	task := &Task{ID: "m_nolinger_" + testenv.RandomID(6), ConversationID: "c1", AgentID: "a1", to: &recipients{}, first: true}
-	users := []string{"u1"}
-	task.to.users.Store(&users)
-	rdb.HSet(ctx, keys.StreamMeta(task.ID), "ended", "0")
-	t.Cleanup(func() { rdb.Del(context.Background(), keys.Stream(task.ID), keys.StreamMeta(task.ID)) })
+	task := streamingTask(t, rdb, keys, "u1")
 	f := e.NewFeed(ctx, nil)
 	defer f.Close()
 	text := ""

@@ -36,12 +36,16 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		return err
 	}
 	byConv := map[string][]store.OpenReply{}
-	var order []string
+	var order, marks, streaming []string
 	for _, r := range open {
 		if _, ok := byConv[r.ConversationID]; !ok {
 			order = append(order, r.ConversationID)
+			marks = append(marks, e.d.Keys.ConvActive(r.ConversationID))
 		}
 		byConv[r.ConversationID] = append(byConv[r.ConversationID], r)
+		if r.Status == ari.StatusStreaming {
+			streaming = append(streaming, r.ID)
+		}
 	}
 	e.forgetDeleted(ctx, open)
 	var errs []error
@@ -50,16 +54,6 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	if err := e.sweepToolCalls(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("tool calls: %w", err))
-	}
-	marks := make([]string, len(order))
-	var streaming []string
-	for i, conv := range order {
-		marks[i] = e.d.Keys.ConvActive(conv)
-		for _, r := range byConv[conv] {
-			if r.Status == ari.StatusStreaming {
-				streaming = append(streaming, r.ID)
-			}
-		}
 	}
 	read := e.readForSweep(ctx, marks, streaming)
 	for i, conv := range order {

@@ -15,17 +15,19 @@ import (
 	"github.com/ari-chat/ari-server/shared/testenv"
 )
 
-// roundTrips counts how a client sends GET and HMGET: alone or in
-// pipelines (the rest, such as a new connection's handshake, is not counted).
-type roundTrips struct{ single, pipelines, piped atomic.Int64 }
-
-func counted(cmd redis.Cmder) bool { return cmd.Name() == "get" || cmd.Name() == "hmget" }
+// roundTrips counts how a client sends the commands named in match: alone
+// or in pipelines (the rest, such as a new connection's handshake, is not
+// counted).
+type roundTrips struct {
+	match                    map[string]bool
+	single, pipelines, piped atomic.Int64
+}
 
 func (*roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (c *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if counted(cmd) {
+		if c.match[cmd.Name()] {
 			c.single.Add(1)
 		}
 		return next(ctx, cmd)
@@ -36,7 +38,7 @@ func (c *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		n := 0
 		for _, cmd := range cmds {
-			if counted(cmd) {
+			if c.match[cmd.Name()] {
 				n++
 			}
 		}
@@ -96,7 +98,7 @@ func TestSweepReadsInPipelines(t *testing.T) {
 		}
 	})
 
-	var count roundTrips
+	count := roundTrips{match: map[string]bool{"get": true, "hmget": true}}
 	rdb.AddHook(&count)
 	read := e.readForSweep(ctx, append(marks, marks[0]), replies) // a mark named twice is read once
 	if s, p, c := count.single.Load(), count.pipelines.Load(), count.piped.Load(); s != 0 || c != 2*n || p != (2*n+sweepBatch-1)/sweepBatch {

@@ -54,6 +54,12 @@ type Task struct {
 	alone atomic.Bool
 }
 
+// mayLinger reports whether the feed may hold t's text back for
+// ChunkLinger (Feed.lingerLocked): a conversation's reply whose last publish
+// reached no other instance. A channel's subscribers, here too, read the
+// published copy.
+func (t *Task) mayLinger() bool { return t.ChannelID == "" && t.alone.Load() }
+
 // LoadTask reads a task of agentID from Redis: ErrNotYourTask when it was
 // never this agent's, ErrEnded when it was and is over.
 func (e *Engine) LoadTask(ctx context.Context, agentID, taskID string) (*Task, error) {
