@@ -149,7 +149,9 @@ start_redis_cluster() {
   for p in "${ports[@]}"; do
     for _ in $(seq 1 50); do redis-cli -h 127.0.0.1 -p "${p#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done
   done
-  if ! redis-cli -h 127.0.0.1 -p "$first" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; then
+  # Nodes restarted over their own nodes.conf (a reboot) already know each
+  # other and find their cluster again by themselves: wait, do not create.
+  if [ "$(redis-cli -h 127.0.0.1 -p "$first" cluster nodes 2>/dev/null | grep -c .)" -le 1 ]; then
     redis-cli --cluster create "${ports[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
       || { cat "$dir/create.log" >&2; exit 1; }
   fi
