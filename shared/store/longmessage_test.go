@@ -124,4 +124,41 @@ func TestLongMessagesFitEveryIndex(t *testing.T) {
 		and octet_length(content) + octet_length(coalesce(error, '')) <= 1024`, conv, seq).Scan(&paged); err != nil || paged != 1 {
 		t.Fatalf("the widest short row is not one the page index takes (%d, %v)", paged, err)
 	}
+	seq++
+
+	// messages_scoped_search_idx keys every lexeme of a message of up to
+	// 64 KB (migration 00033) in a tsvector built as text, which holds at
+	// most 1 MB of lexemes: the texts with the most lexemes for their size
+	// must all fit at that bound.
+	const scopedBytes = 64 << 10 // store.scopedSearchBytes
+	hyphenated := func(from rune) string {
+		var b strings.Builder
+		for r := from; ; r++ {
+			var tok strings.Builder
+			tok.WriteRune(r)
+			tok.WriteByte('-')
+			tok.WriteRune(r + 1)
+			tok.WriteByte(' ')
+			if b.Len()+tok.Len() > scopedBytes {
+				return b.String()
+			}
+			b.WriteString(tok.String())
+		}
+	}
+	for name, text := range map[string]string{
+		"hyphenated words":            wordy(scopedBytes),
+		"hyphenated two-byte runes":   hyphenated('Ā'),
+		"hyphenated three-byte runes": hyphenated('一'),
+	} {
+		var lexemes, scoped int
+		if err := db.Pool.QueryRow(ctx, `insert into messages (conversation_id, seq, role, sender_user_id, content)
+			values ($1, $2, 'user', $3, $4) returning length(search), length(messages_scoped_search(conversation_id, search))`,
+			conv, seq, u.ID, text).Scan(&lexemes, &scoped); err != nil {
+			t.Fatalf("%s (%d bytes): %v", name, len(text), err)
+		}
+		if len(text) > scopedBytes || lexemes < 10000 || scoped != lexemes {
+			t.Fatalf("%s: %d bytes, %d lexemes, %d keyed: not the worst case at the bound it is meant to be", name, len(text), lexemes, scoped)
+		}
+		seq++
+	}
 }

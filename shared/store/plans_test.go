@@ -143,7 +143,12 @@ func TestMessageQueriesUseTheirIndexes(t *testing.T) {
 			_, err := db.UserSendByClientID(ctx, u.ID, "plan-100")
 			return err
 		}},
-		{"search, rare term", "messages_search_idx", "", func() error {
+		{"search, rare term: the caller's postings alone", "messages_scoped_search_idx", "Bitmap Index Scan", func() error {
+			defer store.SetGINMatchCost(0)()
+			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message 1234", Limit: 20})
+			return err
+		}},
+		{"search, rare term: messages over 64 KB", "messages_search_huge_idx", "", func() error {
 			defer store.SetGINMatchCost(0)()
 			_, _, err := db.SearchMessages(ctx, u.ID, store.SearchQuery{Text: "message 1234", Limit: 20})
 			return err

@@ -65,21 +65,28 @@ func tsqueryOf(text, last, rest string) string {
 // per statement however many rows it is tested against.
 var tsquery = `(select ` + tsqueryOf("$2", "$3", "$4") + `)`
 
-// ginMatchCost is what reading one match from the GIN index costs, in
-// history rows tested. Search reads the GIN index when the planner's
-// estimate of matches table-wide, times this, is at most the caller's
-// history (its messages in the conversations searched); else it tests the
-// caller's history row by row (historySearch). The first grows with the
-// table, the second does not: at a million messages a word in 2,500 of them
-// measured 6.5 ms through GIN (the posting list to a bitmap, ANDed with the
-// caller's conversations, the heap rechecked) and 2.6 ms through a history
-// of 4,000 messages; at ten thousand the same word, in 25, took 1.1 ms.
+// ginMatchCost is what reading one of the caller's matches through the
+// scoped GIN index costs (an index entry, the row's heap page, the match
+// rechecked), in history rows tested (an index-only entry each). Search
+// reads messages_scoped_search_idx (migration 00033) when the matches it
+// expects in the caller's history, times this, are at most that history;
+// else it tests the history row by row (historySearch). Both costs follow
+// the caller's history, not the table, so the choice is the same at any
+// table size: expected matches are the history times the share of live
+// messages that contain any word of the query (the planner's estimate over
+// the table's size), so the rule is share × ginMatchCost ≤ 1.
 // local/bench/messages/README.md has the figures.
-var ginMatchCost float64 = 2.5
+var ginMatchCost float64 = 10
 
-// ginSurely is the estimated cost, in history rows, below which GIN is taken
-// without asking the caller's history size (a round trip).
+// ginSurely is the planner's estimate of matches table-wide, times
+// ginMatchCost, below which the scoped index is taken without asking the
+// table's size (a round trip): whatever the caller's share, it is cheap.
 const ginSurely = 100
+
+// maxScopedConversations bounds the conversations one scoped index search
+// keys its query by (each is a copy of the query's terms); a caller in more
+// is searched through the history.
+const maxScopedConversations = 1000
 
 // shortSearchBytes is the size of text up to which a message is searched
 // from messages_search_short_idx alone (migration 00018, which repeats the
@@ -111,9 +118,52 @@ var historySearch = func() string {
 		limit $10`
 }()
 
-// searchScope is the caller's conversations ($1), or the one in $5.
-const searchScope = `m.conversation_id = any(array(select cm.conversation_id from conversation_members cm
-		where cm.user_id = $1 and ($5::text is null or cm.conversation_id = $5)))`
+// scopeArray is the caller's conversations ($1), or the one in $5.
+const scopeArray = `array(select cm.conversation_id from conversation_members cm
+		where cm.user_id = $1 and ($5::text is null or cm.conversation_id = $5))`
+
+// searchScope keeps the rows of the caller's conversations.
+const searchScope = `m.conversation_id = any(` + scopeArray + `)`
+
+// scopedSearchBytes is the size of text up to which a message is listed in
+// messages_scoped_search_idx (migration 00033, which repeats the number in
+// both index predicates: change all three together). Longer ones are in
+// messages_search_huge_idx.
+const scopedSearchBytes = 65536
+
+// scopedSearch reads the caller's matches from messages_scoped_search_idx:
+// the query keyed by each of the caller's conversations (computed once, a
+// one-time subquery). The conversation is checked with array_position and
+// the match with ts_match_vq, which are no index conditions: the planner
+// has only this index to read, not the table-wide history of the
+// conversations ANDed with it (the cost this index exists to avoid). The
+// two checks are what make the rows right: the key only narrows. Messages
+// over scopedSearchBytes are not in that index; they come from
+// messages_search_huge_idx, tested row by row, and the two are merged.
+var scopedSearch = func() string {
+	size := strconv.Itoa(scopedSearchBytes)
+	return `select p.id, p.rank from (
+		(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
+			from messages m
+			where messages_scoped_search(m.conversation_id, m.search) @@ (select messages_scoped_query(` + scopeArray + `, ` + tsquery + `))
+				and m.deleted_at is null and not m.superseded and octet_length(m.content) <= ` + size + `
+				and array_position(` + scopeArray + `, m.conversation_id) is not null
+				and ts_match_vq(m.search, ` + tsquery + `)
+				and ` + fmt.Sprintf(searchAfter, tsquery) + `
+			order by rank desc, m.seq desc, m.id desc
+			limit $10)
+		union all
+		(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
+			from messages m
+			where ` + searchScope + ` and m.deleted_at is null and not m.superseded
+				and octet_length(m.content) > ` + size + `
+				and ts_match_vq(m.search, ` + tsquery + `)
+				and ` + fmt.Sprintf(searchAfter, tsquery) + `
+			order by rank desc, m.seq desc, m.id desc
+			limit $10)) p
+		order by p.rank desc, p.seq desc, p.id desc
+		limit $10`
+}()
 
 // searchAfter continues after the cursor ($6 rank, $7 seq, $8 id).
 const searchAfter = `($6::real is null or (ts_rank(m.search, ` + "%s" + `), m.seq, m.id) < ($6::real, $7::bigint, $8::text))`
@@ -133,7 +183,7 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 		}
 	}
 	rest, last := splitPrefix(q.Text)
-	est, err := db.estimateMatches(ctx, q.Text, last)
+	est, err := db.estimateMatches(ctx, q.Text, last, rest)
 	if err != nil {
 		return nil, false, err
 	}
@@ -149,22 +199,15 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 	}
 	useGIN := est*ginMatchCost <= ginSurely
 	if !useGIN {
-		history, err := db.historySize(ctx, userID, q.ConversationID)
+		live, conversations, err := db.searchScale(ctx, userID, q.ConversationID)
 		if err != nil {
 			return nil, false, err
 		}
-		useGIN = est*ginMatchCost <= history
+		useGIN = conversations <= maxScopedConversations && (live <= 0 || est*ginMatchCost <= live)
 	}
-	var ranked string
+	ranked := historySearch
 	if useGIN {
-		ranked = `select m.id, ts_rank(m.search, ` + tsquery + `) as rank
-			from messages m
-			where ` + searchScope + ` and m.deleted_at is null and not m.superseded and m.search @@ ` + tsquery + `
-				and ` + fmt.Sprintf(searchAfter, tsquery) + `
-			order by rank desc, m.seq desc, m.id desc
-			limit $10`
-	} else {
-		ranked = historySearch
+		ranked = scopedSearch
 	}
 	rows, err := db.Pool.Query(ctx, `select `+pageColumns+`, `+versionsColumn+`, h.rank,
 			ts_headline('simple', translate(m.content, E'\x02\x03', ''), `+tsquery+`, $9)
@@ -213,21 +256,24 @@ func (db *DB) SearchMessages(ctx context.Context, userID string, q SearchQuery) 
 // nothing is read but the plan. Not the messages that match: for "a b" GIN
 // reads the posting lists of a and of b whatever their intersection, and a
 // prefix's whole list (measured at 1M: two words with 41 matches estimated
-// took longer through GIN than through a 4,000-message history). The
-// lexemes come quoted from plainto_tsquery's output, so no input can break
-// the tsquery syntax. The simple protocol sends the values as literals, so
-// the planner estimates for these words and not for an unknown parameter.
-func (db *DB) estimateMatches(ctx context.Context, text, last string) (float64, error) {
+// took longer through GIN than through a 4,000-message history). A query no
+// index can answer (only negations: "-word", "a or -b"; querytree says T)
+// would read the whole index: then the estimate is every live message, so
+// the history is searched. The lexemes come quoted from plainto_tsquery's
+// output, so no input can break the tsquery syntax. The simple protocol
+// sends the values as literals, so the planner estimates for these words
+// (and folds the querytree test) rather than for unknown parameters.
+func (db *DB) estimateMatches(ctx context.Context, text, last, rest string) (float64, error) {
 	var plan []struct {
 		Plan struct {
 			Rows float64 `json:"Plan Rows"`
 		} `json:"Plan"`
 	}
 	err := db.Pool.QueryRow(ctx, `explain (format json) select 1 from messages m
-		where m.deleted_at is null and m.search @@ (
+		where m.deleted_at is null and (querytree(`+tsqueryOf("$1", "$2", "$3")+`) = 'T' or m.search @@ (
 			replace(plainto_tsquery('simple', $1)::text, ' & ', ' | ')::tsquery ||
-			case when $2 = '' then ''::tsquery else to_tsquery('simple', quote_literal($2) || ':*') end)`,
-		pgx.QueryExecModeSimpleProtocol, text, last).Scan(&plan)
+			case when $2 = '' then ''::tsquery else to_tsquery('simple', quote_literal($2) || ':*') end))`,
+		pgx.QueryExecModeSimpleProtocol, text, last, rest).Scan(&plan)
 	if err != nil {
 		return 0, err
 	}
@@ -237,15 +283,14 @@ func (db *DB) estimateMatches(ctx context.Context, text, last string) (float64, 
 	return plan[0].Plan.Rows, nil
 }
 
-// historySize is how many messages the caller's search would test row by
-// row: every seq of the conversations searched (tombstones and superseded
-// versions included; an estimate is all the choice needs).
-func (db *DB) historySize(ctx context.Context, userID, conversationID string) (float64, error) {
-	var n float64
-	err := db.Pool.QueryRow(ctx, `select coalesce(sum(c.last_seq), 0)::float8
-		from conversation_members cm join conversations c on c.id = cm.conversation_id
-		where cm.user_id = $1 and ($2 = '' or cm.conversation_id = $2)`, userID, conversationID).Scan(&n)
-	return n, err
+// searchScale is what the choice of plan weighs the estimate against: the
+// table's live messages (the planner's count, from the last analyze; below
+// zero when never analyzed) and the number of conversations searched.
+func (db *DB) searchScale(ctx context.Context, userID, conversationID string) (live float64, conversations int, err error) {
+	err = db.Pool.QueryRow(ctx, `select (select reltuples from pg_class where oid = 'messages'::regclass)::float8,
+			(select count(*) from conversation_members cm where cm.user_id = $1 and ($2 = '' or cm.conversation_id = $2))::int`,
+		userID, conversationID).Scan(&live, &conversations)
+	return live, conversations, err
 }
 
 // splitPrefix separates the word being typed at the end of a query (letters,

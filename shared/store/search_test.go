@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ari-chat/ari-server/shared/store"
@@ -58,7 +59,8 @@ func TestSearchPlansAgree(t *testing.T) {
 		t.Fatalf("%q: paging does not end", q)
 		return nil
 	}
-	for _, q := range []string{"apple", "ap", "banana split", `"apple pie"`, "cherry -apple", "number", "nothing"} {
+	for _, q := range []string{"apple", "ap", "banana split", `"apple pie"`, "cherry -apple", "number", "nothing",
+		"-apple", "apple or -banana", `"pie apple"`, "apple | pie", "", "!!", `'`} {
 		restore := store.SetGINMatchCost(0) // everything through the index
 		viaIndex := walk(q)
 		restore()
@@ -81,5 +83,90 @@ func TestSearchPlansAgree(t *testing.T) {
 		if q == "nothing" && len(viaIndex) != 0 {
 			t.Errorf("nothing: %d hits", len(viaIndex))
 		}
+	}
+}
+
+// The scoped index keys every word by its conversation inside tsvector and
+// tsquery text; words that need quoting there (quotes, backslashes, colons,
+// operators, non-ASCII) are found alike through it and through the history,
+// in the caller's conversations only.
+func TestScopedSearchFindsQuotedWords(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	ada, bob := testenv.NewUser(t, db, "ada"), testenv.NewUser(t, db, "bob")
+	mine, err := db.CreateGroup(ctx, ada.ID, store.NewGroup{Title: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := db.CreateGroup(ctx, ada.ID, store.NewGroup{Title: "a2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := db.CreateGroup(ctx, bob.ID, store.NewGroup{Title: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		`it's o'neil's 'quoted' word`, `back\slash C:\path\file.txt \\ \'`, `a:b c:* d&e f|g !h <-> i<2>j`,
+		`mail ada@example.com and https://example.com/a'b?c=\d`, `Straße naïve café 東京 emoji 🙂`,
+		`''double'' ''' \\\ end`, `x-y_z 3.14 -5 +6 #tag @mention`,
+	}
+	// One message over 64 KB, which the scoped index leaves to another.
+	texts = append(texts, strings.Repeat("filler ", 10000)+"needle o'hare")
+	for _, conv := range []string{mine, second, theirs} {
+		for _, text := range texts {
+			if _, err := db.Pool.Exec(ctx, `with c as (update conversations set last_seq = last_seq + 1 where id = $1 returning last_seq)
+				insert into messages (conversation_id, seq, role, sender_user_id, content) select $1, last_seq, 'user', $2, $3 from c`,
+				conv, ada.ID, text); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	search := func(cost float64, q, conv string) []string {
+		defer store.SetGINMatchCost(cost)()
+		hits, _, err := db.SearchMessages(ctx, ada.ID, store.SearchQuery{Text: q, ConversationID: conv, Limit: 50})
+		if err != nil {
+			t.Fatalf("%.80q: %v", q, err)
+		}
+		var ids []string
+		for _, h := range hits {
+			if h.Message.ConversationID == theirs {
+				t.Fatalf("%q found a message of another user's conversation", q)
+			}
+			ids = append(ids, h.Message.ID)
+		}
+		return ids
+	}
+	// Every word of every text, as typed and as its own query, plus the
+	// texts whole (websearch syntax reads their operators).
+	var queries []string
+	for _, text := range texts {
+		if len(text) <= 200 {
+			queries = append(queries, text)
+		}
+		var lexemes []string
+		if err := db.Pool.QueryRow(ctx, `select coalesce(array_agg(lexeme), '{}') from unnest(to_tsvector('simple', $1))`, text).Scan(&lexemes); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lexemes {
+			queries = append(queries, l, `"`+l+`"`)
+		}
+	}
+	for _, q := range queries {
+		for _, conv := range []string{"", second} {
+			viaIndex, viaHistory := search(0, q, conv), search(1e12, q, conv)
+			if !slices.Equal(viaIndex, viaHistory) {
+				t.Errorf("%q (conversation %q): %d hits via the scoped index, %d via history", q, conv, len(viaIndex), len(viaHistory))
+			}
+		}
+	}
+	if n := len(search(0, "neil", "")); n != 2 {
+		t.Errorf("neil: %d hits via the scoped index, want 2 (one per conversation of ada's)", n)
+	}
+	if n := len(search(0, "needle", "")); n != 2 {
+		t.Errorf("needle (a message over 64 KB): %d hits via the scoped index, want 2", n)
+	}
+	if n := len(search(0, "東京", second)); n != 1 {
+		t.Errorf("東京 in one conversation: %d hits, want 1", n)
 	}
 }

@@ -84,14 +84,14 @@ func statementName(sql string) string {
 		return "estimate"
 	case strings.Contains(sql, `from "session"`):
 		return "session"
-	case strings.Contains(sql, "ts_headline") && strings.Contains(sql, "ts_match_vq"):
-		return "search history"
+	case strings.Contains(sql, "ts_headline") && strings.Contains(sql, "messages_scoped_query"):
+		return "search scoped"
 	case strings.Contains(sql, "ts_headline"):
-		return "search GIN"
+		return "search history"
 	case strings.Contains(sql, "order by m.seq"):
 		return "page"
-	case strings.Contains(sql, "sum(c.last_seq)"):
-		return "history size"
+	case strings.Contains(sql, "reltuples"):
+		return "scale"
 	case strings.Contains(sql, "select role from conversation_members"):
 		return "member check"
 	}
