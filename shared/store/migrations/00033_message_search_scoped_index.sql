@@ -30,23 +30,23 @@ create or replace function messages_search_key(conversation_id text) returns tex
 -- +goose StatementEnd
 
 -- The lexemes of search keyed by conversation, positions kept (phrases
--- still match). Built as tsvector text: each lexeme quoted, ' and \ doubled.
+-- still match). tsvector text quotes every lexeme ('…', ' and \ doubled
+-- inside), and a key is hex, so prefixing inside the quotes changes the
+-- lexemes and nothing else; messages_scoped_query rewrites a query the same
+-- way. (About 40 µs of Postgres CPU per message written, measured over the
+-- bench's 10,000 messages.)
 -- +goose StatementBegin
 create or replace function messages_scoped_search(conversation_id text, search tsvector) returns tsvector
     language sql immutable parallel safe strict
-    as $$ select coalesce(string_agg(
-            '''' || messages_search_key(conversation_id)
-                || replace(replace(u.lexeme, '\', '\\'), '''', '''''') || ''''
-                || coalesce(':' || array_to_string(u.positions, ','), ''), ' '), '')::tsvector
-        from unnest(search) u $$;
+    as $$ select regexp_replace(search::text, $r$'((?:[^'\\]|''|\\.)*)'$r$,
+            '''' || messages_search_key(conversation_id) || '\1''', 'g')::tsvector $$;
 -- +goose StatementEnd
 
 -- A query over messages_scoped_search for the given conversations: q with
 -- every lexeme keyed by each conversation in turn, the copies ORed. tsquery
--- text always quotes a lexeme ('…', ' and \ doubled inside), and a key is
--- hex, so prefixing inside the quotes keeps every operator, phrase and
--- prefix as it was. An empty query stays empty; no conversations give null.
--- Both match nothing.
+-- text quotes lexemes as tsvector text does, so the same rewrite keeps
+-- every operator, phrase and prefix as it was. An empty query stays empty,
+-- no conversations give null: both match nothing.
 -- +goose StatementBegin
 create or replace function messages_scoped_query(conversation_ids text[], q tsquery) returns tsquery
     language sql immutable parallel safe strict
