@@ -102,8 +102,15 @@ const shortSearchBytes = 256
 // called by name it is no index condition, so the planner cannot trade
 // these scans for the GIN index, the slow plan for common terms.
 var historySearch = func() string {
-	part := func(size string) string {
-		return `(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
+	short := strconv.Itoa(shortSearchBytes)
+	return mergeRanked(historyPart("<= "+short), historyPart("> "+short))
+}()
+
+// historyPart tests the caller's messages whose text size is size (an
+// octet_length comparison naming one of the history indexes' predicates),
+// best first, cut at the page's limit.
+func historyPart(size string) string {
+	return `(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
 			where ` + searchScope + ` and m.deleted_at is null and not m.superseded
 				and octet_length(m.content) ` + size + `
@@ -111,12 +118,14 @@ var historySearch = func() string {
 				and ` + fmt.Sprintf(searchAfter, tsquery) + `
 			order by rank desc, m.seq desc, m.id desc
 			limit $10)`
-	}
-	short := strconv.Itoa(shortSearchBytes)
-	return `select p.id, p.rank from (` + part("<= "+short) + ` union all ` + part("> "+short) + `) p
+}
+
+// mergeRanked merges two ranked parts into the page's hits.
+func mergeRanked(a, b string) string {
+	return `select p.id, p.rank from (` + a + ` union all ` + b + `) p
 		order by p.rank desc, p.seq desc, p.id desc
 		limit $10`
-}()
+}
 
 // scopeArray is the caller's conversations ($1), or the one in $5.
 const scopeArray = `array(select cm.conversation_id from conversation_members cm
@@ -142,27 +151,15 @@ const scopedSearchBytes = 65536
 // messages_search_huge_idx, tested row by row, and the two are merged.
 var scopedSearch = func() string {
 	size := strconv.Itoa(scopedSearchBytes)
-	return `select p.id, p.rank from (
-		(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
+	return mergeRanked(`(select m.id, m.seq, ts_rank(m.search, `+tsquery+`) as rank
 			from messages m
-			where messages_scoped_search(m.conversation_id, m.search) @@ (select messages_scoped_query(` + scopeArray + `, ` + tsquery + `))
-				and m.deleted_at is null and not m.superseded and octet_length(m.content) <= ` + size + `
-				and array_position(` + scopeArray + `, m.conversation_id) is not null
-				and ts_match_vq(m.search, ` + tsquery + `)
-				and ` + fmt.Sprintf(searchAfter, tsquery) + `
+			where messages_scoped_search(m.conversation_id, m.search) @@ (select messages_scoped_query(`+scopeArray+`, `+tsquery+`))
+				and m.deleted_at is null and not m.superseded and octet_length(m.content) <= `+size+`
+				and array_position(`+scopeArray+`, m.conversation_id) is not null
+				and ts_match_vq(m.search, `+tsquery+`)
+				and `+fmt.Sprintf(searchAfter, tsquery)+`
 			order by rank desc, m.seq desc, m.id desc
-			limit $10)
-		union all
-		(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
-			from messages m
-			where ` + searchScope + ` and m.deleted_at is null and not m.superseded
-				and octet_length(m.content) > ` + size + `
-				and ts_match_vq(m.search, ` + tsquery + `)
-				and ` + fmt.Sprintf(searchAfter, tsquery) + `
-			order by rank desc, m.seq desc, m.id desc
-			limit $10)) p
-		order by p.rank desc, p.seq desc, p.id desc
-		limit $10`
+			limit $10)`, historyPart("> "+size))
 }()
 
 // searchAfter continues after the cursor ($6 rank, $7 seq, $8 id).
