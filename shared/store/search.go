@@ -84,8 +84,9 @@ var ginMatchCost float64 = 10
 const ginSurely = 100
 
 // maxScopedConversations bounds the conversations one scoped index search
-// keys its query by (each is a copy of the query's terms); a caller in more
-// is searched through the history.
+// keys its query by (each is a copy of the query's terms): a caller in more
+// is searched through the history, unless the estimate alone took the index
+// (ginSurely), which asks no count.
 const maxScopedConversations = 1000
 
 // shortSearchBytes is the size of text up to which a message is searched
@@ -107,13 +108,17 @@ var historySearch = func() string {
 }()
 
 // historyPart tests the caller's messages whose text size is size (an
-// octet_length comparison naming one of the history indexes' predicates),
-// best first, cut at the page's limit.
+// octet_length comparison naming one of the history indexes' predicates).
 func historyPart(size string) string {
+	return rankedPart(searchScope + ` and octet_length(m.content) ` + size)
+}
+
+// rankedPart is the live, newest-version messages that filter keeps and the
+// query matches, after the cursor, best first, cut at the page's limit.
+func rankedPart(filter string) string {
 	return `(select m.id, m.seq, ts_rank(m.search, ` + tsquery + `) as rank
 			from messages m
-			where ` + searchScope + ` and m.deleted_at is null and not m.superseded
-				and octet_length(m.content) ` + size + `
+			where ` + filter + ` and m.deleted_at is null and not m.superseded
 				and ts_match_vq(m.search, ` + tsquery + `)
 				and ` + fmt.Sprintf(searchAfter, tsquery) + `
 			order by rank desc, m.seq desc, m.id desc
@@ -151,15 +156,9 @@ const scopedSearchBytes = 65536
 // messages_search_huge_idx, tested row by row, and the two are merged.
 var scopedSearch = func() string {
 	size := strconv.Itoa(scopedSearchBytes)
-	return mergeRanked(`(select m.id, m.seq, ts_rank(m.search, `+tsquery+`) as rank
-			from messages m
-			where messages_scoped_search(m.conversation_id, m.search) @@ (select messages_scoped_query(`+scopeArray+`, `+tsquery+`))
-				and m.deleted_at is null and not m.superseded and octet_length(m.content) <= `+size+`
-				and array_position(`+scopeArray+`, m.conversation_id) is not null
-				and ts_match_vq(m.search, `+tsquery+`)
-				and `+fmt.Sprintf(searchAfter, tsquery)+`
-			order by rank desc, m.seq desc, m.id desc
-			limit $10)`, historyPart("> "+size))
+	return mergeRanked(rankedPart(`messages_scoped_search(m.conversation_id, m.search) @@ (select messages_scoped_query(`+scopeArray+`, `+tsquery+`))
+				and octet_length(m.content) <= `+size+`
+				and array_position(`+scopeArray+`, m.conversation_id) is not null`), historyPart("> "+size))
 }()
 
 // searchAfter continues after the cursor ($6 rank, $7 seq, $8 id).
