@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,19 @@ func TestFlagsRefuseImpossibleRuns(t *testing.T) {
 	}
 	if len(o.relays) != 2 || o.relays[0] != "ws://a" || o.relays[1] != "ws://b" || o.agents != 3 || !o.scenarios["latency"] || o.scenarios["idle"] {
 		t.Fatalf("options %+v", o)
+	}
+}
+
+func TestByPhaseSplitsAtTheWindow(t *testing.T) {
+	ms := time.Millisecond
+	tr := &traffic{
+		turns: []time.Duration{100 * ms, 50 * ms}, // unsorted: sends and ends arrive from many goroutines
+		// written: long before, just inside after, just outside after, just inside before, between two turns
+		sentAt:    []time.Duration{10 * ms, 109 * ms, 111 * ms, 41 * ms, 75 * ms},
+		latencies: []time.Duration{1, 2, 3, 4, 5},
+	}
+	steady, turnover := tr.byPhase()
+	if fmt.Sprint(steady) != "[1ns 3ns 5ns]" || fmt.Sprint(turnover) != "[2ns 4ns]" {
+		t.Fatalf("steady %v, turnover %v", steady, turnover)
 	}
 }

@@ -59,6 +59,7 @@ func latencyRun(ctx context.Context, o options, sd *seeder, log *slog.Logger, la
 	fig := distOf(tr.latencies)
 	fmt.Printf("latency %s, %d chunks/s offered: %d chunks, %s; replies %d (complete %d, text equal %d), lost %d\n",
 		label, o.latencyRate, len(tr.latencies), fig, tr.replies, tr.complete, tr.equal, tr.sent.Load()-tr.delivered.Load())
+	tr.printPhases()
 	if !cross {
 		fmt.Printf("  server CPU per chunk: %s\n", cpu.perChunk(ctx, tr.delivered.Load()))
 	}
@@ -90,6 +91,7 @@ func mixRun(ctx context.Context, o options, sd *seeder, log *slog.Logger) error 
 	fmt.Printf("realistic mix one instance, %d replies × %d chunks/s (%d chunks/s offered, %d agents): %d chunks, %s; peak %d streaming at once; replies %d (complete %d, text equal %d), lost %d\n",
 		o.mixReplies, o.mixRate, o.mixReplies*o.mixRate, min(o.mixAgents, o.mixReplies), len(tr.latencies), fig, tr.peak.Load(),
 		tr.replies, tr.complete, tr.equal, tr.sent.Load()-tr.delivered.Load())
+	tr.printPhases()
 	fmt.Printf("  server CPU per chunk: %s\n", cpu.perChunk(ctx, tr.delivered.Load()))
 	printFloors(fig, ws, rd, false)
 	tr.report()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,6 +66,8 @@ type traffic struct {
 
 	mu        sync.Mutex
 	latencies []time.Duration
+	sentAt    []time.Duration // each latency's chunk: when the agent wrote it (since base)
+	turns     []time.Duration // sends and stream_end arrivals (since base): replies turning over
 	replies   int
 	complete  int
 	equal     int
@@ -196,6 +199,7 @@ func (tr *traffic) converse(ctx context.Context, ws *websocket.Conn, conv string
 		if tr.first.IsZero() {
 			tr.first = time.Now()
 		}
+		tr.turns = append(tr.turns, time.Since(base))
 		tr.mu.Unlock()
 		if err := tr.follow(ws); err != nil {
 			tr.problem("%s: %v", conv, err)
@@ -218,7 +222,7 @@ func writeFrame(ws *websocket.Conn, f protocol.Frame) error {
 func (tr *traffic) follow(ws *websocket.Conn) error {
 	var have []byte
 	var current string
-	var lat []time.Duration
+	var lat, at []time.Duration
 	delivered := int64(0)
 	var seen []string // frame types of this reply, for the error report
 	for {
@@ -257,6 +261,7 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 			for p := first; p < off+len(f.Delta); p += tr.chunkBytes {
 				if t, ok := readStamp([]byte(f.Delta[p-off:])); ok {
 					lat = append(lat, now-t)
+					at = append(at, t)
 					delivered++
 				}
 			}
@@ -268,7 +273,10 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 			if current != "" {
 				tr.streaming.Add(-1)
 			}
-			tr.finish(f, have, lat, delivered)
+			tr.mu.Lock()
+			tr.turns = append(tr.turns, now)
+			tr.mu.Unlock()
+			tr.finish(f, have, lat, at, delivered)
 			return nil
 		case *protocol.ErrorFrame:
 			return fmt.Errorf("relay error %s: %s", f.Code, f.Message)
@@ -276,7 +284,7 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 	}
 }
 
-func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat []time.Duration, delivered int64) {
+func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat, at []time.Duration, delivered int64) {
 	tr.delivered.Add(delivered)
 	sum := sha256.Sum256(have)
 	want, _ := tr.sums.Load(end.MessageID)
@@ -285,6 +293,7 @@ func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat []time.Durat
 	tr.last = time.Now()
 	tr.replies++
 	tr.latencies = append(tr.latencies, lat...)
+	tr.sentAt = append(tr.sentAt, at...)
 	if end.Status == protocol.StatusComplete {
 		tr.complete++
 	} else if len(tr.problems) < 10 {
@@ -297,6 +306,39 @@ func (tr *traffic) finish(end *protocol.StreamEnd, have []byte, lat []time.Durat
 	if w, ok := want.([]byte); ok && string(w) == string(sum[:]) && end.Content == string(have) {
 		tr.equal++
 	}
+}
+
+// turnoverWindow is how near a reply's send or end a chunk must be written
+// to count as written while replies turn over (byPhase).
+const turnoverWindow = 10 * time.Millisecond
+
+// byPhase splits the latencies into chunks written while no reply was sent
+// or ended within turnoverWindow (steady streaming, what a pub/sub peer
+// without persistence measures) and the rest. A reply's send and end do the
+// per-reply work — the message rows, the task and its history, the settle
+// with the reply's full text — in the relay and in Postgres, on the cores
+// the chunks of the other replies need.
+func (tr *traffic) byPhase() (steady, turnover []time.Duration) {
+	turns := slices.Clone(tr.turns)
+	slices.Sort(turns)
+	for i, lat := range tr.latencies {
+		t := tr.sentAt[i]
+		j, _ := slices.BinarySearch(turns, t)
+		near := (j < len(turns) && turns[j]-t < turnoverWindow) || (j > 0 && t-turns[j-1] < turnoverWindow)
+		if near {
+			turnover = append(turnover, lat)
+		} else {
+			steady = append(steady, lat)
+		}
+	}
+	return steady, turnover
+}
+
+// printPhases prints byPhase's two figures under a run's latency line.
+func (tr *traffic) printPhases() {
+	steady, turnover := tr.byPhase()
+	fmt.Printf("  steady (no reply sent or ended within %s): %d chunks, %s; within %s of a reply's send or end: %d chunks, %s\n",
+		turnoverWindow, len(steady), distOf(steady), turnoverWindow, len(turnover), distOf(turnover))
 }
 
 func (tr *traffic) report() {
