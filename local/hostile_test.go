@@ -42,6 +42,12 @@ type hostile struct {
 
 var longText = strings.Repeat("a", 70_000)
 
+// longWord is one word a little under a text-search lexeme's limit of 2,046
+// bytes, in 680 three-byte characters so that it fits a search query's
+// 1,000 characters: a search key that lengthened it made message writes and
+// searches fail (migration 00034).
+var longWord = strings.Repeat("一", 680)
+
 var hostileTable = []hostile{
 	{"U+0000", "a\x00b", `"a\u0000b"`, true},
 	{"raw NUL byte", "", "\"a\x00b\"", true},
@@ -52,6 +58,7 @@ var hostileTable = []hostile{
 	{"lone low surrogate", "", `"x\udc00y"`, true},
 	{"control characters", "\x01\x1b[2J\x7f", `"\u0001\u001b[2J\u007f"`, false},
 	{"long string", longText, `"` + longText + `"`, false}, // refused where the schema bounds it
+	{"one word near the lexeme limit", longWord, `"` + longWord + `"`, false},
 }
 
 // wrongTypes go into JSON fields whose schema does not allow their type.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -271,5 +272,30 @@ func TestSettleWithPostgresUnreachable(t *testing.T) {
 	}
 	if task := agent.expect("task"); task.str("taskId") != reply2 {
 		t.Fatalf("task = %v, want %s", task, reply2)
+	}
+}
+
+// A word a little under a text-search lexeme's limit of 2,046 bytes is text
+// like any other: the search key that lengthened it past the limit made the
+// user message's insert and the reply's settle fail (migration 00034).
+func TestWordsNearTheLexemeLimitAreSaved(t *testing.T) {
+	c := newCluster(t, nil)
+	r := c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, r, w.users[0])
+	agent := dialAgent(t, r, w.agentToken)
+
+	client.sendMessage(w.conv, "see "+strings.Repeat("a", 2040), "m-1")
+	reply := client.expect("stream_start").str("messageId")
+	agent.expect("task")
+	text := strings.Repeat("é", 1020) + " " + strings.Repeat("z", 2046)
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": text, "mode": "delta"})
+	agent.send(map[string]any{"type": "agent_complete", "taskId": reply})
+	got := client.collect(reply, nil)
+	if got.ended.str("status") != "complete" || got.ended.str("content") != text {
+		t.Fatalf("stream_end = %.200v", got.ended)
+	}
+	if status, content := replyStatus(t, c.db, reply); status != "complete" || content != text {
+		t.Fatalf("stored %s %.80q", status, content)
 	}
 }

@@ -151,7 +151,10 @@ const scopedSearchBytes = 65536
 // the match with ts_match_vq, which are no index conditions: the planner
 // has only this index to read, not the table-wide history of the
 // conversations ANDed with it (the cost this index exists to avoid). The
-// two checks are what make the rows right: the key only narrows. Messages
+// two checks are what make the rows right: the key only narrows (and
+// since migration 00034 it names at most a lexeme's first 255 characters,
+// which keeps a keyed word of near 2,046 bytes within a lexeme's limit, so
+// a long word only adds candidates). Messages
 // over scopedSearchBytes are not in that index; they come from
 // messages_search_huge_idx, tested row by row, and the two are merged.
 var scopedSearch = func() string {

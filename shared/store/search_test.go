@@ -113,6 +113,12 @@ func TestScopedSearchFindsQuotedWords(t *testing.T) {
 	}
 	// One message over 64 KB, which the scoped index leaves to another.
 	texts = append(texts, strings.Repeat("filler ", 10000)+"needle o'hare")
+	// Words near a lexeme's limit of 2,046 bytes, which a key of 8 bytes
+	// used to push over it (migration 00034 cuts keyed lexemes to 255
+	// characters), two-byte runes among them, and two long words that share
+	// their first 255 characters and so one cut key.
+	texts = append(texts, strings.Repeat("a", 2039), "b"+strings.Repeat("c", 2045)+" tail",
+		strings.Repeat("é", 1020), strings.Repeat("p", 300)+"x o'k", strings.Repeat("p", 300)+"y")
 	for _, conv := range []string{mine, second, theirs} {
 		for _, text := range texts {
 			if _, err := db.Pool.Exec(ctx, `with c as (update conversations set last_seq = last_seq + 1 where id = $1 returning last_seq)
@@ -168,5 +174,10 @@ func TestScopedSearchFindsQuotedWords(t *testing.T) {
 	}
 	if n := len(search(0, "東京", second)); n != 1 {
 		t.Errorf("東京 in one conversation: %d hits, want 1", n)
+	}
+	for q, want := range map[string]int{strings.Repeat("p", 300) + "x": 2, strings.Repeat("a", 2039): 2, strings.Repeat("é", 1020): 2} {
+		if n := len(search(0, q, "")); n != want {
+			t.Errorf("a word of %d bytes: %d hits via the scoped index, want %d", len(q), n, want)
+		}
 	}
 }
