@@ -21,8 +21,11 @@ func percentile(samples []time.Duration, q float64) time.Duration {
 // dist is the three quantiles every latency figure prints.
 type dist struct{ p50, p99, p999 time.Duration }
 
+// distOf sorts a copy: callers keep samples in the order they pair with
+// other slices (traffic.sentAt).
 func distOf(samples []time.Duration) dist {
-	return dist{percentile(samples, 0.50), percentile(samples, 0.99), percentile(samples, 0.999)}
+	s := slices.Clone(samples)
+	return dist{percentile(s, 0.50), percentile(s, 0.99), percentile(s, 0.999)}
 }
 
 func (d dist) String() string {
