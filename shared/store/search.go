@@ -151,10 +151,12 @@ const scopedSearchBytes = 65536
 // the match with ts_match_vq, which are no index conditions: the planner
 // has only this index to read, not the table-wide history of the
 // conversations ANDed with it (the cost this index exists to avoid). The
-// two checks are what make the rows right: the key only narrows (and
-// since migration 00034 it names at most a lexeme's first 255 characters,
-// which keeps a keyed word of near 2,046 bytes within a lexeme's limit, so
-// a long word only adds candidates). Messages
+// two checks are what make the rows right: the key only narrows. Since
+// migration 00035 the keyed vector has no positions and the keyed query is
+// what every match must contain (its querytree, phrases as ANDs), and each
+// key names at most a lexeme's first 255 characters (00034: a keyed word of
+// near 2,046 bytes stays within a lexeme's limit); all of that only adds
+// candidates, which the real match drops. Messages
 // over scopedSearchBytes are not in that index; they come from
 // messages_search_huge_idx, tested row by row, and the two are merged.
 var scopedSearch = func() string {

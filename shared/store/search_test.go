@@ -148,7 +148,7 @@ func TestScopedSearchFindsQuotedWords(t *testing.T) {
 	var queries []string
 	for _, text := range texts {
 		if len(text) <= 200 {
-			queries = append(queries, text)
+			queries = append(queries, text, `"`+text+`"`) // and as one phrase
 		}
 		var lexemes []string
 		if err := db.Pool.QueryRow(ctx, `select coalesce(array_agg(lexeme), '{}') from unnest(to_tsvector('simple', $1))`, text).Scan(&lexemes); err != nil {
@@ -175,9 +175,10 @@ func TestScopedSearchFindsQuotedWords(t *testing.T) {
 	if n := len(search(0, "東京", second)); n != 1 {
 		t.Errorf("東京 in one conversation: %d hits, want 1", n)
 	}
-	for q, want := range map[string]int{strings.Repeat("p", 300) + "x": 2, strings.Repeat("a", 2039): 2, strings.Repeat("é", 1020): 2} {
+	for q, want := range map[string]int{`"quoted word"`: 2, `"word quoted"`: 0, `"neil s quoted" -nothing`: 2,
+		strings.Repeat("p", 300) + "x": 2, strings.Repeat("a", 2039): 2, strings.Repeat("é", 1020): 2} {
 		if n := len(search(0, q, "")); n != want {
-			t.Errorf("a word of %d bytes: %d hits via the scoped index, want %d", len(q), n, want)
+			t.Errorf("%.40q (%d bytes): %d hits via the scoped index, want %d", q, len(q), n, want)
 		}
 	}
 }
