@@ -2,11 +2,12 @@
 -- +goose Up
 -- messages_scoped_search_idx's keyed tsvector was built by one
 -- regexp_replace over the search column's text (00033, 00034), which cost
--- more than to_tsvector itself: 1.3 ms for a 12.8 KB reply of 200 distinct
--- words and 4.9 ms for one of 1,200, on every message written (the settle of
--- a reply included). A GIN index over a tsvector stores only its lexemes, so
--- the key is now built as an array: every lexeme keyed and cut to 255
--- characters, without positions (array_to_tsvector): 0.5 and 2.8 ms.
+-- more than to_tsvector itself: 1.5 ms for a 12.8 KB message of 200
+-- distinct words and 4.9 ms for one of 1,200, on every message written (the
+-- settle of a reply included). A GIN index over a tsvector stores only its
+-- lexemes, so the keyed vector is now built as an array: every lexeme keyed
+-- and cut to 255 characters (00034), without positions (array_to_tsvector):
+-- 0.6-0.8 and 2.7 ms.
 --
 -- A vector without positions answers a phrase false ('a <-> b' against
 -- 'a c b' and against 'a b' alike), so the query keyed against it is no
@@ -19,33 +20,27 @@
 -- store.SearchMessages never reads this index for it (estimateMatches), and
 -- the function keys the query whole for it, as before.
 -- +goose StatementBegin
-create or replace function messages_search_skeleton(q text, phrases_as_and boolean) returns text
-    language sql immutable parallel safe strict
-    as $f$ select coalesce(string_agg(case
-            when x.t ~ '^''' then '''' || replace(replace(left(regexp_replace(replace(
-                    substring(x.t from $r$^'((?:[^'\\]|''|\\.)*)'$r$), '''''', ''''), $r$\\(.)$r$, '\1', 'g'), 255),
-                    '\', '\\'), '''', '''''') || '''' || substring(x.t from $r$^'(?:[^'\\]|''|\\.)*'(.*)$r$)
-            when x.t ~ '^<' and phrases_as_and then '&'
-            else x.t end, ' ' order by m.n), '')
-        from regexp_matches(q, $r$'(?:[^'\\]|''|\\.)*'(?::[*A-D]*)?|<[0-9-]+>|[&|!()]$r$, 'g') with ordinality as m(a, n),
-            lateral (select m.a[1] as t) x $f$;
--- +goose StatementEnd
-
--- +goose StatementBegin
 create or replace function messages_scoped_search(conversation_id text, search tsvector) returns tsvector
     language sql immutable parallel safe strict
     as $f$ select array_to_tsvector(array(select k.k || left(l, 255) from unnest(tsvector_to_array(search)) l))
         from (select messages_search_key(conversation_id) as k) k $f$;
 -- +goose StatementEnd
 
+-- tsquery text writes every operator between single spaces and quotes
+-- every lexeme, and no lexeme of to_tsvector's or websearch_to_tsquery's
+-- parser holds a space, '<' or '>', so " <-> " and " <N> " are exactly the
+-- phrase operators. Lexemes are cut as in 00034, once, before the copies
+-- are keyed (offset 0 keeps the planner from doing it per conversation).
 -- +goose StatementBegin
 create or replace function messages_scoped_query(conversation_ids text[], q tsquery) returns tsquery
     language sql immutable parallel safe strict
     as $f$ select case when numnode(q) = 0 then q
         else (select string_agg('(' || regexp_replace(s.t, $r$'((?:[^'\\]|''|\\.)*)'$r$,
                 '''' || messages_search_key(c) || '\1''', 'g') || ')', ' | ')
-            from (select case when querytree(q) = 'T' then messages_search_skeleton(q::text, false)
-                    else messages_search_skeleton(querytree(q), true) end as t) s,
+            from (select case when x.t !~ '[^ ]{255}' then x.t
+                    else regexp_replace(x.t, $r$'((?:[^'\\]|''|\\.){0,255})(?:[^'\\]|''|\\.)*'$r$, '''\1''', 'g') end as t
+                from (select case when querytree(q) = 'T' then q::text
+                        else regexp_replace(querytree(q), ' <[0-9-]+> ', ' & ', 'g') end as t) x offset 0) s,
                 unnest(conversation_ids) c)::tsquery end $f$;
 -- +goose StatementEnd
 
@@ -75,4 +70,3 @@ create or replace function messages_scoped_query(conversation_ids text[], q tsqu
                 unnest(conversation_ids) c)::tsquery end $$;
 -- +goose StatementEnd
 reindex index concurrently messages_scoped_search_idx;
-drop function if exists messages_search_skeleton(text, boolean);
