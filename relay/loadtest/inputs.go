@@ -515,53 +515,21 @@ func inputsKillRun(ctx context.Context, o options, sd *seeder) error {
 			return ctx.Err()
 		}
 	}
-	answered, complete := 0, 0
 	var problems []string
 	note := func(format string, args ...any) {
 		if len(problems) < 10 {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		}
 	}
-	// One bound for all the waits below, not one per conversation.
-	deadline := time.After(60 * time.Second)
-	for i, c := range clients {
-		select {
-		case st := <-c.resolved:
-			if st == "answered" {
-				answered++
-			}
-		case <-deadline:
-			note("request %s: no input_resolved within 60 s", requests[i])
-		}
+	// One bound for all the waits below, not one per conversation: a context,
+	// whose Done stays closed once it fires, so every wait after it ends too.
+	wctx, stopWaits := context.WithTimeout(ctx, 60*time.Second)
+	defer stopWaits()
+	w := collectKill(wctx.Done(), clients, ag.distinct, agentDone)
+	for _, i := range w.unresolved {
+		note("request %s: no input_resolved within 60 s", requests[i])
 	}
-	distinct := 0
-collect:
-	for distinct < answered {
-		select {
-		case <-ag.distinct:
-			distinct++
-		case <-deadline:
-			break collect
-		case <-agentDone:
-			break collect
-		}
-	}
-	// Replies that do not complete are counted, not reported as problems:
-	// what the run checks is the answers; see the README for why, at a fast
-	// pace, a reply can miss its end.
-	endedOther, notEnded := 0, 0
-	for _, c := range clients {
-		select {
-		case st := <-c.ended:
-			if st == protocol.StatusComplete {
-				complete++
-			} else {
-				endedOther++
-			}
-		case <-deadline:
-			notEnded++
-		}
-	}
+	answered, complete, endedOther, notEnded := w.answered, w.complete, w.endedOther, w.notEnded
 	stopAgent()
 	<-agentDone
 	if ag.err != nil && !errors.Is(ag.err, context.Canceled) {
@@ -583,4 +551,65 @@ collect:
 		fmt.Println("  problem:", p)
 	}
 	return nil
+}
+
+// killWaits is what the kill run saw after its answers.
+type killWaits struct {
+	answered, distinct             int
+	complete, endedOther, notEnded int
+	unresolved                     []int // clients with no input_resolved
+}
+
+// collectKill gathers each client's input_resolved, the agent's distinct
+// answers and each reply's end until done closes. Replies that do not
+// complete are counted, not reported as problems: what the run checks is the
+// answers; see the README for why, at a fast pace, a reply can miss its end.
+func collectKill(done <-chan struct{}, clients []*killClient, distinct <-chan struct{}, agentDone <-chan struct{}) killWaits {
+	var w killWaits
+	// Each wait takes what has already come before looking at done: once done
+	// is closed a select would otherwise pick between them at random.
+	for i, c := range clients {
+		st, ok := recvBy(c.resolved, done, nil)
+		switch {
+		case !ok:
+			w.unresolved = append(w.unresolved, i)
+		case st == "answered":
+			w.answered++
+		}
+	}
+	for w.distinct < w.answered {
+		if _, ok := recvBy(distinct, done, agentDone); !ok {
+			break
+		}
+		w.distinct++
+	}
+	for _, c := range clients {
+		st, ok := recvBy(c.ended, done, nil)
+		switch {
+		case !ok:
+			w.notEnded++
+		case st == protocol.StatusComplete:
+			w.complete++
+		default:
+			w.endedOther++
+		}
+	}
+	return w
+}
+
+// recvBy receives from ch, preferring a value already there, unless stop or
+// other (nil: never) closes first; ok reports whether a value came.
+func recvBy[T any](ch <-chan T, stop, other <-chan struct{}) (v T, ok bool) {
+	select {
+	case v = <-ch:
+		return v, true
+	default:
+	}
+	select {
+	case v = <-ch:
+		return v, true
+	case <-stop:
+	case <-other:
+	}
+	return v, false
 }
