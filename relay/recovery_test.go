@@ -440,3 +440,59 @@ func TestEndSentAgainAfterTheSettlingInstanceDied(t *testing.T) {
 		t.Fatalf("a late agent_error made it %s", status)
 	}
 }
+
+// An instance that stops after saving a reply's end and before announcing it
+// leaves a note (relay/stream/recover.go); another instance's sweeper tells
+// the members, once, and moves the conversation's queue on long before the
+// active mark would have expired (60 s here).
+func TestEndSavedByAStoppedInstanceIsAnnounced(t *testing.T) {
+	c := newCluster(t, map[string]string{"RELAY_ACTIVE_TTL": "60s"})
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, b, w.users[0])
+	agent := dialAgent(t, a, w.agentToken)
+	keys := kv.Keys{Prefix: c.prefix}
+	rdb, _ := testenv.Redis(t)
+	ctx := t.Context()
+
+	client.sendMessage(w.conv, "erste", "saved-1")
+	reply := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "fast", "mode": "delta"})
+	client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+	next := client.sendMessage(w.conv, "zweite", "saved-2") // queued behind the first reply
+	replies, _ := next["replies"].([]any)
+	if len(replies) != 1 || next["queued"] != true {
+		t.Fatalf("ack = %v", next)
+	}
+	nextReply := frame(replies[0].(map[string]any)).str("messageId")
+	// What settling does up to the save (the end script, the note, the
+	// UPDATE; the save as long ago as the grace), then the instance dies.
+	if err := rdb.HSet(ctx, keys.StreamMeta(reply), "ended", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	note := reply + "\ncomplete\n\n\n" // stream.settleNote.member's form
+	if err := rdb.ZAdd(ctx, keys.Settling(), redis.Z{Score: float64(time.Now().Add(-11 * time.Second).UnixMilli()), Member: note}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.db.Pool.Exec(ctx, `update messages set status = 'complete', content = 'fast fertig',
+		completed_at = now() - interval '11 seconds', updated_at = now() where id = $1`, reply); err != nil {
+		t.Fatal(err)
+	}
+	a.kill(t)
+	again := dialAgent(t, b, w.agentToken)
+
+	end := client.expectWhereWithin("stream_end", 10*time.Second, func(f frame) bool { return f.str("messageId") == reply })
+	if end.str("status") != "complete" || end.str("content") != "fast fertig" {
+		t.Fatalf("stream_end = %v", end)
+	}
+	// The queue moved on: the agent, back on b, gets the next task.
+	if task := again.expectWhereWithin("task", 10*time.Second, func(frame) bool { return true }); task.str("taskId") != nextReply {
+		t.Fatalf("task = %v, want %s", task, nextReply)
+	}
+	// Once: later sweeps (every 200 ms) find no note.
+	time.Sleep(time.Second)
+	client.pingPast("stream_end")
+	if n, err := rdb.ZCard(ctx, keys.Settling()).Result(); err != nil || n != 0 {
+		t.Fatalf("notes left: %d (%v)", n, err)
+	}
+}

@@ -27,6 +27,8 @@ import (
 //   - A tool call whose time is up and that no timer ended (the instance
 //     timing it died) ends in error "timeout"; the agent is told wherever
 //     its socket is.
+//   - A reply whose end was saved by an instance that stopped before
+//     announcing it is announced (recover.go).
 //   - A conversation with pending replies and no active one has a stalled
 //     queue (an instance died between two steps): missing ids are put back
 //     in seq order and the head is started.
@@ -51,6 +53,9 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	var errs []error
 	if err := e.sweepInputs(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("input requests: %w", err))
+	}
+	if err := e.sweepSettling(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("settling notes: %w", err))
 	}
 	if err := e.sweepToolCalls(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("tool calls: %w", err))

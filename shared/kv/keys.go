@@ -142,6 +142,12 @@ func (k Keys) RelayControl(instanceID string) string {
 	return k.Prefix + "ch:relay:control:" + instanceID
 }
 
+// Settling is a sorted set of the replies whose end an instance is saving
+// and announcing (relay/stream/recover.go), scored by when it began (Unix
+// ms): an entry left behind names a reply whose instance stopped before its
+// members were told, and any instance's sweeper tells them.
+func (k Keys) Settling() string { return k.Prefix + "relay:settling" }
+
 // RelayJobs is a list of requests from functions to the relay
 // (shared/relayjob): functions RPUSH, relay instances BLPOP, so each job is
 // carried out by one instance.
