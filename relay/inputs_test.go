@@ -283,3 +283,41 @@ func TestCancelWaitingReplyClosesItsRequest(t *testing.T) {
 		t.Fatalf("inputRequests after cancel = %v", res["inputRequests"])
 	}
 }
+
+// An answer handed to a socket whose instance then dies may never have been
+// read (the kernel drops what a killed process's socket had not sent when
+// the agent's unread frames make it reset), though its delivery is
+// recorded: the agent's next socket gets it again while the agent has not
+// been heard from on that reply since; once it has, a new socket does not.
+func TestAnswerGivenToADyingSocketIsGivenAgain(t *testing.T) {
+	c := newCluster(t, map[string]string{})
+	a, b := c.start(), c.start()
+	w := newWorld(t, c)
+	client := dialClient(t, b, w.users[0])
+	agent := dialAgent(t, a, w.agentToken)
+
+	client.sendMessage(w.conv, "Darf ich?", "again-1")
+	reply := agent.expect("task").str("taskId")
+	agent.send(map[string]any{"type": "agent_input_request", "taskId": reply, "requestId": "again-q", "kind": "approval", "prompt": "Ja?"})
+	client.expectInputRequest("again-q")
+	client.send(map[string]any{"type": "input_response", "requestId": "again-q", "approved": true})
+	agent.expectWhere("input_response", func(f frame) bool { return f.str("requestId") == "again-q" })
+	waitFor(t, 10*time.Second, "the delivery recorded", func() bool { st, _ := replyStatus(t, c.db, reply); return st == "streaming" })
+	a.kill(t) // as if the agent never read it
+
+	again := dialAgent(t, b, w.agentToken)
+	f := again.expectWhere("input_response", func(f frame) bool { return f.str("requestId") == "again-q" })
+	if f.str("taskId") != reply || f["approved"] != true {
+		t.Fatalf("input_response = %v", f)
+	}
+	// Heard from since: the next socket is not given it.
+	again.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "Gut", "mode": "delta"})
+	client.expectWhere("stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+	third := dialAgent(t, b, w.agentToken)
+	time.Sleep(500 * time.Millisecond) // the deliveries run off the auth
+	third.pingPast("input_response")
+	third.send(map[string]any{"type": "agent_complete", "taskId": reply})
+	if end := client.expectWhere("stream_end", func(f frame) bool { return f.str("messageId") == reply }); end.str("content") != "Gut" {
+		t.Fatalf("stream_end = %v", end)
+	}
+}

@@ -394,11 +394,14 @@ func (ss *session) authenticate(ctx context.Context, data []byte) {
 	if err := d.DB.TouchAgentLastSeen(ctx, agent.ID, time.Now()); err != nil {
 		d.Log.Warn("relay agent last seen", "agent", agent.ID, "err", err)
 	}
-	d.Engine.Adopt(ctx, agent.ID)
+	adopted := d.Engine.Adopt(ctx, agent.ID)
 	// Answers that came while the agent had no socket (or whose socket
 	// went away before it had them), after the subscription, so that none
 	// falls between the two.
-	ss.goInput(func() { ss.deliverInputs(ss.ctx) })
+	ss.goInput(func() {
+		ss.deliverInputs(ss.ctx)
+		ss.redeliverInputs(ss.ctx, adopted)
+	})
 	ss.goInput(func() { ss.deliverToolResults(ss.ctx, "") })
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
@@ -93,16 +94,63 @@ func (ss *session) deliverInput(ctx context.Context, id string) {
 	ss.giveInput(ctx, r)
 }
 
+// redeliverAge bounds how long after its delivery an answer is given again
+// to the agent's next socket (redeliverInputs).
+const redeliverAge = 2 * time.Minute
+
+// redeliverInputs gives the new socket again the answers recently handed to
+// an earlier socket of the agent for replies it has not been heard from on
+// since (no chunk or status after the answer: the reply's meta still has
+// the "last" activity the delivery set, which is its "dispatched"): that
+// socket may have died with the answer unread. The agent may get an answer
+// twice; the SDKs drop a repeat by requestId (PROTOCOL.md section 9).
+func (ss *session) redeliverInputs(ctx context.Context, replies []string) {
+	if len(replies) == 0 {
+		return
+	}
+	recent, err := ss.s.d.DB.RecentlyDeliveredInputs(ctx, replies, redeliverAge)
+	if err != nil {
+		ss.s.d.Log.Error("relay recently delivered inputs", "agent", ss.agent.ID, "err", err)
+		return
+	}
+	for _, r := range recent {
+		meta, err := ss.s.d.Redis.HMGet(ctx, ss.s.d.Keys.StreamMeta(r.MessageID), "ended", "last", "dispatched").Result()
+		if err != nil {
+			ss.s.d.Log.Warn("relay redeliver input", "request", r.ID, "err", err)
+			continue
+		}
+		ended, _ := meta[0].(string)
+		last, _ := meta[1].(string)
+		dispatched, _ := meta[2].(string)
+		if ended != "0" || last == "" || last != dispatched {
+			continue // ended, gone, or the agent has been heard from since
+		}
+		ss.sendInput(r)
+	}
+}
+
 // giveInput sends one settled request to the agent, once per socket, then
 // records the delivery (which lets the reply stream again).
 func (ss *session) giveInput(ctx context.Context, r ari.InputRequest) {
+	if !ss.sendInput(r) {
+		return
+	}
+	if _, err := ss.s.d.Engine.InputDelivered(ctx, r); err != nil {
+		ss.s.d.Log.Error("relay input delivered", "request", r.ID, "err", err)
+	}
+}
+
+// sendInput writes a settled request's input_response (or input_timeout) to
+// the socket, once per socket; false when it was not written (given already,
+// or the socket is closing: the next one gets it).
+func (ss *session) sendInput(r ari.InputRequest) bool {
 	ss.inputsMu.Lock()
 	if ss.given == nil {
 		ss.given = map[string]bool{}
 	}
 	if ss.given[r.ID] {
 		ss.inputsMu.Unlock()
-		return
+		return false
 	}
 	ss.given[r.ID] = true
 	ss.inputsMu.Unlock()
@@ -119,9 +167,7 @@ func (ss *session) giveInput(ctx context.Context, r ari.InputRequest) {
 		ss.inputsMu.Lock()
 		delete(ss.given, r.ID) // the socket is closing: the next one gets it
 		ss.inputsMu.Unlock()
-		return
+		return false
 	}
-	if _, err := ss.s.d.Engine.InputDelivered(ctx, r); err != nil {
-		ss.s.d.Log.Error("relay input delivered", "request", r.ID, "err", err)
-	}
+	return true
 }

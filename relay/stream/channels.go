@@ -384,16 +384,18 @@ func (e *Engine) ChannelStream(ctx context.Context, channelID string) (*protocol
 
 // adoptChannels makes this instance drive the agent's streaming channel
 // replies (its socket came here).
-func (e *Engine) adoptChannels(ctx context.Context, agentID string) int {
+func (e *Engine) adoptChannels(ctx context.Context, agentID string) []string {
 	replies, err := e.d.DB.AgentStreamingChannelReplies(ctx, e.d.Keys.Prefix, agentID)
 	if err != nil {
 		e.d.Log.Warn("relay adopt channel replies", "agent", agentID, "err", err)
-		return 0
+		return nil
 	}
-	for _, r := range replies {
+	ids := make([]string, len(replies))
+	for i, r := range replies {
 		e.DriveChannel(r.ChannelID, r.ID)
+		ids[i] = r.ID
 	}
-	return len(replies)
+	return ids
 }
 
 // sweepChannels is Sweep for channel replies: a streaming reply whose

@@ -321,17 +321,22 @@ func (e *Engine) AgentRevoked(ctx context.Context, agentID string, also ...strin
 }
 
 // Adopt makes this instance drive the agent's streaming replies: its socket
-// has (re)connected here, perhaps after another instance went away.
-func (e *Engine) Adopt(ctx context.Context, agentID string) {
+// has (re)connected here, perhaps after another instance went away. It
+// returns their ids (conversations' and channels'), for the answers the new
+// socket may have to get again (relay/agent, redeliverInputs).
+func (e *Engine) Adopt(ctx context.Context, agentID string) []string {
 	replies, err := e.d.DB.AgentStreamingReplies(ctx, e.d.Keys.Prefix, agentID)
 	if err != nil {
 		e.d.Log.Warn("relay adopt replies", "agent", agentID, "err", err)
-		return
 	}
+	ids := make([]string, 0, len(replies))
 	for _, r := range replies {
 		e.Drive(r.ConversationID, r.ID)
+		ids = append(ids, r.ID)
 	}
-	if e.adoptChannels(ctx, agentID)+len(replies) > 0 {
+	ids = append(ids, e.adoptChannels(ctx, agentID)...)
+	if len(ids) > 0 {
 		e.Heartbeat(ctx)
 	}
+	return ids
 }

@@ -301,6 +301,28 @@ func (db *DB) UndeliveredInputs(ctx context.Context, agentID string) ([]ari.Inpu
 		order by r.resolved_at, r.id`, agentID))
 }
 
+// RecentlyDeliveredInputs lists, among the given replies that still stream,
+// the settled requests whose answer (or expiry) was recorded as delivered
+// within age and after which the reply asked nothing, oldest delivery first.
+// The socket such an answer was handed to may have died before the agent
+// read it (an instance killed with frames in its socket's buffers loses
+// them), so the agent's next socket may have to get it again (relay/agent).
+func (db *DB) RecentlyDeliveredInputs(ctx context.Context, replyIDs []string, age time.Duration) ([]ari.InputRequest, error) {
+	if len(replyIDs) == 0 {
+		return nil, nil
+	}
+	return collectInputs(db.Pool.Query(ctx, `select `+inputColumns+` from input_requests r `+replyOf+`
+		where (r.message_id = any($1) or r.channel_reply_id = any($1))
+		and r.state in ('answered', 'expired') and r.a2a_task_id is null
+		and r.delivered_at > now() - make_interval(secs => $2)
+		and coalesce(m.status, cr.status) = 'streaming'
+		and not exists (select 1 from input_requests n where n.message_id = r.message_id
+			and n.id <> r.id and n.created_at >= r.created_at)
+		and not exists (select 1 from input_requests n where n.channel_reply_id = r.channel_reply_id
+			and n.id <> r.id and n.created_at >= r.created_at)
+		order by r.delivered_at, r.id`, replyIDs, age.Seconds()))
+}
+
 // UndeliveredInput returns one of the agent's settled requests that has not
 // reached it; ErrNotFound when it has, or is not settled, or its reply ended.
 func (db *DB) UndeliveredInput(ctx context.Context, agentID, id string) (ari.InputRequest, error) {
