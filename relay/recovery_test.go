@@ -485,6 +485,7 @@ func TestEndSavedByAStoppedInstanceIsAnnounced(t *testing.T) {
 	if end.str("status") != "complete" || end.str("content") != "fast fertig" {
 		t.Fatalf("stream_end = %v", end)
 	}
+	waitMetric(t, b, "ari_settle_recovered_total", exactly(1))
 	// The queue moved on: the agent, back on b, gets the next task.
 	if task := again.expectWhereWithin("task", 10*time.Second, func(frame) bool { return true }); task.str("taskId") != nextReply {
 		t.Fatalf("task = %v, want %s", task, nextReply)

@@ -18,7 +18,14 @@ mkdirSync(shots, { recursive: true });
 const logs = [];
 const result = { screenshots: [] };
 let browser;
+let page;
 let out;
+// The page's last socket frames, kept for the report when a step fails.
+const frames = [];
+const keepFrame = (dir, data) => {
+  frames.push(`${new Date().toISOString()} ${dir} ${String(data).slice(0, 300)}`);
+  if (frames.length > 60) frames.shift();
+};
 
 // lastReply is the newest agent message's id, text and status, as painted.
 const lastReply = (page) => page.evaluate(() => {
@@ -72,8 +79,13 @@ try {
   });
   const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  const page = await context.newPage();
+  page = await context.newPage();
   page.setDefaultTimeout(timeout);
+  page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => keepFrame('sent', f.payload));
+    ws.on('framereceived', (f) => keepFrame('got', f.payload));
+    ws.on('close', () => keepFrame('closed', ws.url()));
+  });
   page.on('console', (m) => logs.push(`console.${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
   page.on('requestfailed', (r) => logs.push(`requestfailed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
@@ -269,6 +281,13 @@ try {
   out = { result };
 } catch (e) {
   out = { error: String(e && e.stack || e) };
+  // What the page showed and said when the step failed, for the report.
+  const state = page && await page.evaluate(() => ({
+    messages: [...document.querySelectorAll('#messages li')].slice(-4)
+      .map((li) => `${li.id} ${li.className} ${li.dataset.status ?? ''} ${JSON.stringify(li.querySelector('.text')?.textContent ?? '')}`),
+    inputs: [...document.querySelectorAll('#inputs section')].map((s) => s.textContent),
+  })).catch((err) => ({ unavailable: String(err) }));
+  logs.push(`page state at the failure: ${JSON.stringify(state)}`, ...frames.map((f) => `frame ${f}`));
 } finally {
   if (browser) await browser.close().catch(() => {});
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
+	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/store"
 )
 
@@ -133,6 +134,7 @@ func (e *Engine) sweepSettling(ctx context.Context) error {
 // finishSettled does what the stopped instance did not after saving m's end.
 func (e *Engine) finishSettled(ctx context.Context, m ari.Message, n settleNote) {
 	e.d.Log.Warn("relay announcing a reply whose settling instance stopped", "reply", m.ID, "status", m.Status)
+	metrics.SettleRecovered()
 	se := &protocol.StreamEnd{MessageID: m.ID, ConversationID: m.ConversationID, Status: m.Status, Content: m.Content}
 	if m.Status == ari.StatusError {
 		se.Error = &protocol.StreamError{Code: n.code, Message: n.message}

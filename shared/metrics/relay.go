@@ -29,6 +29,9 @@ var (
 	settleFailures = register(prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ari_settle_failures_total", Help: "Replies whose end could not be settled as given, by stage (buffer, refused, unsaved, save).",
 	}, []string{"stage"}))
+	settlesRecovered = register(prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ari_settle_recovered_total", Help: "Reply ends this instance announced for an instance that stopped after saving them and before telling the members.",
+	}))
 	framesLimited = register(prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "ari_frames_limited_total", Help: "Client frames answered rate_limited, by frame type.",
 	}, []string{"type"}))
@@ -45,6 +48,9 @@ func ChunkDelivered(d time.Duration) { chunkDelivery.Observe(d.Seconds()) }
 
 // SettleFailed counts a reply whose end failed at stage.
 func SettleFailed(stage string) { settleFailures.WithLabelValues(stage).Inc() }
+
+// SettleRecovered counts a reply end announced for a stopped instance.
+func SettleRecovered() { settlesRecovered.Inc() }
 
 // FrameLimited counts a frame of type typ refused as rate_limited.
 func FrameLimited(typ string) { framesLimited.WithLabelValues(typ).Inc() }
