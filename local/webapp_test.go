@@ -266,7 +266,8 @@ func TestWebApp(t *testing.T) {
 			got.HandlePreview, got.CreatedHandle, got.TokenFocused, got.Clipboard == got.Token, got.TokenGone)
 	}
 	var hashed []byte
-	if err := p.DB.Pool.QueryRow(t.Context(), `select token_hash from agents where name = 'My Test Agent'`).Scan(&hashed); err != nil ||
+	if err := p.DB.Pool.QueryRow(t.Context(), `select a.token_hash from agents a join "user" u on u.id = a.owner_id
+		where a.name = 'My Test Agent' and u.email = $1`, got.Email).Scan(&hashed); err != nil ||
 		!bytes.Equal(hashed, ari.HashAgentToken(got.Token)) {
 		t.Errorf("the shown token is not the stored agent's: %v", err)
 	}

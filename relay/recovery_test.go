@@ -470,7 +470,7 @@ func TestEndSavedByAStoppedInstanceIsAnnounced(t *testing.T) {
 	if err := rdb.HSet(ctx, keys.StreamMeta(reply), "ended", "1").Err(); err != nil {
 		t.Fatal(err)
 	}
-	note := reply + "\ncomplete\n\n\n" // stream.settleNote.member's form
+	note := reply + "\n\ncomplete\n\n\n" // stream.settleNote.member's form
 	if err := rdb.ZAdd(ctx, keys.Settling(), redis.Z{Score: float64(time.Now().Add(-11 * time.Second).UnixMilli()), Member: note}).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -496,4 +496,48 @@ func TestEndSavedByAStoppedInstanceIsAnnounced(t *testing.T) {
 	if n, err := rdb.ZCard(ctx, keys.Settling()).Result(); err != nil || n != 0 {
 		t.Fatalf("notes left: %d (%v)", n, err)
 	}
+}
+
+// The same for a channel's reply: the channel hears channel_stream_end with
+// the saved message's text and seq from another instance's sweeper.
+func TestChannelEndSavedByAStoppedInstanceIsAnnounced(t *testing.T) {
+	w := newChannelWorld(t, map[string]string{"RELAY_ACTIVE_TTL": "60s"})
+	_, token := w.agent(t, "Echo Bot", true, true)
+	agent := dialAgent(t, w.a, token)
+	pb := dialClient(t, w.b, w.bob)
+	subscribeChannel(t, pb, w.general)
+	keys := kv.Keys{Prefix: w.c.prefix}
+	rdb, _ := testenv.Redis(t)
+	ctx := t.Context()
+
+	sent := w.say(t, w.bob, "@echo-bot hallo")
+	reply := sent.Replies[0].ID
+	if task := agent.expect("task"); task.str("taskId") != reply {
+		t.Fatalf("task = %v", task)
+	}
+	agent.send(map[string]any{"type": "agent_chunk", "taskId": reply, "content": "Hallo ", "mode": "delta"})
+	pb.expectWhere("channel_stream_chunk", func(f frame) bool { return f.str("messageId") == reply })
+	if err := rdb.HSet(ctx, keys.StreamMeta(reply), "ended", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	note := reply + "\n" + w.general + "\ncomplete\n\n\n" // stream.settleNote.member's form
+	if err := rdb.ZAdd(ctx, keys.Settling(), redis.Z{Score: float64(time.Now().Add(-11 * time.Second).UnixMilli()), Member: note}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, settled, err := w.c.db.SettleChannelReply(ctx, reply, "complete", "Hallo Kanal", ""); err != nil || !settled {
+		t.Fatalf("settle: %v %v", settled, err)
+	}
+	if _, err := w.c.db.Pool.Exec(ctx, `update channel_replies set ended_at = now() - interval '11 seconds' where id = $1`, reply); err != nil {
+		t.Fatal(err)
+	}
+	w.a.kill(t)
+
+	end := pb.expectWhereWithin("channel_stream_end", 10*time.Second, func(f frame) bool { return f.str("messageId") == reply })
+	if _, seq, content := channelReplyRow(t, w.c.db, reply); end.str("status") != "complete" || end.str("content") != "Hallo Kanal" ||
+		end.num("seq") != seq || content != "Hallo Kanal" {
+		t.Fatalf("channel_stream_end = %v (saved seq %d)", end, seq)
+	}
+	waitMetric(t, w.b, "ari_settle_recovered_total", exactly(1))
+	time.Sleep(time.Second) // later sweeps (every 200 ms) find no note
+	pb.pingPast("channel_stream_end")
 }

@@ -231,6 +231,7 @@ func (e *Engine) settleChannel(ctx context.Context, channelID, replyID string, e
 	if end.Content != nil {
 		text = *end.Content
 	}
+	defer e.doneSettling(ctx, e.noteSettling(ctx, replyID, channelID, end)) // recover.go
 	out, settled, err := e.saveChannel(ctx, replyID, &end, text)
 	if err != nil {
 		e.d.Log.Error("relay settle channel reply", "reply", replyID, "err", err)
@@ -246,6 +247,19 @@ func (e *Engine) settleChannel(ctx context.Context, channelID, replyID string, e
 	if !settled {
 		return false, nil
 	}
+	e.announceChannelEnd(ctx, channelID, replyID, end, out)
+	if end.Status == ari.StatusComplete && out.Message != nil {
+		e.continueChannelChain(ctx, out.Reply, out.Message.Content)
+	}
+	e.releaseChannel(ctx, channelID, replyID)
+	e.AdvanceChannel(ctx, channelID)
+	return true, nil
+}
+
+// announceChannelEnd tells the channel a reply's saved end
+// (channel_stream_end, and channel_message_new for its text) and the agent
+// task_cancel when the end carries a reason.
+func (e *Engine) announceChannelEnd(ctx context.Context, channelID, replyID string, end End, out store.ChannelReplyEnd) {
 	se := &protocol.ChannelStreamEnd{ChannelID: channelID, MessageID: replyID, Status: end.Status}
 	if out.Message != nil {
 		se.Content, se.Seq = out.Message.Content, out.Message.Seq
@@ -268,12 +282,6 @@ func (e *Engine) settleChannel(ctx context.Context, channelID, replyID string, e
 	if end.CancelReason != "" {
 		e.cancelTask(ctx, out.Reply.AgentID, replyID, end.CancelReason)
 	}
-	if end.Status == ari.StatusComplete && out.Message != nil {
-		e.continueChannelChain(ctx, out.Reply, out.Message.Content)
-	}
-	e.releaseChannel(ctx, channelID, replyID)
-	e.AdvanceChannel(ctx, channelID)
-	return true, nil
 }
 
 // saveChannel writes a channel reply's terminal state, as save does.

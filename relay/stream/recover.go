@@ -27,8 +27,10 @@ import (
 // carried a reason, the active mark released and the queue moved on. At
 // least once: should the settling instance only have been slow past the
 // grace, members get a second stream_end with the same content
-// (relay/PROTOCOL.md section 10). Not redone: the push notification and an
-// agent chain's next replies (store.ContinueChain runs once per reply).
+// (relay/PROTOCOL.md section 10). A channel's reply likewise
+// (channel_stream_end, channel_message_new). Not redone: the push
+// notification and an agent chain's next replies (store.ContinueChain runs
+// once per reply).
 
 // settleGrace is how old a note, and the end Postgres saved, must be before
 // a sweeper takes the settling instance for stopped.
@@ -37,29 +39,31 @@ const settleGrace = 10 * time.Second
 // settleNoteBatch bounds the notes one sweep finishes.
 const settleNoteBatch = 100
 
-// settleNote is what a note says: the reply and the end its instance saves.
+// settleNote is what a note says: the reply (a channel's when channelID is
+// set, else a conversation's) and the end its instance saves.
 type settleNote struct {
-	replyID, status, code, reason, message string
+	replyID, channelID, status, code, reason, message string
 }
 
 // member is the note as the set holds it; the message, free text, goes last.
 func (n settleNote) member() string {
-	return strings.Join([]string{n.replyID, n.status, n.code, n.reason, n.message}, "\n")
+	return strings.Join([]string{n.replyID, n.channelID, n.status, n.code, n.reason, n.message}, "\n")
 }
 
 func parseSettleNote(member string) (settleNote, bool) {
-	f := strings.SplitN(member, "\n", 5)
-	if len(f) != 5 || !ari.ValidID(f[0]) {
+	f := strings.SplitN(member, "\n", 6)
+	if len(f) != 6 || !ari.ValidID(f[0]) || (f[1] != "" && !ari.ValidID(f[1])) {
 		return settleNote{}, false
 	}
-	return settleNote{replyID: f[0], status: f[1], code: f[2], reason: f[3], message: f[4]}, true
+	return settleNote{replyID: f[0], channelID: f[1], status: f[2], code: f[3], reason: f[4], message: f[5]}, true
 }
 
-// noteSettling records that this instance is about to save end for replyID;
-// it returns the note for doneSettling ("" when Redis did not take it: the
-// end is saved and announced all the same, without the safety net).
-func (e *Engine) noteSettling(ctx context.Context, replyID string, end End) string {
-	m := settleNote{replyID: replyID, status: end.Status, code: end.Code, reason: end.CancelReason, message: end.Message}.member()
+// noteSettling records that this instance is about to save end for replyID
+// (of channelID, "" for a conversation's reply); it returns the note for
+// doneSettling ("" when Redis did not take it: the end is saved and
+// announced all the same, without the safety net).
+func (e *Engine) noteSettling(ctx context.Context, replyID, channelID string, end End) string {
+	m := settleNote{replyID: replyID, channelID: channelID, status: end.Status, code: end.Code, reason: end.CancelReason, message: end.Message}.member()
 	err := e.d.Redis.ZAdd(ctx, e.d.Keys.Settling(), redis.Z{Score: float64(time.Now().UnixMilli()), Member: m}).Err()
 	if err != nil {
 		e.d.Log.Warn("relay note settling reply", "reply", replyID, "err", err)
@@ -100,21 +104,21 @@ func (e *Engine) sweepSettling(ctx context.Context) error {
 			drop()
 			continue
 		}
-		m, err := e.d.DB.Message(ctx, n.replyID)
+		st, err := e.savedEnd(ctx, n)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			drop() // deleted with its conversation: nobody to tell
+			drop() // deleted with its conversation or channel: nobody to tell
 		case err != nil:
 			errs = append(errs, err)
-		case m.Status != ari.StatusComplete && m.Status != ari.StatusError && m.Status != ari.StatusCancelled:
+		case st.status != ari.StatusComplete && st.status != ari.StatusError && st.status != ari.StatusCancelled:
 			// Not saved: the reply is open, and the usual sweep ends it.
 			// The note goes once its instance cannot still be retrying.
 			if now.Sub(time.UnixMilli(int64(z.Score))) > e.d.ActiveTTL+settleGrace {
 				drop()
 			}
-		case m.Status != n.status:
+		case st.status != n.status:
 			drop() // another caller's end was saved; that caller announces it
-		case m.CompletedAt != nil && now.Sub(m.CompletedAt.Time) < settleGrace:
+		case st.endedAt == nil || now.Sub(st.endedAt.Time) < settleGrace:
 			// Saved just now (the note is older: a slow save); its
 			// instance is announcing it.
 		default:
@@ -124,17 +128,41 @@ func (e *Engine) sweepSettling(ctx context.Context) error {
 				continue
 			}
 			if claimed == 1 {
-				e.finishSettled(ctx, m, n)
+				e.d.Log.Warn("relay announcing a reply whose settling instance stopped", "reply", n.replyID, "status", n.status)
+				metrics.SettleRecovered()
+				st.finish()
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// savedState is what Postgres holds of a noted reply's end, and how to do
+// what the stopped instance did not after saving it.
+type savedState struct {
+	status  string
+	endedAt *ari.Time
+	finish  func()
+}
+
+func (e *Engine) savedEnd(ctx context.Context, n settleNote) (savedState, error) {
+	if n.channelID != "" {
+		out, err := e.d.DB.ChannelReplyEnded(ctx, n.replyID)
+		if err != nil {
+			return savedState{}, err
+		}
+		return savedState{status: out.Reply.Status, endedAt: out.Reply.EndedAt,
+			finish: func() { e.finishChannelSettled(ctx, out, n) }}, nil
+	}
+	m, err := e.d.DB.Message(ctx, n.replyID)
+	if err != nil {
+		return savedState{}, err
+	}
+	return savedState{status: m.Status, endedAt: m.CompletedAt, finish: func() { e.finishSettled(ctx, m, n) }}, nil
+}
+
 // finishSettled does what the stopped instance did not after saving m's end.
 func (e *Engine) finishSettled(ctx context.Context, m ari.Message, n settleNote) {
-	e.d.Log.Warn("relay announcing a reply whose settling instance stopped", "reply", m.ID, "status", m.Status)
-	metrics.SettleRecovered()
 	se := &protocol.StreamEnd{MessageID: m.ID, ConversationID: m.ConversationID, Status: m.Status, Content: m.Content}
 	if m.Status == ari.StatusError {
 		se.Error = &protocol.StreamError{Code: n.code, Message: n.message}
@@ -147,4 +175,13 @@ func (e *Engine) finishSettled(ctx context.Context, m ari.Message, n settleNote)
 	}
 	e.release(ctx, m.ConversationID, m.ID)
 	e.advance(ctx, m.ConversationID)
+}
+
+// finishChannelSettled is finishSettled for a channel's reply.
+func (e *Engine) finishChannelSettled(ctx context.Context, out store.ChannelReplyEnd, n settleNote) {
+	r := out.Reply
+	end := End{Status: r.Status, Code: n.code, Message: n.message, CancelReason: n.reason}
+	e.announceChannelEnd(ctx, r.ChannelID, r.ID, end, out)
+	e.releaseChannel(ctx, r.ChannelID, r.ID)
+	e.AdvanceChannel(ctx, r.ChannelID)
 }

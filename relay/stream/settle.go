@@ -76,7 +76,7 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	if end.Content != nil {
 		text = *end.Content
 	}
-	defer e.doneSettling(ctx, e.noteSettling(ctx, replyID, end)) // recover.go
+	defer e.doneSettling(ctx, e.noteSettling(ctx, replyID, "", end)) // recover.go
 	m, settled, err := e.save(ctx, replyID, &end, text)
 	if err != nil {
 		e.d.Log.Error("relay settle reply", "reply", replyID, "err", err)

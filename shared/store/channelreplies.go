@@ -181,6 +181,27 @@ func (db *DB) SettleChannelReply(ctx context.Context, replyID, status, content, 
 	return out, true, nil
 }
 
+// ChannelReplyEnded reads a reply and, when its end saved text, the channel
+// message with its id: what SettleChannelReply returned to the instance
+// that settled it (the relay's own use, unscoped). ErrNotFound: no reply.
+func (db *DB) ChannelReplyEnded(ctx context.Context, replyID string) (ChannelReplyEnd, error) {
+	var out ChannelReplyEnd
+	r, err := db.ChannelReply(ctx, replyID)
+	if err != nil {
+		return out, err
+	}
+	out.Reply = r
+	m, err := db.channelMessage(ctx, `m.id = $1`, replyID)
+	if errors.Is(err, ErrNotFound) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Message = &m
+	return out, nil
+}
+
 // OpenChannelReply is a channel reply not yet in a terminal state.
 type OpenChannelReply struct {
 	ID, ChannelID, AgentID, Status string
