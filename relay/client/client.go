@@ -303,8 +303,9 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 		return
 	}
 	// Membership first: nothing about a conversation that is not the
-	// caller's (its agents, its queue) may shape the answer.
-	_, err := d.DB.MemberRole(ctx, f.ConversationID, ss.user.ID)
+	// caller's (its agents, its queue) may shape the answer. One round trip
+	// reads it with the conversation's kind, turn policy and agents.
+	target, err := d.DB.SendTargetFor(ctx, f.ConversationID, ss.user.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
 		return
@@ -313,22 +314,11 @@ func (ss *session) send(ctx context.Context, f *protocol.SendMessage) {
 		ss.internal(err, ref)
 		return
 	}
-	kind, agents, err := d.DB.ConversationAgents(ctx, f.ConversationID)
-	if errors.Is(err, store.ErrNotFound) {
-		ss.fail(protocol.CodeNotFound, "conversation not found", ref)
-		return
-	}
-	if err != nil {
-		ss.internal(err, ref)
-		return
-	}
-	to := route(kind, agents, f.Content)
+	kind := target.Kind
+	to := route(kind, target.Agents, f.Content)
 	policy := ari.TurnQueue
 	if len(to) > 0 {
-		if policy, err = d.DB.TurnPolicy(ctx, f.ConversationID); err != nil {
-			ss.internal(err, ref)
-			return
-		}
+		policy = target.Policy
 		if busy, err := d.Engine.Busy(ctx, f.ConversationID); err != nil {
 			ss.internal(err, ref)
 			return

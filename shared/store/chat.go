@@ -87,20 +87,22 @@ type UserSend struct {
 // does an attachment that is not the caller's, not ready or already attached
 // (ErrAttachmentUnusable).
 func (db *DB) InsertUserMessage(ctx context.Context, in NewUserMessage) (UserSend, error) {
-	if existing, err := db.UserSendByClientID(ctx, in.UserID, in.ClientMessageID); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return UserSend{}, err
-	}
+	// A retry of a stored send is not looked up first: its insert meets
+	// messages_client_id_uq, which answers it below (retries are rare; a
+	// lookup before every send was one more round trip on each).
 	var out UserSend
 	err := db.Tx(ctx, func(tx pgx.Tx) error {
-		if err := sessionLives(ctx, tx, in.SessionID); err != nil {
+		// The session's key-share lock (sessionLives) and the membership,
+		// in one round trip.
+		var lives, member bool
+		if err := tx.QueryRow(ctx, `select $1 = '' or exists(select 1 from "session"
+				where id = $1 and "expiresAt" > now() for key share),
+			exists(select 1 from conversation_members where conversation_id = $2 and user_id = $3)`,
+			in.SessionID, in.ConversationID, in.UserID).Scan(&lives, &member); err != nil {
 			return err
 		}
-		var member bool
-		if err := tx.QueryRow(ctx, `select exists(select 1 from conversation_members
-			where conversation_id = $1 and user_id = $2)`, in.ConversationID, in.UserID).Scan(&member); err != nil {
-			return err
+		if !lives {
+			return ErrSessionEnded
 		}
 		if !member {
 			return ErrNotFound

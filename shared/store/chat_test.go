@@ -245,3 +245,74 @@ func TestOpenRepliesAreTheDeploymentsOwn(t *testing.T) {
 		t.Fatalf("relay_deployment = %v, %v", dep, err)
 	}
 }
+
+// What a send needs about its conversation comes in one read, for members
+// only: its kind, turn policy and agents in joining order (a2a fields too).
+func TestSendTargetFor(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	u := testenv.NewUser(t, db, "ada")
+	eve := testenv.NewUser(t, db, "eve")
+	conv, first := chatFixture(t, db, "group", u)
+	_, hash, hint, err := ari.NewAgentToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second string
+	if err := db.Pool.QueryRow(ctx, `insert into agents (owner_id, name, handle, token_hash, token_hint, a2a_endpoint)
+		values ($1, 'Zweiter „Bot“', 'zweiter', $2, $3, 'https://agent.example/a2a') returning id`, u.ID, hash, hint).Scan(&second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `insert into conversation_members (conversation_id, agent_id) values ($1, $2)`, conv, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `update conversations set turn_policy = 'reject' where id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.SendTargetFor(ctx, conv, u.ID)
+	if err != nil || got.Kind != "group" || got.Policy != "reject" || len(got.Agents) != 2 ||
+		got.Agents[0] != (store.RelayAgent{ID: first, Name: "Echo Bot", Handle: "echo-bot"}) ||
+		got.Agents[1] != (store.RelayAgent{ID: second, Name: "Zweiter „Bot“", Handle: "zweiter", A2AEndpoint: "https://agent.example/a2a"}) {
+		t.Fatalf("SendTargetFor = %+v, %v", got, err)
+	}
+	for _, c := range []struct{ conv, user string }{{conv, eve.ID}, {"no-such-conversation", u.ID}} {
+		if _, err := db.SendTargetFor(ctx, c.conv, c.user); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("SendTargetFor(%s, %s) = %v, want ErrNotFound", c.conv, c.user, err)
+		}
+	}
+}
+
+// A send checks, in its transaction, that the sender's session lives: after
+// sign-out (or expiry) nothing is stored; a retry of a stored send is
+// answered with what was stored, not stored again.
+func TestSendChecksTheSessionAndAnswersRetries(t *testing.T) {
+	db := testenv.DB(t)
+	ctx := context.Background()
+	u := testenv.NewUser(t, db, "ada")
+	conv, agent := chatFixture(t, db, "direct", u)
+	var session string
+	if err := db.Pool.QueryRow(ctx, `select id from "session" where token = $1`, u.Token).Scan(&session); err != nil {
+		t.Fatal(err)
+	}
+	in := store.NewUserMessage{UserID: u.ID, ConversationID: conv, Content: "hallo", ClientMessageID: "s-1",
+		ReplyAgentIDs: []string{agent}, SessionID: session}
+	first, err := db.InsertUserMessage(ctx, in)
+	if err != nil || !first.Created || len(first.Replies) != 1 {
+		t.Fatalf("send = %+v, %v", first, err)
+	}
+	again, err := db.InsertUserMessage(ctx, in)
+	if err != nil || again.Created || again.Message.ID != first.Message.ID || len(again.Replies) != 1 || again.Replies[0].ID != first.Replies[0].ID {
+		t.Fatalf("retry = %+v, %v", again, err)
+	}
+	if _, err := db.Pool.Exec(ctx, `update "session" set "expiresAt" = now() - interval '1 second' where id = $1`, session); err != nil {
+		t.Fatal(err)
+	}
+	in.ClientMessageID = "s-2"
+	if _, err := db.InsertUserMessage(ctx, in); !errors.Is(err, store.ErrSessionEnded) {
+		t.Fatalf("send on an expired session = %v, want ErrSessionEnded", err)
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, `select count(*) from messages where conversation_id = $1`, conv).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d messages stored (%v), want the first send's 2", n, err)
+	}
+}

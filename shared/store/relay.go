@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -32,29 +33,40 @@ func (db *DB) RelayAgentByID(ctx context.Context, agentID string) (RelayAgent, e
 	return a, err
 }
 
-// ConversationAgents returns the conversation's kind and its agent members
-// (in the order they joined), for routing a user message.
-func (db *DB) ConversationAgents(ctx context.Context, conversationID string) (string, []RelayAgent, error) {
-	var kind string
-	err := db.Pool.QueryRow(ctx, `select kind from conversations where id = $1`, conversationID).Scan(&kind)
+// SendTarget is what a send into a conversation needs to know about it.
+type SendTarget struct {
+	Kind   string       // ari.KindDirect or ari.KindGroup
+	Policy string       // turn_policy
+	Agents []RelayAgent // its agents, in joining order
+}
+
+// SendTargetFor reads, in one round trip, the conversation userID sends
+// into: ErrNotFound unless userID is a member of it.
+func (db *DB) SendTargetFor(ctx context.Context, conversationID, userID string) (SendTarget, error) {
+	var t SendTarget
+	var agents []byte
+	err := db.Pool.QueryRow(ctx, `select c.kind, c.turn_policy,
+		coalesce((select json_agg(json_build_object('id', a.id, 'name', a.name, 'handle', a.handle,
+				'a2a', coalesce(a.a2a_endpoint, ''), 'auth', coalesce(a.a2a_auth_header, '')) order by cm.joined_at, a.id)
+			from conversation_members cm join agents a on a.id = cm.agent_id where cm.conversation_id = c.id), '[]')
+		from conversations c
+		where c.id = $1 and exists(select 1 from conversation_members me where me.conversation_id = c.id and me.user_id = $2)`,
+		conversationID, userID).Scan(&t.Kind, &t.Policy, &agents)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, ErrNotFound
+		return t, ErrNotFound
 	}
 	if err != nil {
-		return "", nil, err
+		return t, err
 	}
-	rows, err := db.Pool.Query(ctx, `select a.id, a.name, a.handle, coalesce(a.a2a_endpoint, ''), coalesce(a.a2a_auth_header, '')
-		from conversation_members cm join agents a on a.id = cm.agent_id
-		where cm.conversation_id = $1 order by cm.joined_at, a.id`, conversationID)
-	if err != nil {
-		return "", nil, err
+	var list []struct{ ID, Name, Handle, A2A, Auth string }
+	if err := json.Unmarshal(agents, &list); err != nil {
+		return t, err
 	}
-	agents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RelayAgent, error) {
-		var a RelayAgent
-		err := r.Scan(&a.ID, &a.Name, &a.Handle, &a.A2AEndpoint, &a.A2AAuth)
-		return a, err
-	})
-	return kind, agents, err
+	t.Agents = make([]RelayAgent, len(list))
+	for i, a := range list {
+		t.Agents[i] = RelayAgent{ID: a.ID, Name: a.Name, Handle: a.Handle, A2AEndpoint: a.A2A, A2AAuth: a.Auth}
+	}
+	return t, nil
 }
 
 // HistoryItem is one earlier message given to an agent with a task.
