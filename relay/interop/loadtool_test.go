@@ -69,6 +69,16 @@ func TestLoadToolRunsEveryScenario(t *testing.T) {
 			t.Fatalf("a floor lost messages: %s", m[0])
 		}
 	}
+	// The latency runs and the mix time each send to its message_ack.
+	acks := regexp.MustCompile(`send → message_ack: (\d+) sends, p50 [^;]+; each socket's first send \(all at once, cold\): (\d+), p50 \d+ µs`).FindAllStringSubmatch(text, -1)
+	if len(acks) != 3 {
+		t.Fatalf("found %d send → message_ack figures, want 3", len(acks))
+	}
+	for _, m := range acks {
+		if m[2] == "0" {
+			t.Fatalf("no first sends timed: %s", m[0])
+		}
+	}
 	if !regexp.MustCompile(`peak \d+ streaming at once`).MatchString(text) {
 		t.Fatalf("the mix reports no peak concurrency")
 	}

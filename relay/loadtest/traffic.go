@@ -68,6 +68,8 @@ type traffic struct {
 	latencies []time.Duration
 	sentAt    []time.Duration // each latency's chunk: when the agent wrote it (since base)
 	turns     []time.Duration // sends and stream_end arrivals (since base): replies turning over
+	acks      []time.Duration // each send's message_ack: from writing the send to reading its ack
+	firstAcks []time.Duration // the same for each socket's first send (all at once, on cold paths)
 	replies   int
 	complete  int
 	equal     int
@@ -195,13 +197,14 @@ func (tr *traffic) converse(ctx context.Context, ws *websocket.Conn, conv string
 			tr.problem("send: %v", err)
 			return
 		}
+		sent := time.Since(base)
 		tr.mu.Lock()
 		if tr.first.IsZero() {
 			tr.first = time.Now()
 		}
-		tr.turns = append(tr.turns, time.Since(base))
+		tr.turns = append(tr.turns, sent)
 		tr.mu.Unlock()
-		if err := tr.follow(ws); err != nil {
+		if err := tr.follow(ws, sent, n == 0); err != nil {
 			tr.problem("%s: %v", conv, err)
 			return
 		}
@@ -217,9 +220,10 @@ func writeFrame(ws *websocket.Conn, f protocol.Frame) error {
 	return ws.WriteMessage(websocket.TextMessage, b)
 }
 
-// follow reads one reply. One conversation per socket and one reply at a
-// time, so every stream frame on the socket is about the current reply.
-func (tr *traffic) follow(ws *websocket.Conn) error {
+// follow reads one reply to the send written at sent (the socket's first
+// when first). One conversation per socket and one reply at a time, so
+// every stream frame on the socket is about the current reply.
+func (tr *traffic) follow(ws *websocket.Conn, sent time.Duration, first bool) error {
 	var have []byte
 	var current string
 	var lat, at []time.Duration
@@ -238,6 +242,14 @@ func (tr *traffic) follow(ws *websocket.Conn) error {
 		}
 		seen = append(seen, f.FrameType())
 		switch f := f.(type) {
+		case *protocol.MessageAck:
+			tr.mu.Lock()
+			if first {
+				tr.firstAcks = append(tr.firstAcks, now-sent)
+			} else {
+				tr.acks = append(tr.acks, now-sent)
+			}
+			tr.mu.Unlock()
 		case *protocol.StreamStart:
 			if current == "" {
 				if n := tr.streaming.Add(1); n > tr.peak.Load() {
@@ -339,6 +351,8 @@ func (tr *traffic) printPhases() {
 	steady, turnover := tr.byPhase()
 	fmt.Printf("  steady (no reply sent or ended within %s): %d chunks, %s; within %s of a reply's send or end: %d chunks, %s\n",
 		turnoverWindow, len(steady), distOf(steady), turnoverWindow, len(turnover), distOf(turnover))
+	fmt.Printf("  send → message_ack: %d sends, %s; each socket's first send (all at once, cold): %d, %s\n",
+		len(tr.acks), distOf(tr.acks), len(tr.firstAcks), distOf(tr.firstAcks))
 }
 
 func (tr *traffic) report() {
