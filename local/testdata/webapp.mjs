@@ -166,9 +166,25 @@ try {
   await send(page, 'ask which colour');
   const asked = page.getByRole('group', { name: 'The agent asks', exact: true });
   await asked.waitFor();
+  // The history after the reload comes late, after the answered reply has
+  // ended on the socket: it must not paint its older state over the end
+  // (it did, in CI, when the page's history request was slow).
+  let historyRead;
+  const historyReadYet = new Promise((r) => { historyRead = r; });
+  await page.route((url) => url.pathname.startsWith('/api/conversations/') && url.pathname.endsWith('/messages'),
+    async (route) => {
+      const response = await route.fetch(); // read now, while the reply waits
+      historyRead();
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.fulfill({ response });
+    }, { times: 1 });
   await page.reload();
+  // The page asks for reactions only once it has painted the history.
+  const historyPainted = page.waitForResponse((r) => r.url().includes('/reactions'));
+  await historyReadYet;
   await asked.getByRole('button', { name: 'Blau' }).click();
   await asked.waitFor({ state: 'detached' });
+  await historyPainted;
   const chose = await replyAfter(page, again.id, 'complete');
   await page.waitForFunction((id) => document.getElementById(id)?.querySelector('.text')?.textContent === 'Du wählst Blau.', chose.id);
   result.question = await lastReply(page);

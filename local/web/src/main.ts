@@ -382,11 +382,15 @@ function render(m: Message): void {
   if (m.role === "agent" && m.version && m.version > 1 && !shown.has(m.id)) {
     for (const v of m.versions ?? []) if (v !== m.id && shown.has(v)) supersede(v, m.id, m.seq);
   }
-  // A reply the socket is streaming shows the socket's text: it is never older than REST's.
+  // A reply the socket knows shows the socket's text and state while either
+  // side has it open: the socket's is never older than REST's. (A page of
+  // history fetched before a reply ended can arrive after its stream_end:
+  // REST's waiting_input and empty text must not paint over the end.)
   const li = item(m.id, m.role, m.seq);
   if (m.version) li.dataset.version = String(m.version);
   const live = client?.streams.get(m.id);
-  if (live && (live.status === "streaming" || m.status === "streaming")) return onStream(live);
+  const open = m.status === "streaming" || m.status === "waiting_input" || m.status === "pending";
+  if (live && (live.status === "streaming" || open)) return onStream(live);
   setText(li, m.deleted ? "(deleted)" : m.content);
   li.querySelector(".attachments")?.remove();
   const files = attachmentList(m.deleted ? [] : (m as Message & { attachments?: Attachment[] }).attachments ?? []);
