@@ -9,7 +9,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ari-chat/ari-server/relay/protocol"
 	"github.com/ari-chat/ari-server/shared/ari"
 	"github.com/ari-chat/ari-server/shared/metrics"
 	"github.com/ari-chat/ari-server/shared/store"
@@ -161,18 +160,14 @@ func (e *Engine) savedEnd(ctx context.Context, n settleNote) (savedState, error)
 	return savedState{status: m.Status, endedAt: m.CompletedAt, finish: func() { e.finishSettled(ctx, m, n) }}, nil
 }
 
+// end is the end the note recorded, with the status Postgres saved.
+func (n settleNote) end(status string) End {
+	return End{Status: status, Code: n.code, Message: n.message, CancelReason: n.reason}
+}
+
 // finishSettled does what the stopped instance did not after saving m's end.
 func (e *Engine) finishSettled(ctx context.Context, m ari.Message, n settleNote) {
-	se := &protocol.StreamEnd{MessageID: m.ID, ConversationID: m.ConversationID, Status: m.Status, Content: m.Content}
-	if m.Status == ari.StatusError {
-		se.Error = &protocol.StreamError{Code: n.code, Message: n.message}
-	}
-	if err := e.announceEnd(ctx, m, se); err != nil {
-		e.d.Log.Error("relay announce end", "reply", m.ID, "err", err)
-	}
-	if n.reason != "" && m.SenderAgentID != nil {
-		e.cancelTask(ctx, *m.SenderAgentID, m.ID, n.reason)
-	}
+	e.announceEnd(ctx, m, n.end(m.Status))
 	e.release(ctx, m.ConversationID, m.ID)
 	e.advance(ctx, m.ConversationID)
 }
@@ -180,8 +175,7 @@ func (e *Engine) finishSettled(ctx context.Context, m ari.Message, n settleNote)
 // finishChannelSettled is finishSettled for a channel's reply.
 func (e *Engine) finishChannelSettled(ctx context.Context, out store.ChannelReplyEnd, n settleNote) {
 	r := out.Reply
-	end := End{Status: r.Status, Code: n.code, Message: n.message, CancelReason: n.reason}
-	e.announceChannelEnd(ctx, r.ChannelID, r.ID, end, out)
+	e.announceChannelEnd(ctx, r.ChannelID, r.ID, n.end(r.Status), out)
 	e.releaseChannel(ctx, r.ChannelID, r.ID)
 	e.AdvanceChannel(ctx, r.ChannelID)
 }

@@ -92,16 +92,7 @@ func (e *Engine) settle(ctx context.Context, replyID string, end End) (bool, err
 	if !settled {
 		return false, nil
 	}
-	se := &protocol.StreamEnd{MessageID: replyID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
-	if end.Status == ari.StatusError {
-		se.Error = &protocol.StreamError{Code: end.Code, Message: end.Message}
-	}
-	if err := e.announceEnd(ctx, m, se); err != nil {
-		e.d.Log.Error("relay announce end", "reply", replyID, "err", err)
-	}
-	if end.CancelReason != "" && m.SenderAgentID != nil {
-		e.cancelTask(ctx, *m.SenderAgentID, replyID, end.CancelReason)
-	}
+	e.announceEnd(ctx, m, end)
 	if e.d.Push != nil {
 		e.d.Push.Reply(m) // never blocks: dropped when too many are in flight
 	}
@@ -253,7 +244,25 @@ func (e *Engine) cancelTask(ctx context.Context, agentID, replyID, reason string
 	}
 }
 
-func (e *Engine) announceEnd(ctx context.Context, m ari.Message, se *protocol.StreamEnd) error {
+// announceEnd tells the members a reply's saved end m (stream_end, and
+// message_new to pending for members with no socket) and the agent
+// task_cancel when the end carries a reason.
+func (e *Engine) announceEnd(ctx context.Context, m ari.Message, end End) {
+	se := &protocol.StreamEnd{MessageID: m.ID, ConversationID: m.ConversationID, Status: end.Status, Content: m.Content}
+	if end.Status == ari.StatusError {
+		se.Error = &protocol.StreamError{Code: end.Code, Message: end.Message}
+	}
+	if err := e.toMembers(ctx, m, se); err != nil {
+		e.d.Log.Error("relay announce end", "reply", m.ID, "err", err)
+	}
+	if end.CancelReason != "" && m.SenderAgentID != nil {
+		e.cancelTask(ctx, *m.SenderAgentID, m.ID, end.CancelReason)
+	}
+}
+
+// toMembers sends se to the members of m's conversation, m as message_new
+// to the pending events of those without a socket.
+func (e *Engine) toMembers(ctx context.Context, m ari.Message, se *protocol.StreamEnd) error {
 	users, err := e.d.DB.MemberUserIDs(ctx, m.ConversationID)
 	if err != nil {
 		return err
